@@ -1,0 +1,28 @@
+"""The project's own input error: one line, naming the file (and line)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class InputError(Exception):
+    """Bad input the user must fix; the CLI prints ``str(err)`` and exits 2.
+
+    Parameters
+    ----------
+    path : the file the problem is in (or ``None`` when there is no file).
+    message : what is wrong, one line, no trailing period needed.
+    line : 1-based line number in the file, when it applies.
+    """
+
+    def __init__(self, path: str | Path | None, message: str, line: int | None = None) -> None:
+        self.path = None if path is None else str(path)
+        self.line = line
+        self.message = message.replace("\n", " ").strip()
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.path or "<input>"
+        if self.line is not None:
+            where = f"{where}:{self.line}"
+        return f"{where}: {self.message}"

@@ -1,0 +1,52 @@
+"""What the detector reports: jerk events and activity periods."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+AXES = ("x", "y", "z")
+
+
+@dataclass(frozen=True)
+class JerkEvent:
+    """One detected jerk.
+
+    Attributes
+    ----------
+    time : onset, epoch seconds UTC.
+    peak_g : peak size above the local background, in g (vector magnitude of the
+        gravity-free acceleration at the peak).
+    duration_ms : onset to end of the transient, in milliseconds.
+    axis : dominant axis, ``"x"``, ``"y"`` or ``"z"`` (the sensor's own axes).
+    peak_time : time of the peak, epoch seconds UTC.
+    background_g : local background level (noise floor) the event stood above, in g.
+    """
+
+    time: float
+    peak_g: float
+    duration_ms: float
+    axis: str
+    peak_time: float
+    background_g: float
+
+
+@dataclass(frozen=True)
+class ActivityPeriod:
+    """A span of movement that is not counted as jerks.
+
+    ``start``/``end`` epoch seconds UTC; ``kind`` one of ``"movement"`` (a long
+    continuous movement: posture change, rolling over, restlessness) or
+    ``"rhythmic"`` (sustained repetitive movement: walking, tremor, clonic jerking).
+    """
+
+    start: float
+    end: float
+    kind: str
+
+    @property
+    def minutes(self) -> float:
+        return (self.end - self.start) / 60.0
+
+
+EVENT_COLUMNS = ["time", "time_local", "peak_g", "duration_ms", "axis"]
+ACTIVITY_COLUMNS = ["start", "end", "start_local", "end_local", "minutes", "kind"]

@@ -1,0 +1,149 @@
+"""Streaming filters: the same output whatever the chunking.
+
+``scipy.signal.sosfilt`` runs sample by sample internally, so carrying its state
+``zi`` from one chunk to the next gives bit-identical output to filtering the whole
+signal at once. :class:`BlockMedianBaseline` is a centred running median computed on
+fixed blocks counted from the start of the run, so it too depends only on the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage, signal
+
+
+def lowpass_sos(fs: float, lp_hz: float, order: int = 2) -> np.ndarray | None:
+    """Butterworth low-pass as second-order sections, or ``None`` when ``lp_hz`` is at
+    or above 0.45 ``fs`` (nothing to remove). ``fs``, ``lp_hz`` in Hz."""
+    if lp_hz >= 0.45 * fs:
+        return None
+    return signal.butter(order, lp_hz / (fs / 2.0), btype="lowpass", output="sos")
+
+
+@dataclass
+class StreamFilter:
+    """A causal SOS filter over ``(m, 3)`` chunks with carried state.
+
+    The state starts at steady state for the first sample (no start-up transient).
+    With ``sos=None`` it passes the signal through.
+    """
+
+    sos: np.ndarray | None
+    zi: np.ndarray | None = None
+
+    def reset(self) -> None:
+        self.zi = None
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Filter ``x`` of shape ``(m, 3)`` along axis 0; returns the same shape."""
+        if self.sos is None or x.shape[0] == 0:
+            return x.copy()
+        if self.zi is None:
+            base = signal.sosfilt_zi(self.sos)  # (n_sections, 2)
+            self.zi = base[:, :, None] * x[0][None, None, :]
+        y, self.zi = signal.sosfilt(self.sos, x, axis=0, zi=self.zi)
+        return y
+
+
+@dataclass
+class BlockMedianBaseline:
+    """Local baseline of ``(m, 3)`` acceleration: a centred running median.
+
+    The run is cut into blocks of ``block`` samples (from its first sample); each
+    block's mean is taken, the baseline at a block centre is the median of the
+    means of the ``half`` blocks on either side and itself (clipped at the run's
+    ends), and samples get the baseline linearly interpolated between block
+    centres. It follows gravity and slow posture change (a median keeps ramps and
+    steps) but not a brief jerk, and leaves no tail behind one. Latency:
+    ``half + 1`` blocks.
+    """
+
+    block: int
+    half: int
+    _raw: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
+    _released: int = 0
+    _means: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
+    _means0: int = 0
+    _n_base: int = 0
+    _last: tuple[float, np.ndarray] | None = None
+
+    def reset(self) -> None:
+        self._raw = np.empty((0, 3))
+        self._released = 0
+        self._means = np.empty((0, 3))
+        self._means0 = 0
+        self._n_base = 0
+        self._last = None
+
+    def push(self, x: np.ndarray, final: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Add samples; return ``(samples, baseline)`` for those now settled, both ``(r, 3)``.
+
+        With ``final`` the run ends: every remaining sample is returned (the last,
+        partial block counts as a block).
+        """
+        if x.shape[0]:
+            self._raw = np.vstack([self._raw, x])
+        B, K = self.block, self.half
+        total = self._released + self._raw.shape[0]
+        n_complete = total // B
+        n_means = self._means0 + self._means.shape[0]
+        if final and total > n_complete * B:
+            n_complete += 1  # the partial last block
+        if n_complete > n_means:
+            a = n_means * B - self._released
+            seg = self._raw[a:]
+            full = (n_complete - n_means) * B
+            if seg.shape[0] < full:  # partial last block
+                whole = seg.shape[0] // B
+                parts = [seg[: whole * B].reshape(-1, B, 3).mean(axis=1)] if whole else []
+                parts.append(seg[whole * B :].mean(axis=0, keepdims=True))
+                new = np.vstack(parts)
+            else:
+                new = seg[:full].reshape(-1, B, 3).mean(axis=1)
+            self._means = np.vstack([self._means, new])
+            n_means = n_complete
+        n_base = n_means if final else max(0, n_means - K)
+        if n_base <= self._n_base:
+            return np.empty((0, 3)), np.empty((0, 3))
+        base = self._medians(self._n_base, n_base, n_means)
+        centres = np.arange(self._n_base, n_base) * B + (B - 1) / 2.0
+        if final:
+            last_len = total - (n_means - 1) * B
+            centres[-1] = (n_means - 1) * B + (last_len - 1) / 2.0
+        if self._last is not None:
+            centres = np.concatenate(([self._last[0]], centres))
+            base = np.vstack([self._last[1][None, :], base])
+        stop = total if final else int(np.floor(centres[-1])) + 1
+        idx = np.arange(self._released, stop, dtype=np.float64)
+        out_base = np.empty((idx.size, 3))
+        for k in range(3):
+            out_base[:, k] = np.interp(idx, centres, base[:, k])
+        n = idx.size
+        samples = self._raw[:n]
+        self._raw = self._raw[n:]
+        self._released = stop
+        self._last = (float(centres[-1]), base[-1].copy())
+        self._n_base = n_base
+        keep_from = max(0, n_base - K)  # blocks still needed by future medians
+        if keep_from > self._means0:
+            self._means = self._means[keep_from - self._means0 :]
+            self._means0 = keep_from
+        return samples, out_base
+
+    def _medians(self, j0: int, j1: int, n_means: int) -> np.ndarray:
+        """Baselines of blocks ``j0..j1-1`` from block means (windows clipped at 0 and at
+        ``n_means``)."""
+        K, off, m = self.half, self._means0, self._means
+        lo = max(0, j0 - K)
+        hi = min(n_means, j1 + K)
+        seg = m[lo - off : hi - off]
+        filt = ndimage.median_filter(seg, size=(2 * K + 1, 1), mode="nearest")
+        out = filt[j0 - lo : j1 - lo].copy()
+        # windows clipped at the run's ends: the plain median of what exists
+        for j in range(j0, j1):
+            if j - K < 0 or j + K >= n_means:
+                a, b = max(0, j - K), min(n_means, j + K + 1)
+                out[j - j0] = np.median(m[a - off : b - off], axis=0)
+        return out

@@ -1,0 +1,315 @@
+"""Output files of ``jerkcount detect``: events CSV, activity CSV, JSON sidecar.
+
+For an events file ``EVENTS.csv`` the detect command writes three files side by side:
+
+- ``EVENTS.csv``: one row per jerk, a plain CSV (header first, no comment lines)
+  whose columns are ``time,time_local,peak_g,duration_ms,axis,peak_time,background_g``;
+- ``EVENTS.activity.csv``: one row per activity period, columns
+  ``start,end,start_local,end_local,minutes,kind``;
+- ``EVENTS.json``: the recording's metadata, the detector parameters, the jerkcount
+  version, counts and gaps, so a result can always be reproduced.
+
+Times are epoch seconds UTC written with millisecond decimals; ``*_local`` columns
+are ISO 8601 with the UTC offset of the chosen IANA zone at that instant, e.g.
+``2026-03-29T03:30:00.123+02:00``. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+
+from pipeline import __version__
+from pipeline.atomic import atomic_write
+from pipeline.errors import InputError
+from pipeline.events import ACTIVITY_COLUMNS, EVENT_COLUMNS, ActivityPeriod, JerkEvent
+
+if TYPE_CHECKING:
+    from pipeline.detector import Detection
+
+log = logging.getLogger(__name__)
+
+#: All columns of the events CSV, in order (the first five are the stable contract).
+EVENT_CSV_COLUMNS = [*EVENT_COLUMNS, "peak_time", "background_g"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+#: ``printf`` formats of the numeric columns when written.
+_FORMATS = {
+    "time": "%.3f",
+    "peak_time": "%.3f",
+    "start": "%.3f",
+    "end": "%.3f",
+    "peak_g": "%.4f",
+    "background_g": "%.5f",
+    "duration_ms": "%.1f",
+    "minutes": "%.3f",
+}
+
+
+def get_zone(name: str) -> ZoneInfo:
+    """The :class:`ZoneInfo` for an IANA name; :class:`InputError` (on ``--tz``) if unknown."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise InputError(
+            "--tz", f"unknown time zone {name!r} (use an IANA name such as Europe/Berlin)"
+        ) from None
+
+
+def local_zone_name() -> str:
+    """The machine's IANA time zone name, or ``"UTC"`` when it cannot be found.
+
+    Looks at ``$TZ``, then the ``/etc/localtime`` link, then ``/etc/timezone``.
+    """
+    candidates: list[str] = []
+    tz_env = os.environ.get("TZ", "").lstrip(":")
+    if tz_env:
+        candidates.append(tz_env)
+    try:
+        target = os.path.realpath("/etc/localtime")
+        if "zoneinfo" + os.sep in target:
+            candidates.append(target.split("zoneinfo" + os.sep, 1)[1])
+    except OSError:
+        pass
+    try:
+        candidates.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    except OSError:
+        pass
+    for name in candidates:
+        if not name or name.startswith("/"):
+            continue
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            continue
+        return "UTC" if name in ("Etc/UTC", "Etc/Universal", "UCT", "Universal", "Zulu") else name
+    return "UTC"
+
+
+def local_iso(times: Iterable[float], tz: str | ZoneInfo) -> list[str]:
+    """ISO 8601 local times with UTC offset, millisecond precision.
+
+    ``times`` are epoch seconds UTC; they are rounded to the nearest millisecond.
+    E.g. ``1774747800.1234`` in ``Europe/Berlin`` -> ``"2026-03-29T03:30:00.123+02:00"``.
+    """
+    zone = tz if isinstance(tz, ZoneInfo) else get_zone(tz)
+    out = []
+    for t in times:
+        ms = int(np.round(float(t) * 1000.0))
+        moment = _EPOCH + timedelta(milliseconds=ms)
+        out.append(moment.astimezone(zone).isoformat(timespec="milliseconds"))
+    return out
+
+
+def events_frame(events: Sequence[JerkEvent], tz: str | ZoneInfo) -> pd.DataFrame:
+    """Events as a DataFrame with columns :data:`EVENT_CSV_COLUMNS` (numeric, not rounded)."""
+    times = [e.time for e in events]
+    frame = pd.DataFrame(
+        {
+            "time": np.asarray(times, dtype=np.float64),
+            "time_local": pd.Series(local_iso(times, tz), dtype=object),
+            "peak_g": np.asarray([e.peak_g for e in events], dtype=np.float64),
+            "duration_ms": np.asarray([e.duration_ms for e in events], dtype=np.float64),
+            "axis": pd.Series([e.axis for e in events], dtype=object),
+            "peak_time": np.asarray([e.peak_time for e in events], dtype=np.float64),
+            "background_g": np.asarray([e.background_g for e in events], dtype=np.float64),
+        },
+        columns=EVENT_CSV_COLUMNS,
+    )
+    return frame
+
+
+def activity_frame(activity: Sequence[ActivityPeriod], tz: str | ZoneInfo) -> pd.DataFrame:
+    """Activity periods as a DataFrame with columns :data:`ACTIVITY_COLUMNS`."""
+    starts = [a.start for a in activity]
+    ends = [a.end for a in activity]
+    return pd.DataFrame(
+        {
+            "start": np.asarray(starts, dtype=np.float64),
+            "end": np.asarray(ends, dtype=np.float64),
+            "start_local": pd.Series(local_iso(starts, tz), dtype=object),
+            "end_local": pd.Series(local_iso(ends, tz), dtype=object),
+            "minutes": np.asarray([a.minutes for a in activity], dtype=np.float64),
+            "kind": pd.Series([a.kind for a in activity], dtype=object),
+        },
+        columns=ACTIVITY_COLUMNS,
+    )
+
+
+def _write_frame(path: str | Path, frame: pd.DataFrame) -> Path:
+    """Write ``frame`` as CSV atomically, numeric columns in :data:`_FORMATS`."""
+    text = frame.copy()
+    for column, fmt in _FORMATS.items():
+        if column in text.columns:
+            values = text[column].to_numpy(dtype=np.float64)
+            text[column] = [fmt % v for v in values]
+    path = Path(path)
+    with atomic_write(path) as fh:
+        text.to_csv(fh, index=False, lineterminator="\n")
+    log.info("wrote %d rows to %s", len(frame), path)
+    return path
+
+
+def write_events_csv(
+    path: str | Path,
+    events: Sequence[JerkEvent],
+    tz: str | ZoneInfo,
+    metadata: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write the events CSV atomically; with ``metadata``, also the JSON sidecar.
+
+    The CSV stays plain (header on line 1) so any CSV tool reads it; ``metadata``
+    goes to :func:`sidecar_paths` ``(path)[1]`` (``EVENTS.json``).
+    """
+    path = _write_frame(path, events_frame(events, tz))
+    if metadata is not None:
+        write_json(sidecar_paths(path)[1], metadata)
+    return path
+
+
+def write_activity_csv(
+    path: str | Path,
+    activity: Sequence[ActivityPeriod],
+    tz: str | ZoneInfo,
+) -> Path:
+    """Write the activity periods CSV atomically."""
+    return _write_frame(path, activity_frame(activity, tz))
+
+
+def write_json(path: str | Path, data: Mapping[str, Any]) -> Path:
+    """Write ``data`` as indented JSON atomically (NaN becomes ``null``)."""
+    path = Path(path)
+    with atomic_write(path) as fh:
+        json.dump(_jsonable(data), fh, indent=2, allow_nan=False)
+        fh.write("\n")
+    return path
+
+
+def sidecar_paths(events_path: str | Path) -> tuple[Path, Path]:
+    """``(activity_csv, json)`` beside an events file.
+
+    ``night.events.csv`` -> ``night.events.activity.csv``, ``night.events.json``.
+    """
+    p = Path(events_path)
+    stem = p.name[: -len(p.suffix)] if p.suffix else p.name
+    return p.with_name(f"{stem}.activity.csv"), p.with_name(f"{stem}.json")
+
+
+def default_events_path(recording_path: str | Path) -> Path:
+    """Where ``detect`` writes by default: ``night.csv`` -> ``night.events.csv`` beside it."""
+    p = Path(recording_path)
+    stem = p.name[: -len(p.suffix)] if p.suffix else p.name
+    return p.with_name(f"{stem}.events.csv")
+
+
+def _jsonable(value: Any) -> Any:
+    """Recursively turn numpy scalars, paths, dataclass-free containers into JSON types."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+@dataclass(frozen=True)
+class DetectionSummary:
+    """Headline numbers of one detection.
+
+    span_h : hours from the first to the last grid sample (gaps included).
+    recorded_h : hours actually recorded (gaps excluded).
+    rate_per_h : jerks per recorded hour (0 when nothing was recorded).
+    activity_min : minutes of activity periods; gap_min : minutes of gaps.
+    """
+
+    jerks: int
+    span_h: float
+    recorded_h: float
+    rate_per_h: float
+    activity_min: float
+    gaps: int
+    gap_min: float
+
+    def line(self, path: str | Path) -> str:
+        """The one-line report printed by ``jerkcount detect``."""
+        return (
+            f"{self.jerks} jerks in {self.recorded_h:.2f} h ({self.rate_per_h:.1f}/h), "
+            f"{self.activity_min:.1f} activity minutes -> {path}"
+        )
+
+
+def summarize(detection: Detection) -> DetectionSummary:
+    """Counts and durations of a :class:`~pipeline.detector.Detection`."""
+    fs = detection.header.fs
+    span_s = detection.n_samples / fs
+    gap_s = sum(g.duration_s for g in detection.gaps)
+    recorded_s = max(0.0, span_s - gap_s)
+    recorded_h = recorded_s / 3600.0
+    jerks = len(detection.events)
+    return DetectionSummary(
+        jerks=jerks,
+        span_h=span_s / 3600.0,
+        recorded_h=recorded_h,
+        rate_per_h=jerks / recorded_h if recorded_h > 0 else 0.0,
+        activity_min=float(sum(a.minutes for a in detection.activity)),
+        gaps=len(detection.gaps),
+        gap_min=gap_s / 60.0,
+    )
+
+
+def write_detection(
+    detection: Detection, events_path: str | Path, tz: str
+) -> tuple[DetectionSummary, dict[str, Path]]:
+    """Write events CSV, activity CSV and JSON sidecar for a detection, atomically.
+
+    Returns the summary and the paths written (keys ``events``, ``activity``, ``json``).
+    """
+    zone = get_zone(tz)
+    events_path = Path(events_path)
+    activity_path, json_path = sidecar_paths(events_path)
+    summary = summarize(detection)
+    header = detection.header
+    sidecar = {
+        "jerkcount_version": __version__,
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "recording": {
+            "source": header.source,
+            "t0": header.t0,
+            "t0_local": local_iso([header.t0], zone)[0],
+            "fs_hz": header.fs,
+            "n_samples": detection.n_samples,
+            "metadata": dict(header.metadata),
+        },
+        "time_zone": tz,
+        "detector_params": detection.params.as_dict(),
+        "counts": asdict(summary),
+        "gaps": [
+            {"start": g.start, "end": g.end, "duration_s": g.duration_s} for g in detection.gaps
+        ],
+        "files": {
+            "events": events_path.name,
+            "activity": activity_path.name,
+        },
+    }
+    write_activity_csv(activity_path, detection.activity, zone)
+    write_events_csv(events_path, detection.events, zone)
+    write_json(json_path, sidecar)
+    return summary, {"events": events_path, "activity": activity_path, "json": json_path}

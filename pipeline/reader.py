@@ -1,0 +1,378 @@
+"""Reader for the canonical recording format, chunked.
+
+Canonical CSV: ``# key: value`` metadata lines, the header ``time,ax,ay,az``, then
+one sample per line: ``time`` epoch seconds UTC (decimal), axes in g.
+
+The reader never holds the whole file: it parses blocks of rows with pandas' C
+parser and resamples each block onto the uniform grid ``t0 + i / fs``. Samples are
+linearly interpolated between neighbouring raw samples; across an interval longer
+than ``max_gap_s`` nothing is interpolated and the grid indices inside it form a
+gap (the stream jumps). The grid value at index ``i`` depends only on the two raw
+samples around it, so the result does not depend on the block size.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.errors import InputError
+from pipeline.recording import Chunk, Gap, Recording, RecordingHeader
+
+log = logging.getLogger(__name__)
+
+CANONICAL_COLUMNS = ("time", "ax", "ay", "az")
+MIN_FS, MAX_FS = 1.0, 10_000.0
+
+
+@dataclass(frozen=True)
+class ReaderParams:
+    """Reader settings.
+
+    max_gap_s : raw intervals longer than this (seconds) are gaps, never interpolated.
+    read_rows : raw rows parsed per block (memory ~ 40 bytes a row).
+    probe_rows : rows used to estimate the sample rate.
+    """
+
+    max_gap_s: float = 1.0
+    read_rows: int = 262_144
+    probe_rows: int = 20_000
+
+
+@dataclass
+class ReadStats:
+    """What the reader saw and repaired, for the outputs' data-quality section."""
+
+    rows: int = 0
+    duplicate_timestamps_dropped: int = 0
+    torn_last_line_dropped: int = 0
+    samples_out: int = 0
+
+
+@dataclass
+class _Raw:
+    """A block of raw rows: ``t`` (m,) epoch s, ``a`` (m, 3) g, first row's 1-based file line."""
+
+    t: np.ndarray
+    a: np.ndarray
+    first_line: int
+
+
+def _parse_metadata_line(text: str) -> tuple[str, str]:
+    body = text.lstrip("#").strip()
+    key, sep, value = body.partition(":")
+    if not sep:
+        return body, ""
+    return key.strip(), value.strip()
+
+
+def estimate_fs(t: np.ndarray, max_gap_s: float = 1.0) -> float:
+    """Sample rate (Hz) from timestamps ``t`` (s), robust to jitter, drops and gaps.
+
+    Uses the median of the positive intervals no longer than ``max_gap_s``; a rate
+    within 0.5 % of a whole number of Hz is snapped to it.
+    """
+    d = np.diff(np.asarray(t, dtype=np.float64))
+    d = d[(d > 0) & (d <= max_gap_s)]
+    if d.size == 0:
+        raise ValueError("no two samples closer than the maximum gap")
+    fs = 1.0 / float(np.median(d))
+    whole = round(fs)
+    if whole > 0 and abs(fs - whole) / fs < 0.005:
+        return float(whole)
+    return round(fs, 3)
+
+
+class RecordingStream:
+    """A canonical CSV recording opened for chunked reading.
+
+    Use as a context manager. ``header`` is available right after opening (the rate
+    is estimated from the first ``probe_rows`` rows); ``chunks()`` yields the grid
+    samples as :class:`Chunk` objects; ``gaps`` and ``stats`` are complete once
+    ``chunks()`` is exhausted.
+    """
+
+    def __init__(self, path: str | Path, params: ReaderParams | None = None) -> None:
+        self.path = Path(path)
+        self.params = params or ReaderParams()
+        self.gaps: list[Gap] = []
+        self.stats = ReadStats()
+        self._fh = self._open()
+        self._metadata, self._data_line = self._read_preamble()
+        self._rows = self._row_blocks()
+        self._pending: list[_Raw] = []
+        first = self._first_block()
+        try:
+            fs = estimate_fs(first.t[: self.params.probe_rows], self.params.max_gap_s)
+        except ValueError as err:
+            raise InputError(self.path, f"cannot estimate the sample rate: {err}") from None
+        if not MIN_FS <= fs <= MAX_FS:
+            raise InputError(
+                self.path, f"sample rate {fs:g} Hz is outside {MIN_FS:g}-{MAX_FS:g} Hz"
+            )
+        self.header = RecordingHeader(
+            float(first.t[0]), fs, dict(self._metadata), source=str(self.path)
+        )
+        self._pending.append(first)
+
+    # ----------------------------------------------------------------- opening
+    def _open(self) -> io.BufferedReader:
+        try:
+            if self.path.is_dir():
+                raise InputError(self.path, "is a directory, not a recording file")
+            fh = open(self.path, "rb")  # noqa: SIM115 - closed in close()
+        except FileNotFoundError:
+            raise InputError(self.path, "no such file") from None
+        except PermissionError:
+            raise InputError(self.path, "permission denied") from None
+        self.size = os.fstat(fh.fileno()).st_size
+        return fh
+
+    def _read_preamble(self) -> tuple[dict[str, str], int]:
+        """Read ``#`` lines and the header; return metadata and the first data line number."""
+        meta: dict[str, str] = {}
+        lineno = 0
+        while True:
+            raw = self._fh.readline()
+            lineno += 1
+            if not raw:
+                msg = "empty file" if lineno == 1 else "no header line time,ax,ay,az"
+                raise InputError(self.path, msg, None if lineno == 1 else lineno)
+            if b"\x00" in raw:
+                raise InputError(self.path, "not a text CSV file (binary data)", lineno)
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError(self.path, "not a text CSV file (not UTF-8)", lineno) from None
+            if lineno == 1:
+                text = text.lstrip("\ufeff")
+            stripped = text.strip()
+            if not stripped:
+                continue
+            if stripped.startswith("#"):
+                key, value = _parse_metadata_line(stripped)
+                if key:
+                    meta[key] = value
+                continue
+            cols = tuple(c.strip().strip('"').lower() for c in stripped.split(","))
+            if cols != CANONICAL_COLUMNS:
+                missing = [c for c in CANONICAL_COLUMNS if c not in cols]
+                what = f"missing column(s) {','.join(missing)}" if missing else "unexpected columns"
+                raise InputError(
+                    self.path, f"{what}: header is '{stripped[:60]}', expected 'time,ax,ay,az'",
+                    lineno,
+                )
+            return meta, lineno + 1
+
+    def _row_blocks(self) -> Iterator[_Raw]:
+        """Parse data rows in blocks with pandas' C parser."""
+        line = self._data_line
+        reader = pd.read_csv(
+            self._fh,
+            header=None,
+            names=list(CANONICAL_COLUMNS),
+            dtype=np.float64,
+            chunksize=self.params.read_rows,
+            engine="c",
+            skip_blank_lines=False,
+            encoding="utf-8",
+        )
+        try:
+            for frame in reader:
+                values = frame.to_numpy(dtype=np.float64)
+                yield _Raw(values[:, 0].copy(), values[:, 1:4].copy(), line)
+                line += len(values)
+        except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
+            bad_line, why = self._locate_bad_line(line)
+            raise InputError(self.path, why, bad_line) from None
+
+    def _locate_bad_line(self, from_line: int) -> tuple[int | None, str]:
+        """Find the first line at or after ``from_line`` that is not 4 numbers (slow path)."""
+        with open(self.path, "rb") as fh:
+            for lineno, raw in enumerate(fh, start=1):
+                if lineno < from_line:
+                    continue
+                try:
+                    text = raw.decode("utf-8").strip()
+                except UnicodeDecodeError:
+                    return lineno, "not a text CSV file (not UTF-8)"
+                fields = text.split(",")
+                if len(fields) != 4:
+                    return lineno, f"expected 4 fields time,ax,ay,az, found {len(fields)}"
+                for name, value in zip(CANONICAL_COLUMNS, fields, strict=True):
+                    try:
+                        float(value)
+                    except ValueError:
+                        return lineno, f"{name} is not a number: '{value.strip()[:30]}'"
+        return None, "malformed CSV"
+
+    def _first_block(self) -> _Raw:
+        try:
+            first = next(self._rows)
+        except StopIteration:
+            raise InputError(self.path, "header only, no samples", self._data_line) from None
+        while first.t.size < self.params.probe_rows:
+            more = next(self._rows, None)
+            if more is None:
+                break
+            first = _Raw(
+                np.concatenate([first.t, more.t]), np.vstack([first.a, more.a]), first.first_line
+            )
+        probe = self._check_block(first, is_last=False)
+        if probe.t.size < 2:
+            raise InputError(self.path, "fewer than 2 samples", self._data_line)
+        return first
+
+    # ----------------------------------------------------------------- checks
+    def _check_block(self, raw: _Raw, is_last: bool) -> _Raw:
+        """Reject NaN fields (a torn last line is dropped and counted)."""
+        bad = np.isnan(raw.t) | np.isnan(raw.a).any(axis=1)
+        if bad.any():
+            idx = np.flatnonzero(bad)
+            if idx.size == 1 and idx[0] == raw.t.size - 1 and is_last:
+                log.warning("%s: dropped a torn last line %d", self.path, raw.first_line + idx[0])
+                self.stats.torn_last_line_dropped += 1
+                raw = _Raw(raw.t[:-1], raw.a[:-1], raw.first_line)
+            else:
+                raise InputError(self.path, "empty or missing field", raw.first_line + int(idx[0]))
+        return raw
+
+    def _check_order(self, prev_t: float | None, raw: _Raw) -> _Raw:
+        """Timestamps must increase: backwards is an error, exact duplicates are dropped."""
+        t = raw.t
+        if t.size == 0:
+            return raw
+        full = t if prev_t is None else np.concatenate(([prev_t], t))
+        d = np.diff(full)
+        back = np.flatnonzero(d < 0)
+        if back.size:
+            k = int(back[0]) + (0 if prev_t is None else -1) + 1
+            raise InputError(
+                self.path, "timestamp goes backwards", raw.first_line + k
+            )
+        dup = np.flatnonzero(d == 0)
+        if dup.size:
+            keep = np.ones(t.size, dtype=bool)
+            keep[dup + (1 if prev_t is None else 0)] = False
+            self.stats.duplicate_timestamps_dropped += int((~keep).sum())
+            raw = _Raw(t[keep], raw.a[keep], raw.first_line)
+        return raw
+
+    # ----------------------------------------------------------------- blocks
+    def _checked_blocks(self) -> Iterator[_Raw]:
+        """Raw blocks in order, validated; knows which block is the last one."""
+        blocks = iter(self._pending)
+        self._pending = []
+        source = _chain(blocks, self._rows)
+        current = next(source, None)
+        prev_t: float | None = None
+        while current is not None:
+            nxt = next(source, None)
+            raw = self._check_block(current, is_last=nxt is None)
+            raw = self._check_order(prev_t, raw)
+            self.stats.rows += raw.t.size
+            if raw.t.size:
+                prev_t = float(raw.t[-1])
+                yield raw
+            current = nxt
+
+    @property
+    def bytes_read(self) -> int:
+        """Approximate input bytes consumed so far (for progress bars)."""
+        try:
+            return min(self._fh.tell(), self.size)
+        except (ValueError, OSError):
+            return self.size
+
+    def chunks(self, chunk_samples: int = 65_536) -> Iterator[Chunk]:
+        """Yield grid samples as contiguous :class:`Chunk` objects of at most ``chunk_samples``.
+
+        A gap (a raw interval longer than ``max_gap_s``) appears as a jump in
+        ``Chunk.start`` and is recorded in ``self.gaps``.
+        """
+        t0, fs, max_gap = self.header.t0, self.header.fs, self.params.max_gap_s
+        next_index = 0
+        prev_t: float | None = None
+        prev_a: np.ndarray | None = None
+        blocks = self._checked_blocks()
+        raw = next(blocks, None)
+        while raw is not None:
+            following = next(blocks, None)
+            at_end = following is None
+            if prev_t is None:
+                t, a = raw.t, raw.a
+            else:
+                t = np.concatenate(([prev_t], raw.t))
+                a = np.vstack([prev_a, raw.a])
+            p = (t - t0) * fs
+            breaks = np.flatnonzero(np.diff(t) > max_gap) + 1
+            seg_bounds = np.concatenate(([0], breaks, [t.size]))
+            for si in range(seg_bounds.size - 1):
+                s, e = int(seg_bounds[si]), int(seg_bounds[si + 1])
+                first = max(next_index, math.ceil(p[s] - 0.5))
+                last_seg = si == seg_bounds.size - 2
+                end_p = p[e - 1] + 0.5 if (at_end or not last_seg) else p[e - 1]
+                last = math.floor(end_p)
+                if last < first:
+                    continue
+                if first > next_index:
+                    self._add_gap(next_index, first)
+                idx = np.arange(first, last + 1, dtype=np.float64)
+                seg_p = p[s:e]
+                out = np.empty((idx.size, 3), dtype=np.float64)
+                for k in range(3):
+                    out[:, k] = np.interp(idx, seg_p, a[s:e, k])
+                next_index = last + 1
+                self.stats.samples_out += idx.size
+                for c in range(0, idx.size, chunk_samples):
+                    yield Chunk(first + c, out[c : c + chunk_samples])
+            prev_t, prev_a = float(t[-1]), a[-1:].copy()
+            raw = following
+
+    def _add_gap(self, start_index: int, end_index: int) -> None:
+        t0, fs = self.header.t0, self.header.fs
+        self.gaps.append(
+            Gap(t0 + start_index / fs, t0 + end_index / fs, start_index, end_index)
+        )
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> RecordingStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _chain(first: Iterator[_Raw], rest: Iterator[_Raw]) -> Iterator[_Raw]:
+    yield from first
+    yield from rest
+
+
+def open_recording(path: str | Path, params: ReaderParams | None = None) -> RecordingStream:
+    """Open a canonical CSV recording for chunked reading (see :class:`RecordingStream`)."""
+    return RecordingStream(path, params)
+
+
+def read_recording(path: str | Path, params: ReaderParams | None = None) -> Recording:
+    """Read a whole canonical CSV recording into memory as a :class:`Recording`.
+
+    Gap samples are NaN rows. For long files prefer :func:`open_recording`.
+    """
+    with open_recording(path, params) as stream:
+        parts = list(stream.chunks())
+        header = stream.header
+    n = parts[-1].start + len(parts[-1]) if parts else 0
+    acc = np.full((n, 3), np.nan)
+    for c in parts:
+        acc[c.start : c.start + len(c)] = c.acc
+    return Recording(header.t0, header.fs, acc, header.metadata, header.source)

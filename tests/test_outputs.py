@@ -1,0 +1,165 @@
+"""Events/activity output files: columns, local times across DST, atomicity."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.errors import InputError
+from pipeline.events import ACTIVITY_COLUMNS, ActivityPeriod, JerkEvent
+from pipeline.outputs import (
+    EVENT_CSV_COLUMNS,
+    activity_frame,
+    default_events_path,
+    events_frame,
+    get_zone,
+    local_iso,
+    local_zone_name,
+    sidecar_paths,
+    write_activity_csv,
+    write_events_csv,
+)
+
+
+def _epoch(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+
+
+def _event(t: float) -> JerkEvent:
+    return JerkEvent(
+        time=t, peak_g=0.4321, duration_ms=85.0, axis="y", peak_time=t + 0.03, background_g=0.012
+    )
+
+
+@pytest.mark.parametrize(
+    ("utc", "local"),
+    [
+        # spring forward 2026-03-29: 02:00 CET jumps to 03:00 CEST (01:00 UTC)
+        ("2026-03-29T00:30:00.123", "2026-03-29T01:30:00.123+01:00"),
+        ("2026-03-29T00:59:59.999", "2026-03-29T01:59:59.999+01:00"),
+        ("2026-03-29T01:00:00.000", "2026-03-29T03:00:00.000+02:00"),
+        ("2026-03-29T01:30:00.123", "2026-03-29T03:30:00.123+02:00"),
+        # fall back 2026-10-25: 03:00 CEST goes back to 02:00 CET (01:00 UTC)
+        ("2026-10-25T00:30:00.500", "2026-10-25T02:30:00.500+02:00"),
+        ("2026-10-25T01:30:00.500", "2026-10-25T02:30:00.500+01:00"),
+        ("2026-10-25T23:59:59.999", "2026-10-26T00:59:59.999+01:00"),
+    ],
+)
+def test_time_local_across_dst(utc: str, local: str) -> None:
+    frame = events_frame([_event(_epoch(utc))], "Europe/Berlin")
+    assert frame["time_local"].tolist() == [local]
+
+
+def test_time_local_rounds_to_milliseconds() -> None:
+    t = _epoch("2026-03-29T01:30:00") + 0.1236
+    assert local_iso([t], "Europe/Berlin") == ["2026-03-29T03:30:00.124+02:00"]
+    assert local_iso([t], "UTC") == ["2026-03-29T01:30:00.124+00:00"]
+    assert local_iso([t], "America/New_York") == ["2026-03-28T21:30:00.124-04:00"]
+
+
+def test_events_frame_columns_and_values() -> None:
+    t = _epoch("2026-10-25T01:30:00.5")
+    frame = events_frame([_event(t)], "Europe/Berlin")
+    assert list(frame.columns) == [
+        "time",
+        "time_local",
+        "peak_g",
+        "duration_ms",
+        "axis",
+        "peak_time",
+        "background_g",
+    ]
+    assert list(frame.columns) == EVENT_CSV_COLUMNS
+    row = frame.iloc[0]
+    assert row["time"] == t
+    assert row["peak_g"] == 0.4321
+    assert row["axis"] == "y"
+    empty = events_frame([], "UTC")
+    assert list(empty.columns) == EVENT_CSV_COLUMNS and len(empty) == 0
+
+
+def test_write_events_csv_is_plain_csv_with_ms_times(tmp_path: Path) -> None:
+    t = _epoch("2026-03-29T01:30:00") + 0.1234
+    path = write_events_csv(
+        tmp_path / "n.events.csv", [_event(t), _event(t + 5)], "Europe/Berlin", {"a": 1}
+    )
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "time,time_local,peak_g,duration_ms,axis,peak_time,background_g"
+    assert lines[1] == (
+        f"{t:.3f},2026-03-29T03:30:00.123+02:00,0.4321,85.0,y,{t + 0.03:.3f},0.01200"
+    )
+    back = pd.read_csv(path)
+    assert back["time"].tolist() == pytest.approx([t, t + 5], abs=5e-4)
+    assert json.loads((tmp_path / "n.events.json").read_text()) == {"a": 1}
+
+
+def test_write_activity_csv(tmp_path: Path) -> None:
+    start = _epoch("2026-10-25T00:59:00")
+    periods = [ActivityPeriod(start, start + 150.0, "rhythmic")]
+    assert list(activity_frame(periods, "UTC").columns) == ACTIVITY_COLUMNS
+    path = write_activity_csv(tmp_path / "a.csv", periods, "Europe/Berlin")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "start,end,start_local,end_local,minutes,kind"
+    assert lines[1] == (
+        f"{start:.3f},{start + 150:.3f},2026-10-25T02:59:00.000+02:00,"
+        "2026-10-25T02:01:30.000+01:00,2.500,rhythmic"
+    )
+
+
+def test_interrupted_write_leaves_no_file(tmp_path: Path, monkeypatch) -> None:
+    real_to_csv = pd.DataFrame.to_csv
+
+    def half_then_fail(self, fh, **kwargs):
+        real_to_csv(self.iloc[:1], fh, **kwargs)  # part of the file is already written
+        fh.flush()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_fail)
+    target = tmp_path / "out.events.csv"
+    with pytest.raises(KeyboardInterrupt):
+        write_events_csv(target, [_event(1.0), _event(2.0)], "UTC")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupted_rewrite_keeps_old_file(tmp_path: Path, monkeypatch) -> None:
+    target = tmp_path / "out.events.csv"
+    write_events_csv(target, [_event(1.0)], "UTC")
+    before = target.read_bytes()
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", fail)
+    with pytest.raises(OSError, match="disk full"):
+        write_events_csv(target, [_event(2.0), _event(3.0)], "UTC")
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out.events.csv"]
+
+
+def test_bad_zone_is_input_error() -> None:
+    with pytest.raises(InputError, match="unknown time zone 'Mars/Olympus'"):
+        get_zone("Mars/Olympus")
+    with pytest.raises(InputError):
+        get_zone("../etc/passwd")
+    with pytest.raises(InputError):
+        events_frame([_event(1.0)], "Not/AZone")
+
+
+def test_local_zone_name(monkeypatch) -> None:
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    assert local_zone_name() == "Europe/Berlin"
+    monkeypatch.setenv("TZ", "Nowhere/Special")
+    name = local_zone_name()
+    get_zone(name)  # whatever it falls back to is a valid zone
+
+
+def test_paths_beside_events() -> None:
+    assert default_events_path(Path("d/night.csv")) == Path("d/night.events.csv")
+    assert default_events_path(Path("night")) == Path("night.events.csv")
+    activity, sidecar = sidecar_paths(Path("d/night.events.csv"))
+    assert activity == Path("d/night.events.activity.csv")
+    assert sidecar == Path("d/night.events.json")

@@ -1,0 +1,173 @@
+"""Onset matching and scoring."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linear_sum_assignment
+
+from pipeline.errors import InputError
+from pipeline.score import match_onsets, read_onsets, score_files, score_onsets
+
+
+def _max_matching_lsa(d: list[float], t: list[float], tol: float) -> int:
+    """Maximum one-to-one matching size by an assignment solver (reference)."""
+    if not d or not t:
+        return 0
+    allowed = np.array([[abs(a - b) <= tol for b in t] for a in d])
+    rows, cols = linear_sum_assignment(-allowed.astype(float))
+    return int(allowed[rows, cols].sum())
+
+
+def _max_matching_brute(d: list[float], t: list[float], tol: float) -> int:
+    """Maximum matching by trying every injection of the smaller side (tiny inputs)."""
+    small, large = (d, t) if len(d) <= len(t) else (t, d)
+    best = 0
+    for perm in itertools.permutations(range(len(large)), len(small)):
+        best = max(best, sum(abs(small[i] - large[j]) <= tol for i, j in enumerate(perm)))
+    return best
+
+
+# Times on a coarse grid make ties at exactly the tolerance common.
+_times = st.lists(st.integers(0, 40).map(lambda k: k * 0.1), max_size=9)
+
+
+@settings(max_examples=400, deadline=None)
+@given(d=_times, t=_times, tol=st.sampled_from([0.0, 0.1, 0.25, 0.3, 0.5, 1.0]))
+def test_greedy_matching_is_maximum(d: list[float], t: list[float], tol: float) -> None:
+    pairs = match_onsets(np.array(d), np.array(t), tol)
+    # a valid one-to-one matching within tolerance ...
+    assert len({i for i, _ in pairs}) == len(pairs)
+    assert len({j for _, j in pairs}) == len(pairs)
+    assert all(abs(d[i] - t[j]) <= tol for i, j in pairs)
+    # ... of maximum size
+    assert len(pairs) == _max_matching_lsa(d, t, tol)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    d=st.lists(st.floats(0, 5, allow_nan=False), max_size=6),
+    t=st.lists(st.floats(0, 5, allow_nan=False), max_size=6),
+    tol=st.floats(0, 1.5, allow_nan=False),
+)
+def test_greedy_matches_brute_force_on_real_times(
+    d: list[float], t: list[float], tol: float
+) -> None:
+    assert len(match_onsets(np.array(d), np.array(t), tol)) == _max_matching_brute(d, t, tol)
+
+
+def test_greedy_beats_nearest_neighbour_trap() -> None:
+    # nearest-first would pair 1.0 with 1.2 and leave 0.8 and 1.45 unmatched
+    pairs = match_onsets(np.array([1.0, 1.2]), np.array([0.8, 1.45]), 0.3)
+    assert sorted(pairs) == [(0, 0), (1, 1)]
+
+
+def test_score_counts_and_errors() -> None:
+    truth = np.array([10.0, 20.0, 30.0, 40.0])
+    detected = np.array([10.05, 19.9, 33.0, 50.0, 30.02])
+    r = score_onsets(detected, truth, 0.3)
+    assert (r.tp, r.fp, r.fn) == (3, 2, 1)
+    assert r.precision == pytest.approx(3 / 5)
+    assert r.recall == pytest.approx(3 / 4)
+    assert r.f1 == pytest.approx(2 * 3 / (2 * 3 + 2 + 1))
+    assert r.mean_onset_error_ms == pytest.approx((50 + 100 + 20) / 3)
+    assert r.median_onset_error_ms == pytest.approx(50)
+    assert r.onset_bias_ms == pytest.approx((50 - 100 + 20) / 3)
+    assert r.tolerance_s == 0.3
+
+
+def test_tolerance_boundary_is_inclusive() -> None:
+    r = score_onsets(np.array([1.5]), np.array([1.0]), 0.5)
+    assert r.tp == 1
+    assert score_onsets(np.array([1.5001]), np.array([1.0]), 0.5).tp == 0
+
+
+def test_empty_cases_are_defined() -> None:
+    none = score_onsets(np.array([]), np.array([]))
+    assert (none.tp, none.fp, none.fn) == (0, 0, 0)
+    assert (none.precision, none.recall, none.f1) == (1.0, 1.0, 1.0)
+    assert math.isnan(none.mean_onset_error_ms)
+    assert none.as_dict()["mean_onset_error_ms"] is None
+
+    missed = score_onsets(np.array([]), np.array([1.0, 2.0]))
+    assert (missed.precision, missed.recall, missed.f1) == (1.0, 0.0, 0.0)
+    assert missed.fn == 2
+
+    spurious = score_onsets(np.array([1.0]), np.array([]))
+    assert (spurious.precision, spurious.recall, spurious.f1) == (0.0, 1.0, 0.0)
+    assert spurious.fp == 1
+
+
+def test_negative_tolerance_rejected() -> None:
+    with pytest.raises(ValueError):
+        match_onsets(np.array([1.0]), np.array([1.0]), -0.1)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_score_files_uses_jerk_rows_only(tmp_path: Path) -> None:
+    truth = _write(
+        tmp_path / "truth.csv",
+        "kind,time,end,peak_g,duration_ms,detail\n"
+        "jerk,100.0,100.1,0.5,80,biphasic\n"
+        "walking,200.0,260.0,,,\n"
+        "jerk,300.0,300.05,0.3,50,pulse\n",
+    )
+    events = _write(
+        tmp_path / "events.csv",
+        "time,time_local,peak_g,duration_ms,axis\n"
+        "100.050,1970-01-01T00:01:40.050+00:00,0.5,80,x\n"
+        "210.000,1970-01-01T00:03:30.000+00:00,0.9,40,z\n",
+    )
+    r = score_files(truth, events, 0.3)
+    assert (r.tp, r.fp, r.fn) == (1, 1, 1)
+    assert r.mean_onset_error_ms == pytest.approx(50.0)
+
+
+def test_read_onsets_skips_comments_and_allows_header_only(tmp_path: Path) -> None:
+    p = _write(tmp_path / "e.csv", "# source: x\n# fs: 100\ntime,peak_g\n1.5,0.2\n2.5,0.3\n")
+    assert read_onsets(p).tolist() == [1.5, 2.5]
+    h = _write(tmp_path / "h.csv", "time,time_local,peak_g,duration_ms,axis\n")
+    assert read_onsets(h).size == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "fragment"),
+    [
+        (b"", None, "empty file"),
+        (b"# only: comments\n", None, "empty file"),
+        (b"onset,peak\n1.0,2.0\n", 1, "missing column 'time'"),
+        (b"# a: b\ntime,peak_g\n1.0,0.1\nabc,0.2\n", 4, "not a number: 'abc'"),
+        (b"time,peak_g\n1.0,0.1\n,0.2\n", 3, "time is missing"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", None, "binary"),
+        (b"time\n\xff\xfe1.0\n", 2, "not UTF-8"),
+    ],
+)
+def test_bad_files_raise_input_error(
+    tmp_path: Path, content: bytes, line: int | None, fragment: str
+) -> None:
+    p = tmp_path / "bad.csv"
+    p.write_bytes(content)
+    with pytest.raises(InputError) as info:
+        read_onsets(p)
+    err = info.value
+    assert err.path == str(p)
+    assert err.line == line
+    assert fragment in str(err)
+    assert "\n" not in str(err)
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        read_onsets(tmp_path / "nope.csv")
+    with pytest.raises(InputError, match="is a directory"):
+        read_onsets(tmp_path)
