@@ -148,9 +148,8 @@ def simulate(
     no_confounders: bool,
 ) -> None:
     """Simulate a night with ground truth."""
-    from sim import NightConfig, simulate_night, write_truth_csv
-
     from pipeline.writer import write_samples_csv
+    from sim import NightConfig, simulate_night, write_truth_csv
 
     config = _night_config(
         NightConfig,
@@ -300,17 +299,17 @@ def _score_line(result: Any) -> str:
 )
 def demo(out_dir: Path, hours: float, tz: str | None) -> None:
     """Simulate a 100 Hz night with confounders, detect its jerks and score them."""
-    from sim import NightConfig, simulate_night, write_truth_csv
-
     from pipeline.score import score_files
     from pipeline.writer import write_samples_csv
+    from sim import NightConfig, simulate_night, write_truth_csv
 
     tz = tz or _tz_default()
     rec = out_dir / "night.csv"
     truth = out_dir / "night.truth.csv"
     events = out_dir / "night.events.csv"
     click.echo(
-        f"simulating a {hours:g}-hour 100 Hz night with walking, tremor and restless stretches ..."
+        f"simulating {hours:g} h of a 100 Hz night (random jerks, 30/h) with walking, "
+        "tremor, roll-overs and restless stretches ..."
     )
     config = _night_config(
         NightConfig,

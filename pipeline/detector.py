@@ -38,11 +38,12 @@ from pathlib import Path
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from scipy import ndimage
 
 from pipeline.events import AXES, ActivityPeriod, JerkEvent
 from pipeline.filters import BlockMedianBaseline, StreamFilter, lowpass_sos
 from pipeline.reader import ReaderParams, open_recording
-from pipeline.recording import Chunk, Gap, Recording, RecordingHeader
+from pipeline.recording import Chunk, Gap, Recording, RecordingHeader, runs
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,10 @@ class DetectorParams:
     rhythm_max_cv: float = 0.25
     activity_margin_s: float = 0.75
     activity_join_s: float = 3.0
+    sustained_s: float = 3.0
+    sustained_g: float = 0.05
     max_run_s: float = 60.0
+    edge_s: float = 1.0
 
     def as_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -164,8 +168,12 @@ class JerkDetector:
         self.merge_gap = max(1, round(p.merge_gap_s * fs))
         self.max_run = max(self.frame, round(p.max_run_s * fs))
         self.max_jerk = p.max_jerk_s * fs
+        self.edge = round(p.edge_s * fs)
         self.chain_gap = p.chain_gap_s * fs
         self.margin = p.activity_margin_s * fs
+        self.n_act = 2 * max(0, round(p.sustained_s / p.frame_s / 2)) + 1  # odd
+        self.n_bg = max(self.n_bg, self.n_act)
+        self._sustained: list[tuple[int, int]] = []
         self.samples_seen = 0
         self._expected: int | None = None
         self._segments: list[_Segment] = []
@@ -254,6 +262,7 @@ class JerkDetector:
             self._push(self._unreleased_env[:n], self._unreleased_hp[:n], np.repeat(bgs, f))
             self._unreleased_env = self._unreleased_env[n:]
             self._unreleased_hp = self._unreleased_hp[n:]
+            self._mark_sustained(self._frames_done, upto)
             self._frames_done = upto
         if final and self._unreleased_env.size:
             m = self._unreleased_env.size
@@ -268,6 +277,22 @@ class JerkDetector:
         if drop > 0 and self._frames_done >= self.n_warm:
             self._frame_means = self._frame_means[drop:]
             self._frame_off += drop
+
+    def _mark_sustained(self, start: int, stop: int) -> None:
+        """Sustained movement: frames ``start..stop-1`` whose trailing ``sustained_s``
+        median of frame means exceeds ``sustained_g``; each marks its whole window."""
+        off, means, n = self._frame_off, self._frame_means, self.n_act
+        lo = max(0, start - n + 1)
+        seg = means[lo - off : stop - off]
+        med = ndimage.median_filter(seg, size=n, origin=n // 2, mode="nearest")
+        active = med[start - lo :] > self.p.sustained_g
+        for j in range(start, min(stop, n - 1)):  # windows clipped at the run start
+            active[j - start] = float(np.median(means[: j + 1 - off])) > self.p.sustained_g
+        f, r0 = self.frame, self._run_start
+        for a, b in runs(active):
+            span = (r0 + max(0, start + a - n + 1) * f, r0 + (start + b) * f)
+            self._sustained.append(span)
+            self._spans.append((span[0], span[1], "movement"))
 
     def _backgrounds(self, start: int, stop: int) -> np.ndarray:
         """Background envelope (g) of run frames ``start .. stop-1``.
@@ -324,10 +349,16 @@ class JerkDetector:
                 if cut:
                     self._cut_at = consumed
                 break
-            self._add_segment(s, e, forced=False)
+            edge = b.start + s < self._run_start + self.edge or (
+                final and b.start + e > b.end - self.merge_gap
+            )
+            self._add_segment(s, e, forced=False, edge=edge)
         b.drop_before(consumed)
 
-    def _add_segment(self, s: int, e: int, forced: bool) -> None:
+    def _add_segment(self, s: int, e: int, forced: bool, edge: bool = False) -> None:
+        """Measure block samples ``s..e-1`` as a segment. ``forced``: a piece of a long
+        run (movement); ``edge``: cut by the start or end of the run, so it cannot be
+        told from a longer movement and is never a jerk."""
         b = self._block
         env = b.env[s:e]
         if not forced and not (env > b.hi[s:e]).any():
@@ -347,7 +378,7 @@ class JerkDetector:
             peak_g=float(np.sqrt(mag[kp])),
             axis=int(np.argmax(np.abs(hp[kp]))),
             background_g=float(b.bg[s + k]),
-            movement=forced or (end - s) > self.max_jerk,
+            movement=forced or edge or (end - s) > self.max_jerk,
         )
         self._segments.append(seg)
 
@@ -356,7 +387,8 @@ class JerkDetector:
         """No segment found later can start before this grid index."""
         if final:
             return np.inf
-        return float(min(self._block.start, self._block.end))
+        act = self._run_start + (self._frames_done - self.n_act + 1) * self.frame
+        return float(min(self._block.start, act))
 
     def _classify(self, final: bool) -> DetectorOutput:
         """Chain segments and decide jerk / rhythmic / movement once context is known."""
@@ -377,6 +409,7 @@ class JerkDetector:
         self._moves.extend(m for c in chains[:n_done] for m in c if m.movement)
         pending = [s for c in chains[n_done:] for s in c]
         near = self._moves + [m for m in pending if m.movement]
+        near_spans = [(m.onset, m.end) for m in near] + self._sustained
         for c in chains[:n_done]:
             for m in c:
                 if m.movement:
@@ -387,12 +420,13 @@ class JerkDetector:
             for seg in c:
                 if seg.movement:
                     continue
-                if any(m.onset - self.margin <= seg.onset <= m.end + self.margin for m in near):
+                if any(a - self.margin <= seg.onset <= b + self.margin for a, b in near_spans):
                     continue
                 out.events.append(self._event(seg))
         self._segments = pending
         earliest = pending[0].onset if pending else horizon
         self._moves = [m for m in self._moves if m.end + self.margin >= earliest - reach]
+        self._sustained = [a for a in self._sustained if a[1] + self.margin >= earliest - reach]
         out.activity.extend(self._join_activity(earliest, final))
         return out
 

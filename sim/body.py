@@ -48,56 +48,84 @@ def _slerp(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def gravity(
-    t: np.ndarray,
-    u0: np.ndarray,
-    transitions: list[Transition],
-    rng: np.random.Generator,
-    total_s: float,
-    wander: float = 0.04,
-    wander_knot_s: float = 60.0,
-) -> np.ndarray:
-    """Gravity ``(n, 3)`` in g at times ``t`` (s, sorted), magnitude exactly 1.
+@dataclass(frozen=True)
+class Posture:
+    """Gravity direction over a night: a posture chain plus slow wander.
 
-    ``u0`` the first posture; ``transitions`` sorted, non-overlapping. ``wander`` is the
-    std (in units of g, i.e. radians) of the slow posture wander, interpolated linearly
-    between random knots every ``wander_knot_s`` seconds.
+    ``u0`` first posture (unit 3-vector); ``transitions`` sorted, non-overlapping;
+    ``knots`` (k,) s and ``wander`` (k, 3): slow wander added to the direction and
+    interpolated linearly between knots before renormalising.
     """
-    k_tr = len(transitions)
-    posture = np.vstack([u0] + [tr.to for tr in transitions])  # (K+1, 3)
-    if k_tr:
-        s = np.array([tr.start for tr in transitions])
-        e = np.array([tr.end for tr in transitions])
-        k = np.searchsorted(s, t, side="right")  # transitions begun by t
-        km1 = np.maximum(k - 1, 0)
-        frac = np.where(k == 0, 1.0, np.clip((t - s[km1]) / (e[km1] - s[km1]), 0.0, 1.0))
-        frac = frac * frac * (3.0 - 2.0 * frac)
-        g = _slerp(posture[km1], posture[k], frac)
-    else:
-        g = np.repeat(posture[:1], t.size, axis=0)
-    knots = np.arange(0.0, total_s + 2 * wander_knot_s, wander_knot_s)
-    vals = rng.normal(0.0, wander, (knots.size, 3))
-    for ax in range(3):
-        g[:, ax] += np.interp(t, knots, vals[:, ax])
-    g /= np.linalg.norm(g, axis=1, keepdims=True)
-    return g
+
+    u0: np.ndarray
+    transitions: list[Transition]
+    knots: np.ndarray
+    wander: np.ndarray
+
+    @classmethod
+    def draw(
+        cls,
+        rng: np.random.Generator,
+        u0: np.ndarray,
+        transitions: list[Transition],
+        total_s: float,
+        wander: float = 0.04,
+        knot_s: float = 60.0,
+    ) -> Posture:
+        """Draw the wander: std ``wander`` (radians, ~2.3 deg) at knots every ``knot_s`` s."""
+        knots = np.arange(0.0, total_s + 2 * knot_s, knot_s)
+        return cls(u0, list(transitions), knots, rng.normal(0.0, wander, (knots.size, 3)))
+
+    def gravity(self, t: np.ndarray) -> np.ndarray:
+        """Gravity ``(n, 3)`` in g at times ``t`` (s from night start, sorted); magnitude 1."""
+        posture = np.vstack([self.u0] + [tr.to for tr in self.transitions])  # (K+1, 3)
+        if self.transitions:
+            s = np.array([tr.start for tr in self.transitions])
+            e = np.array([tr.end for tr in self.transitions])
+            k = np.searchsorted(s, t, side="right")  # transitions begun by t
+            km1 = np.maximum(k - 1, 0)
+            frac = np.where(k == 0, 1.0, np.clip((t - s[km1]) / (e[km1] - s[km1]), 0.0, 1.0))
+            frac = frac * frac * (3.0 - 2.0 * frac)
+            g = _slerp(posture[km1], posture[k], frac)
+        else:
+            g = np.repeat(posture[:1], t.size, axis=0)
+        for ax in range(3):
+            g[:, ax] += np.interp(t, self.knots, self.wander[:, ax])
+        g /= np.linalg.norm(g, axis=1, keepdims=True)
+        return g
 
 
-def breathing(t: np.ndarray, rng: np.random.Generator, amplitude_g: float) -> np.ndarray:
-    """Breathing micro-motion ``(n, 3)`` in g: a 0.2–0.33 Hz rhythm with a slowly wandering rate.
+@dataclass(frozen=True)
+class Breathing:
+    """Breathing micro-motion: a 0.2–0.33 Hz rhythm with a slowly wandering rate.
 
-    Direction fixed for the night; a second harmonic makes it non-sinusoidal.
+    Fixed direction ``direction`` (unit 3-vector); amplitude ``amplitude_g``; a second
+    harmonic makes it non-sinusoidal.
     """
-    if amplitude_g == 0:
-        return np.zeros((t.size, 3))
-    f0 = rng.uniform(0.22, 0.3)
-    df = rng.uniform(0.0, 0.03)
-    period = rng.uniform(300.0, 1200.0)
-    phase0 = rng.uniform(0, 2 * np.pi)
-    # analytic phase of f(t) = f0 + df sin(2 pi t / P)
-    phase = 2 * np.pi * (f0 * t - df * period / (2 * np.pi) * np.cos(2 * np.pi * t / period))
-    phase += phase0
-    wave = np.sin(phase) + 0.3 * np.sin(2 * phase + 1.0)
-    d = rng.normal(size=3)
-    d /= np.linalg.norm(d)
-    return (amplitude_g / 1.3 * wave)[:, None] * d[None, :]
+
+    amplitude_g: float
+    f0: float
+    df: float
+    period: float
+    phase0: float
+    direction: np.ndarray
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, amplitude_g: float) -> Breathing:
+        d = rng.normal(size=3)
+        return cls(
+            amplitude_g,
+            f0=rng.uniform(0.22, 0.3),
+            df=rng.uniform(0.0, 0.03),
+            period=rng.uniform(300.0, 1200.0),
+            phase0=rng.uniform(0, 2 * np.pi),
+            direction=d / np.linalg.norm(d),
+        )
+
+    def at(self, t: np.ndarray) -> np.ndarray:
+        """``(n, 3)`` breathing acceleration in g at times ``t`` (s)."""
+        # analytic phase of f(t) = f0 + df sin(2 pi t / P)
+        w = 2 * np.pi / self.period
+        phase = 2 * np.pi * (self.f0 * t - self.df / w * np.cos(w * t)) + self.phase0
+        wave = np.sin(phase) + 0.3 * np.sin(2 * phase + 1.0)
+        return (self.amplitude_g / 1.3 * wave)[:, None] * self.direction[None, :]

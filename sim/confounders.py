@@ -57,7 +57,9 @@ class Confounder:
 
 
 def _place(
-    rng: np.random.Generator, total_s: float, durations: list[tuple[str, float]],
+    rng: np.random.Generator,
+    total_s: float,
+    durations: list[tuple[str, float]],
     taken: list[tuple[float, float]],
 ) -> list[tuple[str, float, float]]:
     """Random non-overlapping spans for ``(kind, duration)``, longest first; skips misfits."""
@@ -122,8 +124,13 @@ def _build_rollover(rng, s, e, u):
     ang = np.rad2deg(np.arccos(np.clip(u.dot(new), -1, 1)))
     motion = _motion_params(rng, 0.3, 1.5)
     c = Confounder(
-        "rollover", s, e, amp, f"turn {ang:.0f} deg over {e - s:.1f} s",
-        [Transition(s, e, new)], {"u_before": u, "amp": amp, "motion": motion},
+        "rollover",
+        s,
+        e,
+        amp,
+        f"turn {ang:.0f} deg over {e - s:.1f} s",
+        [Transition(s, e, new)],
+        {"u_before": u, "amp": amp, "motion": motion},
     )
     return c, new
 
@@ -251,10 +258,10 @@ def render_confounder(c: Confounder, t: np.ndarray, out: np.ndarray) -> None:
         seg += _smooth_motion(tau, c.end - c.start, p["amp"], p["motion"])
     elif c.kind == "tremor":
         dur = c.end - c.start
-        f_inst = p["f"] * (1 + 0.02 * np.sin(2 * np.pi * tau / p["wander_period"] + p["phase"][0]))
-        # cumulative phase; the sample spacing is near-uniform so a running sum is exact enough
-        dt = np.diff(tau, prepend=tau[0])
-        ph = 2 * np.pi * np.cumsum(f_inst * dt) + p["phase"][1]
+        # analytic phase of f(tau) = f0 (1 + 0.02 sin(2 pi tau / P + phi)): +-2 % wander
+        per = p["wander_period"]
+        wander = 0.02 * per / (2 * np.pi) * np.cos(2 * np.pi * tau / per + p["phase"][0])
+        ph = 2 * np.pi * p["f"] * (tau - wander) + p["phase"][1]
         am = 1.0 + 0.3 * np.sin(2 * np.pi * tau / p["am_period"] + p["phase"][2])
         env = _ramp(tau / 1.0) * _ramp((dur - tau) / 1.0) * am * p["amp"]
         seg += (env * np.sin(ph))[:, None] * p["dir"][None, :]
@@ -268,8 +275,10 @@ def render_confounder(c: Confounder, t: np.ndarray, out: np.ndarray) -> None:
     elif c.kind == "restless":
         idx, j = span_index(tt, p["start"], p["start"] + p["dur"])
         x = np.clip((tt[idx] - p["start"][j]) / p["dur"][j], 0.0, 1.0)
-        w = 0.5 * (1 - np.cos(2 * np.pi * x)) * np.sin(
-            2 * np.pi * p["freq"][j] * (tt[idx] - p["start"][j]) + p["phase"][j]
+        w = (
+            0.5
+            * (1 - np.cos(2 * np.pi * x))
+            * np.sin(2 * np.pi * p["freq"][j] * (tt[idx] - p["start"][j]) + p["phase"][j])
         )
         np.add.at(seg, idx, (w * p["amp"][j])[:, None] * p["dir"][j])
     else:  # pragma: no cover - guarded by config validation

@@ -17,7 +17,7 @@ import pandas as pd
 
 from pipeline.atomic import atomic_write
 from pipeline.recording import runs
-from sim.body import Transition, breathing, gravity
+from sim.body import Breathing, Posture, Transition
 from sim.config import (
     CONFOUNDER_CLEARANCE_S,
     EDGE_MARGIN_S,
@@ -25,7 +25,7 @@ from sim.config import (
     NightConfig,
 )
 from sim.confounders import Confounder, plan_confounders, render_confounder
-from sim.sensor import sample_clock, sensor_output
+from sim.sensor import draw_bias, sample_clock, sensor_output
 from sim.timing import FreeTime, generate_onsets
 from sim.waveforms import JerkSet, draw_jerks, render_jerks
 
@@ -35,6 +35,8 @@ TRUTH_COLUMNS = ["kind", "time", "end", "peak_g", "duration_ms", "detail"]
 GAP_COLUMNS = ["start", "end"]
 DEVICE = "jerkcount-sim"
 SIM_VERSION = "1"
+#: Samples per block of the per-sample work (bounds peak memory).
+BLOCK = 1 << 20
 
 
 @dataclass
@@ -89,8 +91,9 @@ class SimulatedNight:
 def _free_time(cfg: NightConfig, confs: list[Confounder], outages: np.ndarray) -> FreeTime:
     """Where jerk onsets may go: keeps jerk onset..end clear of confounders and outages."""
     longest = cfg.jerk_max_ms / 1000.0
-    excl = [(c.start - CONFOUNDER_CLEARANCE_S - longest, c.end + CONFOUNDER_CLEARANCE_S)
-            for c in confs]
+    excl = [
+        (c.start - CONFOUNDER_CLEARANCE_S - longest, c.end + CONFOUNDER_CLEARANCE_S) for c in confs
+    ]
     excl += [(a - OUTAGE_CLEARANCE_S - longest, b + OUTAGE_CLEARANCE_S) for a, b in outages]
     return FreeTime.from_exclusions(EDGE_MARGIN_S, cfg.duration_s - EDGE_MARGIN_S - longest, excl)
 
@@ -141,8 +144,8 @@ def empty_truth() -> pd.DataFrame:
 def simulate_night(config: NightConfig) -> SimulatedNight:
     """Simulate one night of wrist accelerometer data with ground truth.
 
-    Memory is about 200 bytes per sample (8 h at 100 Hz: ~0.6 GB peak); time about
-    1 s per million samples.
+    Time is about 1 s per million samples; memory about 60 bytes per sample plus a
+    fixed ~0.3 GB for block temporaries.
     """
     t_wall = _time.perf_counter()
     cfg = config
@@ -157,12 +160,18 @@ def simulate_night(config: NightConfig) -> SimulatedNight:
 
     t = clock.t[clock.keep]
     transitions: list[Transition] = [tr for c in confs for tr in c.transitions]
-    acc = gravity(t, u0, transitions, r_body, cfg.duration_s)
-    acc += breathing(t, r_body, cfg.breathing_g)
-    for c in confs:
-        render_confounder(c, t, acc)
-    render_jerks(t, jerks, acc)
-    acc, bias = sensor_output(acc, cfg, r_sensor)
+    posture = Posture.draw(r_body, u0, transitions, cfg.duration_s)
+    breath = Breathing.draw(r_body, cfg.breathing_g)
+    bias = draw_bias(cfg, r_sensor)
+    acc = np.empty((t.size, 3))
+    for i in range(0, t.size, BLOCK):  # blocks bound the temporaries' memory
+        tb = t[i : i + BLOCK]
+        ab = posture.gravity(tb)
+        ab += breath.at(tb)
+        for c in confs:
+            render_confounder(c, tb, ab)
+        render_jerks(tb, jerks, ab)
+        acc[i : i + BLOCK] = sensor_output(ab, cfg, r_sensor, bias)
 
     nominal = np.arange(clock.t.size) / cfg.fs
     gap_runs = runs(~clock.keep)
@@ -184,7 +193,12 @@ def simulate_night(config: NightConfig) -> SimulatedNight:
     )
     log.info(
         "simulated %.2f h at %g Hz: %d samples (%d lost), %d jerks, %d confounders in %.2f s",
-        cfg.hours, cfg.fs, t.size, int((~clock.keep).sum()), len(jerks), len(confs),
+        cfg.hours,
+        cfg.fs,
+        t.size,
+        int((~clock.keep).sum()),
+        len(jerks),
+        len(confs),
         _time.perf_counter() - t_wall,
     )
     return night
@@ -199,8 +213,12 @@ def write_truth_csv(path: str | Path, truth: pd.DataFrame) -> Path:
     if missing:
         raise ValueError(f"truth lacks columns {missing}")
     frame = truth[TRUTH_COLUMNS].copy()
-    for col, fmt in (("time", "%.4f"), ("end", "%.4f"), ("peak_g", "%.4f"),
-                     ("duration_ms", "%.2f")):
+    for col, fmt in (
+        ("time", "%.4f"),
+        ("end", "%.4f"),
+        ("peak_g", "%.4f"),
+        ("duration_ms", "%.2f"),
+    ):
         frame[col] = np.char.mod(fmt, frame[col].to_numpy(dtype=np.float64))
     path = Path(path)
     with atomic_write(path) as fh:
@@ -212,8 +230,14 @@ def read_truth_csv(path: str | Path) -> pd.DataFrame:
     """Read a truth CSV written by :func:`write_truth_csv` (same columns and dtypes)."""
     frame = pd.read_csv(
         path,
-        dtype={"kind": str, "time": float, "end": float, "peak_g": float,
-               "duration_ms": float, "detail": str},
+        dtype={
+            "kind": str,
+            "time": float,
+            "end": float,
+            "peak_g": float,
+            "duration_ms": float,
+            "detail": str,
+        },
         keep_default_na=False,
     )
     return frame[TRUTH_COLUMNS]

@@ -58,16 +58,20 @@ def sample_clock(cfg: NightConfig, rng: np.random.Generator) -> SampleClock:
     return SampleClock(t, keep, outages)
 
 
-def sensor_output(
-    acc: np.ndarray, cfg: NightConfig, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """What the sensor reports for true acceleration ``acc`` ``(n, 3)`` in g (modified in place).
+def draw_bias(cfg: NightConfig, rng: np.random.Generator) -> np.ndarray:
+    """The sensor's constant per-axis bias ``(3,)``, uniform in ``±bias_g``."""
+    return rng.uniform(-cfg.bias_g, cfg.bias_g, 3)
 
-    Adds a constant per-axis bias (uniform ``±bias_g``) and white noise (``noise_g``
-    std), then quantises to ``bits`` two's-complement codes over ``±range_g``,
-    clipping to ``[-range_g, range_g - lsb]``. Returns ``(acc, bias)``.
+
+def sensor_output(
+    acc: np.ndarray, cfg: NightConfig, rng: np.random.Generator, bias: np.ndarray
+) -> np.ndarray:
+    """What the sensor reports for true acceleration ``acc`` ``(n, 3)`` in g (in place).
+
+    Adds ``bias`` ``(3,)`` and white noise (``noise_g`` std per axis), then quantises to
+    ``bits`` two's-complement codes over ``±range_g``, clipping to
+    ``[-range_g, range_g - lsb]``.
     """
-    bias = rng.uniform(-cfg.bias_g, cfg.bias_g, 3)
     acc += bias
     if cfg.noise_g > 0:
         acc += rng.normal(0.0, cfg.noise_g, acc.shape)
@@ -76,7 +80,7 @@ def sensor_output(
     np.rint(acc / lsb, out=acc)
     np.clip(acc, -top, top - 1, out=acc)
     acc *= lsb
-    return acc, bias
+    return acc
 
 
 def quantisation_step(cfg: NightConfig) -> float:

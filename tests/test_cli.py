@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from cli import main
+from cli import _night_config, main
 from pipeline import __version__
+from pipeline.errors import InputError
 from pipeline.progress import progress_bar
 
 START = "2026-03-29T00:40:00+00:00"  # the night crosses the Berlin DST change at 01:00 UTC
@@ -154,9 +155,42 @@ def test_demo_small(tmp_path: Path) -> None:
     for name in ("night.csv", "night.truth.csv", "night.events.csv",
                  "night.events.activity.csv", "night.events.json"):  # fmt: skip
         assert (out / name).exists(), name
-        assert str(out / name) in result.stdout or name.endswith("activity.csv") is False
-    assert "F1 " in result.stdout
-    assert "found " in result.stdout
+        assert str(out / name) in result.stdout, name
+    truth = pd.read_csv(out / "night.truth.csv")
+    events = pd.read_csv(out / "night.events.csv")
+    n_true = int((truth["kind"] == "jerk").sum())
+    assert f"{n_true} true jerks" in result.stdout
+    assert f"found {len(events)} jerks in 0.25 h" in result.stdout
+    assert "precision " in result.stdout and "F1 " in result.stdout
+
+
+def test_simulate_options(tmp_path: Path) -> None:
+    rec, truth = tmp_path / "r.csv", tmp_path / "t.csv"
+    result = _run(
+        "simulate", "--out", rec, "--truth", truth, "--hours", "0.1", "--fs", "50",
+        "--pattern", "none", "--no-confounders", "--noise", "0.02", "--jerk-size", "0.2",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(truth).empty  # no jerks, no confounders
+    data = pd.read_csv(rec, comment="#")
+    assert len(data) == pytest.approx(0.1 * 3600 * 50, rel=0.02)
+    assert data["time"].diff().median() == pytest.approx(0.02, abs=1e-3)
+
+
+def test_simulate_bad_settings_one_line(tmp_path: Path) -> None:
+    args = ["simulate", "--out", tmp_path / "r.csv", "--truth", tmp_path / "t.csv"]
+    result = _run(*args, "--start", "yesterday")
+    assert result.exit_code == 2
+    assert "not an ISO 8601 time" in result.stderr
+    assert not list(tmp_path.iterdir())
+    # settings the simulator itself rejects become an InputError (one line, exit 2)
+    from sim import NightConfig
+
+    with pytest.raises(InputError, match="simulate: bad settings: hours must be > 0"):
+        _night_config(
+            NightConfig, hours=-1.0, fs=100.0, pattern="random", rate=30.0, seed=0,
+            start=None, noise=None, jerk_size=None, confounders=True,
+        )  # fmt: skip
 
 
 # ------------------------------------------------------------------ bad input
