@@ -77,6 +77,11 @@ class DetectorParams:
     activity_join_s: float = 3.0
     sustained_s: float = 3.0
     sustained_g: float = 0.05
+    restless_s: float = 15.0
+    restless_min: int = 3
+    restless_segments: int = 10
+    posture_s: float = 1.0
+    posture_g: float = 0.12
     max_run_s: float = 60.0
     edge_s: float = 1.0
 
@@ -171,13 +176,17 @@ class JerkDetector:
         self.edge = round(p.edge_s * fs)
         self.chain_gap = p.chain_gap_s * fs
         self.margin = p.activity_margin_s * fs
+        self.restless_w = p.restless_s * fs
         self.n_act = 2 * max(0, round(p.sustained_s / p.frame_s / 2)) + 1  # odd
-        self.n_bg = max(self.n_bg, self.n_act)
+        self.n_post = max(1, round(p.posture_s / p.frame_s))
+        self.n_bg = max(self.n_bg, self.n_act, self.n_post + 1)
         self._sustained: list[tuple[int, int]] = []
         self.samples_seen = 0
         self._expected: int | None = None
         self._segments: list[_Segment] = []
         self._moves: list[_Segment] = []
+        self._shorts: list[_Segment] = []
+        self._window_shorts: list[_Segment] = []
         self._spans: list[tuple[int, int, str]] = []
         self._open: list[int | str] | None = None
         self._reset_run(0)
@@ -193,6 +202,8 @@ class JerkDetector:
         self._run_start = start
         self._unreleased_env = np.empty(0)
         self._unreleased_hp = np.empty((0, 3))
+        self._unreleased_base = np.empty((0, 3))
+        self._frame_base = np.empty((0, 3))  # mean baseline of each frame, aligned with means
         self._block = _Block(start=start)
         self._cut_at: int | None = None
 
@@ -236,6 +247,7 @@ class JerkDetector:
         env = np.sqrt(np.einsum("ij,ij->i", band, band))
         self._unreleased_env = np.concatenate([self._unreleased_env, env])
         self._unreleased_hp = np.vstack([self._unreleased_hp, dev])
+        self._unreleased_base = np.vstack([self._unreleased_base, base])
 
     def _end_run(self) -> DetectorOutput:
         self._ingest(np.empty((0, 3)), final=True)
@@ -254,6 +266,8 @@ class JerkDetector:
             a = (have - self._frames_done) * f
             new = self._unreleased_env[a : n_complete * f].reshape(-1, f).mean(axis=1)
             self._frame_means = np.concatenate([self._frame_means, new])
+            nb = self._unreleased_base[a : n_complete * f].reshape(-1, f, 3).mean(axis=1)
+            self._frame_base = np.vstack([self._frame_base, nb])
         if upto < self.n_warm and not final:
             return
         if upto > self._frames_done:
@@ -262,7 +276,9 @@ class JerkDetector:
             self._push(self._unreleased_env[:n], self._unreleased_hp[:n], np.repeat(bgs, f))
             self._unreleased_env = self._unreleased_env[n:]
             self._unreleased_hp = self._unreleased_hp[n:]
+            self._unreleased_base = self._unreleased_base[n:]
             self._mark_sustained(self._frames_done, upto)
+            self._mark_posture(self._frames_done, upto)
             self._frames_done = upto
         if final and self._unreleased_env.size:
             m = self._unreleased_env.size
@@ -273,9 +289,11 @@ class JerkDetector:
             self._push(self._unreleased_env, self._unreleased_hp, np.repeat(bg, m))
             self._unreleased_env = np.empty(0)
             self._unreleased_hp = np.empty((0, 3))
+            self._unreleased_base = np.empty((0, 3))
         drop = self._frames_done - self.n_bg - self._frame_off
         if drop > 0 and self._frames_done >= self.n_warm:
             self._frame_means = self._frame_means[drop:]
+            self._frame_base = self._frame_base[drop:]
             self._frame_off += drop
 
     def _mark_sustained(self, start: int, stop: int) -> None:
@@ -288,11 +306,25 @@ class JerkDetector:
         active = med[start - lo :] > self.p.sustained_g
         for j in range(start, min(stop, n - 1)):  # windows clipped at the run start
             active[j - start] = float(np.median(means[: j + 1 - off])) > self.p.sustained_g
+        self._add_frame_spans(start, active, n - 1, "movement")
+
+    def _mark_posture(self, start: int, stop: int) -> None:
+        """Posture change: frames ``start..stop-1`` whose baseline (gravity direction)
+        moved more than ``posture_g`` since ``posture_s`` earlier; each marks that span."""
+        off, fb, n = self._frame_off, self._frame_base, self.n_post
+        lo = max(0, start - n)
+        seg = fb[lo - off : stop - off]
+        prev_idx = np.maximum(np.arange(start, stop) - n, 0) - lo
+        move = np.linalg.norm(seg[start - lo :] - seg[prev_idx], axis=1) > self.p.posture_g
+        self._add_frame_spans(start, move, n, "movement")
+
+    def _add_frame_spans(self, start: int, flags: np.ndarray, back: int, kind: str) -> None:
+        """Activity spans for flagged frames ``start + i``, each reaching ``back`` frames back."""
         f, r0 = self.frame, self._run_start
-        for a, b in runs(active):
-            span = (r0 + max(0, start + a - n + 1) * f, r0 + (start + b) * f)
+        for a, b in runs(flags):
+            span = (r0 + max(0, start + a - back) * f, r0 + (start + b) * f)
             self._sustained.append(span)
-            self._spans.append((span[0], span[1], "movement"))
+            self._spans.append((span[0], span[1], kind))
 
     def _backgrounds(self, start: int, stop: int) -> np.ndarray:
         """Background envelope (g) of run frames ``start .. stop-1``.
@@ -387,14 +419,15 @@ class JerkDetector:
         """No segment found later can start before this grid index."""
         if final:
             return np.inf
-        act = self._run_start + (self._frames_done - self.n_act + 1) * self.frame
+        back = max(self.n_act - 1, self.n_post)
+        act = self._run_start + (self._frames_done - back) * self.frame
         return float(min(self._block.start, act))
 
     def _classify(self, final: bool) -> DetectorOutput:
         """Chain segments and decide jerk / rhythmic / movement once context is known."""
         out = DetectorOutput()
         horizon = self._horizon(final)
-        reach = max(self.chain_gap, self.margin)
+        reach = max(self.chain_gap, self.margin, self.restless_w)
         chains: list[list[_Segment]] = []
         for seg in self._segments:
             if chains and seg.onset - chains[-1][-1].onset <= self.chain_gap:
@@ -408,6 +441,8 @@ class JerkDetector:
             n_done += 1
         self._moves.extend(m for c in chains[:n_done] for m in c if m.movement)
         pending = [s for c in chains[n_done:] for s in c]
+        self._shorts.extend(m for c in chains[:n_done] for m in c if not m.movement)
+        self._window_shorts = self._shorts + [m for m in pending if not m.movement]
         near = self._moves + [m for m in pending if m.movement]
         near_spans = [(m.onset, m.end) for m in near] + self._sustained
         for c in chains[:n_done]:
@@ -422,13 +457,29 @@ class JerkDetector:
                     continue
                 if any(a - self.margin <= seg.onset <= b + self.margin for a, b in near_spans):
                     continue
+                if self._restless(seg, near):
+                    continue
                 out.events.append(self._event(seg))
         self._segments = pending
         earliest = pending[0].onset if pending else horizon
         self._moves = [m for m in self._moves if m.end + self.margin >= earliest - reach]
+        self._shorts = [m for m in self._shorts if m.onset >= earliest - reach]
         self._sustained = [a for a in self._sustained if a[1] + self.margin >= earliest - reach]
         out.activity.extend(self._join_activity(earliest, final))
         return out
+
+    def _restless(self, seg: _Segment, moves: list[_Segment]) -> bool:
+        """Whether ``seg`` lies in a restless stretch: within ``restless_s`` either side
+        of its onset, at least ``restless_min`` movements, or at least one movement among
+        ``restless_segments`` segments of any kind."""
+        lo, hi = seg.onset - self.restless_w, seg.onset + self.restless_w
+        n = sum(1 for m in moves if m.end >= lo and m.onset <= hi)
+        if n >= self.p.restless_min:
+            return True
+        if n == 0:
+            return False
+        total = n + sum(1 for x in self._window_shorts if lo <= x.onset <= hi)
+        return total >= self.p.restless_segments
 
     def _is_rhythmic(self, chain: list[_Segment]) -> bool:
         p = self.p
