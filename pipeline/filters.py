@@ -147,3 +147,4 @@ class BlockMedianBaseline:
                 a, b = max(0, j - K), min(n_means, j + K + 1)
                 out[j - j0] = np.median(m[a - off : b - off], axis=0)
         return out
+

@@ -1,0 +1,160 @@
+"""Decide, with context on both sides, which segments are jerks and which are activity.
+
+Segments arrive in onset order. A segment is decided only once nothing found later
+could change the decision (everything up to its onset plus the longest context
+reach is known), so the result does not depend on the chunking:
+
+- a *chain* is a sequence of segments whose onsets follow within ``chain_gap_s``; a
+  long or regular chain is rhythmic activity (walking, jogging, stairs, clonic
+  jerking, tremor bursts);
+- a short segment within ``activity_margin_s`` of movement (a long segment, a
+  sustained-movement or posture-change span) belongs to that movement;
+- a short segment in a restless stretch (many movements around it) is activity;
+- every other short segment is a jerk.
+
+Activity spans are joined when closer than ``activity_join_s`` and emitted as
+:class:`~pipeline.events.ActivityPeriod` once closed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.events import AXES, ActivityPeriod, JerkEvent
+from pipeline.params import DetectorParams
+from pipeline.segmenter import Segment
+
+Span = tuple[int, int, str]
+
+
+class SegmentClassifier:
+    """Jerk / activity decisions for a grid ``t0 + i / fs`` (epoch s UTC, Hz)."""
+
+    def __init__(self, fs: float, t0: float, p: DetectorParams) -> None:
+        self.p, self.fs, self.t0 = p, fs, t0
+        self.chain_gap = p.chain_gap_s * fs
+        self.margin = p.activity_margin_s * fs
+        self.restless_w = p.restless_s * fs
+        self.reach = max(self.chain_gap, self.margin, self.restless_w)
+        self.join = p.activity_join_s * fs
+        self._pending: list[Segment] = []
+        self._moves: list[Segment] = []  # decided movement segments still in reach
+        self._shorts: list[Segment] = []  # decided short segments still in reach
+        self._zones: list[tuple[int, int]] = []  # frame-level activity spans in reach
+        self._spans: list[Span] = []  # activity spans not yet joined
+        self._open: list[int | str] | None = None
+
+    def time(self, index: float) -> float:
+        """Epoch seconds UTC of grid index ``index``."""
+        return self.t0 + index / self.fs
+
+    def add(self, segments: list[Segment], spans: list[Span]) -> None:
+        """Take new segments (in onset order) and frame-level activity spans."""
+        self._pending.extend(segments)
+        self._zones.extend((s, e) for s, e, _ in spans)
+        self._spans.extend(spans)
+
+    def decide(self, horizon: float) -> tuple[list[JerkEvent], list[ActivityPeriod]]:
+        """Decide every chain that ends before ``horizon`` minus the context reach.
+
+        ``horizon``: no segment or span added later starts before this grid index
+        (``inf`` at the end of a run).
+        """
+        chains = self._chains()
+        n_done = 0
+        for c in chains:
+            if c[-1].onset + self.reach >= horizon:
+                break
+            n_done += 1
+        done, rest = chains[:n_done], chains[n_done:]
+        pending = [s for c in rest for s in c]
+        self._moves.extend(s for c in done for s in c if s.movement)
+        self._shorts.extend(s for c in done for s in c if not s.movement)
+        moves = self._moves + [s for s in pending if s.movement]
+        shorts = self._shorts + [s for s in pending if not s.movement]
+        zones = [(m.onset, m.end) for m in moves] + self._zones
+        events: list[JerkEvent] = []
+        for c in done:
+            self._spans.extend((s.onset, s.end, "movement") for s in c if s.movement)
+            if self._rhythmic(c):
+                self._spans.append((c[0].onset, max(s.end for s in c), "rhythmic"))
+                continue
+            for seg in c:
+                if seg.movement or self._near(seg, zones) or self._restless(seg, moves, shorts):
+                    continue
+                events.append(self._event(seg))
+        self._pending = pending
+        earliest = pending[0].onset if pending else horizon
+        keep = earliest - self.reach - self.margin
+        self._moves = [m for m in self._moves if m.end >= keep]
+        self._shorts = [m for m in self._shorts if m.onset >= keep]
+        self._zones = [z for z in self._zones if z[1] >= keep]
+        return events, self._join(earliest, final=horizon == np.inf)
+
+    # ------------------------------------------------------------------ rules
+    def _chains(self) -> list[list[Segment]]:
+        chains: list[list[Segment]] = []
+        for seg in self._pending:
+            if chains and seg.onset - chains[-1][-1].onset <= self.chain_gap:
+                chains[-1].append(seg)
+            else:
+                chains.append([seg])
+        return chains
+
+    def _rhythmic(self, chain: list[Segment]) -> bool:
+        p = self.p
+        if len(chain) >= p.rhythm_min_any:
+            return True
+        if len(chain) >= p.rhythm_min_regular:
+            iv = np.diff([s.onset for s in chain]).astype(np.float64)
+            return float(np.std(iv) / np.mean(iv)) < p.rhythm_max_cv
+        return False
+
+    def _near(self, seg: Segment, zones: list[tuple[int, int]]) -> bool:
+        m = self.margin
+        return any(a - m <= seg.onset <= b + m for a, b in zones)
+
+    def _restless(self, seg: Segment, moves: list[Segment], shorts: list[Segment]) -> bool:
+        lo, hi = seg.onset - self.restless_w, seg.onset + self.restless_w
+        n = sum(1 for m in moves if m.end >= lo and m.onset <= hi)
+        if n >= self.p.restless_min:
+            return True
+        if n == 0:
+            return False
+        total = n + sum(1 for s in shorts if lo <= s.onset <= hi)
+        return total >= self.p.restless_segments
+
+    # ------------------------------------------------------------------ output
+    def _join(self, horizon: float, final: bool) -> list[ActivityPeriod]:
+        """Join spans starting before ``horizon`` into periods; emit the closed ones."""
+        ready = sorted(s for s in self._spans if final or s[0] < horizon)
+        self._spans = [s for s in self._spans if not (final or s[0] < horizon)]
+        out: list[ActivityPeriod] = []
+        for s, e, kind in ready:
+            cur = self._open
+            if cur is not None and s - int(cur[1]) <= self.join:
+                cur[1] = max(int(cur[1]), e)
+                if kind == "rhythmic":
+                    cur[2] = kind
+            else:
+                if cur is not None:
+                    out.append(self._period(cur))
+                self._open = [s, e, kind]
+        cur = self._open
+        if cur is not None and (final or int(cur[1]) + self.join < horizon):
+            out.append(self._period(cur))
+            self._open = None
+        return out
+
+    def _period(self, span: list[int | str]) -> ActivityPeriod:
+        return ActivityPeriod(self.time(int(span[0])), self.time(int(span[1])), str(span[2]))
+
+    def _event(self, seg: Segment) -> JerkEvent:
+        return JerkEvent(
+            time=self.time(seg.onset),
+            peak_g=round(seg.peak_g, 5),
+            duration_ms=round((seg.end - seg.onset) / self.fs * 1000.0, 1),
+            axis=AXES[seg.axis],
+            peak_time=self.time(seg.peak_index),
+            background_g=round(seg.background_g, 5),
+        )

@@ -1,0 +1,138 @@
+"""Frame statistics of a run: the local background and frame-level activity.
+
+Feature rows are grouped in frames of ``frame_s`` counted from the start of the run.
+A frame's *background* (g) is the median of the frame means
+over the previous ``background_s`` (the first ``warmup_s`` of a run share the median
+of that stretch). Rows are released with their background once their frame is
+complete, so thresholds depend only on the data, never on the chunking.
+
+The same frame means flag two kinds of activity as spans of grid indices:
+sustained movement (the median fast envelope over ``sustained_s`` above
+``sustained_g``) and posture change (the baseline, i.e. gravity in sensor axes,
+moving more than ``posture_g`` within ``posture_s``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy import ndimage
+
+from pipeline.features import BASE, FAST, N_FEATURES
+from pipeline.params import DetectorParams
+from pipeline.recording import runs
+
+Span = tuple[int, int, str]
+
+
+class FrameTracker:
+    """Background and frame-level activity for one run at ``fs`` Hz."""
+
+    def __init__(self, fs: float, p: DetectorParams) -> None:
+        self.p = p
+        self.frame = max(1, round(p.frame_s * fs))
+        self.n_act = 2 * max(0, round(p.sustained_s / p.frame_s / 2)) + 1  # odd
+        self.n_post = max(1, round(p.posture_s / p.frame_s))
+        self.n_bg = max(1, round(p.background_s / p.frame_s), self.n_act, self.n_post + 1)
+        self.n_warm = min(self.n_bg, max(1, round(p.warmup_s / p.frame_s)))
+        self.spans: list[Span] = []
+        self.reset(0)
+
+    def reset(self, run_start: int) -> None:
+        self.run_start = run_start
+        self._rows = np.empty((0, N_FEATURES))
+        self._means = np.empty((0, 4))  # per frame: envelope, baseline x, y, z
+        self._off = 0  # run frame number of _means[0]
+        self._done = 0  # run frames released
+
+    # ------------------------------------------------------------------ API
+    def push(self, rows: np.ndarray, final: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Add feature rows; return ``(rows, background)`` released, ``(r, N)`` and ``(r,)``.
+
+        With ``final`` the run ends and every row is released (a last partial frame
+        takes the background of the frames before it).
+        """
+        f = self.frame
+        self._rows = np.vstack([self._rows, rows]) if rows.size else self._rows
+        n_complete = self._rows.shape[0] // f
+        have = self._off + self._means.shape[0]
+        upto = self._done + n_complete
+        if upto > have:
+            a = (have - self._done) * f
+            block = self._rows[a : n_complete * f].reshape(-1, f, N_FEATURES)
+            new = np.column_stack([block[:, :, FAST].mean(axis=1), block[:, :, BASE].mean(axis=1)])
+            self._means = np.vstack([self._means, new])
+        out_rows: list[np.ndarray] = []
+        out_bg: list[np.ndarray] = []
+        if upto >= self.n_warm or final:
+            if upto > self._done:
+                n = (upto - self._done) * f
+                out_rows.append(self._rows[:n])
+                out_bg.append(np.repeat(self._backgrounds(self._done, upto), f))
+                self._rows = self._rows[n:]
+                self._mark_sustained(self._done, upto)
+                self._mark_posture(self._done, upto)
+                self._done = upto
+            if final and self._rows.shape[0]:
+                m = self._rows.shape[0]
+                if upto == 0:
+                    bg = np.array([self._rows[:, FAST].mean()])
+                else:
+                    bg = self._backgrounds(upto, upto + 1)
+                out_rows.append(self._rows)
+                out_bg.append(np.repeat(bg, m))
+                self._rows = np.empty((0, N_FEATURES))
+        drop = self._done - self.n_bg - self._off
+        if drop > 0 and self._done >= self.n_warm:
+            self._means = self._means[drop:]
+            self._off += drop
+        if not out_rows:
+            return np.empty((0, N_FEATURES)), np.empty(0)
+        return np.vstack(out_rows), np.concatenate(out_bg)
+
+    def horizon(self) -> int:
+        """No activity span flagged later can start before this grid index."""
+        back = max(self.n_act - 1, self.n_post)
+        return self.run_start + (self._done - back) * self.frame
+
+    # ------------------------------------------------------------------ internals
+    def _backgrounds(self, start: int, stop: int) -> np.ndarray:
+        """Background ``(stop - start,)`` (g) of run frames ``start .. stop-1``."""
+        off, env = self._off, self._means[:, 0]
+        out = np.empty(stop - start)
+        for j in range(start, min(stop, self.n_bg)):  # windows growing from the start
+            hi = self.n_warm if j < self.n_warm else j
+            out[j - start] = np.median(env[: hi - off])
+        first = max(start, self.n_bg)
+        if stop > first:
+            arr = env[first - self.n_bg - off : stop - 1 - off]
+            out[first - start :] = np.median(sliding_window_view(arr, self.n_bg), axis=1)
+        return out
+
+    def _mark_sustained(self, start: int, stop: int) -> None:
+        """Flag frames whose trailing ``sustained_s`` median fast envelope is high."""
+        off, n = self._off, self.n_act
+        fast = self._means[:, 0]
+        lo = max(0, start - n + 1)
+        seg = fast[lo - off : stop - off]
+        med = ndimage.median_filter(seg, size=n, origin=n // 2, mode="nearest")
+        active = med[start - lo :] > self.p.sustained_g
+        for j in range(start, min(stop, n - 1)):  # windows clipped at the run start
+            active[j - start] = float(np.median(fast[: j + 1 - off])) > self.p.sustained_g
+        self._add_spans(start, active, n - 1)
+
+    def _mark_posture(self, start: int, stop: int) -> None:
+        """Flag frames whose baseline moved more than ``posture_g`` in ``posture_s``."""
+        off, n = self._off, self.n_post
+        base = self._means[:, 1:]
+        lo = max(0, start - n)
+        seg = base[lo - off : stop - off]
+        prev = np.maximum(np.arange(start, stop) - n, 0) - lo
+        moved = np.linalg.norm(seg[start - lo :] - seg[prev], axis=1) > self.p.posture_g
+        self._add_spans(start, moved, n)
+
+    def _add_spans(self, start: int, flags: np.ndarray, back: int) -> None:
+        """A span for each run of flagged frames, reaching ``back`` frames further back."""
+        f, r0 = self.frame, self.run_start
+        for a, b in runs(flags):
+            self.spans.append((r0 + max(0, start + a - back) * f, r0 + (start + b) * f, "movement"))

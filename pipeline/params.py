@@ -1,0 +1,90 @@
+"""Detector parameters: one frozen dataclass, written next to every result."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass(frozen=True)
+class DetectorParams:
+    """Every setting of the jerk detector.
+
+    Times in seconds, frequencies in Hz, sizes in g; ``k_*`` are multiples of the
+    local background level of the matching envelope.
+
+    Envelopes
+        baseline_block_s, baseline_s: the centred running median that follows gravity
+        and posture (block length, window length).
+        lp_hz: low-pass corner of the deviation from the baseline (sensor noise).
+    Noise floor
+        frame_s: frame length for background statistics.
+        background_s: trailing window whose median frame level is the background.
+        warmup_s: frames at the start of a run that share the median of this stretch.
+    Thresholds
+        k_high, k_low: high (trigger) and low (extent) multiples of the background.
+        min_peak_g, min_low_g: absolute floors of the high and low thresholds.
+    Segments
+        merge_gap_s: dips shorter than this inside a run do not split it.
+        end_fraction: a segment ends at the last sample above this share of its peak.
+        max_jerk_s: a longer segment is movement, not a jerk.
+        max_run_s: runs longer than this are cut into pieces (bounded memory).
+        edge_s: segments this close to the start of a run, or cut by its end, are
+        never jerks.
+    Activity
+        chain_gap_s, rhythm_min_any, rhythm_min_regular, rhythm_max_cv: segments whose
+        onsets follow each other within ``chain_gap_s`` form a chain; a chain of at
+        least ``rhythm_min_any``, or ``rhythm_min_regular`` with interval CV below
+        ``rhythm_max_cv``, is rhythmic activity.
+        activity_margin_s: a short segment this close to movement belongs to it.
+        activity_join_s: activity periods closer than this are joined.
+        sustained_s, sustained_g: movement when the median fast envelope over
+        ``sustained_s`` exceeds ``sustained_g``.
+        posture_s, posture_g: movement when the baseline (gravity vector) moves more
+        than ``posture_g`` within ``posture_s``.
+        restless_s, restless_min, restless_segments: a short segment is part of a
+        restless stretch when, within ``restless_s`` either side, there are
+        ``restless_min`` movements, or one movement among ``restless_segments``
+        segments.
+    """
+
+    baseline_block_s: float = 0.1
+    baseline_s: float = 1.1
+    lp_hz: float = 20.0
+    frame_s: float = 0.25
+    background_s: float = 30.0
+    warmup_s: float = 2.0
+    k_high: float = 4.0
+    k_low: float = 2.0
+    min_peak_g: float = 0.03
+    min_low_g: float = 0.012
+    merge_gap_s: float = 0.06
+    end_fraction: float = 0.25
+    max_jerk_s: float = 0.45
+    max_run_s: float = 60.0
+    edge_s: float = 1.0
+    chain_gap_s: float = 1.5
+    rhythm_min_any: int = 10
+    rhythm_min_regular: int = 5
+    rhythm_max_cv: float = 0.25
+    activity_margin_s: float = 0.75
+    activity_join_s: float = 3.0
+    sustained_s: float = 3.0
+    sustained_g: float = 0.05
+    posture_s: float = 1.0
+    posture_g: float = 0.12
+    restless_s: float = 15.0
+    restless_min: int = 3
+    restless_segments: int = 10
+
+    def as_dict(self) -> dict[str, float | int]:
+        """The parameters as a plain dict (for JSON sidecars)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, float | int]) -> DetectorParams:
+        """Parameters from a dict; unknown keys raise ``ValueError``."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown detector parameter(s): {', '.join(unknown)}")
+        return cls(**values)

@@ -1,0 +1,139 @@
+"""Cut the released feature rows of a run into segments: candidate jerks or movement.
+
+A *run* is a stretch where the envelope is above its low threshold (``k_low`` x
+background, at least ``min_low_g``), joined over dips shorter than ``merge_gap_s``.
+A run that reaches the high threshold (``k_high`` x background, at least
+``min_peak_g``) becomes a :class:`Segment`. Runs
+are only cut once no later sample can extend them, so segments do not depend on
+the chunking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.features import DEV, FAST, N_FEATURES
+from pipeline.params import DetectorParams
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A finished run. Indices are grid indices; sizes in g.
+
+    ``movement`` is True for runs longer than ``max_jerk_s``, pieces of very long
+    runs, and runs cut by the start or end of the stream.
+    """
+
+    onset: int
+    end: int
+    peak_index: int
+    peak_g: float
+    axis: int
+    background_g: float
+    movement: bool
+
+
+def merged_runs(mask: np.ndarray, max_gap: int) -> list[tuple[int, int]]:
+    """True runs of ``mask`` (end exclusive), joining runs separated by < ``max_gap`` Falses."""
+    if not mask.any():
+        return []
+    d = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    starts = np.flatnonzero(d == 1)
+    ends = np.flatnonzero(d == -1)
+    if starts.size > 1:
+        keep = np.concatenate(([True], starts[1:] - ends[:-1] >= max_gap))
+        starts = starts[keep]
+        ends = np.concatenate((ends[:-1][keep[1:]], ends[-1:]))
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+class Segmenter:
+    """Segments of one run at ``fs`` Hz."""
+
+    def __init__(self, fs: float, p: DetectorParams) -> None:
+        self.p = p
+        self.merge_gap = max(1, round(p.merge_gap_s * fs))
+        self.max_run = max(1, round(p.max_run_s * fs))
+        self.max_jerk = p.max_jerk_s * fs
+        self.edge = round(p.edge_s * fs)
+        self.reset(0)
+
+    def reset(self, run_start: int) -> None:
+        self.run_start = run_start
+        self.start = run_start  # grid index of _rows[0]
+        self._rows = np.empty((0, N_FEATURES))
+        self._hi = np.empty(0)
+        self._lo = np.empty(0)
+        self._bg = np.empty(0)
+        self._cut = False
+
+    def push(self, rows: np.ndarray, bg: np.ndarray, final: bool = False) -> list[Segment]:
+        """Add released rows with their background ``(r,)`` g; return finished segments."""
+        p = self.p
+        if rows.shape[0]:
+            self._rows = np.vstack([self._rows, rows])
+            self._hi = np.concatenate([self._hi, np.maximum(p.k_high * bg, p.min_peak_g)])
+            self._lo = np.concatenate([self._lo, np.maximum(p.k_low * bg, p.min_low_g)])
+            self._bg = np.concatenate([self._bg, bg])
+        return self._cut_runs(final)
+
+    def _cut_runs(self, final: bool) -> list[Segment]:
+        n = self._rows.shape[0]
+        if n == 0:
+            return []
+        runs = merged_runs(self._rows[:, FAST] > self._lo, self.merge_gap)
+        if self._cut and runs and runs[0][0] < self.merge_gap:
+            runs[0] = (0, runs[0][1])  # the continuation of a run cut last time
+        self._cut = False
+        end = self.start + n
+        safe = end if final else end - self.merge_gap
+        consumed = max(self.start, safe)
+        out: list[Segment] = []
+        for s, e in runs:
+            finished = final or self.start + e < safe
+            cut = False
+            while e - s > self.max_run:  # pieces counted from the run's start
+                out.append(self._measure(s, s + self.max_run, forced=True))
+                s += self.max_run
+                cut = True
+            if not finished:
+                consumed = self.start + s
+                self._cut = cut
+                break
+            at_edge = self.start + s < self.run_start + self.edge or (
+                final and self.start + e > end - self.merge_gap
+            )
+            seg = self._measure(s, e, forced=False, edge=at_edge)
+            if seg is not None:
+                out.append(seg)
+        k = consumed - self.start
+        self._rows, self._hi = self._rows[k:], self._hi[k:]
+        self._lo, self._bg = self._lo[k:], self._bg[k:]
+        self.start = consumed
+        return [s for s in out if s is not None]
+
+    def _measure(self, s: int, e: int, forced: bool, edge: bool = False) -> Segment | None:
+        """Measure rows ``s..e-1`` as a segment (``None`` if it never triggers)."""
+        fast = self._rows[s:e, FAST]
+        if not forced and not (fast > self._hi[s:e]).any():
+            return None
+        k = int(np.argmax(fast))
+        end = e
+        if not forced:
+            above = np.flatnonzero(fast > np.maximum(self._lo[s:e], self.p.end_fraction * fast[k]))
+            if above.size:
+                end = s + int(above[-1]) + 1
+        dev = self._rows[s:e, DEV]
+        mag = np.einsum("ij,ij->i", dev, dev)
+        kp = int(np.argmax(mag))
+        return Segment(
+            onset=self.start + s,
+            end=self.start + end,
+            peak_index=self.start + s + kp,
+            peak_g=float(np.sqrt(mag[kp])),
+            axis=int(np.argmax(np.abs(dev[kp]))),
+            background_g=float(self._bg[s + k]),
+            movement=forced or edge or (end - s) > self.max_jerk,
+        )
