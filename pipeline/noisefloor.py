@@ -7,9 +7,11 @@ of that stretch). Rows are released with their background once their frame is
 complete, so thresholds depend only on the data, never on the chunking.
 
 The same frame means flag two kinds of activity as spans of grid indices:
-sustained movement (the median fast envelope over ``sustained_s`` above
-``sustained_g``) and posture change (the baseline, i.e. gravity in sensor axes,
-moving more than ``posture_g`` within ``posture_s``).
+sustained movement (the median envelope over ``sustained_s`` above both
+``sustained_g`` and ``k_sustained`` times the quiet floor, the lowest background of
+the last ``floor_s``, so a noisy board is not taken for movement) and posture
+change (the baseline, i.e. gravity in sensor axes, moving more than ``posture_g``
+within ``posture_s``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class FrameTracker:
         self.n_post = max(1, round(p.posture_s / p.frame_s))
         self.n_bg = max(1, round(p.background_s / p.frame_s), self.n_act, self.n_post + 1)
         self.n_warm = min(self.n_bg, max(1, round(p.warmup_s / p.frame_s)))
+        self.n_floor = max(1, round(p.floor_s / p.frame_s))
+        self.n_keep = max(self.n_bg, self.n_floor)
         self.spans: list[Span] = []
         self.reset(0)
 
@@ -42,6 +46,7 @@ class FrameTracker:
         self.run_start = run_start
         self._rows = np.empty((0, N_FEATURES))
         self._means = np.empty((0, 4))  # per frame: envelope, baseline x, y, z
+        self._bgs = np.empty(0)  # background of each released frame, from frame _off
         self._off = 0  # run frame number of _means[0]
         self._done = 0  # run frames released
 
@@ -68,7 +73,9 @@ class FrameTracker:
             if upto > self._done:
                 n = (upto - self._done) * f
                 out_rows.append(self._rows[:n])
-                out_bg.append(np.repeat(self._backgrounds(self._done, upto), f))
+                bgs = self._backgrounds(self._done, upto)
+                self._bgs = np.concatenate([self._bgs, bgs])
+                out_bg.append(np.repeat(bgs, f))
                 self._rows = self._rows[n:]
                 self._mark_sustained(self._done, upto)
                 self._mark_posture(self._done, upto)
@@ -82,9 +89,10 @@ class FrameTracker:
                 out_rows.append(self._rows)
                 out_bg.append(np.repeat(bg, m))
                 self._rows = np.empty((0, N_FEATURES))
-        drop = self._done - self.n_bg - self._off
+        drop = self._done - self.n_keep - self._off
         if drop > 0 and self._done >= self.n_warm:
             self._means = self._means[drop:]
+            self._bgs = self._bgs[drop:]
             self._off += drop
         if not out_rows:
             return np.empty((0, N_FEATURES)), np.empty(0)
@@ -110,16 +118,20 @@ class FrameTracker:
         return out
 
     def _mark_sustained(self, start: int, stop: int) -> None:
-        """Flag frames whose trailing ``sustained_s`` median fast envelope is high."""
-        off, n = self._off, self.n_act
+        """Flag frames whose trailing ``sustained_s`` median envelope is high, both in
+        g and against the quiet floor."""
+        off, n, nf = self._off, self.n_act, self.n_floor
         fast = self._means[:, 0]
         lo = max(0, start - n + 1)
         seg = fast[lo - off : stop - off]
-        med = ndimage.median_filter(seg, size=n, origin=n // 2, mode="nearest")
-        active = med[start - lo :] > self.p.sustained_g
+        med = ndimage.median_filter(seg, size=n, origin=n // 2, mode="nearest")[start - lo :]
         for j in range(start, min(stop, n - 1)):  # windows clipped at the run start
-            active[j - start] = float(np.median(fast[: j + 1 - off])) > self.p.sustained_g
-        self._add_spans(start, active, n - 1)
+            med[j - start] = float(np.median(fast[: j + 1 - off]))
+        flo = max(0, start - nf + 1)
+        bgs = self._bgs[flo - off : stop - off]
+        floor = ndimage.minimum_filter1d(bgs, size=nf, origin=(nf - 1) // 2, mode="nearest")
+        limit = np.maximum(self.p.sustained_g, self.p.k_sustained * floor[start - flo :])
+        self._add_spans(start, med > limit, n - 1)
 
     def _mark_posture(self, start: int, stop: int) -> None:
         """Flag frames whose baseline moved more than ``posture_g`` in ``posture_s``."""

@@ -37,8 +37,9 @@ class DetectorParams:
         ``rhythm_max_cv``, is rhythmic activity.
         activity_margin_s: a short segment this close to movement belongs to it.
         activity_join_s: activity periods closer than this are joined.
-        sustained_s, sustained_g: movement when the median fast envelope over
-        ``sustained_s`` exceeds ``sustained_g``.
+        sustained_s, sustained_g, k_sustained, floor_s: movement when the median
+        envelope over ``sustained_s`` exceeds ``sustained_g`` and ``k_sustained`` x the
+        quiet floor (the lowest background over the last ``floor_s``).
         posture_s, posture_g: movement when the baseline (gravity vector) moves more
         than ``posture_g`` within ``posture_s``.
         restless_s, restless_min, restless_segments: a short segment is part of a
@@ -70,6 +71,8 @@ class DetectorParams:
     activity_join_s: float = 3.0
     sustained_s: float = 3.0
     sustained_g: float = 0.05
+    k_sustained: float = 3.0
+    floor_s: float = 300.0
     posture_s: float = 1.0
     posture_g: float = 0.12
     restless_s: float = 15.0

@@ -38,7 +38,7 @@ class ReaderParams:
     """Reader settings.
 
     max_gap_s : raw intervals longer than this (seconds) are gaps, never interpolated.
-    read_rows : raw rows parsed per block (memory ~ 40 bytes a row).
+    read_rows : raw rows parsed per block (peak memory ~ 300 bytes a row).
     probe_rows : rows used to estimate the sample rate.
     """
 
@@ -81,8 +81,8 @@ def estimate_fs(t: np.ndarray, max_gap_s: float = 1.0) -> float:
     ``max_gap_s``. Dropped samples bias that median (5 % drops with 20 % jitter: 1 %
     low), and timestamp rounding quantises it, so the period is refined: the mean of
     the one-period intervals, then total time over total whole periods for intervals
-    of an unambiguous 1-4 periods (jitter telescopes away). A rate within 0.5 % of a whole number of
-    Hz is snapped to it.
+    of an unambiguous 1-4 periods (jitter telescopes away). A rate within 0.5 % of a
+    whole number of Hz is snapped to it.
     """
     d = np.diff(np.asarray(t, dtype=np.float64))
     d = d[(d > 0) & (d <= max_gap_s)]
