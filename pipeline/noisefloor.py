@@ -17,7 +17,6 @@ within ``posture_s``).
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 
 from pipeline.features import BASE, FAST, N_FEATURES
@@ -35,7 +34,8 @@ class FrameTracker:
         self.frame = max(1, round(p.frame_s * fs))
         self.n_act = 2 * max(0, round(p.sustained_s / p.frame_s / 2)) + 1  # odd
         self.n_post = max(1, round(p.posture_s / p.frame_s))
-        self.n_bg = max(1, round(p.background_s / p.frame_s), self.n_act, self.n_post + 1)
+        n_bg = max(1, round(p.background_s / p.frame_s), self.n_act, self.n_post + 1)
+        self.n_bg = n_bg | 1  # odd: a true middle element
         self.n_warm = min(self.n_bg, max(1, round(p.warmup_s / p.frame_s)))
         self.n_floor = max(1, round(p.floor_s / p.frame_s))
         self.n_keep = max(self.n_bg, self.n_floor)
@@ -64,8 +64,8 @@ class FrameTracker:
         upto = self._done + n_complete
         if upto > have:
             a = (have - self._done) * f
-            block = self._rows[a : n_complete * f].reshape(-1, f, N_FEATURES)
-            new = np.column_stack([block[:, :, FAST].mean(axis=1), block[:, :, BASE].mean(axis=1)])
+            means = self._rows[a : n_complete * f].reshape(-1, f, N_FEATURES).mean(axis=1)
+            new = np.column_stack([means[:, FAST], means[:, BASE]])
             self._means = np.vstack([self._means, new])
         out_rows: list[np.ndarray] = []
         out_bg: list[np.ndarray] = []
@@ -113,8 +113,10 @@ class FrameTracker:
             out[j - start] = np.median(env[: hi - off])
         first = max(start, self.n_bg)
         if stop > first:
-            arr = env[first - self.n_bg - off : stop - 1 - off]
-            out[first - start :] = np.median(sliding_window_view(arr, self.n_bg), axis=1)
+            n = self.n_bg
+            arr = env[first - n - off : stop - 1 - off]
+            med = ndimage.median_filter(arr, size=n, origin=n // 2, mode="nearest")
+            out[first - start :] = med[n - 1 :]
         return out
 
     def _mark_sustained(self, start: int, stop: int) -> None:

@@ -83,7 +83,16 @@ class Segmenter:
         n = self._rows.shape[0]
         if n == 0:
             return []
-        runs = merged_runs(self._rows[:, FAST] > self._lo, self.merge_gap)
+        fast = self._rows[:, FAST]
+        runs = merged_runs(fast > self._lo, self.merge_gap)
+        if runs:  # drop, without a Python loop, the many runs that never trigger
+            hot = np.concatenate(([0], np.cumsum(fast > self._hi)))
+            se = np.asarray(runs)
+            keep = (hot[se[:, 1]] > hot[se[:, 0]]) | (se[:, 1] - se[:, 0] > self.max_run)
+            keep[-1] = True  # the last run may still be growing
+            if self._cut:
+                keep[0] = True
+            runs = [r for r, k in zip(runs, keep.tolist(), strict=True) if k]
         if self._cut and runs and runs[0][0] < self.merge_gap:
             runs[0] = (0, runs[0][1])  # the continuation of a run cut last time
         self._cut = False
