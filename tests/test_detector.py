@@ -235,3 +235,26 @@ def test_params_round_trip_and_unknown_key() -> None:
     assert DetectorParams.from_dict(p.as_dict()) == p
     with pytest.raises(ValueError, match="unknown"):
         DetectorParams.from_dict({"nope": 1})
+
+
+def _stream_peak_memory(hours: float) -> int:
+    """tracemalloc peak (bytes) of detecting ``hours`` of noise fed in 1-minute chunks."""
+    import tracemalloc
+
+    fs, minute = 100.0, 6000
+    rng = np.random.default_rng(0)
+    det = JerkDetector(fs, T0)
+    tracemalloc.start()
+    for k in range(int(hours * 60)):
+        acc = rng.normal(0.0, 0.01, (minute, 3))
+        acc[:, 2] += 1.0
+        det.feed(Chunk(k * minute, acc))
+    det.finish()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def test_detector_memory_does_not_grow_with_length() -> None:
+    short, long = _stream_peak_memory(0.5), _stream_peak_memory(3.0)
+    assert long < 1.3 * short, (short, long)
