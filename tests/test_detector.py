@@ -94,7 +94,9 @@ def test_events_identical_for_chunks_of_1_7_one_second_and_whole(busy_night: Rec
         assert _feed(rec, sizes) == whole
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(sizes=st.lists(st.integers(min_value=1, max_value=4000), min_size=1, max_size=8))
 def test_events_identical_for_any_chunking(busy_night: Recording, sizes: list[int]) -> None:
     assert _feed(busy_night, sizes) == _feed(busy_night, [busy_night.n])
