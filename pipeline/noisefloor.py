@@ -133,7 +133,8 @@ class FrameTracker:
         bgs = self._bgs[flo - off : stop - off]
         floor = ndimage.minimum_filter1d(bgs, size=nf, origin=(nf - 1) // 2, mode="nearest")
         limit = np.maximum(self.p.sustained_g, self.p.k_sustained * floor[start - flo :])
-        self._add_spans(start, med > limit, n - 1)
+        half = (n - 1) // 2  # the flag belongs to the centre of the window
+        self._add_spans(start, med > limit, half, shift=half)
 
     def _mark_posture(self, start: int, stop: int) -> None:
         """Flag frames whose baseline moved more than ``posture_g`` in ``posture_s``."""
@@ -145,8 +146,10 @@ class FrameTracker:
         moved = np.linalg.norm(seg[start - lo :] - seg[prev], axis=1) > self.p.posture_g
         self._add_spans(start, moved, n)
 
-    def _add_spans(self, start: int, flags: np.ndarray, back: int) -> None:
-        """A span for each run of flagged frames, reaching ``back`` frames further back."""
+    def _add_spans(self, start: int, flags: np.ndarray, back: int, shift: int = 0) -> None:
+        """A span for each run of flagged frames ``start + a .. start + b - 1``: from
+        ``back`` frames before its first frame to ``shift`` frames before its end."""
         f, r0 = self.frame, self.run_start
         for a, b in runs(flags):
-            self.spans.append((r0 + max(0, start + a - back) * f, r0 + (start + b) * f, "movement"))
+            lo, hi = max(0, start + a - back), start + b - shift
+            self.spans.append((r0 + lo * f, r0 + hi * f, "movement"))

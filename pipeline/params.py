@@ -73,9 +73,9 @@ class DetectorParams:
     sustained_g: float = 0.05
     k_sustained: float = 3.0
     floor_s: float = 300.0
-    posture_s: float = 1.0
-    posture_g: float = 0.12
-    restless_s: float = 15.0
+    posture_s: float = 0.5
+    posture_g: float = 0.1
+    restless_s: float = 10.0
     restless_min: int = 3
     restless_segments: int = 10
 
