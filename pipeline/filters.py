@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage, signal
 
+from pipeline.recording import append_rows
+
 
 def lowpass_sos(fs: float, lp_hz: float, order: int = 2) -> np.ndarray | None:
     """Butterworth low-pass as second-order sections, or ``None`` when ``lp_hz`` is at
@@ -84,7 +86,7 @@ class BlockMedianBaseline:
         partial block counts as a block).
         """
         if x.shape[0]:
-            self._raw = np.vstack([self._raw, x])
+            self._raw = append_rows(self._raw, x)
         B, K = self.block, self.half
         total = self._released + self._raw.shape[0]
         n_complete = total // B

@@ -21,7 +21,7 @@ from scipy import ndimage
 
 from pipeline.features import BASE, FAST, N_FEATURES
 from pipeline.params import DetectorParams
-from pipeline.recording import runs
+from pipeline.recording import append_rows, runs
 
 Span = tuple[int, int, str]
 
@@ -58,7 +58,7 @@ class FrameTracker:
         takes the background of the frames before it).
         """
         f = self.frame
-        self._rows = np.vstack([self._rows, rows]) if rows.size else self._rows
+        self._rows = append_rows(self._rows, rows)
         n_complete = self._rows.shape[0] // f
         have = self._off + self._means.shape[0]
         upto = self._done + n_complete
@@ -96,6 +96,8 @@ class FrameTracker:
             self._off += drop
         if not out_rows:
             return np.empty((0, N_FEATURES)), np.empty(0)
+        if len(out_rows) == 1:
+            return out_rows[0], out_bg[0]
         return np.vstack(out_rows), np.concatenate(out_bg)
 
     def horizon(self) -> int:

@@ -143,6 +143,15 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
+def append_rows(buffer: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """``buffer`` followed by ``new`` along axis 0, without a copy when one is empty."""
+    if buffer.shape[0] == 0:
+        return new
+    if new.shape[0] == 0:
+        return buffer
+    return np.concatenate([buffer, new])
+
+
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """Public alias of the run finder: True runs of a bool array, end exclusive."""
     return _runs(mask)

@@ -16,6 +16,7 @@ import numpy as np
 
 from pipeline.features import DEV, FAST, N_FEATURES
 from pipeline.params import DetectorParams
+from pipeline.recording import append_rows
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,10 @@ class Segmenter:
         """Add released rows with their background ``(r,)`` g; return finished segments."""
         p = self.p
         if rows.shape[0]:
-            self._rows = np.vstack([self._rows, rows])
-            self._hi = np.concatenate([self._hi, np.maximum(p.k_high * bg, p.min_peak_g)])
-            self._lo = np.concatenate([self._lo, np.maximum(p.k_low * bg, p.min_low_g)])
-            self._bg = np.concatenate([self._bg, bg])
+            self._rows = append_rows(self._rows, rows)
+            self._hi = append_rows(self._hi, np.maximum(p.k_high * bg, p.min_peak_g))
+            self._lo = append_rows(self._lo, np.maximum(p.k_low * bg, p.min_low_g))
+            self._bg = append_rows(self._bg, bg)
         return self._cut_runs(final)
 
     def _cut_runs(self, final: bool) -> list[Segment]:
