@@ -1,0 +1,308 @@
+"""report.html: headline numbers, plots with alt text, no network, escaping, local time,
+empty nights, and a real headless chromium rendering it from disk with the network
+blocked."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from browser import ChromiumMissing, dump_dom, find_chromium, screenshot
+from matplotlib import image as mpimg
+from report_fixture import NightSpec, build_output
+
+from pipeline.errors import InputError
+from pipeline.report import pattern_phrase, render_report, write_report
+from pipeline.report_data import load_report_data
+
+EVIL = '<script>alert("x")</script><img src="https://evil.example/x.png">&'
+PLOT_IDS = ["timeline", "hourly", "intervals", "amplitude", "trend"]
+
+
+@pytest.fixture(scope="module")
+def three_nights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three nights in Berlin; the last (42 random jerks) spans the spring DST change."""
+    out = tmp_path_factory.mktemp("three") / "out"
+    nights = [
+        NightSpec(date(2026, 3, 26), "clustered", 60, seed=1),
+        NightSpec(date(2026, 3, 27), "periodic", 50, period_s=24.0, seed=2),
+        NightSpec(date(2026, 3, 28), "random", 42, seed=3),
+    ]
+    return build_output(out, nights, device=EVIL)
+
+
+@pytest.fixture(scope="module")
+def report_html(three_nights: Path) -> str:
+    return write_report(three_nights).read_text(encoding="utf-8")
+
+
+def _imgs(html: str) -> list[str]:
+    return re.findall(r"<img\b[^>]*>", html)
+
+
+def test_headline_has_exact_count_rate_and_pattern(three_nights: Path, report_html: str) -> None:
+    row = (three_nights / "daily_summary.csv").read_text().splitlines()[-1].split(",")
+    # the fixture: 42 jerks in 7.0 h recorded (23-hour DST night) - 16 min activity,
+    # 40 min non-wear and 3 min gap = 6.017 valid hours -> 6.981/h
+    assert row[:8] == [
+        "2026-03-28",
+        "2026-03-28T12:00:00.000+01:00",
+        "2026-03-29T12:00:00.000+02:00",
+        "7.000",
+        "6.017",
+        "42",
+        "6.981",
+        "random",
+    ]
+    assert '<span id="headline-jerks">42</span> jerks' in report_html
+    assert '<span id="headline-rate">7.0</span> per hour' in report_html
+    assert "They came at random" in report_html
+    assert "Last night: Sat 28 Mar 12:00 to Sun 29 Mar 2026 12:00 (Europe/Berlin)" in report_html
+    assert "this night had 23 hours" in report_html
+    assert (
+        "Recorded 7.0 h, of which 6.0 h valid; gaps in the recording 3 min; sensor not "
+        "worn 40 min; moving (activity) 16 min."
+    ) in report_html
+
+
+def test_one_image_per_plot_with_alt_text(report_html: str) -> None:
+    imgs = _imgs(report_html)
+    assert len(imgs) == len(PLOT_IDS)
+    for plot_id, tag in zip(PLOT_IDS, imgs, strict=True):
+        assert f'id="plot-{plot_id}"' in tag
+        alt = re.search(r'alt="([^"]*)"', tag)
+        assert alt is not None and len(alt.group(1)) > 30
+        assert 'src="data:image/svg+xml;base64,' in tag
+    timeline_alt = re.search(r'alt="([^"]*)"', imgs[0]).group(1)  # type: ignore[union-attr]
+    assert "42 jerks" in timeline_alt
+    svg = base64.b64decode(re.search(r"base64,([^\"]+)", imgs[0]).group(1))  # type: ignore[union-attr]
+    assert svg.lstrip().startswith(b"<?xml") and b"<svg" in svg
+
+
+class _Refs(HTMLParser):
+    """Every tag's resource attributes (src, href, srcset, xlink:href, ...) and tags."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[str] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        for name, value in attrs:
+            if name in ("src", "href", "srcset", "xlink:href", "data", "poster", "action"):
+                self.refs.append(value or "")
+
+
+def _parse(html: str) -> _Refs:
+    parser = _Refs()
+    parser.feed(html)
+    return parser
+
+
+def test_no_network_references(report_html: str) -> None:
+    refs = _parse(report_html).refs
+    assert len(refs) == len(PLOT_IDS)
+    assert all(r.startswith("data:image/svg+xml;base64,") for r in refs)
+    assert "http://" not in "".join(refs) and "https://" not in "".join(refs)
+    # nor inside the embedded SVGs (matplotlib's xmlns/DOCTYPE are names, not fetches)
+    for r in refs:
+        svg = base64.b64decode(r.split(",", 1)[1]).decode()
+        assert not re.search(r"(?:href|src)=\"https?:", svg)
+    assert "@import" not in report_html and "url(" not in report_html
+    assert "default-src 'none'" in report_html  # CSP: the page may fetch nothing
+
+
+def test_metadata_is_escaped(report_html: str) -> None:
+    assert "<script>alert" not in report_html
+    parsed = _parse(report_html)
+    assert parsed.tags.count("script") == 1 and parsed.tags.count("img") == len(PLOT_IDS)
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in report_html
+    assert "&lt;img src=&quot;https://evil.example/x.png&quot;&gt;&amp;" in report_html
+    assert report_html.count("<script>") == 1  # only the report's own check
+
+
+def test_plain_words_for_every_pattern() -> None:
+    assert pattern_phrase({"pattern": "random"}).startswith("They came at random")
+    assert pattern_phrase({"pattern": "periodic", "period_s": 24.2}) == (
+        "They came in a regular rhythm, about every 24 s."
+    )
+    assert pattern_phrase({"pattern": "periodic", "period_s": 2.46}) == (
+        "They came in a regular rhythm, about every 2.5 s."
+    )
+    assert pattern_phrase({"pattern": "clustered", "bursts": 7, "mean_burst_size": 5.43}) == (
+        "They came in clusters (7 bursts, 5.4 jerks each on average)."
+    )
+    assert pattern_phrase({"pattern": "insufficient", "pattern_min_events": 30}) == (
+        "Too few jerks to tell a pattern (needs 30)."
+    )
+
+
+def test_earlier_night_and_periodic_headline(three_nights: Path) -> None:
+    html = render_report(load_report_data(three_nights), night="2026-03-27")
+    assert "The night of 2026-03-27" in html
+    assert '<span id="headline-jerks">50</span> jerks' in html
+    assert "They came in a regular rhythm, about every 24 s." in html
+    assert '<tr class="selected"><td class="text">2026-03-27</td>' in html
+    with pytest.raises(InputError, match="no night '2026-01-01'"):
+        render_report(load_report_data(three_nights), night="2026-01-01")
+
+
+def test_times_in_the_files_zone_not_the_machines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A New York night is labelled in New York time whatever the machine's zone, and
+    without summary.json the offsets in the CSVs alone give the same labels."""
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        out = build_output(
+            tmp_path / "ny", [NightSpec(date(2026, 3, 7), "random", 35)], tz="America/New_York"
+        )  # DST starts 2026-03-08 02:00
+        data = load_report_data(out)
+        night = data.night()
+        assert data.clock.label(night.start) == "12:00"
+        assert data.clock.offset_text(night.start) == "UTC-05:00"
+        assert data.clock.offset_text(night.end) == "UTC-04:00"
+        ticks = [data.clock.label(t) for t in data.clock.hour_ticks(night.start, night.end, 30)]
+        assert ticks[:3] == ["12:00", "13:00", "14:00"] and "02:00" not in ticks
+        assert "01:00" in ticks and "03:00" in ticks and len(ticks) == 24
+        (out / "summary.json").unlink()
+        data2 = load_report_data(out)
+        assert data2.clock.zone_name is None
+        assert [
+            data2.clock.label(t) for t in data2.clock.hour_ticks(night.start, night.end, 30)
+        ] == ticks
+        html = render_report(data2)
+        assert "Last night: Sat 07 Mar 12:00 to Sun 08 Mar 2026 12:00</p>" in html
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_night_without_jerks_still_renders(tmp_path: Path) -> None:
+    out = build_output(tmp_path / "quiet", [NightSpec(date(2026, 5, 2), "none", 0)])
+    html = write_report(out).read_text(encoding="utf-8")
+    assert '<span id="headline-jerks">0</span> jerks' in html
+    assert "No jerks were found this night" in html
+    imgs = _imgs(html)
+    assert len(imgs) == 4  # one night: no trend plot
+    svgs = [base64.b64decode(re.search(r"base64,([^\"]+)", t).group(1)) for t in imgs]  # type: ignore[union-attr]
+    assert all(s.count(b"<path") > 10 for s in svgs)  # axes and the note, drawn as paths
+    assert "Night after night" not in html
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    out = build_output(tmp_path / "o", [NightSpec(date(2026, 5, 2), "random", 40)])
+    (out / "hourly.csv").unlink()
+    with pytest.raises(InputError, match=r"hourly\.csv: missing"):
+        write_report(out)
+    assert not (out / "report.html").exists()
+
+
+def test_mixture_says_which_part_was_which(tmp_path: Path) -> None:
+    out = build_output(tmp_path / "m", [NightSpec(date(2026, 5, 2), "mixed", 80, seed=4)])
+    html = write_report(out).read_text(encoding="utf-8")
+    m = re.search(r'<p class="mixture">Hour by hour: ([^<]*)</p>', html)
+    assert m is not None
+    assert m.group(1).startswith("at random") and "regular rhythm" in m.group(1)
+
+
+# ------------------------------------------------------------------ real browser
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    try:
+        return find_chromium()
+    except ChromiumMissing as exc:
+        pytest.fail(str(exc))
+
+
+def test_chromium_renders_every_plot_offline(
+    chromium: str, three_nights: Path, report_html: str, tmp_path: Path
+) -> None:
+    page = three_nights / "report.html"
+    dom = dump_dom(page, tmp_path)
+    body = re.search(r"<body\b[^>]*>", dom)
+    assert body is not None, dom[:500]
+    attrs = dict(re.findall(r'(data-[a-z-]+)="([^"]*)"', body.group(0)))
+    assert attrs["data-render"] == "done", attrs
+    assert attrs["data-plots-total"] == str(len(PLOT_IDS))
+    assert attrs["data-plots-visible"] == str(len(PLOT_IDS)), attrs
+    assert attrs["data-plots-bad"] == ""
+    assert attrs["data-fetched"] == "0"
+    assert "They came at random" in dom
+
+    png = screenshot(page, tmp_path / "shot.png", tmp_path, width=1000, height=1600)
+    raw = png.read_bytes()
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n" and len(raw) > 20_000
+    pixels = mpimg.imread(io.BytesIO(raw), format="png")
+    assert pixels.shape[:2] == (1600, 1000)
+    rgb = pixels[..., :3]
+    assert rgb.std() > 0.05  # not one colour
+    non_white = (rgb < 0.9).any(axis=-1).mean()
+    assert 0.02 < non_white < 0.6, non_white
+    # the headline box's dark blue border and the jerk colour are on the page
+    navy = (np.abs(rgb - np.array([0x1F, 0x3B, 0x73]) / 255).max(axis=-1) < 0.05).sum()
+    assert navy > 2000, navy
+
+
+def test_window_without_valid_time(tmp_path: Path) -> None:
+    out = build_output(tmp_path / "v", [NightSpec(date(2026, 5, 2), "none", 0)])
+    daily = out / "daily_summary.csv"
+    header, row = daily.read_text().splitlines()
+    cells = row.split(",")
+    cells[4], cells[6], cells[7] = "0.000", "", ""  # hours_valid, jerks_per_hour, pattern
+    daily.write_text(f"{header}\n{','.join(cells)}\n")
+    html = write_report(out).read_text(encoding="utf-8")
+    assert "No valid recording" in html and "No jerks could be counted this night." in html
+    assert len(_imgs(html)) == 4
+
+
+def test_missing_chromium_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without chromium and without root/apt-get the helper raises with instructions
+    (the browser test then fails; it is never skipped)."""
+    import browser
+
+    monkeypatch.setattr(browser, "_which", lambda: None)
+    monkeypatch.setattr(browser.os, "geteuid", lambda: 1000)
+    with pytest.raises(ChromiumMissing, match="apt-get install -y --no-install-recommends"):
+        find_chromium()
+    calls: list[list[str]] = []
+    monkeypatch.setattr(browser.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(browser.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(browser, "_apt_updated", False)
+    monkeypatch.setattr(browser.subprocess, "run", lambda cmd, **kw: calls.append(cmd))
+    with pytest.raises(ChromiumMissing, match="no chromium binary"):
+        find_chromium()
+    assert calls == [
+        ["/usr/bin/apt-get", "update", "-q"],
+        ["/usr/bin/apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"],
+    ]
+
+
+def test_browser_check_catches_a_remote_image(chromium: str, tmp_path: Path) -> None:
+    """Negative control: the same on-load check flags images from the network (which the
+    blocked network cannot deliver) and counts the attempted fetches."""
+    from pipeline.report_html import SCRIPT
+
+    page = tmp_path / "remote.html"
+    page.write_text(
+        '<!DOCTYPE html><html><body><img src="https://example.com/x.png" alt="remote">'
+        f"<script>{SCRIPT}</script></body></html>",
+        encoding="utf-8",
+    )
+    body = re.search(r"<body\b[^>]*>", dump_dom(page, tmp_path))
+    assert body is not None
+    attrs = dict(re.findall(r'(data-[a-z-]+)="([^"]*)"', body.group(0)))
+    assert attrs["data-plots-visible"] == "0" and attrs["data-plots-bad"] == "remote"
+    assert attrs["data-fetched"] == "1"
