@@ -276,6 +276,61 @@ def _score_line(result: Any) -> str:
 
 
 @main.command()
+@click.argument("recs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for events.csv, daily_summary.csv, hourly.csv, activity.csv, "
+    "summary.json and report.html.",
+)
+@click.option(
+    "--tz",
+    default=None,
+    metavar="ZONE",
+    help="IANA time zone of the windows and local times [default: this machine's zone].",
+)
+@click.option(
+    "--day-start",
+    default=None,
+    metavar="HH:MM",
+    help="Local time at which a summary window starts [default: 12:00, a night].",
+)
+@click.option(
+    "--calendar-days", is_flag=True, help="Windows are calendar days (same as --day-start 00:00)."
+)
+def process(
+    recs: tuple[Path, ...], out_dir: Path, tz: str | None, day_start: str | None,
+    calendar_days: bool,
+) -> None:  # fmt: skip
+    """Summarise the recordings of one person per night (or day) into a folder.
+
+    Several recordings (several nights, or one night split into files) are combined
+    in time order; overlapping recordings are an error.
+    """
+    from pipeline.process import ProcessParams, process_recordings
+    from pipeline.progress import progress_bar
+    from pipeline.summary import night_table
+    from pipeline.windows import CALENDAR_DAY_START, DEFAULT_DAY_START, parse_day_start
+
+    start = DEFAULT_DAY_START if day_start is None else parse_day_start(day_start)
+    if calendar_days:
+        if day_start is not None and start != CALENDAR_DAY_START:
+            raise InputError("--calendar-days", f"conflicts with --day-start {day_start}")
+        start = CALENDAR_DAY_START
+    params = ProcessParams(tz=tz or _tz_default(), day_start=start)
+    total = sum(p.stat().st_size for p in recs if p.is_file())
+    with progress_bar(total, f"processing {len(recs)} recording(s)") as advance:
+        result = process_recordings(recs, out_dir, params, progress=advance)
+    for line in night_table(result.windows):
+        click.echo(line)
+    names = ", ".join(p.name for p in result.paths.values())
+    click.echo(f"{len(result.windows)} window(s), {len(result.combined.events)} jerks -> "
+               f"{out_dir}/ ({names})")
+
+
+@main.command()
 @click.option(
     "--out",
     "out_dir",

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 PATTERNS = ("random", "periodic", "clustered", "none")
-CONFOUNDER_KINDS = ("walking", "tremor", "rollover", "restless")
+CONFOUNDER_KINDS = ("walking", "tremor", "rollover", "restless", "nonwear")
+#: The confounder kind of a sensor taken off and left lying still (on a table).
+NONWEAR_KIND = "nonwear"
 FAMILIES = ("halfsine", "gaussian", "biphasic", "ringing")
 
 #: Consecutive jerk onsets are never closer than this, seconds.
@@ -64,6 +66,8 @@ class NightConfig:
     --------------------
     confounders : draw random confounders (kinds in ``confounder_kinds``, mean counts
         per hour ``walking_per_hour`` ...); ``forced_confounders`` are placed in any case.
+        ``nonwear_per_hour`` (default 0: never drawn at random) adds stretches of 30-90
+        min with the sensor taken off and lying still on a table (kind ``"nonwear"``).
     breathing_g : breathing micro-motion amplitude, g.
 
     Sensor
@@ -105,6 +109,7 @@ class NightConfig:
     tremor_per_hour: float = 1.0
     rollover_per_hour: float = 3.0
     restless_per_hour: float = 1.0
+    nonwear_per_hour: float = 0.0
     forced_confounders: tuple[ForcedConfounder, ...] = field(default_factory=tuple)
     breathing_g: float = 0.003
     bits: int = 12
@@ -134,6 +139,7 @@ class NightConfig:
         need(self.fs > 0, f"fs must be > 0, got {self.fs}")
         need(self.pattern in PATTERNS, f"pattern must be one of {PATTERNS}, got {self.pattern!r}")
         need(self.rate_per_hour >= 0, "rate_per_hour must be >= 0")
+        need(self.nonwear_per_hour >= 0, "nonwear_per_hour must be >= 0")
         need(self.rate_drift > 0, "rate_drift must be > 0")
         need(0 < self.jerk_min_g <= self.jerk_max_g, "need 0 < jerk_min_g <= jerk_max_g")
         need(self.jerk_median_g > 0 and self.jerk_sigma >= 0, "bad jerk size distribution")

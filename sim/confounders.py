@@ -17,6 +17,14 @@ rollover  2–6 s: gravity turns 45–160° to a new posture (smoothstep slerp) 
 restless  1–3 min of irregular fidgets (0.3–1 per second, each 0.5–3 s of a 0.5–3 Hz
           Hann-windowed movement, sizes lognormal around 0.05–0.3 g) and 1–3 posture
           shifts of 10–40°. ``peak_g`` = the typical fidget size.
+nonwear   the sensor is taken off and left lying still (on a table): over the first and
+          last ``NONWEAR_HANDLING_S`` seconds the worn signal blends into / out of a fixed
+          orientation (an axis up or down, tilted 0–5°) with handling motion (0.5–2 Hz,
+          0.1–0.4 g, Hann envelope); in between only gravity on a fixed orientation, no
+          breathing, no posture wander — the sensor adds its bias, noise and
+          quantisation as everywhere. The wearer's posture after it is new.
+          ``peak_g`` = handling motion size. Never drawn at random unless
+          ``nonwear_per_hour`` > 0.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.body import Transition, rotate_away
-from sim.config import CONFOUNDER_KINDS, NightConfig
+from sim.config import CONFOUNDER_KINDS, NONWEAR_KIND, NightConfig
 from sim.waveforms import random_unit_vectors, shape, span_index
 
 log = logging.getLogger(__name__)
@@ -40,7 +48,11 @@ DURATION_S = {
     "tremor": (10.0, 60.0),
     "rollover": (2.0, 6.0),
     "restless": (60.0, 180.0),
+    "nonwear": (1800.0, 5400.0),
 }
+
+#: Seconds of handling (taking the sensor off / putting it on) at each end of non-wear.
+NONWEAR_HANDLING_S = 3.0
 
 
 @dataclass
@@ -102,11 +114,14 @@ def plan_confounders(
             "tremor": cfg.tremor_per_hour,
             "rollover": cfg.rollover_per_hour,
             "restless": cfg.restless_per_hour,
+            "nonwear": cfg.nonwear_per_hour,
         }
         wanted = []
         for kind in CONFOUNDER_KINDS:
             if kind not in cfg.confounder_kinds:
                 continue
+            if kind == NONWEAR_KIND and per_hour[kind] <= 0:
+                continue  # off by default; no draw, so other nights stay the same
             n = int(rng.poisson(per_hour[kind] * cfg.hours))
             wanted += [(kind, float(d)) for d in rng.uniform(*DURATION_S[kind], n)]
         spans += _place(rng, cfg.duration_s, wanted, [(s, e) for _, s, e in spans])
@@ -215,11 +230,33 @@ def _build_restless(rng, s, e, u):
     return Confounder("restless", s, e, amp, detail, tr, params), u
 
 
+def _build_nonwear(rng, s, e, u):
+    axis = np.zeros(3)
+    axis[int(rng.integers(0, 3))] = rng.choice([-1.0, 1.0])
+    table = rotate_away(rng, axis, 0.0, 5.0)
+    h = min(NONWEAR_HANDLING_S, (e - s) / 2.0)
+    amp = rng.uniform(0.1, 0.4)
+    after = random_unit_vectors(rng, 1)[0]
+    params = {
+        "u_before": u,
+        "table": table,
+        "handling_s": h,
+        "amp": amp,
+        "motion_on": _motion_params(rng, 0.5, 2.0),
+        "motion_off": _motion_params(rng, 0.5, 2.0),
+    }
+    tilt = np.rad2deg(np.arccos(np.clip(abs(table.dot(axis)), -1, 1)))
+    detail = f"lying still, axis {'xyz'[int(np.argmax(np.abs(axis)))]} tilted {tilt:.1f} deg"
+    tr = [Transition(e - h, e - h / 2.0, after)]
+    return Confounder(NONWEAR_KIND, s, e, amp, detail, tr, params), after
+
+
 _BUILDERS = {
     "walking": _build_walking,
     "tremor": _build_tremor,
     "rollover": _build_rollover,
     "restless": _build_restless,
+    "nonwear": _build_nonwear,
 }
 
 
@@ -281,6 +318,8 @@ def render_confounder(c: Confounder, t: np.ndarray, out: np.ndarray) -> None:
             * np.sin(2 * np.pi * p["freq"][j] * (tt[idx] - p["start"][j]) + p["phase"][j])
         )
         np.add.at(seg, idx, (w * p["amp"][j])[:, None] * p["dir"][j])
+    elif c.kind == NONWEAR_KIND:
+        _render_nonwear(p, tau, c.end - c.start, seg)
     else:  # pragma: no cover - guarded by config validation
         raise ValueError(f"unknown confounder kind {c.kind!r}")
 
@@ -299,3 +338,15 @@ def _render_steps(p: dict, tt: np.ndarray, seg: np.ndarray) -> None:
     m = idx.size
     w = shape(np.full(m, 2), x, np.full(m, dur), np.full(m, 0.4), np.full(m, 0.5))
     np.add.at(seg, idx, (w * p["strike_amp"][j])[:, None] * p["strike_dir"][None, :])
+
+
+def _render_nonwear(p: dict, tau: np.ndarray, dur: float, seg: np.ndarray) -> None:
+    """Replace the worn signal in ``seg`` by a sensor lying still (blended at the ends)."""
+    h = p["handling_s"]
+    still = _ramp(tau / h) * _ramp((dur - tau) / h)  # 0 at the ends, 1 inside
+    seg *= (1.0 - still)[:, None]
+    seg += still[:, None] * p["table"][None, :]
+    off = tau < h
+    seg[off] += _smooth_motion(tau[off], h, p["amp"], p["motion_off"])
+    on = tau > dur - h
+    seg[on] += _smooth_motion(tau[on] - (dur - h), h, p["amp"], p["motion_on"])

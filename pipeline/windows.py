@@ -1,0 +1,157 @@
+"""Summary windows: nights (or calendar days) in a local time zone, DST-exact.
+
+A window runs from ``day_start`` local time on one date to ``day_start`` local time
+on the next date, and is labelled by the date it starts (``YYYY-MM-DD``). The
+default ``day_start`` of 12:00 makes a window a *night* (noon to noon), so a night
+is never cut at midnight; ``00:00`` gives calendar days.
+
+Windows are computed on the wall clock of an IANA zone and converted to epoch
+seconds (UTC), so a window that contains a daylight-saving change really is 23 or
+25 hours long: in ``Europe/Berlin`` the night starting 2026-03-28 12:00+01:00 ends
+2026-03-29 12:00+02:00 after 23 hours, the one starting 2026-10-24 12:00+02:00
+ends 2026-10-25 12:00+01:00 after 25 hours.
+
+A ``day_start`` that does not exist on some date (inside a spring-forward gap, e.g.
+02:30 in Berlin on 2026-03-29) is read with the offset in force before the change
+(Python's ``fold=0`` rule), i.e. it falls the length of the gap later on the clock;
+an ambiguous one (inside the repeated autumn hour) is its first occurrence.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from pipeline.errors import InputError
+from pipeline.outputs import get_zone
+
+#: Default start of a summary window, local time: noon, so a window is a night.
+DEFAULT_DAY_START = time(12, 0)
+#: ``--calendar-days``: windows start at local midnight.
+CALENDAR_DAY_START = time(0, 0)
+
+_HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def parse_day_start(text: str) -> time:
+    """``"HH:MM"`` (24-hour clock) -> :class:`datetime.time`; :class:`InputError` if bad.
+
+    >>> parse_day_start("12:00")
+    datetime.time(12, 0)
+    """
+    match = _HHMM.match(text)
+    if match is not None:
+        hh, mm = int(match.group(1)), int(match.group(2))
+        if hh < 24 and mm < 60:
+            return time(hh, mm)
+    raise InputError("--day-start", f"not a time of day HH:MM (00:00-23:59): {text!r}")
+
+
+def _zone(tz: str | ZoneInfo) -> ZoneInfo:
+    return tz if isinstance(tz, ZoneInfo) else get_zone(tz)
+
+
+def local_epoch(day: date, clock: time, tz: str | ZoneInfo) -> float:
+    """Epoch seconds (UTC) of wall-clock ``clock`` on ``day`` in zone ``tz``.
+
+    A nonexistent wall time (spring-forward gap) is read with the offset before the
+    change; an ambiguous one (autumn repeated hour) is its first occurrence.
+    """
+    return datetime.combine(day, clock, tzinfo=_zone(tz)).timestamp()
+
+
+def iso_local(t: float, tz: str | ZoneInfo) -> str:
+    """Epoch seconds -> local ISO 8601 with UTC offset, whole seconds.
+
+    >>> iso_local(1774695600.0, "Europe/Berlin")
+    '2026-03-28T12:00:00+01:00'
+    """
+    moment = datetime.fromtimestamp(round(float(t)), UTC).astimezone(_zone(tz))
+    return moment.isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Window:
+    """One summary window.
+
+    day : the local date it starts on (its label, ``YYYY-MM-DD``).
+    start, end : epoch seconds UTC; ``end`` is exclusive (the next window's start).
+    zone : the IANA zone name the window is defined in.
+    """
+
+    day: date
+    start: float
+    end: float
+    zone: str
+
+    @property
+    def label(self) -> str:
+        """The window's label, the ISO date it starts on, e.g. ``"2026-03-28"``."""
+        return self.day.isoformat()
+
+    @property
+    def hours(self) -> float:
+        """Length in hours: 24, or 23/25 (or 23.5/24.5...) across a clock change."""
+        return (self.end - self.start) / 3600.0
+
+    @property
+    def start_iso(self) -> str:
+        """Local start, ISO 8601 with UTC offset, e.g. ``2026-03-28T12:00:00+01:00``."""
+        return iso_local(self.start, self.zone)
+
+    @property
+    def end_iso(self) -> str:
+        """Local end, ISO 8601 with UTC offset."""
+        return iso_local(self.end, self.zone)
+
+    def hours_bounds(self) -> list[tuple[float, float]]:
+        """The window cut into hours: ``[(start, end), ...]`` epoch seconds UTC.
+
+        Hours are 3600 s steps from the window's start, the last one clipped at the
+        window's end; with whole-hour UTC offsets they are exactly the local clock
+        hours, so a 23-hour night has 23 rows and a 25-hour night 25 (the repeated
+        02:00 hour appears twice, once per offset).
+        """
+        n = math.ceil((self.end - self.start) / 3600.0 - 1e-9)
+        return [
+            (self.start + 3600.0 * k, min(self.start + 3600.0 * (k + 1), self.end))
+            for k in range(n)
+        ]
+
+
+def make_window(day: date, tz: str | ZoneInfo, day_start: time = DEFAULT_DAY_START) -> Window:
+    """The window labelled ``day``: ``day_start`` on ``day`` to ``day_start`` the next day."""
+    zone = _zone(tz)
+    start = local_epoch(day, day_start, zone)
+    end = local_epoch(day + timedelta(days=1), day_start, zone)
+    return Window(day, start, end, zone.key)
+
+
+def window_of(t: float, tz: str | ZoneInfo, day_start: time = DEFAULT_DAY_START) -> Window:
+    """The window containing epoch second ``t`` (``start <= t < end``)."""
+    zone = _zone(tz)
+    day = datetime.fromtimestamp(float(t), UTC).astimezone(zone).date()
+    window = make_window(day, zone, day_start)
+    while t < window.start:  # before today's day_start: the previous day's window
+        window = make_window(window.day - timedelta(days=1), zone, day_start)
+    while t >= window.end:  # only when day_start falls in a clock gap
+        window = make_window(window.day + timedelta(days=1), zone, day_start)
+    return window
+
+
+def windows_between(
+    start: float, end: float, tz: str | ZoneInfo, day_start: time = DEFAULT_DAY_START
+) -> list[Window]:
+    """All windows that overlap ``[start, end)`` (epoch seconds UTC), in time order."""
+    if end <= start:
+        return [window_of(start, tz, day_start)]
+    zone = _zone(tz)
+    window = window_of(start, zone, day_start)
+    out = [window]
+    while window.end < end:
+        window = make_window(window.day + timedelta(days=1), zone, day_start)
+        out.append(window)
+    return out
