@@ -75,8 +75,8 @@ class DetectorParams:
     floor_s: float = 300.0
     posture_s: float = 0.5
     posture_g: float = 0.1
-    restless_s: float = 10.0
-    restless_min: int = 3
+    restless_s: float = 15.0
+    restless_min: int = 4
     restless_segments: int = 10
 
     def as_dict(self) -> dict[str, float | int]:
