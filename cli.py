@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -309,9 +310,7 @@ def process(
     Several recordings (several nights, or one night split into files) are combined
     in time order; overlapping recordings are an error.
     """
-    from pipeline.process import ProcessParams, process_recordings
-    from pipeline.progress import progress_bar
-    from pipeline.summary import night_table
+    from pipeline.process import ProcessParams
     from pipeline.windows import CALENDAR_DAY_START, DEFAULT_DAY_START, parse_day_start
 
     start = DEFAULT_DAY_START if day_start is None else parse_day_start(day_start)
@@ -320,6 +319,15 @@ def process(
             raise InputError("--calendar-days", f"conflicts with --day-start {day_start}")
         start = CALENDAR_DAY_START
     params = ProcessParams(tz=tz or _tz_default(), day_start=start)
+    _run_process(recs, out_dir, params)
+
+
+def _run_process(recs: Sequence[Path], out_dir: Path, params: Any) -> Any:
+    """Process recordings into ``out_dir`` (progress bar on a terminal), print the nights."""
+    from pipeline.process import process_recordings
+    from pipeline.progress import progress_bar
+    from pipeline.summary import night_table
+
     total = sum(p.stat().st_size for p in recs if p.is_file())
     with progress_bar(total, f"processing {len(recs)} recording(s)") as advance:
         result = process_recordings(recs, out_dir, params, progress=advance)
@@ -328,6 +336,7 @@ def process(
     names = ", ".join(p.name for p in result.paths.values())
     click.echo(f"{len(result.windows)} window(s), {len(result.combined.events)} jerks -> "
                f"{out_dir}/ ({names})")
+    return result
 
 
 @main.command()
@@ -353,15 +362,14 @@ def process(
     help="IANA time zone for local times [default: this machine's zone].",
 )
 def demo(out_dir: Path, hours: float, tz: str | None) -> None:
-    """Simulate a 100 Hz night with confounders, detect its jerks and score them."""
+    """Simulate a 100 Hz night with confounders, process it, score it, point at the report."""
+    from pipeline.process import ProcessParams
     from pipeline.score import score_files
     from pipeline.writer import write_samples_csv
     from sim import NightConfig, simulate_night, write_truth_csv
 
-    tz = tz or _tz_default()
     rec = out_dir / "night.csv"
     truth = out_dir / "night.truth.csv"
-    events = out_dir / "night.events.csv"
     click.echo(
         f"simulating {hours:g} h of a 100 Hz night (random jerks, 30/h) with walking, "
         "tremor, roll-overs and restless stretches ..."
@@ -383,13 +391,11 @@ def demo(out_dir: Path, hours: float, tz: str | None) -> None:
     write_truth_csv(truth, night.truth)
     n_true = int((night.truth["kind"] == "jerk").sum())
     click.echo(f"  recording    {rec}  ({len(night.time):,} samples, {n_true} true jerks)")
-    summary, paths = _detect_and_write(rec, events, tz)
-    click.echo(f"found {summary.line(paths['events'])}")
-    click.echo(f"  activity     {paths['activity']}")
-    click.echo(f"  parameters   {paths['json']}")
-    result = score_files(truth, events)
+    result = _run_process([rec], out_dir, ProcessParams(tz=tz or _tz_default()))
+    score = score_files(truth, result.paths["events"])
     click.echo(f"against the truth in {truth}:")
-    click.echo(f"  {_score_line(result)}")
+    click.echo(f"  {_score_line(score)}")
+    click.echo(f"open the report: {result.paths['report']}")
 
 
 if __name__ == "__main__":  # pragma: no cover

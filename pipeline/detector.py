@@ -38,7 +38,7 @@ from pipeline.events import ActivityPeriod, JerkEvent
 from pipeline.features import FeatureStream
 from pipeline.noisefloor import FrameTracker
 from pipeline.params import DetectorParams
-from pipeline.reader import ReaderParams, open_recording
+from pipeline.reader import ReaderParams, RecordingStream, open_recording
 from pipeline.recording import Chunk, Gap, Recording, RecordingHeader
 from pipeline.segmenter import Segmenter
 
@@ -170,6 +170,37 @@ def detect_recording(
     return Detection(events, activity, rec.gaps, rec.header, params, rec.n)
 
 
+def detect_stream(
+    stream: RecordingStream,
+    params: DetectorParams | None = None,
+    progress: Callable[[int], None] | None = None,
+    chunk_samples: int = 65_536,
+    on_chunk: Callable[[Chunk], None] | None = None,
+) -> Detection:
+    """Detect jerks in an open recording stream, chunk by chunk.
+
+    ``progress`` (optional) is called with the number of input bytes consumed since
+    its previous call; ``on_chunk`` (optional) sees every chunk the detector sees, so
+    another streaming consumer can share the pass.
+    """
+    params = params or DetectorParams()
+    last = [0]
+
+    def tick(chunk: Chunk) -> None:
+        if on_chunk is not None:
+            on_chunk(chunk)
+        if progress is not None:
+            pos = stream.bytes_read
+            progress(pos - last[0])
+            last[0] = pos
+
+    events, activity, _ = detect_chunks(stream.header, stream.chunks(chunk_samples), params, tick)
+    if progress is not None:
+        progress(stream.size - last[0])
+    n_grid = stream.stats.samples_out + sum(g.end_index - g.start_index for g in stream.gaps)
+    return Detection(events, activity, list(stream.gaps), stream.header, params, n_grid)
+
+
 def detect_file(
     path: str | Path,
     params: DetectorParams | None = None,
@@ -177,25 +208,6 @@ def detect_file(
     reader_params: ReaderParams | None = None,
     chunk_samples: int = 65_536,
 ) -> Detection:
-    """Detect jerks in a canonical CSV file, reading it in chunks.
-
-    ``progress`` (optional) is called with the number of input bytes consumed since
-    its previous call.
-    """
-    params = params or DetectorParams()
+    """Detect jerks in a canonical CSV file, reading it in chunks (see :func:`detect_stream`)."""
     with open_recording(path, reader_params) as stream:
-        last = [0]
-
-        def tick(_chunk: Chunk) -> None:
-            if progress is not None:
-                pos = stream.bytes_read
-                progress(pos - last[0])
-                last[0] = pos
-
-        events, activity, _ = detect_chunks(
-            stream.header, stream.chunks(chunk_samples), params, tick
-        )
-        if progress is not None:
-            progress(stream.size - last[0])
-        n_grid = stream.stats.samples_out + sum(g.end_index - g.start_index for g in stream.gaps)
-        return Detection(events, activity, list(stream.gaps), stream.header, params, n_grid)
+        return detect_stream(stream, params, progress, chunk_samples)

@@ -37,7 +37,7 @@ import pandas as pd
 
 from pipeline import __version__
 from pipeline.atomic import atomic_write
-from pipeline.detector import Detection, detect_chunks
+from pipeline.detector import detect_stream
 from pipeline.errors import InputError
 from pipeline.events import ActivityPeriod
 from pipeline.nonwear import NonWearParams, NonWearTracker
@@ -45,7 +45,7 @@ from pipeline.outputs import activity_frame, events_frame, get_zone, write_json
 from pipeline.params import DetectorParams
 from pipeline.pattern import PatternParams
 from pipeline.reader import ReaderParams, open_recording
-from pipeline.recording import Chunk
+from pipeline.report import write_report
 from pipeline.summary import (
     Combined,
     FileInfo,
@@ -160,28 +160,14 @@ def process_file(
     """
     path = Path(path)
     with open_recording(path, params.reader) as stream:
-        header = stream.header
-        tracker = NonWearTracker(header.fs, header.t0, params.nonwear)
-        last = [0]
-
-        def on_chunk(chunk: Chunk) -> None:
-            tracker.feed(chunk)
-            if progress is not None:
-                pos = stream.bytes_read
-                progress(pos - last[0])
-                last[0] = pos
-
-        events, activity, _ = detect_chunks(
-            header, stream.chunks(params.chunk_samples), params.detector, on_chunk
+        tracker = NonWearTracker(stream.header.fs, stream.header.t0, params.nonwear)
+        detection = detect_stream(
+            stream, params.detector, progress, params.chunk_samples, tracker.feed
         )
-        if progress is not None:
-            progress(stream.size - last[0])
         nonwear = tracker.finish()
-        n_grid = stream.stats.samples_out + sum(g.end_index - g.start_index for g in stream.gaps)
-        detection = Detection(events, activity, list(stream.gaps), header, params.detector, n_grid)
     log.info(
         "%s: %d jerks, %d activity periods, %d non-wear periods",
-        path, len(events), len(activity), len(nonwear),
+        path, len(detection.events), len(detection.activity), len(nonwear),
     )  # fmt: skip
     return RecordingResult(path, detection, nonwear, file_info(path, params.hash_files))
 
@@ -353,19 +339,5 @@ def write_outputs(
     write_csv(paths["hourly"], hourly_frame(windows))
     write_csv(paths["daily"], daily_frame(windows))
     write_json(paths["json"], summary_json(combined, windows, params))
-    report = _write_report(out_dir)
-    if report is None:
-        del paths["report"]
+    write_report(out_dir)
     return paths
-
-
-def _write_report(out_dir: Path) -> Path | None:
-    """``report.html`` via :func:`pipeline.report.write_report`, if that module exists."""
-    try:
-        from pipeline.report import write_report
-    except ModuleNotFoundError as err:  # guard until the report lands; the lead removes it
-        if err.name != "pipeline.report":
-            raise
-        log.warning("pipeline.report is not available yet; report.html not written")
-        return None
-    return write_report(out_dir)

@@ -152,15 +152,18 @@ def test_demo_small(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     result = _run("demo", "--out", out, "--hours", "0.25", "--tz", "UTC")
     assert result.exit_code == 0, result.output
-    for name in ("night.csv", "night.truth.csv", "night.events.csv",
-                 "night.events.activity.csv", "night.events.json"):  # fmt: skip
+    for name in ("night.csv", "night.truth.csv", "events.csv", "activity.csv",
+                 "daily_summary.csv", "hourly.csv", "summary.json", "report.html"):  # fmt: skip
         assert (out / name).exists(), name
-        assert str(out / name) in result.stdout, name
+    assert str(out / "night.csv") in result.stdout
+    assert f"open the report: {out / 'report.html'}" in result.stdout
     truth = pd.read_csv(out / "night.truth.csv")
-    events = pd.read_csv(out / "night.events.csv")
+    events = pd.read_csv(out / "events.csv")
+    daily = pd.read_csv(out / "daily_summary.csv")
     n_true = int((truth["kind"] == "jerk").sum())
     assert f"{n_true} true jerks" in result.stdout
-    assert f"found {len(events)} jerks in 0.25 h" in result.stdout
+    assert f"{len(events)} jerks -> {out}/" in result.stdout
+    assert int(daily["jerks"].sum()) == len(events)
     assert "precision " in result.stdout and "F1 " in result.stdout
 
 
