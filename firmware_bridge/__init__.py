@@ -1,0 +1,1 @@
+"""Device protocols (pure bytes -> samples decoders), serial and BLE transports."""
