@@ -52,7 +52,9 @@ class FrameTracker:
 
     # ------------------------------------------------------------------ API
     def push(self, rows: np.ndarray, final: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """Add feature rows; return ``(rows, background)`` released, ``(r, N)`` and ``(r,)``.
+        """Add feature rows; return the released rows ``(r, N)`` and ``(r, 2)`` levels:
+        the background and the quiet floor (lowest background of the last ``floor_s``),
+        in g.
 
         With ``final`` the run ends and every row is released (a last partial frame
         takes the background of the frames before it).
@@ -75,19 +77,22 @@ class FrameTracker:
                 out_rows.append(self._rows[:n])
                 bgs = self._backgrounds(self._done, upto)
                 self._bgs = np.concatenate([self._bgs, bgs])
-                out_bg.append(np.repeat(bgs, f))
+                floors = self._floors(self._done, upto)
+                out_bg.append(np.repeat(np.column_stack([bgs, floors]), f, axis=0))
                 self._rows = self._rows[n:]
-                self._mark_sustained(self._done, upto)
+                self._mark_sustained(self._done, upto, floors)
                 self._mark_posture(self._done, upto)
                 self._done = upto
             if final and self._rows.shape[0]:
                 m = self._rows.shape[0]
                 if upto == 0:
-                    bg = np.array([self._rows[:, FAST].mean()])
+                    bg = float(self._rows[:, FAST].mean())
                 else:
-                    bg = self._backgrounds(upto, upto + 1)
+                    bg = float(self._backgrounds(upto, upto + 1)[0])
+                recent = self._bgs[-(self.n_floor - 1) :] if self.n_floor > 1 else self._bgs[:0]
+                floor = min(bg, float(recent.min())) if recent.size else bg
                 out_rows.append(self._rows)
-                out_bg.append(np.repeat(bg, m))
+                out_bg.append(np.tile([bg, floor], (m, 1)))
                 self._rows = np.empty((0, N_FEATURES))
         drop = self._done - self.n_keep - self._off
         if drop > 0 and self._done >= self.n_warm:
@@ -95,10 +100,10 @@ class FrameTracker:
             self._bgs = self._bgs[drop:]
             self._off += drop
         if not out_rows:
-            return np.empty((0, N_FEATURES)), np.empty(0)
+            return np.empty((0, N_FEATURES)), np.empty((0, 2))
         if len(out_rows) == 1:
             return out_rows[0], out_bg[0]
-        return np.vstack(out_rows), np.concatenate(out_bg)
+        return np.vstack(out_rows), np.vstack(out_bg)
 
     def horizon(self) -> int:
         """No activity span flagged later can start before this grid index."""
@@ -121,22 +126,28 @@ class FrameTracker:
             out[first - start :] = med[n - 1 :]
         return out
 
-    def _mark_sustained(self, start: int, stop: int) -> None:
+    def _mark_sustained(self, start: int, stop: int, floors: np.ndarray) -> None:
         """Flag frames whose trailing ``sustained_s`` median envelope is high, both in
         g and against the quiet floor."""
-        off, n, nf = self._off, self.n_act, self.n_floor
+        off, n = self._off, self.n_act
         fast = self._means[:, 0]
         lo = max(0, start - n + 1)
         seg = fast[lo - off : stop - off]
         med = ndimage.median_filter(seg, size=n, origin=n // 2, mode="nearest")[start - lo :]
         for j in range(start, min(stop, n - 1)):  # windows clipped at the run start
             med[j - start] = float(np.median(fast[: j + 1 - off]))
-        flo = max(0, start - nf + 1)
-        bgs = self._bgs[flo - off : stop - off]
-        floor = ndimage.minimum_filter1d(bgs, size=nf, origin=(nf - 1) // 2, mode="nearest")
-        limit = np.maximum(self.p.sustained_g, self.p.k_sustained * floor[start - flo :])
+        limit = np.maximum(self.p.sustained_g, self.p.k_sustained * floors)
         half = (n - 1) // 2  # the flag belongs to the centre of the window
         self._add_spans(start, med > limit, half, shift=half)
+
+    def _floors(self, start: int, stop: int) -> np.ndarray:
+        """Quiet floor (g) of frames ``start..stop-1``: the lowest background of the
+        frames in the last ``floor_s`` up to each (backgrounds already computed)."""
+        off, nf = self._off, self.n_floor
+        lo = max(0, start - nf + 1)
+        bgs = self._bgs[lo - off : stop - off]
+        floor = ndimage.minimum_filter1d(bgs, size=nf, origin=(nf - 1) // 2, mode="nearest")
+        return floor[start - lo :]
 
     def _mark_posture(self, start: int, stop: int) -> None:
         """Flag frames whose baseline moved more than ``posture_g`` in ``posture_s``."""

@@ -46,6 +46,9 @@ class DetectorParams:
         restless stretch when, within ``restless_s`` either side, there are
         ``restless_min`` movements, or one movement among ``restless_segments``
         segments.
+        restless_bg_ratio, k_restless: where the background is above
+        ``restless_bg_ratio`` x the quiet floor, a jerk must reach ``k_restless`` x the
+        background.
     """
 
     baseline_block_s: float = 0.1
@@ -78,6 +81,8 @@ class DetectorParams:
     restless_s: float = 15.0
     restless_min: int = 4
     restless_segments: int = 10
+    restless_bg_ratio: float = 1.2
+    k_restless: float = 8.0
 
     def as_dict(self) -> dict[str, float | int]:
         """The parameters as a plain dict (for JSON sidecars)."""

@@ -71,13 +71,22 @@ class Segmenter:
         self._cut = False
 
     def push(self, rows: np.ndarray, bg: np.ndarray, final: bool = False) -> list[Segment]:
-        """Add released rows with their background ``(r,)`` g; return finished segments."""
+        """Add released rows with their levels ``(r, 2)`` (background and quiet floor,
+        g); return finished segments.
+
+        Where the background stands above ``restless_bg_ratio`` x the quiet floor (a
+        restless stretch), a jerk must reach ``k_restless`` x the background.
+        """
         p = self.p
         if rows.shape[0]:
+            level, floor = bg[:, 0], bg[:, 1]
+            hi = np.maximum(p.k_high * level, p.min_peak_g)
+            restless = level > p.restless_bg_ratio * floor
+            hi[restless] = np.maximum(hi[restless], p.k_restless * level[restless])
             self._rows = append_rows(self._rows, rows)
-            self._hi = append_rows(self._hi, np.maximum(p.k_high * bg, p.min_peak_g))
-            self._lo = append_rows(self._lo, np.maximum(p.k_low * bg, p.min_low_g))
-            self._bg = append_rows(self._bg, bg)
+            self._hi = append_rows(self._hi, hi)
+            self._lo = append_rows(self._lo, np.maximum(p.k_low * level, p.min_low_g))
+            self._bg = append_rows(self._bg, level)
         return self._cut_runs(final)
 
     def _cut_runs(self, final: bool) -> list[Segment]:
