@@ -1,0 +1,68 @@
+"""Shared pieces: DecodedBatch, ArrivalClock, error classes, every decoder under fuzzing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import firmware_bridge as fb
+from firmware_bridge.errors import ConfigurationError, FrameError, ProtocolError
+from firmware_bridge.samples import ArrivalClock, DecodedBatch
+
+DECODERS = {
+    "polar": lambda: fb.PmdAccDecoder(200),
+    "microbit": lambda: fb.MicrobitAccDecoder(20),
+    "witmotion-serial": lambda: fb.WitmotionSerialDecoder(10),
+    "witmotion-ble": lambda: fb.WitmotionBleDecoder(10),
+    "nus": lambda: fb.NusDecoder(50),
+    "serial-text": lambda: fb.SerialTextDecoder(50),
+}
+
+
+def test_error_hierarchy():
+    assert issubclass(FrameError, ProtocolError)
+    assert issubclass(ConfigurationError, ProtocolError)
+    assert issubclass(ConfigurationError, ValueError)
+    assert issubclass(fb.ControlPointError, ProtocolError)
+
+
+def test_batch_concat_and_shapes():
+    a = DecodedBatch(np.array([1.0]), np.array([[1.0, 2.0, 3.0]]))
+    b = DecodedBatch.concat([a, DecodedBatch.empty(), a])
+    assert len(b) == 2 and b.acc.shape == (2, 3)
+    assert len(DecodedBatch.concat([])) == 0
+    with pytest.raises(ValueError):
+        DecodedBatch(np.zeros(2), np.zeros((3, 3)))
+
+
+def test_arrival_clock_without_arrival_is_a_sample_counter():
+    c = ArrivalClock(0.01, start=5.0)
+    np.testing.assert_allclose(
+        np.concatenate([c.stamp(3, None), c.stamp(2, None)]), 5.0 + np.arange(5) * 0.01
+    )
+
+
+def test_arrival_clock_batches_end_at_arrival_and_reanchor_after_gap():
+    c = ArrivalClock(0.01)
+    np.testing.assert_allclose(c.stamp(4, 10.0), [9.97, 9.98, 9.99, 10.0])
+    np.testing.assert_allclose(c.stamp(2, 10.02), [10.01, 10.02])
+    np.testing.assert_allclose(c.stamp(1, 20.0), [20.0])
+    assert c.resyncs == 1
+    t = c.stamp(5, 20.01)  # bunched: more samples than time since the last stamp
+    assert np.all(np.diff(np.concatenate([[20.0], t])) > 0) and t[-1] <= 20.01
+
+
+@pytest.mark.parametrize("name", DECODERS)
+@settings(max_examples=100, deadline=None)
+@given(notes=st.lists(st.binary(max_size=64), max_size=10))
+def test_every_decoder_survives_random_bytes(name, notes):
+    dec = DECODERS[name]()
+    for i, note in enumerate(notes):
+        b = dec.feed(note, arrival_time=100.0 + 0.02 * i)
+        assert isinstance(b, DecodedBatch) and b.acc.shape == (len(b), 3)
+        assert np.all(np.isfinite(b.acc)) and np.all(np.isfinite(b.t))
+        if i == 5:
+            dec.reset()
+    assert dec.stats.bytes_in == sum(map(len, notes))
