@@ -70,6 +70,73 @@ def _parse_start(ctx: click.Context, param: click.Parameter, value: str | None) 
     return moment.timestamp()
 
 
+_INPUT_KEYS = (
+    "fmt", "start", "time_col", "time_unit", "axes", "units", "scale", "delimiter", "rate",
+)  # fmt: skip
+
+
+def _input_options(command: Any) -> Any:
+    """Add the shared input options (defined once) to a command.
+
+    The command receives them as one ``input_options`` (``InputOptions``) argument;
+    ``--tz`` (the command's own option) also reads naive local times in the file.
+    """
+    import functools
+
+    from pipeline.formats import DIALECTS
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from pipeline.formats import InputOptions
+
+        given = {k: kwargs.pop(k) for k in _INPUT_KEYS}
+        axes = given["axes"]
+        if axes is not None:
+            parts = tuple(p.strip() for p in axes.split(","))
+            if len(parts) != 3 or not all(parts):
+                raise click.BadParameter("give three columns: X,Y,Z", param_hint="--axes")
+        delimiter = given["delimiter"]
+        if delimiter is not None:
+            delimiter = {"tab": "\t", "\\t": "\t"}.get(delimiter, delimiter)
+        kwargs["input_options"] = InputOptions(
+            format=given["fmt"],
+            start=given["start"],
+            tz=kwargs.get("tz"),
+            time_col=given["time_col"],
+            time_unit=given["time_unit"],
+            axis_cols=parts if axes is not None else None,
+            units=given["units"],
+            scale=given["scale"],
+            delimiter=delimiter,
+            rate=given["rate"],
+        )
+        return command(*args, **kwargs)
+
+    options = [
+        click.option("--format", "fmt", type=click.Choice(list(DIALECTS)), default=None,
+                     help="Input dialect [default: recognised from the file]."),
+        click.option("--start", callback=_parse_start, metavar="ISO-8601",
+                     help="Absolute time of relative time zero (phyphox, --time-unit "
+                     "relative, files without a time column)."),
+        click.option("--time-col", metavar="COL",
+                     help="Time column: header name or 1-based position (other CSV)."),
+        click.option("--time-unit", type=click.Choice(["s", "ms", "ns", "iso", "relative"]),
+                     help="Form of the time column [default: inferred]."),
+        click.option("--axes", metavar="X,Y,Z", help="Axis columns: names or 1-based positions."),
+        click.option("--units", type=click.Choice(["g", "mg", "m/s2", "counts"]),
+                     help="Unit of the axis columns [default: g]."),
+        click.option("--scale", type=click.FloatRange(min=0, min_open=True),
+                     help="Counts per g for --units counts."),
+        click.option("--delimiter", metavar="CHAR", help="Field separator ('tab' for tab) "
+                     "[default: sniffed]."),
+        click.option("--rate", type=click.FloatRange(min=0, min_open=True),
+                     help="Sample rate in Hz when the file has no time column."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="jerkcount")
 @click.option("-v", "--verbose", count=True, help="Log progress details to stderr (-vv: debug).")
@@ -209,16 +276,20 @@ def _tz_default() -> str:
     return local_zone_name()
 
 
-def _detect_and_write(rec: Path, out: Path, tz: str) -> tuple[Any, dict[str, Path]]:
+def _detect_and_write(
+    rec: Path, out: Path, tz: str, input_options: Any = None
+) -> tuple[Any, dict[str, Path]]:
     """Run the detector on ``rec`` (progress bar on a terminal) and write its outputs."""
     from pipeline.detector import detect_file
     from pipeline.outputs import get_zone, write_detection
     from pipeline.progress import progress_bar
+    from pipeline.reader import ReaderParams
 
     get_zone(tz)  # reject a bad --tz before the long work
     total = rec.stat().st_size if rec.is_file() else 0
+    reader = ReaderParams(input=input_options)
     with progress_bar(total, f"detecting {rec.name}") as advance:
-        detection = detect_file(rec, progress=advance)
+        detection = detect_file(rec, progress=advance, reader_params=reader)
     return write_detection(detection, out, tz)
 
 
@@ -235,14 +306,16 @@ def _detect_and_write(rec: Path, out: Path, tz: str) -> tuple[Any, dict[str, Pat
     "--tz",
     default=None,
     metavar="ZONE",
-    help="IANA time zone for time_local [default: this machine's zone].",
+    help="IANA time zone for time_local, and of naive local times in REC "
+    "[default: this machine's zone; naive times in REC: UTC].",
 )
-def detect(rec: Path, out: Path | None, tz: str | None) -> None:
-    """Detect jerks in a recording CSV and write the events."""
+@_input_options
+def detect(rec: Path, out: Path | None, tz: str | None, input_options: Any) -> None:
+    """Detect jerks in a recording (any supported format) and write the events."""
     from pipeline.outputs import default_events_path
 
     out = out or default_events_path(rec)
-    summary, paths = _detect_and_write(rec, out, tz or _tz_default())
+    summary, paths = _detect_and_write(rec, out, tz or _tz_default(), input_options)
     click.echo(summary.line(paths["events"]))
 
 
@@ -301,9 +374,10 @@ def _score_line(result: Any) -> str:
 @click.option(
     "--calendar-days", is_flag=True, help="Windows are calendar days (same as --day-start 00:00)."
 )
+@_input_options
 def process(
     recs: tuple[Path, ...], out_dir: Path, tz: str | None, day_start: str | None,
-    calendar_days: bool,
+    calendar_days: bool, input_options: Any,
 ) -> None:  # fmt: skip
     """Summarise the recordings of one person per night (or day) into a folder.
 
@@ -318,7 +392,11 @@ def process(
         if day_start is not None and start != CALENDAR_DAY_START:
             raise InputError("--calendar-days", f"conflicts with --day-start {day_start}")
         start = CALENDAR_DAY_START
-    params = ProcessParams(tz=tz or _tz_default(), day_start=start)
+    from pipeline.reader import ReaderParams
+
+    params = ProcessParams(
+        tz=tz or _tz_default(), day_start=start, reader=ReaderParams(input=input_options)
+    )
     _run_process(recs, out_dir, params)
 
 
@@ -396,6 +474,98 @@ def demo(out_dir: Path, hours: float, tz: str | None) -> None:
     click.echo(f"against the truth in {truth}:")
     click.echo(f"  {_score_line(score)}")
     click.echo(f"open the report: {result.paths['report']}")
+
+
+# --------------------------------------------------------------------------- batch
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUTS...")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for one output folder per recording and the cohort tables.",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Recordings processed in parallel processes [default: the machine's cores].",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run on an existing Dask distributed cluster, e.g. tcp://host:8786 "
+    "(inputs and --out on a file system every worker sees).",
+)
+@click.option("--force", is_flag=True, help="Redo recordings whose outputs are up to date.")
+@click.option(
+    "--tz",
+    default=None,
+    metavar="ZONE",
+    help="IANA time zone of the windows and local times [default: this machine's zone].",
+)
+@click.option(
+    "--day-start",
+    default=None,
+    metavar="HH:MM",
+    help="Local time at which a summary window starts [default: 12:00, a night].",
+)
+@click.option(
+    "--calendar-days", is_flag=True, help="Windows are calendar days (same as --day-start 00:00)."
+)
+@click.pass_context
+def batch(
+    ctx: click.Context, inputs: tuple[str, ...], out_dir: Path, jobs: int | None,
+    scheduler: str | None, force: bool, tz: str | None, day_start: str | None,
+    calendar_days: bool,
+) -> None:  # fmt: skip
+    """Process many recordings, each into its own folder, plus cohort tables.
+
+    INPUTS are recordings, folders (searched recursively for *.csv, *.csv.gz,
+    *.parquet) and glob patterns (expanded here; ** recurses). Each recording gets
+    the outputs of `process` in OUT/NAME (NAME: its path below the inputs' common
+    folder); OUT gets cohort_daily_summary.csv, recordings.csv and errors.csv.
+    Recordings whose outputs are complete and whose input and parameters have not
+    changed are skipped (--force redoes them). A bad file is reported on stderr and
+    in errors.csv and the batch goes on.
+
+    Exit status: 0 all recordings ok or skipped, 1 some failed, 2 bad usage.
+    """
+    from pipeline.batch import execute, plan_batch
+    from pipeline.batch_progress import BatchProgress
+    from pipeline.process import ProcessParams
+    from pipeline.windows import CALENDAR_DAY_START, DEFAULT_DAY_START, parse_day_start
+
+    if scheduler and jobs is not None:
+        raise click.UsageError("--jobs is for a local run; the cluster's workers set the pace "
+                               "with --scheduler")  # fmt: skip
+    start = DEFAULT_DAY_START if day_start is None else parse_day_start(day_start)
+    if calendar_days:
+        if day_start is not None and start != CALENDAR_DAY_START:
+            raise InputError("--calendar-days", f"conflicts with --day-start {day_start}")
+        start = CALENDAR_DAY_START
+    params = ProcessParams(tz=tz or _tz_default(), day_start=start)
+    plan = plan_batch(inputs, out_dir, params, force=force)
+    bar = BatchProgress(plan.total, plan.todo_bytes)
+
+    def on_outcome(outcome: Any, nbytes: int) -> None:
+        if outcome.status == "failed":
+            bar.message(f"jerkcount: error: {outcome.error}")
+        bar.advance(1, nbytes, (outcome.samples or 0) if outcome.status == "ok" else 0)
+
+    try:
+        result = execute(plan, jobs=jobs, scheduler=scheduler, on_outcome=on_outcome)
+    finally:
+        bar.close()
+    names = ", ".join(p.name for p in result.paths.values())
+    click.echo(
+        f"{plan.total} recording(s): {result.count('ok')} ok, {result.count('skipped')} "
+        f"skipped (up to date), {result.count('failed')} failed -> {out_dir}/ ({names})"
+    )
+    if result.failed:
+        ctx.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,35 +1,47 @@
-"""Reader for the canonical recording format, chunked.
+"""The chunked reader: any raw source, validated and resampled onto a uniform grid.
 
-Canonical CSV: ``# key: value`` metadata lines, the header ``time,ax,ay,az``, then
-one sample per line: ``time`` epoch seconds UTC (decimal), axes in g.
+Raw sources (:mod:`pipeline.formats`: canonical CSV and Parquet, phyphox, Polar Sensor
+Logger, MetaBase, ActiLife, Axivity, GENEActiv and any CSV through explicit options)
+yield blocks of raw rows — epoch seconds UTC and (m, 3) g with the file line of the
+first row. This module checks them the same way for every dialect (missing fields, a
+torn last line, timestamps going backwards, exact duplicates) and resamples them onto
+the uniform grid ``t0 + i / fs``.
 
-The reader never holds the whole file: it parses blocks of rows with pandas' C
-parser and resamples each block onto the uniform grid ``t0 + i / fs``. Samples are
-linearly interpolated between neighbouring raw samples; across an interval longer
-than ``max_gap_s`` nothing is interpolated and the grid indices inside it form a
-gap (the stream jumps). The grid value at index ``i`` depends only on the two raw
-samples around it, so the result does not depend on the block size.
+The reader never holds the whole file: it reads blocks of rows and resamples each
+block. Samples are linearly interpolated between neighbouring raw samples; across an
+interval longer than ``max_gap_s`` nothing is interpolated and the grid indices inside
+it form a gap (the stream jumps). The grid value at index ``i`` depends only on the two
+raw samples around it, so the result does not depend on the block size.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import math
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from pipeline.errors import InputError
+from pipeline.formats import InputOptions, RawSource, open_source
+from pipeline.formats.base import RawBlock
+from pipeline.formats.canonical import CANONICAL_COLUMNS
 from pipeline.recording import Chunk, Gap, Recording, RecordingHeader
 
 log = logging.getLogger(__name__)
 
-CANONICAL_COLUMNS = ("time", "ax", "ay", "az")
+__all__ = [
+    "CANONICAL_COLUMNS",
+    "InputOptions",
+    "ReaderParams",
+    "RecordingStream",
+    "estimate_fs",
+    "open_recording",
+    "read_recording",
+]
+
 MIN_FS, MAX_FS = 1.0, 10_000.0
 
 
@@ -40,11 +52,15 @@ class ReaderParams:
     max_gap_s : raw intervals longer than this (seconds) are gaps, never interpolated.
     read_rows : raw rows parsed per block (peak memory ~ 300 bytes a row).
     probe_rows : rows used to estimate the sample rate.
+    input : how to read the file (dialect, columns, start, zone); ``None``: recognise it.
+        Carried here so that every caller that passes reader parameters (``detect_file``,
+        ``process``) passes the input options too.
     """
 
     max_gap_s: float = 1.0
     read_rows: int = 262_144
     probe_rows: int = 20_000
+    input: InputOptions | None = None
 
 
 @dataclass
@@ -57,21 +73,7 @@ class ReadStats:
     samples_out: int = 0
 
 
-@dataclass
-class _Raw:
-    """A block of raw rows: ``t`` (m,) epoch s, ``a`` (m, 3) g, first row's 1-based file line."""
-
-    t: np.ndarray
-    a: np.ndarray
-    first_line: int
-
-
-def _parse_metadata_line(text: str) -> tuple[str, str]:
-    body = text.lstrip("#").strip()
-    key, sep, value = body.partition(":")
-    if not sep:
-        return body, ""
-    return key.strip(), value.strip()
+_Raw = RawBlock  # a block of raw rows (kept under its old name)
 
 
 def estimate_fs(t: np.ndarray, max_gap_s: float = 1.0) -> float:
@@ -100,22 +102,38 @@ def estimate_fs(t: np.ndarray, max_gap_s: float = 1.0) -> float:
 
 
 class RecordingStream:
-    """A canonical CSV recording opened for chunked reading.
+    """A recording file of any dialect opened for chunked reading.
 
     Use as a context manager. ``header`` is available right after opening (the rate
     is estimated from the first ``probe_rows`` rows); ``chunks()`` yields the grid
     samples as :class:`Chunk` objects; ``gaps`` and ``stats`` are complete once
-    ``chunks()`` is exhausted.
+    ``chunks()`` is exhausted. ``format`` names the dialect read.
     """
 
-    def __init__(self, path: str | Path, params: ReaderParams | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        params: ReaderParams | None = None,
+        options: InputOptions | None = None,
+    ) -> None:
         self.path = Path(path)
         self.params = params or ReaderParams()
         self.gaps: list[Gap] = []
         self.stats = ReadStats()
-        self._fh = self._open()
-        self._metadata, self._data_line = self._read_preamble()
-        self._rows = self._row_blocks()
+        self.options = options if options is not None else self.params.input
+        self._source: RawSource = open_source(self.path, self.options)
+        try:
+            self._start()
+        except BaseException:
+            self._source.close()
+            raise
+
+    def _start(self) -> None:
+        self.format = self._source.name
+        self.size = self._source.size
+        self._metadata = self._source.metadata
+        self._data_line = self._source.data_line
+        self._rows = self._source.blocks(self.params.read_rows)
         self._pending: list[_Raw] = []
         first = self._first_block()
         try:
@@ -130,97 +148,6 @@ class RecordingStream:
             float(first.t[0]), fs, dict(self._metadata), source=str(self.path)
         )
         self._pending.append(first)
-
-    # ----------------------------------------------------------------- opening
-    def _open(self) -> io.BufferedReader:
-        try:
-            if self.path.is_dir():
-                raise InputError(self.path, "is a directory, not a recording file")
-            fh = open(self.path, "rb")  # noqa: SIM115 - closed in close()
-        except FileNotFoundError:
-            raise InputError(self.path, "no such file") from None
-        except PermissionError:
-            raise InputError(self.path, "permission denied") from None
-        self.size = os.fstat(fh.fileno()).st_size
-        return fh
-
-    def _read_preamble(self) -> tuple[dict[str, str], int]:
-        """Read ``#`` lines and the header; return metadata and the first data line number."""
-        meta: dict[str, str] = {}
-        lineno = 0
-        while True:
-            raw = self._fh.readline()
-            lineno += 1
-            if not raw:
-                msg = "empty file" if lineno == 1 else "no header line time,ax,ay,az"
-                raise InputError(self.path, msg, None if lineno == 1 else lineno)
-            if b"\x00" in raw:
-                raise InputError(self.path, "not a text CSV file (binary data)", lineno)
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise InputError(self.path, "not a text CSV file (not UTF-8)", lineno) from None
-            if lineno == 1:
-                text = text.lstrip("\ufeff")
-            stripped = text.strip()
-            if not stripped:
-                continue
-            if stripped.startswith("#"):
-                key, value = _parse_metadata_line(stripped)
-                if key:
-                    meta[key] = value
-                continue
-            cols = tuple(c.strip().strip('"').lower() for c in stripped.split(","))
-            if cols != CANONICAL_COLUMNS:
-                missing = [c for c in CANONICAL_COLUMNS if c not in cols]
-                what = f"missing column(s) {','.join(missing)}" if missing else "unexpected columns"
-                raise InputError(
-                    self.path, f"{what}: header is '{stripped[:60]}', expected 'time,ax,ay,az'",
-                    lineno,
-                )
-            return meta, lineno + 1
-
-    def _row_blocks(self) -> Iterator[_Raw]:
-        """Parse data rows in blocks with pandas' C parser."""
-        line = self._data_line
-        reader = pd.read_csv(
-            self._fh,
-            header=None,
-            names=list(CANONICAL_COLUMNS),
-            dtype=np.float64,
-            chunksize=self.params.read_rows,
-            engine="c",
-            skip_blank_lines=False,
-            encoding="utf-8",
-        )
-        try:
-            for frame in reader:
-                values = frame.to_numpy(dtype=np.float64)
-                yield _Raw(values[:, 0].copy(), values[:, 1:4].copy(), line)
-                line += len(values)
-        except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
-            bad_line, why = self._locate_bad_line(line)
-            raise InputError(self.path, why, bad_line) from None
-
-    def _locate_bad_line(self, from_line: int) -> tuple[int | None, str]:
-        """Find the first line at or after ``from_line`` that is not 4 numbers (slow path)."""
-        with open(self.path, "rb") as fh:
-            for lineno, raw in enumerate(fh, start=1):
-                if lineno < from_line:
-                    continue
-                try:
-                    text = raw.decode("utf-8").strip()
-                except UnicodeDecodeError:
-                    return lineno, "not a text CSV file (not UTF-8)"
-                fields = text.split(",")
-                if len(fields) != 4:
-                    return lineno, f"expected 4 fields time,ax,ay,az, found {len(fields)}"
-                for name, value in zip(CANONICAL_COLUMNS, fields, strict=True):
-                    try:
-                        float(value)
-                    except ValueError:
-                        return lineno, f"{name} is not a number: '{value.strip()[:30]}'"
-        return None, "malformed CSV"
 
     def _first_block(self) -> _Raw:
         try:
@@ -256,7 +183,9 @@ class RecordingStream:
                 self.stats.torn_last_line_dropped += 1
                 raw = _Raw(raw.t[:-1], raw.a[:-1], raw.first_line)
             else:
-                raise InputError(self.path, "empty or missing field", raw.first_line + int(idx[0]))
+                line = raw.first_line + int(idx[0])
+                why = self._source.explain_line(line) or "empty or missing field"
+                raise InputError(self.path, why, line)
         return raw
 
     def _check_order(self, prev_t: float | None, raw: _Raw) -> _Raw:
@@ -269,9 +198,7 @@ class RecordingStream:
         back = np.flatnonzero(d < 0)
         if back.size:
             k = int(back[0]) + (0 if prev_t is None else -1) + 1
-            raise InputError(
-                self.path, "timestamp goes backwards", raw.first_line + k
-            )
+            raise InputError(self.path, "timestamp goes backwards", raw.first_line + k)
         dup = np.flatnonzero(d == 0)
         if dup.size:
             keep = np.ones(t.size, dtype=bool)
@@ -301,10 +228,7 @@ class RecordingStream:
     @property
     def bytes_read(self) -> int:
         """Approximate input bytes consumed so far (for progress bars)."""
-        try:
-            return min(self._fh.tell(), self.size)
-        except (ValueError, OSError):
-            return self.size
+        return min(self._source.bytes_read(), self.size)
 
     def chunks(self, chunk_samples: int = 65_536) -> Iterator[Chunk]:
         """Yield grid samples as contiguous :class:`Chunk` objects of at most ``chunk_samples``.
@@ -359,12 +283,10 @@ class RecordingStream:
 
     def _add_gap(self, start_index: int, end_index: int) -> None:
         t0, fs = self.header.t0, self.header.fs
-        self.gaps.append(
-            Gap(t0 + start_index / fs, t0 + end_index / fs, start_index, end_index)
-        )
+        self.gaps.append(Gap(t0 + start_index / fs, t0 + end_index / fs, start_index, end_index))
 
     def close(self) -> None:
-        self._fh.close()
+        self._source.close()
 
     def __enter__(self) -> RecordingStream:
         return self
@@ -378,17 +300,29 @@ def _chain(first: Iterator[_Raw], rest: Iterator[_Raw]) -> Iterator[_Raw]:
     yield from rest
 
 
-def open_recording(path: str | Path, params: ReaderParams | None = None) -> RecordingStream:
-    """Open a canonical CSV recording for chunked reading (see :class:`RecordingStream`)."""
-    return RecordingStream(path, params)
+def open_recording(
+    path: str | Path,
+    reader_params: ReaderParams | None = None,
+    options: InputOptions | None = None,
+) -> RecordingStream:
+    """Open a recording of any dialect for chunked reading (see :class:`RecordingStream`).
+
+    ``options`` (default: ``reader_params.input``, else recognise everything) force the
+    dialect or describe the columns; see :class:`~pipeline.formats.base.InputOptions`.
+    """
+    return RecordingStream(path, reader_params, options)
 
 
-def read_recording(path: str | Path, params: ReaderParams | None = None) -> Recording:
-    """Read a whole canonical CSV recording into memory as a :class:`Recording`.
+def read_recording(
+    path: str | Path,
+    params: ReaderParams | None = None,
+    options: InputOptions | None = None,
+) -> Recording:
+    """Read a whole recording into memory as a :class:`Recording`.
 
     Gap samples are NaN rows. For long files prefer :func:`open_recording`.
     """
-    with open_recording(path, params) as stream:
+    with open_recording(path, params, options) as stream:
         parts = list(stream.chunks())
         header = stream.header
     n = parts[-1].start + len(parts[-1]) if parts else 0

@@ -1,0 +1,158 @@
+"""ActiGraph ActiLife raw CSV export (``...RAW.csv``).
+
+Layout (checked against GGIR's test file ``inst/testfiles/ActiGraph13_timestamps_headers.csv``
+and public ActiLife readers/writers, e.g. MIMSunit's ``export_to_actilife``)::
+
+    ------------ Data File Created By ActiGraph GT3X+ ActiLife v6.13.3 Firmware v2.5.0 date format \
+        M/d/yyyy at 30 Hz  Filter Normal -----------   (one line)
+    Serial Number: NEO1F18120387
+    Start Time 00:00:00
+    Start Date 5/7/2014
+    Epoch Period (hh:mm:ss) 00:00:00
+    Download Time 10:31:05
+    Download Date 5/20/2014
+    Current Memory Address: 0
+    Current Battery Voltage: 4.07     Mode = 12
+    --------------------------------------------------
+    Accelerometer X,Accelerometer Y,Accelerometer Z
+    -0.182,-0.182,0.962
+
+Ten header lines (spreadsheet round trips may add trailing commas), then the column
+line ``Accelerometer X,Accelerometer Y,Accelerometer Z`` (sometimes omitted) with an
+optional leading ``Timestamp`` column (``M/d/yyyy HH:mm:ss.fff`` in the header's date
+format) and optional further columns (temperature, gyroscope...); axes in g. Without a
+Timestamp column sample ``i`` is at start + ``i`` / rate (rate from ``at N Hz``). The
+device keeps local time: times are read in ``--tz`` (default UTC).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.errors import InputError
+from pipeline.formats.base import (
+    Column,
+    InputOptions,
+    LineReader,
+    TableSource,
+    get_tz,
+    grid_times,
+    is_number,
+    naive_to_epoch,
+    split_fields,
+)
+
+AXES = ("accelerometer x", "accelerometer y", "accelerometer z")
+
+
+def is_actilife_header(line: str) -> bool:
+    """True for the first line of an ActiLife CSV export."""
+    low = line.lower()
+    return low.lstrip().startswith("-") and "actigraph" in low and "date format" in low
+
+
+def strptime_format(dotnet: str) -> str:
+    """A strptime date format from ActiLife's .NET one (``M/d/yyyy`` → ``%m/%d/%Y``)."""
+    return re.sub(r"yyyy|MM?|dd?", lambda m: {"y": "%Y", "M": "%m", "d": "%d"}[m.group(0)[0]],
+                  dotnet)  # fmt: skip
+
+
+class ActiLifeSource(TableSource):
+    """ActiLife raw CSV, with or without the Timestamp column."""
+
+    name = "actilife"
+
+    def __init__(self, path: Path, options: InputOptions, member: str | None = None) -> None:
+        self._first_data: bytes = b""
+        super().__init__(path, options, member)
+
+    def _preamble(self, lines: LineReader) -> None:
+        head = []
+        for _ in range(10):
+            text = lines.next()
+            if text is None:
+                raise InputError(self.path, "ActiLife header is cut short (10 lines expected)",
+                                 lines.lineno + 1)  # fmt: skip
+            head.append(text.rstrip(", \t"))
+        if not is_actilife_header(head[0]):
+            raise InputError(self.path, f"not an ActiLife CSV header: '{head[0][:60]}'", 1)
+        fmt = re.search(r"date format (\S+)", head[0])
+        rate = re.search(r"at (\d+(?:\.\d+)?) Hz", head[0])
+        date_fmt = strptime_format(fmt.group(1)) if fmt else "%m/%d/%Y"
+        self._tz = get_tz(self.options.tz, self.path)
+        start_time = next(
+            (h[len("Start Time") :].strip() for h in head if h.startswith("Start Time")), ""
+        )
+        start_date = next(
+            (h[len("Start Date") :].strip() for h in head if h.startswith("Start Date")), ""
+        )
+        self.metadata["format"] = "actilife"
+        self.metadata["actilife_header"] = head[0].strip("- ")
+        serial = next(
+            (h.split(":", 1)[1].strip() for h in head if h.startswith("Serial Number")), ""
+        )
+        if serial:
+            self.metadata["serial"] = serial
+        self._rate = float(rate.group(1)) if rate else self.options.rate
+        try:
+            local = datetime.strptime(f"{start_date} {start_time}", f"{date_fmt} %H:%M:%S")
+            self._start = local.replace(tzinfo=self._tz).timestamp()
+        except ValueError:
+            self._start = None
+        if self.options.start is not None:
+            self._start = self.options.start
+        columns = lines.next()
+        if columns is None:
+            raise InputError(self.path, "header only, no samples", lines.lineno + 1)
+        fields = split_fields(columns, ",")
+        low = [f.lower() for f in fields]
+        if all(is_number(f) for f in fields if f):  # no column line: data starts here
+            self._first_data = (columns + "\n").encode()
+            self._pushed_back = 1
+            low = ["accelerometer x", "accelerometer y", "accelerometer z"] + [""] * (
+                len(fields) - 3
+            )
+            fields = ["Accelerometer X", "Accelerometer Y", "Accelerometer Z"] + [""] * (
+                len(fields) - 3
+            )
+        if not all(a in low for a in AXES):
+            raise InputError(self.path, f"no Accelerometer X,Y,Z columns: '{columns[:60]}'",
+                             lines.lineno)  # fmt: skip
+        self._axes = [low.index(a) for a in AXES]
+        self._time = low.index("timestamp") if "timestamp" in low else None
+        self._time_fmt = f"{date_fmt} %H:%M:%S.%f"
+        self.columns = []
+        for i, f in enumerate(fields):
+            kind = "num" if i in self._axes else "text" if i == self._time else "skip"
+            self.columns.append(
+                Column(f or f"column {i + 1}", kind, self._check_time if kind == "text" else None)
+            )
+        if self._time is None and (self._start is None or not self._rate):
+            raise InputError(self.path, "no Timestamp column and no Start Date/Time and rate "
+                             "in the header: give --start and --rate")  # fmt: skip
+
+    def _check_time(self, value: str) -> str | None:
+        try:
+            datetime.strptime(value, self._time_fmt)
+        except ValueError:
+            return f"Timestamp is not a '{self._time_fmt}' time: '{value[:30]}'"
+        return None
+
+    def _prefix(self) -> bytes:
+        return self._first_data
+
+    def _samples(self, frame: pd.DataFrame, row0: int) -> tuple[np.ndarray, np.ndarray]:
+        a = frame[self._axes].to_numpy(dtype=np.float64)
+        if self._time is None:
+            assert self._start is not None and self._rate
+            t = grid_times(self._start, self._rate, row0, len(frame))
+            t[np.isnan(a).any(axis=1)] = np.nan
+        else:
+            t = naive_to_epoch(frame[self._time], self._time_fmt, self._tz, self.path,
+                               self.data_line + row0)  # fmt: skip
+        return t, a

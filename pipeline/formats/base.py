@@ -1,0 +1,574 @@
+"""What every raw source shares: the input options, raw blocks, opening, text tables.
+
+A *raw source* turns one recording file of some dialect into blocks of raw samples:
+``t`` epoch seconds UTC (float64, as written, not yet on a grid) and ``a`` (m, 3)
+acceleration in g, with the 1-based file line of the block's first row. The reader
+(:mod:`pipeline.reader`) validates those blocks (missing fields, order, duplicates,
+a torn last line) and resamples them onto the uniform grid, the same way for every
+dialect.
+
+Opening: a gzip file (magic ``1f 8b``) and a zip archive holding one data file (magic
+``PK``) are decompressed while streaming; progress is the position in the compressed
+file. A UTF-8 byte-order mark is dropped; CRLF line ends read like LF.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import math
+import os
+import re
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import IO, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+
+from pipeline.errors import InputError
+
+log = logging.getLogger(__name__)
+
+GRAVITY = 9.80665  # m/s² per g (standard gravity)
+TIME_UNITS = ("s", "ms", "ns", "iso", "relative")
+UNITS = ("g", "mg", "m/s2", "counts")
+MAGIC_GZIP = b"\x1f\x8b"
+MAGIC_ZIP = b"PK\x03\x04"
+MAGIC_PARQUET = b"PAR1"
+
+
+@dataclass(frozen=True)
+class InputOptions:
+    """How to read an input file; every field is optional (``None``: recognise or default).
+
+    format : dialect name (see :data:`pipeline.formats.DIALECTS`); ``None`` recognises it.
+    start : epoch seconds UTC of relative time zero (phyphox, ``--time-unit relative``,
+        files with no time column).
+    tz : IANA zone of naive local timestamps in the file; ``None``: UTC (logged).
+    time_col : time column, a header name or a 1-based position (no header line then).
+    time_unit : ``s``, ``ms``, ``ns`` (epoch numbers), ``iso`` (ISO 8601 text) or
+        ``relative`` (seconds from ``start``).
+    axis_cols : the x, y, z columns, header names or 1-based positions.
+    units : ``g``, ``mg``, ``m/s2`` or ``counts`` (needs ``scale``).
+    scale : sensitivity for ``counts``, counts per g (e.g. 16384 for a ±2 g 16-bit axis).
+    delimiter : field separator; ``None`` sniffs ``,`` ``;`` tab ``|``.
+    rate : sample rate in Hz for files without a time column (with ``start``).
+    """
+
+    format: str | None = None
+    start: float | None = None
+    tz: str | None = None
+    time_col: str | None = None
+    time_unit: str | None = None
+    axis_cols: tuple[str, str, str] | None = None
+    units: str | None = None
+    scale: float | None = None
+    delimiter: str | None = None
+    rate: float | None = None
+
+    @property
+    def explicit_columns(self) -> bool:
+        """True when the options describe the columns themselves (the generic dialect)."""
+        return any(
+            v is not None
+            for v in (self.time_col, self.time_unit, self.axis_cols, self.units, self.rate)
+        )
+
+
+@dataclass
+class RawBlock:
+    """A block of raw rows: ``t`` (m,) epoch s, ``a`` (m, 3) g, first row's 1-based file line."""
+
+    t: np.ndarray
+    a: np.ndarray
+    first_line: int
+
+
+class RawSource:
+    """One open input file of some dialect, read as :class:`RawBlock` objects.
+
+    Attributes set by subclasses: ``metadata`` (shown in outputs), ``data_line``
+    (1-based line of the first data row, for "header only"), ``size`` (bytes on disk).
+    """
+
+    name = "?"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.metadata: dict[str, str] = {}
+        self.data_line = 1
+        self.size = 0
+
+    def blocks(self, rows: int) -> Iterator[RawBlock]:
+        """Raw blocks of at most about ``rows`` rows, in file order."""
+        raise NotImplementedError
+
+    def bytes_read(self) -> int:
+        """Input bytes consumed so far (compressed bytes for compressed files)."""
+        return self.size
+
+    def explain_line(self, line: int) -> str | None:
+        """Why row ``line`` has a missing value, if the source can say more (slow path)."""
+        return None
+
+    def close(self) -> None:
+        """Release the file."""
+
+
+# --------------------------------------------------------------------------- opening
+def check_path(path: Path) -> None:
+    """Raise :class:`InputError` for a directory or a missing file."""
+    if path.is_dir():
+        raise InputError(path, "is a directory, not a recording file")
+    if not path.exists():
+        raise InputError(path, "no such file")
+
+
+def read_magic(path: Path, n: int = 4) -> bytes:
+    """The first ``n`` bytes of ``path`` (InputError when it cannot be opened)."""
+    check_path(path)
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(n)
+    except PermissionError:
+        raise InputError(path, "permission denied") from None
+    except OSError as err:
+        raise InputError(path, f"cannot read: {err.strerror or err}") from None
+
+
+class _SafeStream(io.RawIOBase):
+    """A decompressing stream whose errors become :class:`InputError` (truncation: EOF)."""
+
+    def __init__(self, inner: IO[bytes], path: Path, what: str) -> None:
+        self._inner = inner
+        self._path = path
+        self._what = what
+        self.truncated = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.truncated:
+            return 0
+        try:
+            data = self._inner.read(len(buffer))
+        except EOFError:  # gzip member cut short: what came before is still good
+            log.warning("%s: %s data is truncated; reading what is there", self._path, self._what)
+            self.truncated = True
+            return 0
+        except (zlib.error, OSError, zipfile.BadZipFile) as err:
+            raise InputError(self._path, f"corrupt {self._what} data ({err})") from None
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
+_ZIP_JUNK = ("__MACOSX/", ".DS_Store")
+
+
+def zip_members(zf: zipfile.ZipFile) -> list[str]:
+    """Names of the files in a zip archive, without folders and macOS litter."""
+    return [
+        i.filename
+        for i in zf.infolist()
+        if not i.is_dir() and not any(j in i.filename for j in _ZIP_JUNK)
+    ]
+
+
+class ByteInput:
+    """A file's bytes, decompressed while streaming when gzip or zip.
+
+    ``member`` picks the zip entry (default: the only file in the archive).
+    ``stream`` is a buffered binary stream; :meth:`position` the compressed bytes read.
+    """
+
+    def __init__(self, path: Path, member: str | None = None) -> None:
+        self.path = path
+        magic = read_magic(path)
+        self.raw = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self.size = os.fstat(self.raw.fileno()).st_size
+        self.compression = ""
+        self.member = ""
+        self._zip: zipfile.ZipFile | None = None
+        self.stream: IO[bytes] = self.raw
+        if magic.startswith(MAGIC_GZIP):
+            self.compression = "gzip"
+            self._safe = _SafeStream(gzip.GzipFile(fileobj=self.raw, mode="rb"), path, "gzip")
+            self.stream = io.BufferedReader(self._safe, 1 << 16)
+        elif magic.startswith(MAGIC_ZIP):
+            self.compression = "zip"
+            try:
+                self._zip = zipfile.ZipFile(self.raw)
+            except zipfile.BadZipFile as err:
+                self.raw.close()
+                raise InputError(path, f"corrupt zip archive ({err})") from None
+            names = zip_members(self._zip)
+            if member is None:
+                if len(names) != 1:
+                    self.close()
+                    shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+                    raise InputError(
+                        path, f"zip archive holds {len(names)} files ({shown}); "
+                        "jerkcount reads a zip with a single recording file",
+                    )  # fmt: skip
+                member = names[0]
+            self.member = member
+            self._safe = _SafeStream(self._zip.open(member), path, "zip")
+            self.stream = io.BufferedReader(self._safe, 1 << 16)
+        else:
+            self.stream = self.raw
+
+    def position(self) -> int:
+        """Bytes of the file on disk consumed so far."""
+        try:
+            return min(self.raw.tell(), self.size)
+        except (ValueError, OSError):
+            return self.size
+
+    def close(self) -> None:
+        for closable in (self.stream, self._zip, self.raw):
+            if closable is not None:
+                try:
+                    closable.close()
+                except (OSError, ValueError):
+                    pass
+
+
+class LineReader:
+    """Read header lines one by one from a binary stream: decode, drop the BOM, count."""
+
+    def __init__(self, stream: IO[bytes], path: Path) -> None:
+        self.stream = stream
+        self.path = path
+        self.lineno = 0
+
+    def next(self) -> str | None:
+        """The next line without its line end, or ``None`` at the end of the file."""
+        raw = self.stream.readline()
+        if not raw:
+            return None
+        self.lineno += 1
+        return decode_line(raw, self.path, self.lineno)
+
+
+def decode_line(raw: bytes, path: Path, lineno: int) -> str:
+    """One line of a text file as str (InputError for binary or non-UTF-8 bytes)."""
+    if b"\x00" in raw:
+        raise InputError(path, "not a text CSV file (binary data)", lineno)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(path, "not a text CSV file (not UTF-8)", lineno) from None
+    if lineno == 1:
+        text = text.lstrip("\ufeff")
+    return text.rstrip("\r\n")
+
+
+def head_lines(path: Path, n: int, member: str | None = None) -> list[str]:
+    """The first ``n`` lines of a (possibly compressed) text file, decoded leniently."""
+    src = ByteInput(path, member)
+    try:
+        out = []
+        for _ in range(n):
+            raw = src.stream.readline()
+            if not raw:
+                break
+            text = raw.decode("utf-8", errors="replace")
+            out.append(text.lstrip("\ufeff") if not out else text)
+        return [s.rstrip("\r\n") for s in out]
+    finally:
+        src.close()
+
+
+# ----------------------------------------------------------------------- conversions
+def unit_factor(units: str, scale: float | None, path: Path) -> float:
+    """Multiplier from the file's unit to g."""
+    if units == "g":
+        return 1.0
+    if units == "mg":
+        return 1e-3
+    if units == "m/s2":
+        return 1.0 / GRAVITY
+    if units == "counts":
+        if scale is None or not scale > 0:
+            raise InputError(path, "--units counts needs --scale (counts per g, > 0)")
+        return 1.0 / scale
+    raise InputError(path, f"unknown unit '{units}' (use one of {', '.join(UNITS)})")
+
+
+def get_tz(name: str | None, path: Path) -> ZoneInfo | timezone:
+    """The zone for naive timestamps: ``name`` or UTC."""
+    if name is None:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(path, f"unknown time zone '{name}' (use an IANA name)") from None
+
+
+def naive_to_epoch(
+    times: pd.Series, fmt: str | None, tz: Any, path: Path, first_line: int
+) -> np.ndarray:
+    """Epoch seconds from text times; unparsable → NaN; naive times are local in ``tz``.
+
+    ``fmt`` is a strptime format, or ``None`` for ISO 8601 (offsets such as ``+01:00`` or
+    ``Z`` in the text are honoured). A local time that does not exist or is repeated at
+    a daylight-saving change is an :class:`InputError` naming its line.
+    """
+    values = times.astype("string").str.strip()
+    if fmt is None:
+        try:
+            parsed = pd.to_datetime(values, format="ISO8601", errors="coerce", utc=False)
+        except ValueError:  # offsets that change (a DST night): all to UTC
+            parsed = pd.to_datetime(values, format="ISO8601", errors="coerce", utc=True)
+        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+            ns = parsed.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy()
+            return _ns_to_s(ns, parsed.isna().to_numpy())
+    else:
+        parsed = pd.to_datetime(values, format=fmt, errors="coerce")
+    parsed = parsed.dt.as_unit("ns")  # pandas may pick ms or s resolution from the text
+    missing = parsed.isna().to_numpy()
+    if tz is UTC:
+        return _ns_to_s(parsed.astype("int64").to_numpy(), missing)
+    local = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    bad = local.isna().to_numpy() & ~missing
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            path, f"local time '{values.iloc[k]}' is repeated or skipped in {tz} "
+            "(daylight-saving change)", first_line + k,
+        )  # fmt: skip
+    return _ns_to_s(local.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy(), missing)
+
+
+def _ns_to_s(ns: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """Epoch seconds (float64) from epoch nanoseconds, NaN where ``missing``."""
+    whole = ns // 1_000_000_000
+    out = whole.astype(np.float64) + (ns - whole * 1_000_000_000).astype(np.float64) * 1e-9
+    out[missing] = np.nan
+    return out
+
+
+def parse_start(text: str, tz: Any) -> float:
+    """Epoch seconds of an ISO 8601 time; naive: local in ``tz``."""
+    moment = datetime.fromisoformat(text.strip())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment.timestamp()
+
+
+def utc_offset(text: str) -> timezone | None:
+    """A fixed zone from ``GMT +01:00``, ``UTC-05:30``, ``+0100``; ``None`` if not one."""
+    m = re.search(r"([+-])\s*(\d{1,2}):?(\d{2})?", text)
+    if not m:
+        return UTC if re.fullmatch(r"\s*(GMT|UTC)\s*", text) else None
+    sign = 1 if m.group(1) == "+" else -1
+    minutes = int(m.group(2)) * 60 + int(m.group(3) or 0)
+    return timezone(sign * timedelta(minutes=minutes))
+
+
+def sniff_delimiter(line: str) -> str:
+    """The most frequent of ``,`` ``;`` tab ``|`` in a line (``,`` when none)."""
+    counts = {d: line.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def split_fields(line: str, sep: str) -> list[str]:
+    """Fields of one CSV line (double quotes stripped)."""
+    return [f.strip().strip('"').strip() for f in line.split(sep)]
+
+
+def is_number(text: str, decimal: str = ".") -> bool:
+    """True when ``text`` parses as a finite or NaN float."""
+    try:
+        float(text.replace(decimal, ".") if decimal != "." else text)
+    except ValueError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------- text tables
+@dataclass
+class Column:
+    """One column of a text table: ``name`` for messages, ``kind`` how to read it.
+
+    kind: ``num`` (float64), ``int`` (nullable int64), ``text`` (kept as str), ``skip``.
+    ``check`` (optional) validates one text field on the slow error path: returns why
+    it is bad, or ``None``.
+    """
+
+    name: str
+    kind: str = "num"
+    check: Callable[[str], str | None] | None = None
+
+
+class TableSource(RawSource):
+    """A text table read in blocks with pandas' C parser.
+
+    Subclasses read their preamble in :meth:`_preamble` (setting ``columns``, ``sep``,
+    ``decimal``, ``metadata``) and turn a block of rows into samples in
+    :meth:`_samples`. Row ``k`` of the data (0-based) is file line ``data_line + k``.
+    """
+
+    sep = ","
+    decimal = "."
+
+    def __init__(self, path: Path, options: InputOptions, member: str | None = None) -> None:
+        super().__init__(path)
+        self.options = options
+        self.member = member
+        self.columns: list[Column] = []
+        self.input = ByteInput(path, member)
+        self.size = self.input.size
+        try:
+            lines = LineReader(self.input.stream, path)
+            self._preamble(lines)
+            self.data_line = lines.lineno + 1 - self._pushed_back
+        except BaseException:
+            self.input.close()
+            raise
+        if self.input.compression:
+            self.metadata.setdefault("compression", self.input.compression)
+
+    _pushed_back = 0  # data lines the preamble read ahead (then re-read by pandas)
+
+    # -- subclass hooks
+    def _preamble(self, lines: LineReader) -> None:
+        raise NotImplementedError
+
+    def _samples(self, frame: pd.DataFrame, row0: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(t, a)`` for the rows of ``frame``; ``row0`` is the 0-based data row of its first."""
+        raise NotImplementedError
+
+    def _prefix(self) -> bytes:
+        """Bytes the preamble consumed that belong to the data (re-fed to pandas)."""
+        return b""
+
+    # -- reading
+    def blocks(self, rows: int) -> Iterator[RawBlock]:
+        # every column is read (a row with extra fields is an error, not a silent shift);
+        # skipped ones as text, which never fails
+        kinds = {"num": np.float64, "int": "Int64", "text": object, "skip": object}
+        dtype: dict[int, Any] = {i: kinds[c.kind] for i, c in enumerate(self.columns)}
+        prefix = self._prefix()
+        stream: IO[bytes] = self.input.stream
+        if prefix:
+            stream = _Prepend(prefix, stream)
+        reader = pd.read_csv(
+            stream,
+            sep=self.sep,
+            decimal=self.decimal,
+            header=None,
+            names=list(range(len(self.columns))),
+            dtype=dtype,
+            chunksize=rows,
+            engine="c",
+            skip_blank_lines=False,
+            encoding="utf-8",
+            index_col=False,
+        )
+        line = self.data_line
+        try:
+            for frame in reader:
+                t, a = self._samples(frame, line - self.data_line)
+                yield RawBlock(t, a, line)
+                line += len(frame)
+        except (ValueError, TypeError, pd.errors.ParserError, UnicodeDecodeError):
+            bad_line, why = self._locate_bad_line(line)
+            raise InputError(self.path, why, bad_line) from None
+
+    def bytes_read(self) -> int:
+        return self.input.position()
+
+    def close(self) -> None:
+        self.input.close()
+
+    # -- slow paths for messages
+    def _check_fields(self, fields: list[str]) -> str | None:
+        """Why one data line (split into fields) is bad, or ``None``."""
+        n = len(self.columns)
+        if len(fields) != n:
+            names = ",".join(c.name for c in self.columns)
+            what = "missing fields: " if len(fields) < n else ""
+            return f"{what}expected {n} fields {names}, found {len(fields)}"
+        for col, value in zip(self.columns, fields, strict=True):
+            if col.kind == "skip":
+                continue
+            if value == "":
+                return f"missing field {col.name}"
+            if col.kind in ("num", "int") and not is_number(value, self.decimal):
+                return f"{col.name} is not a number: '{value[:30]}'"
+            if col.check is not None:
+                why = col.check(value)
+                if why:
+                    return why
+        return None
+
+    def _scan(self, from_line: int, stop_at_first: bool) -> tuple[int | None, str]:
+        src = ByteInput(self.path, self.member)
+        try:
+            for lineno, raw in enumerate(src.stream, start=1):
+                if lineno < from_line:
+                    continue
+                try:
+                    text = raw.decode("utf-8").lstrip("\ufeff" if lineno == 1 else "")
+                except UnicodeDecodeError:
+                    return lineno, "not a text CSV file (not UTF-8)"
+                text = text.rstrip("\r\n")
+                why = self._check_fields(split_fields(text, self.sep))
+                if why or not stop_at_first:
+                    return lineno, why or ""
+        finally:
+            src.close()
+        return None, "malformed CSV"
+
+    def _locate_bad_line(self, from_line: int) -> tuple[int | None, str]:
+        """The first line at or after ``from_line`` that does not read (slow path)."""
+        return self._scan(from_line, stop_at_first=True)
+
+    def explain_line(self, line: int) -> str | None:
+        lineno, why = self._scan(line, stop_at_first=False)
+        return why if lineno == line and why else None
+
+
+class _Prepend(io.RawIOBase):
+    """``prefix`` bytes, then the rest of ``stream``."""
+
+    def __init__(self, prefix: bytes, stream: IO[bytes]) -> None:
+        self._prefix = prefix
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._prefix:
+            n = min(len(buffer), len(self._prefix))
+            buffer[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def grid_times(start: float, rate: float, row0: int, n: int) -> np.ndarray:
+    """``start + (row0 + i) / rate`` for ``i < n``: times of a file without a time column."""
+    return start + (row0 + np.arange(n, dtype=np.float64)) / rate
+
+
+def finite_or_nan(x: float) -> float:
+    """``x`` when finite, else NaN."""
+    return x if math.isfinite(x) else math.nan

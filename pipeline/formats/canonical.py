@@ -1,0 +1,86 @@
+"""The canonical CSV format (jerkcount's own).
+
+``# key: value`` metadata lines, the header ``time,ax,ay,az``, then one sample per
+line: ``time`` epoch seconds UTC (decimal), axes in g. Source checked: this project's
+writer (:mod:`pipeline.writer`) and README.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.errors import InputError
+from pipeline.formats.base import Column, InputOptions, LineReader, TableSource
+
+CANONICAL_COLUMNS = ("time", "ax", "ay", "az")
+
+
+def parse_metadata_line(text: str) -> tuple[str, str]:
+    """``# key: value`` → ``(key, value)``; a line without a colon is a key with no value."""
+    body = text.lstrip("#").strip()
+    key, sep, value = body.partition(":")
+    if not sep:
+        return body, ""
+    return key.strip(), value.strip()
+
+
+def header_columns(line: str) -> tuple[str, ...]:
+    """Lower-cased, unquoted column names of a comma-separated header line."""
+    return tuple(c.strip().strip('"').lower() for c in line.split(","))
+
+
+class CanonicalCsvSource(TableSource):
+    """Canonical CSV; the error messages name the canonical columns."""
+
+    name = "canonical"
+
+    def __init__(self, path: Path, options: InputOptions, member: str | None = None) -> None:
+        super().__init__(path, options, member)
+
+    def _preamble(self, lines: LineReader) -> None:
+        self.columns = [Column(c) for c in CANONICAL_COLUMNS]
+        while True:
+            text = lines.next()
+            if text is None:
+                first = lines.lineno == 0
+                msg = "empty file" if first else "no header line time,ax,ay,az"
+                raise InputError(self.path, msg, None if first else lines.lineno + 1)
+            stripped = text.strip()
+            if not stripped:
+                continue
+            if stripped.startswith("#"):
+                key, value = parse_metadata_line(stripped)
+                if key:
+                    self.metadata[key] = value
+                continue
+            cols = header_columns(stripped)
+            if cols != CANONICAL_COLUMNS:
+                missing = [c for c in CANONICAL_COLUMNS if c not in cols]
+                what = f"missing column(s) {','.join(missing)}" if missing else "unexpected columns"
+                raise InputError(
+                    self.path,
+                    f"{what}: header is '{stripped[:60]}', expected 'time,ax,ay,az' "
+                    "(other formats: --format, or --time-col/--axes)",
+                    lines.lineno,
+                )
+            return
+
+    def _samples(self, frame: pd.DataFrame, row0: int) -> tuple[np.ndarray, np.ndarray]:
+        values = frame.to_numpy(dtype=np.float64)
+        return values[:, 0].copy(), values[:, 1:4].copy()
+
+    def _check_fields(self, fields: list[str]) -> str | None:
+        if len(fields) != 4:
+            return f"expected 4 fields time,ax,ay,az, found {len(fields)}"
+        for name, value in zip(CANONICAL_COLUMNS, fields, strict=True):
+            try:
+                float(value)
+            except ValueError:
+                return f"{name} is not a number: '{value.strip()[:30]}'"
+        return None
+
+    def explain_line(self, line: int) -> str | None:
+        return None  # "empty or missing field" says it for the canonical format

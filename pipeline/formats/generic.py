@@ -1,0 +1,153 @@
+"""Any other CSV, described by explicit options.
+
+``--time-col`` (a header name, or a 1-based position when the file has no header
+line) with ``--time-unit`` ``s``/``ms``/``ns`` (epoch numbers), ``iso`` (ISO 8601
+text; naive times in ``--tz``, default UTC) or ``relative`` (seconds from
+``--start``); without a time column, ``--rate`` and ``--start`` place sample ``i`` at
+start + ``i`` / rate. ``--axes X,Y,Z`` names the axis columns (same rules), ``--units``
+g, mg, m/s2 or counts (with ``--scale`` counts per g), ``--delimiter`` the separator
+(default: sniffed from the first line). Lines starting with ``#`` before the header
+are skipped. Without ``--time-unit`` the unit is inferred from the first value: text
+→ ISO; a number above 1e16 → ns, above 1e11 → ms, above 1e8 → s, else relative.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.errors import InputError
+from pipeline.formats.base import (
+    TIME_UNITS,
+    Column,
+    InputOptions,
+    LineReader,
+    TableSource,
+    get_tz,
+    grid_times,
+    is_number,
+    naive_to_epoch,
+    sniff_delimiter,
+    split_fields,
+    unit_factor,
+)
+
+
+def _is_position(spec: str) -> bool:
+    return spec.strip().isdigit()
+
+
+def infer_time_unit(value: str) -> str:
+    """The time unit a first time value suggests (see the module docstring)."""
+    if not is_number(value):
+        return "iso"
+    x = abs(float(value))
+    return "ns" if x > 1e16 else "ms" if x > 1e11 else "s" if x > 1e8 else "relative"
+
+
+class GenericSource(TableSource):
+    """A CSV read through explicit column options."""
+
+    name = "csv"
+
+    def __init__(self, path: Path, options: InputOptions, member: str | None = None) -> None:
+        self._first_data = b""
+        super().__init__(path, options, member)
+
+    def _preamble(self, lines: LineReader) -> None:
+        opt = self.options
+        if opt.axis_cols is None:
+            raise InputError(self.path, "give the axis columns with --axes X,Y,Z "
+                             "(or --format for a known dialect)")  # fmt: skip
+        specs = list(opt.axis_cols) + ([opt.time_col] if opt.time_col else [])
+        positional = all(_is_position(s) for s in specs)
+        if not positional and any(_is_position(s) for s in specs):
+            raise InputError(self.path, "--time-col and --axes: use all names or all positions")
+        if opt.time_unit is not None and opt.time_unit not in TIME_UNITS:
+            raise InputError(self.path, f"unknown --time-unit '{opt.time_unit}'")
+        self._factor = unit_factor(opt.units or "g", opt.scale, self.path)
+        first = lines.next()
+        while first is not None and (not first.strip() or first.lstrip().startswith("#")):
+            first = lines.next()
+        if first is None:
+            raise InputError(self.path, "empty file" if lines.lineno == 0 else "no data",
+                             None if lines.lineno == 0 else lines.lineno + 1)  # fmt: skip
+        self.sep = opt.delimiter or sniff_delimiter(first)
+        fields = split_fields(first, self.sep)
+        if positional:
+            names = [f"column {i + 1}" for i in range(len(fields))]
+            index = [int(s) - 1 for s in specs]
+            if max(index) >= len(fields) or min(index) < 0:
+                raise InputError(self.path, f"column position out of range: the first line has "
+                                 f"{len(fields)} fields", lines.lineno)  # fmt: skip
+            self._first_data = (first + "\n").encode()
+            self._pushed_back = 1
+            sample = fields
+        else:
+            names = fields
+            low = [f.lower() for f in fields]
+            index = []
+            for s in specs:
+                if s.strip().lower() not in low:
+                    raise InputError(self.path, f"no column '{s}' in the header "
+                                     f"'{first[:60]}'", lines.lineno)  # fmt: skip
+                index.append(low.index(s.strip().lower()))
+            sample = None
+        self._axes = index[:3]
+        self._time = index[3] if opt.time_col else None
+        unit = opt.time_unit
+        if self._time is not None and unit is None:
+            if sample is None:
+                peek = lines.stream.peek(4096)[:4096].split(b"\n", 1)[0]
+                sample = split_fields(peek.decode("utf-8", "replace").rstrip("\r"), self.sep)
+            unit = infer_time_unit(sample[self._time] if len(sample) > self._time else "")
+        self._unit = unit
+        self._tz = get_tz(opt.tz, self.path)
+        if (self._time is None or unit == "relative") and opt.start is None:
+            what = "relative times" if self._time is not None else "no time column"
+            raise InputError(self.path, f"{what}: give --start ISO-8601")
+        if self._time is None and not (opt.rate and opt.rate > 0):
+            raise InputError(self.path, "no time column: give --rate (Hz) or --time-col")
+        kinds = []
+        for i in range(len(names)):
+            if i in self._axes:
+                kinds.append("num")
+            elif i == self._time:
+                kinds.append("text" if unit == "iso" else "num")
+            else:
+                kinds.append("skip")
+        self.columns = [
+            Column(n or f"column {i + 1}", k)
+            for i, (n, k) in enumerate(zip(names, kinds, strict=True))
+        ]
+        self.metadata["format"] = "csv"
+        self.metadata["time"] = (
+            f"{names[self._time]} ({unit})" if self._time is not None else f"{opt.rate:g} Hz"
+        )
+        self.metadata["units"] = opt.units or "g"
+
+    def _prefix(self) -> bytes:
+        return self._first_data
+
+    def _samples(self, frame: pd.DataFrame, row0: int) -> tuple[np.ndarray, np.ndarray]:
+        a = frame[self._axes].to_numpy(dtype=np.float64) * self._factor
+        opt = self.options
+        if self._time is None:
+            assert opt.start is not None and opt.rate
+            t = grid_times(opt.start, opt.rate, row0, len(frame))
+        elif self._unit == "iso":
+            t = naive_to_epoch(frame[self._time], None, self._tz, self.path, self.data_line + row0)
+        else:
+            x = frame[self._time].to_numpy(dtype=np.float64)
+            if self._unit == "ms":
+                t = x / 1e3
+            elif self._unit == "ns":
+                t = x / 1e9
+            elif self._unit == "relative":
+                assert opt.start is not None
+                t = opt.start + x
+            else:
+                t = x
+        return t, a
