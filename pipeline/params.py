@@ -59,7 +59,7 @@ class DetectorParams:
     warmup_s: float = 2.0
     k_high: float = 4.0
     k_low: float = 2.0
-    min_peak_g: float = 0.03
+    min_peak_g: float = 0.04
     min_low_g: float = 0.012
     merge_gap_s: float = 0.06
     end_fraction: float = 0.25
