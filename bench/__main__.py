@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--only accuracy|sisfall|speed] [--out DIR]``.
+"""``python -m bench [--quick] [--only accuracy|sisfall|speed|batch] [--out DIR]``.
 
 Prints markdown tables and writes each part's tables to ``DIR/<part>.md`` (with the
 detector parameters and the run's context), plus ``DIR/params.json``.
@@ -17,12 +17,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import DEFAULT_OUT, REPO_ROOT, SISFALL_ROOT, accuracy, sisfall, speed
+from bench import DEFAULT_OUT, REPO_ROOT, SISFALL_ROOT, accuracy, batch_speed, sisfall, speed
 from bench.report import Table
 from pipeline import __version__
 from pipeline.detector import DetectorParams
 
-PARTS = ("accuracy", "sisfall", "speed")
+PARTS = ("accuracy", "sisfall", "speed", "batch")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -34,7 +34,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--quick",
         action="store_true",
-        help="1 seed per accuracy cell; skip speed unless --only speed",
+        help="1 seed per accuracy cell; skip speed and batch unless --only",
     )
     p.add_argument("--only", choices=PARTS, help="run just this part")
     p.add_argument(
@@ -60,7 +60,7 @@ def selected_parts(args: argparse.Namespace) -> list[str]:
     """The parts to run: ``--only``, else all (without speed under ``--quick``)."""
     if args.only:
         return [args.only]
-    return [p for p in PARTS if not (args.quick and p == "speed")]
+    return [p for p in PARTS if not (args.quick and p in ("speed", "batch"))]
 
 
 def part_runner(name: str, args: argparse.Namespace) -> Callable[[DetectorParams], list[Table]]:
@@ -70,6 +70,8 @@ def part_runner(name: str, args: argparse.Namespace) -> Callable[[DetectorParams
         return lambda params: accuracy.run(seeds, params)
     if name == "sisfall":
         return lambda params: sisfall.run(args.sisfall_root, params)
+    if name == "batch":
+        return lambda params: batch_speed.run(args.out, params)
     return lambda params: speed.run(args.out, params)
 
 

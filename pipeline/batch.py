@@ -1,0 +1,684 @@
+"""The ``batch`` job: many recordings, one ``process`` output folder each, cohort tables.
+
+Plan, run, tabulate:
+
+1. :func:`plan_batch` expands the inputs (files, folders searched recursively for
+   recordings, glob patterns), gives each recording an output folder name (its path
+   relative to the inputs' common root, suffix dropped, folders joined with ``__``,
+   unsafe characters replaced, made unique) and decides which are up to date.
+2. :func:`execute` runs the others with :func:`run_one` — in this process
+   (``jobs=1``), in a pool of worker processes, or on a Dask distributed cluster
+   (``scheduler``). Each recording is processed like ``jerkcount process`` into a
+   staging folder ``OUT/.jerkcount-partial/NAME``, its ``summary.json`` gets a
+   ``batch`` block, and only then is the folder renamed to ``OUT/NAME``. An
+   interrupted batch therefore never leaves a folder under its final name that is
+   not complete.
+3. :func:`write_cohort_tables` writes ``cohort_daily_summary.csv`` (every daily row,
+   ``recording`` first), ``recordings.csv`` (one row per recording) and ``errors.csv``.
+
+A recording is *up to date* (skipped) when ``OUT/NAME`` holds every ``process`` file,
+its ``summary.json`` has a ``batch`` block with the same jerkcount version and the
+same parameters, and the input has the same size and either the same mtime or the
+same sha256. ``force`` redoes every recording.
+
+A failing recording (bad file, unreadable file, even a crashing worker) becomes a
+``failed`` row with a one-line error naming the file (and line); the others go on.
+
+Fault injection for tests: with ``JERKCOUNT_BATCH_FAULT=NAME`` in the environment the
+worker that processes the output ``NAME`` exits abruptly (status :data:`FAULT_EXIT`)
+after its outputs are written to the staging folder and before the rename.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import dataclasses
+import glob
+import hashlib
+import itertools
+import json
+import logging
+import multiprocessing
+import os
+import re
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline import __version__
+from pipeline.atomic import atomic_write
+from pipeline.errors import InputError
+from pipeline.outputs import get_zone, write_json
+from pipeline.process import FILE_NAMES, ProcessParams, process_recordings
+from pipeline.summary import DAILY_COLUMNS
+
+log = logging.getLogger(__name__)
+
+#: Recording suffixes looked for in folders when ``pipeline.formats`` names none.
+DEFAULT_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+#: Cohort tables written into the batch's output folder.
+COHORT_FILES = {
+    "daily": "cohort_daily_summary.csv",
+    "recordings": "recordings.csv",
+    "errors": "errors.csv",
+}
+RECORDINGS_COLUMNS = [
+    "recording", "status", "output", "nights", "jerks", "samples", "hours", "seconds", "error",
+]  # fmt: skip
+ERRORS_COLUMNS = ["recording", "error"]
+#: Folder (inside the output folder) where recordings are written before the rename.
+STAGING = ".jerkcount-partial"
+FAULT_ENV = "JERKCOUNT_BATCH_FAULT"
+FAULT_EXIT = 86
+_GLOB_CHARS = re.compile(r"[*?\[]")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_MAX_NAME = 120
+
+
+# --------------------------------------------------------------------------- inputs
+def recording_suffixes() -> tuple[str, ...]:
+    """Suffixes of recordings found in folders: ``pipeline.formats``' list, else the default."""
+    try:
+        from pipeline import formats
+    except ImportError:  # pragma: no cover - formats is part of the package
+        return DEFAULT_SUFFIXES
+    for attr in ("EXTENSIONS", "SUFFIXES", "RECORDING_SUFFIXES"):
+        found = getattr(formats, attr, None)
+        if found:
+            return tuple(sorted({str(s).lower() for s in found}, key=len, reverse=True))
+    return DEFAULT_SUFFIXES
+
+
+def _suffix_of(path: Path, suffixes: Sequence[str]) -> str:
+    """The longest recognised suffix ``path`` ends with (case-insensitive), else ``""``."""
+    name = path.name.lower()
+    return max((s for s in suffixes if name.endswith(s)), key=len, default="")
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    """True if any part of ``path`` below ``root`` starts with a dot."""
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def _inside(path: Path, folder: Path | None) -> bool:
+    """True if ``path`` lies in ``folder`` (both made absolute)."""
+    return folder is not None and path.resolve().is_relative_to(folder.resolve())
+
+
+def find_inputs(
+    inputs: Sequence[str | Path],
+    exclude: Path | None = None,
+    suffixes: Sequence[str] | None = None,
+) -> list[Path]:
+    """Expand files, folders and glob patterns into recording paths (absolute, sorted).
+
+    A file given by name is taken whatever its suffix; a folder is searched
+    recursively for files with a recording suffix (``suffixes``, default
+    :func:`recording_suffixes`), skipping hidden files and folders and anything in
+    ``exclude`` (the batch's own output folder). Glob patterns are expanded here
+    (``**`` recursive), so quoting them on the shell works. Raises :class:`InputError`
+    for a name that does not exist, a pattern that matches nothing, or no recordings.
+    """
+    suffixes = tuple(suffixes or recording_suffixes())
+    found: dict[Path, None] = {}
+
+    def add_folder(folder: Path) -> None:
+        for p in sorted(folder.rglob("*")):
+            if (
+                p.is_file()
+                and _suffix_of(p, suffixes)
+                and not _hidden(p, folder)
+                and not _inside(p, exclude)
+            ):
+                found.setdefault(_abs(p), None)
+
+    for item in inputs:
+        text = str(item)
+        path = Path(text)
+        if path.exists():
+            matches = [path]
+        elif _GLOB_CHARS.search(text):
+            matches = [Path(m) for m in sorted(glob.glob(text, recursive=True))]
+            if not matches:
+                raise InputError(text, "matches no file")
+        else:
+            raise InputError(text, "no such file or folder")
+        for m in matches:
+            if m.is_dir():
+                add_folder(m)
+            elif not (path is not m and _inside(m, exclude)):
+                found.setdefault(_abs(m), None)
+    if not found:
+        raise InputError(
+            None, f"no recordings ({', '.join(suffixes)}) in {' '.join(map(str, inputs))}"
+        )
+    return sorted(found)
+
+
+def _abs(path: str | Path) -> Path:
+    """``path`` made absolute with ``..`` resolved, symbolic links kept."""
+    return Path(os.path.abspath(path))
+
+
+def input_root(inputs: Sequence[str | Path]) -> Path:
+    """The common folder of the inputs as given: a folder itself, a file's folder, a
+    pattern's folder before its first wildcard. Output names are relative to it, so
+    they stay the same when recordings are added to the folders given."""
+    anchors = []
+    for item in inputs:
+        text = str(item)
+        path = Path(text)
+        if not path.exists() and _GLOB_CHARS.search(text):
+            parts = Path(text).parts
+            fixed = list(itertools.takewhile(lambda p: not _GLOB_CHARS.search(p), parts))
+            path = Path(*fixed) if fixed else Path(".")
+            anchors.append(_abs(path))
+        else:
+            anchors.append(_abs(path) if path.is_dir() else _abs(path).parent)
+    return Path(os.path.commonpath(anchors))
+
+
+def _safe(text: str) -> str:
+    """``text`` with runs of characters outside ``[A-Za-z0-9._-]`` replaced by ``_``."""
+    return _UNSAFE.sub("_", text).strip("._") or "recording"
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+
+
+def output_names(
+    paths: Sequence[Path], root: Path | None = None, suffixes: Sequence[str] | None = None
+) -> list[str]:
+    """Output folder names of ``paths``: unique (also ignoring case) and filesystem-safe.
+
+    The name is the path relative to ``root`` (default: the common folder of
+    ``paths``; :func:`plan_batch` gives :func:`input_root`) without its
+    recording suffix, folders joined by ``__`` (``P01/night3.csv`` -> ``P01__night3``).
+    Names that would clash keep their suffix (``night.csv``, ``night.parquet``); if
+    that is not enough, or a name would be too long or one of the cohort tables, a
+    short hash of the relative path is appended. The same inputs give the same names.
+    """
+    suffixes = tuple(suffixes or recording_suffixes())
+    paths = [_abs(p) for p in paths]
+    if not paths:
+        return []
+    common = Path(os.path.commonpath([p.parent for p in paths]))
+    root = common if root is None or not common.is_relative_to(_abs(root)) else _abs(root)
+    rels = [p.relative_to(root) for p in paths]
+
+    def name(rel: Path, keep_suffix: bool) -> str:
+        suffix = "" if keep_suffix else _suffix_of(rel, suffixes)
+        stem = rel.name[: len(rel.name) - len(suffix)] if suffix else rel.name
+        return "__".join(_safe(part) for part in (*rel.parts[:-1], stem))
+
+    def clashes(names: list[str]) -> set[str]:
+        seen: dict[str, int] = {}
+        for n in names:
+            seen[n.lower()] = seen.get(n.lower(), 0) + 1
+        return {n for n, count in seen.items() if count > 1}
+
+    names = [name(r, False) for r in rels]
+    bad = clashes(names)
+    names = [name(r, True) if n.lower() in bad else n for r, n in zip(rels, names, strict=True)]
+    bad = clashes(names)
+    reserved = {n.lower() for n in COHORT_FILES.values()}
+    final = []
+    for rel, n in zip(rels, names, strict=True):
+        if n.lower() in bad or n.lower() in reserved or len(n) > _MAX_NAME:
+            n = f"{n[:_MAX_NAME]}-{_short_hash(rel.as_posix())}"
+        final.append(n)
+    return final
+
+
+# --------------------------------------------------------------------------- tasks
+@dataclass(frozen=True)
+class Task:
+    """One recording to process: input, final and staging folders, parameters."""
+
+    recording: str
+    name: str
+    out_dir: str
+    params: ProcessParams
+    size_bytes: int = 0
+
+    @property
+    def final(self) -> Path:
+        """The recording's output folder."""
+        return Path(self.out_dir) / self.name
+
+    @property
+    def staging(self) -> Path:
+        """Where the outputs are written before the rename."""
+        return Path(self.out_dir) / STAGING / self.name
+
+
+@dataclass
+class Outcome:
+    """What happened to one recording: a row of ``recordings.csv``.
+
+    status : ``ok`` (processed now), ``skipped`` (up to date) or ``failed``.
+    output : the output folder's name inside the batch folder ("" when failed).
+    nights : windows with data; jerks : counted jerks; samples : samples on the grid;
+    hours : first to last sample, h; seconds : wall time spent on it in this run.
+    error : one line naming the file (and line) when failed.
+    """
+
+    recording: str
+    status: str
+    output: str = ""
+    nights: int | None = None
+    jerks: int | None = None
+    samples: int | None = None
+    hours: float | None = None
+    seconds: float = 0.0
+    error: str = ""
+
+
+def params_record(params: ProcessParams) -> dict[str, Any]:
+    """Every field of ``params`` as plain JSON values (times and options as text)."""
+    return json.loads(json.dumps(dataclasses.asdict(params), default=str, sort_keys=True))
+
+
+def batch_block(
+    path: Path, stat: os.stat_result, sha256: str | None, params: ProcessParams
+) -> dict[str, Any]:
+    """The ``batch`` block added to ``summary.json``: what a resumed run compares."""
+    return {
+        "input": str(path),
+        "size_bytes": int(stat.st_size),
+        "mtime_ns": int(stat.st_mtime_ns),
+        "sha256": sha256,
+        "jerkcount_version": __version__,
+        "params": params_record(params),
+    }
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def up_to_date(task: Task) -> tuple[bool, str]:
+    """Whether ``task``'s output folder is complete and made from this input and parameters.
+
+    Returns ``(True, "")`` or ``(False, reason)``.
+    """
+    folder = task.final
+    if not folder.is_dir():
+        return False, "no output yet"
+    missing = [n for n in FILE_NAMES.values() if not (folder / n).is_file()]
+    if missing:
+        return False, f"incomplete output (no {', '.join(missing)})"
+    try:
+        block = json.loads((folder / FILE_NAMES["json"]).read_text(encoding="utf-8"))["batch"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False, "summary.json without a batch block"
+    if block.get("jerkcount_version") != __version__:
+        return False, "made by another jerkcount version"
+    if block.get("params") != params_record(task.params):
+        return False, "parameters changed"
+    try:
+        st = os.stat(task.recording)
+    except OSError:
+        return False, "input not readable"
+    if st.st_size != block.get("size_bytes"):
+        return False, "input changed (size)"
+    if st.st_mtime_ns != block.get("mtime_ns"):
+        try:
+            same = bool(block.get("sha256")) and _sha256(Path(task.recording)) == block["sha256"]
+        except OSError:
+            same = False
+        if not same:
+            return False, "input changed"
+    return True, ""
+
+
+def folder_stats(folder: Path) -> dict[str, Any]:
+    """``nights``, ``jerks``, ``samples`` and ``hours`` of a complete output folder."""
+    summary = json.loads((folder / FILE_NAMES["json"]).read_text(encoding="utf-8"))
+    recs = summary.get("recordings", [])
+    windows = summary.get("windows", [])
+    return {
+        "nights": len(windows),
+        "jerks": int(sum(int(w.get("jerks") or 0) for w in windows)),
+        "samples": int(sum(int(r.get("n_samples") or 0) for r in recs)),
+        "hours": sum(float(r["end"]) - float(r["start"]) for r in recs) / 3600.0,
+    }
+
+
+def error_line(err: BaseException) -> str:
+    """One line for an error: ``FILE[:LINE]: message`` as :class:`InputError` gives it."""
+    if isinstance(err, InputError):
+        text = str(err)
+    elif isinstance(err, OSError):
+        where = err.filename if err.filename is not None else "<input>"
+        text = f"{where}: {err.strerror or type(err).__name__}"
+    elif isinstance(err, UnicodeDecodeError):
+        text = f"<input>: not a text file ({err.reason})"
+    else:
+        text = f"{type(err).__name__}: {err}"
+    return " ".join(text.split())
+
+
+def _with_file(line: str, recording: str) -> str:
+    """``line``, prefixed with the recording when it does not name it already."""
+    return line if recording in line else f"{recording}: {line}"
+
+
+def _install(staging: Path, final: Path) -> None:
+    """Move a complete staging folder to ``final``, replacing an older one."""
+    old = staging.with_name(staging.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        os.rename(final, old)
+    os.rename(staging, final)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def run_one(task: Task) -> Outcome:
+    """Process one recording into its output folder (the worker; spawn- and Dask-safe).
+
+    Never raises for a bad input: the error becomes a ``failed`` :class:`Outcome`.
+    """
+    start = time.perf_counter()
+    path = Path(task.recording)
+    staging = task.staging
+    try:
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir(parents=True)
+        stat = os.stat(path)
+        process_recordings([path], staging, task.params)
+        json_path = staging / FILE_NAMES["json"]
+        summary = json.loads(json_path.read_text(encoding="utf-8"))
+        recs = summary.get("recordings") or [{}]
+        summary["batch"] = batch_block(path, stat, recs[0].get("sha256"), task.params)
+        write_json(json_path, summary)
+        if os.environ.get(FAULT_ENV) == task.name:
+            os._exit(FAULT_EXIT)  # test hook: die with complete files in the staging folder
+        _install(staging, task.final)
+        stats = folder_stats(task.final)
+    except Exception as err:  # noqa: BLE001 - any failure of one recording is isolated
+        log.debug("%s failed", path, exc_info=True)
+        with contextlib.suppress(OSError):
+            shutil.rmtree(staging)
+        return Outcome(
+            str(path), "failed", seconds=time.perf_counter() - start,
+            error=_with_file(error_line(err), str(path)),
+        )  # fmt: skip
+    return Outcome(str(path), "ok", task.name, seconds=time.perf_counter() - start, **stats)
+
+
+# --------------------------------------------------------------------------- plan
+@dataclass
+class BatchPlan:
+    """Recordings of a batch: those to run and those already up to date."""
+
+    out_dir: Path
+    params: ProcessParams
+    todo: list[Task] = field(default_factory=list)
+    skipped: list[Outcome] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        """All recordings of the batch."""
+        return len(self.todo) + len(self.skipped)
+
+    @property
+    def todo_bytes(self) -> int:
+        """Input bytes still to process."""
+        return sum(t.size_bytes for t in self.todo)
+
+
+def plan_batch(
+    inputs: Sequence[str | Path], out_dir: str | Path, params: ProcessParams, force: bool = False
+) -> BatchPlan:
+    """Find the recordings, name their output folders and decide which are up to date.
+
+    Raises :class:`InputError` for a bad time zone, an output path that is a file,
+    an input that does not exist or no recordings at all.
+    """
+    get_zone(params.tz)
+    out_dir = _abs(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(out_dir, "is not a directory (--out needs a folder)")
+    paths = find_inputs(inputs, exclude=out_dir)
+    plan = BatchPlan(out_dir, params)
+    names = output_names(paths, input_root(inputs))
+    for path, name in zip(paths, names, strict=True):
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = 0
+        task = Task(str(path), name, str(out_dir), params, size)
+        if not force:
+            start = time.perf_counter()
+            done, why = up_to_date(task)
+            if done:
+                stats = folder_stats(task.final)
+                plan.skipped.append(
+                    Outcome(str(path), "skipped", name, seconds=time.perf_counter() - start,
+                            **stats)
+                )  # fmt: skip
+                continue
+            log.info("%s: %s", path, why)
+        plan.todo.append(task)
+    return plan
+
+
+# --------------------------------------------------------------------------- engines
+OnOutcome = Callable[[Task, Outcome], None]
+
+
+def _died(task: Task, why: str) -> Outcome:
+    return Outcome(task.recording, "failed", error=f"{task.recording}: {why}")
+
+
+def _run_serial(tasks: Iterable[Task], on_done: OnOutcome) -> None:
+    for task in tasks:
+        on_done(task, run_one(task))
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    """``fork`` on Linux when this process runs no other thread (workers start at once,
+    with the modules already imported), else ``spawn`` (:func:`run_one` is spawn-safe)."""
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def _run_isolated(tasks: Iterable[Task], on_done: OnOutcome) -> None:
+    """One task at a time in a one-process pool, so a dying worker names its recording."""
+    ctx = _mp_context()
+    pool: cf.ProcessPoolExecutor | None = None
+    try:
+        for task in tasks:
+            if pool is None:
+                pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+            try:
+                outcome = pool.submit(run_one, task).result()
+            except cf.process.BrokenProcessPool:
+                outcome = _died(task, "worker process died while processing it "
+                                      "(killed, or out of memory?)")  # fmt: skip
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool = None
+            on_done(task, outcome)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_pool(tasks: Sequence[Task], jobs: int, on_done: OnOutcome) -> None:
+    """Tasks in ``jobs`` worker processes; after a worker death the rest one at a time."""
+    ctx = _mp_context()
+    retry: list[Task] = []
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        futures = {pool.submit(run_one, t): t for t in tasks}
+        for future in cf.as_completed(futures):
+            task = futures[future]
+            try:
+                outcome = future.result()
+            except cf.process.BrokenProcessPool:
+                retry.append(task)
+                continue
+            on_done(task, outcome)
+    if retry:
+        log.warning("a worker process died; running %d recording(s) one at a time", len(retry))
+        _run_isolated(sorted(retry, key=lambda t: t.recording), on_done)
+
+
+def _run_dask(tasks: Sequence[Task], address: str, on_done: OnOutcome) -> None:
+    """Tasks on the Dask distributed cluster at ``address`` (shared file system needed)."""
+    from distributed import Client, as_completed
+
+    try:
+        client = Client(address, timeout="20s")
+    except (OSError, TimeoutError, ValueError) as err:
+        raise InputError("--scheduler", f"cannot connect to {address}: {err}") from None
+    with client:  # the default client while open: as_completed needs one
+        futures = client.map(run_one, list(tasks), pure=False)
+        by_key = {f.key: t for f, t in zip(futures, tasks, strict=True)}
+        for future in as_completed(futures):
+            task = by_key[future.key]
+            try:
+                outcome = future.result()
+            except Exception as err:  # noqa: BLE001 - KilledWorker and the like
+                outcome = _died(task, f"on the cluster: {type(err).__name__}: {err}")
+            on_done(task, outcome)
+
+
+# --------------------------------------------------------------------------- results
+@dataclass
+class BatchResult:
+    """Every recording's outcome (sorted by recording) and the cohort tables written."""
+
+    outcomes: list[Outcome]
+    paths: dict[str, Path]
+
+    def count(self, status: str) -> int:
+        """Recordings with ``status``."""
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def failed(self) -> bool:
+        """True if any recording failed."""
+        return self.count("failed") > 0
+
+
+def _write_frame(path: Path, frame: pd.DataFrame) -> Path:
+    with atomic_write(path) as fh:
+        frame.to_csv(fh, index=False, lineterminator="\n")
+    return path
+
+
+def _cell(value: Any, fmt: str) -> str:
+    return "" if value is None else fmt % value
+
+
+def write_cohort_tables(out_dir: Path, outcomes: Sequence[Outcome]) -> dict[str, Path]:
+    """Write ``cohort_daily_summary.csv``, ``recordings.csv`` and ``errors.csv`` atomically.
+
+    The daily rows are copied as text from each output folder's ``daily_summary.csv``
+    (so the numbers are exactly those), recordings in path order.
+    """
+    out_dir = Path(out_dir)
+    frames = []
+    for o in outcomes:
+        if o.status in ("ok", "skipped"):
+            daily = pd.read_csv(
+                out_dir / o.output / FILE_NAMES["daily"], dtype=str, keep_default_na=False
+            )
+            daily.insert(0, "recording", o.recording)
+            frames.append(daily)
+    columns = ["recording", *DAILY_COLUMNS]
+    cohort = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    rows = [
+        {
+            "recording": o.recording,
+            "status": o.status,
+            "output": o.output,
+            "nights": _cell(o.nights, "%d"),
+            "jerks": _cell(o.jerks, "%d"),
+            "samples": _cell(o.samples, "%d"),
+            "hours": _cell(o.hours, "%.4f"),
+            "seconds": f"{o.seconds:.2f}",
+            "error": o.error,
+        }
+        for o in outcomes
+    ]
+    errors = [
+        {"recording": o.recording, "error": o.error} for o in outcomes if o.status == "failed"
+    ]
+    paths = {key: out_dir / name for key, name in COHORT_FILES.items()}
+    _write_frame(paths["daily"], cohort)
+    _write_frame(paths["recordings"], pd.DataFrame(rows, columns=RECORDINGS_COLUMNS))
+    _write_frame(paths["errors"], pd.DataFrame(errors, columns=ERRORS_COLUMNS))
+    return paths
+
+
+def execute(
+    plan: BatchPlan,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    on_outcome: Callable[[Outcome, int], None] | None = None,
+) -> BatchResult:
+    """Run a plan and write the cohort tables.
+
+    jobs : local processes (default ``os.cpu_count()``); 1 runs in this process.
+    scheduler : address of a Dask distributed scheduler; runs there instead.
+    on_outcome : called in this process as each recording finishes, with its outcome
+        and its input bytes (for progress and error lines).
+    """
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    outcomes = list(plan.skipped)
+    for o in plan.skipped:
+        if on_outcome is not None:
+            on_outcome(o, 0)
+
+    def done(task: Task, outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        if outcome.status == "failed":
+            log.info("%s", outcome.error)
+        if on_outcome is not None:
+            on_outcome(outcome, task.size_bytes)
+
+    todo = sorted(plan.todo, key=lambda t: -t.size_bytes)  # longest first: less idle time
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+    if not todo:
+        pass
+    elif scheduler:
+        _run_dask(todo, scheduler, done)
+    elif jobs == 1:
+        _run_serial(todo, done)
+    else:
+        _run_pool(todo, jobs, done)
+    with contextlib.suppress(OSError):
+        (plan.out_dir / STAGING).rmdir()  # only when empty
+    outcomes.sort(key=lambda o: o.recording)
+    return BatchResult(outcomes, write_cohort_tables(plan.out_dir, outcomes))
+
+
+def run_batch(
+    inputs: Sequence[str | Path],
+    out_dir: str | Path,
+    params: ProcessParams,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    force: bool = False,
+) -> BatchResult:
+    """:func:`plan_batch` then :func:`execute` (see the module docstring)."""
+    return execute(plan_batch(inputs, out_dir, params, force), jobs, scheduler)
