@@ -72,6 +72,7 @@ def _parse_start(ctx: click.Context, param: click.Parameter, value: str | None) 
 
 _INPUT_KEYS = (
     "fmt", "start", "time_col", "time_unit", "axes", "units", "scale", "delimiter", "rate",
+    "calibrate",
 )  # fmt: skip
 
 
@@ -109,6 +110,7 @@ def _input_options(command: Any) -> Any:
             scale=given["scale"],
             delimiter=delimiter,
             rate=given["rate"],
+            calibrate=given["calibrate"],
         )
         return command(*args, **kwargs)
 
@@ -131,6 +133,10 @@ def _input_options(command: Any) -> Any:
                      "[default: sniffed]."),
         click.option("--rate", type=click.FloatRange(min=0, min_open=True),
                      help="Sample rate in Hz when the file has no time column."),
+        click.option("--calibrate", type=click.Choice(["auto", "off"]), default="off",
+                     show_default=True,
+                     help="Autocalibration from still periods (gravity reads 1 g), applied "
+                     "when the data allow it; reported in the data quality."),
     ]  # fmt: skip
     for option in reversed(options):
         wrapper = option(wrapper)
@@ -566,6 +572,302 @@ def batch(
     )
     if result.failed:
         ctx.exit(1)
+
+
+# --------------------------------------------------------------------------- record
+def _config_error(err: Exception) -> InputError:
+    """A configuration problem as the CLI's one-line input error."""
+    return InputError(None, str(err))
+
+
+def _print_record_result(result: Any) -> None:
+    """What a recording or replay produced, for the morning."""
+    from pipeline.summary import night_table
+
+    live = result.live
+    gaps = [g for g in result.gaps]
+    if result.path is not None:
+        click.echo(f"recording  {result.path}  ({result.samples:,} samples)")
+    else:
+        click.echo(f"replayed   {result.samples:,} samples")
+    if gaps:
+        click.echo(f"link gaps  {len(gaps)} (details in {result.session_path})"
+                   if result.session_path else f"link gaps  {len(gaps)}")  # fmt: skip
+    if live.error:
+        click.echo(f"live detection: {live.error}")
+    click.echo(f"jerks      {len(live.events)} (live)")
+    if result.process_result is not None:
+        for line in night_table(result.process_result.windows):
+            click.echo(line)
+    if result.summary_dir is not None:
+        click.echo(f"summary    {result.summary_dir}/ (open report.html)")
+    elif result.summary_error:
+        click.echo(f"no summary: {result.summary_error}")
+
+
+@main.command()
+@click.option(
+    "--source",
+    "source_spec",
+    required=True,
+    metavar="serial:PORT[@BAUD]|ble:ADDR|NAME",
+    help="The board: a serial port (e.g. serial:/dev/ttyUSB0@115200) or a BLE "
+    "board by address or advertised name (e.g. 'ble:Polar H10 A1B2C3D4').",
+)
+@click.option(
+    "--protocol",
+    metavar="witmotion|text[:OPTIONS]",
+    help="Serial protocol: witmotion (WT901 11-byte packets) or text lines; "
+    "text:csv-ms, text:tsv, text:delim=tab,cols=ax/ay/az,unit=4096 ... "
+    "(text alone recognises the format).",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(["polar", "microbit", "witmotion", "nus"]),
+    help="BLE profile of the board.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for recording-<UTC start>.csv, its .session.json and the "
+    "night's summary-<UTC start>/ folder (created mode 0700, files 0600).",
+)
+@click.option(
+    "--duration",
+    metavar="8h|90m|1h30m|SECONDS",
+    help="Stop after this long [default: until Ctrl-C].",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Sample rate in Hz: asked of the board (BLE) or its nominal rate "
+    "(serial; spacing of arrival stamps) [default: the protocol's].",
+)
+@click.option(
+    "--stall",
+    "stall_s",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0.5),
+    help="Seconds without samples that count as a lost link.",
+)
+@click.option(
+    "--tz",
+    default=None,
+    metavar="ZONE",
+    help="IANA time zone of the summary [default: this machine's zone].",
+)
+@click.option("--no-summary", is_flag=True, help="Do not write the summary at the end.")
+def record(
+    source_spec: str, protocol: str | None, profile: str | None, out_dir: Path,
+    duration: str | None, rate: float | None, stall_s: float, tz: str | None, no_summary: bool,
+) -> None:  # fmt: skip
+    """Record a night from a board, counting jerks live; Ctrl-C ends it cleanly.
+
+    Samples reach the disk every half second; if the link drops (unplug, Bluetooth
+    disconnect, board reset or silent) the recorder reconnects with back-off and
+    carries on in the same file. At the end it writes the night's summary as
+    `process` would, into OUT/summary-<UTC start>/.
+    """
+    from firmware_bridge.errors import ProtocolError
+    from firmware_bridge.recorder import RecorderError, RecorderParams
+    from firmware_bridge.recorder_live import LiveLine
+    from firmware_bridge.recorder_setup import make_source, parse_duration, run_recorder
+    from pipeline.outputs import get_zone
+
+    zone = tz or _tz_default()
+    get_zone(zone)
+    try:
+        seconds = parse_duration(duration) if duration else None
+        source = make_source(source_spec, protocol, profile, rate, stall_s)
+        params = RecorderParams(out_dir=out_dir, duration_s=seconds, stall_s=stall_s, tz=zone,
+                                summarise=not no_summary)  # fmt: skip
+        result = run_recorder(source, params, LiveLine())
+    except (ProtocolError, RecorderError, ValueError) as err:
+        raise _config_error(err) from None
+    _print_record_result(result)
+
+
+# --------------------------------------------------------------------------- replay
+@main.command()
+@click.argument("rec", type=click.Path(path_type=Path))
+@click.option(
+    "--speed",
+    default="1",
+    show_default=True,
+    metavar="FACTOR|max",
+    help="Recording seconds per second of replay (1 = real time), or max.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write what record writes at the end (events.csv and the summaries) here.",
+)
+@click.option(
+    "--tz",
+    default=None,
+    metavar="ZONE",
+    help="IANA time zone of the summary [default: this machine's zone].",
+)
+def replay(rec: Path, speed: str, out_dir: Path | None, tz: str | None) -> None:
+    """Feed a recording through the live path (source, detector, live line, outputs).
+
+    The events are those `detect` finds in the same file.
+    """
+    from firmware_bridge.recorder import RecorderParams
+    from firmware_bridge.recorder_live import LiveLine
+    from firmware_bridge.recorder_setup import run_recorder
+    from firmware_bridge.replay_source import ReplaySource
+    from pipeline.outputs import get_zone
+    from pipeline.process import ProcessParams, process_recordings
+
+    if speed.strip().lower() == "max":
+        factor = None
+    else:
+        try:
+            factor = float(speed)
+        except ValueError:
+            raise click.BadParameter(
+                f"{speed!r} is not a number or max", param_hint="--speed"
+            ) from None
+        if not factor > 0:
+            raise click.BadParameter("must be > 0", param_hint="--speed")
+    zone = tz or _tz_default()
+    get_zone(zone)
+    source = ReplaySource(rec, factor)
+    params = RecorderParams(write=False, summarise=False, stall_s=1e9, tz=zone)
+    result = run_recorder(source, params, LiveLine())
+    if out_dir is not None:
+        from firmware_bridge.recorder_writer import make_private_dir
+
+        make_private_dir(out_dir)
+        result.process_result = process_recordings([rec], out_dir, ProcessParams(tz=zone))
+        result.summary_dir = out_dir
+    _print_record_result(result)
+
+
+# --------------------------------------------------------------------------- scan
+@main.command()
+@click.option(
+    "--timeout",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0.5),
+    help="Seconds to listen for Bluetooth boards.",
+)
+@click.option("--no-ble", is_flag=True, help="List serial ports only.")
+def scan(timeout: float, no_ble: bool) -> None:
+    """List serial ports and nearby Bluetooth boards jerkcount can record from."""
+    from firmware_bridge.scan import list_serial_ports, scan_ble
+
+    ports = list_serial_ports()
+    click.echo(f"serial ports ({len(ports)}):")
+    for p in ports:
+        click.echo(f"  {p.device}  {p.description}  [{p.hwid}]")
+    if not ports:
+        click.echo("  none")
+    if no_ble:
+        return
+    boards, problem = scan_ble(timeout)
+    if problem:
+        click.echo(f"bluetooth: {problem}")
+        return
+    click.echo(f"bluetooth boards ({len(boards)}):")
+    for b in boards:
+        rssi = "" if b.rssi is None else f"  {b.rssi} dBm"
+        click.echo(f"  {b.address}  {b.name}  --profile {b.profile}{rssi}")
+    if not boards:
+        click.echo("  none heard")
+
+
+# --------------------------------------------------------------------------- sim-device
+@main.command("sim-device")
+@click.option(
+    "--protocol",
+    default="text:csv-ms",
+    show_default=True,
+    metavar="witmotion|text[:FMT]",
+    help="What the board sends (text formats as for record --protocol).",
+)
+@click.option(
+    "--fs",
+    default=100.0,
+    show_default=True,
+    type=click.FloatRange(min=1, max=1000),
+    help="Sample rate, Hz.",
+)
+@click.option(
+    "--hours",
+    default=8.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Length of the simulated night.",
+)
+@click.option(
+    "--pattern",
+    default="random",
+    show_default=True,
+    type=click.Choice(["random", "periodic", "clustered", "none"]),
+    help="Jerk pattern.",
+)
+@click.option(
+    "--rate",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Mean jerks per hour.",
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option(
+    "--faults",
+    default="",
+    metavar="KIND[@AT_S][+DUR],...",
+    help="Faults to inject: garbage, reset, pause, unplug; e.g. "
+    "garbage,reset@600,pause@1200+30,unplug+10 (unplaced ones spread evenly).",
+)
+@click.option(
+    "--speed",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Simulated seconds per second (above 1 use a format with a time column).",
+)
+@click.option(
+    "--link",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep this symlink pointing at the board's pty (needed to re-plug after "
+    "unplug); record from serial:LINK.",
+)
+def sim_device(
+    protocol: str, fs: float, hours: float, pattern: str, rate: float, seed: int, faults: str,
+    speed: float, link: Path | None,
+) -> None:  # fmt: skip
+    """A virtual serial board on a pseudo-terminal streaming a simulated night.
+
+    Prints the port to record from on the first line, then streams until the night
+    ends or Ctrl-C.
+    """
+    from sim.virtual_serial import BoardConfig, VirtualSerialBoard, parse_faults
+
+    try:
+        config = BoardConfig(protocol=protocol, fs=fs, hours=hours, pattern=pattern,
+                             rate_per_hour=rate, seed=seed, speed=speed, link=link,
+                             faults=parse_faults(faults, hours * 3600))  # fmt: skip
+    except ValueError as err:
+        raise _config_error(err) from None
+    board = VirtualSerialBoard(config)
+    click.echo(board.open())
+    sys.stdout.flush()
+    try:
+        board.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        board.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -38,6 +38,7 @@ from pipeline.events import ActivityPeriod, JerkEvent
 from pipeline.features import FeatureStream
 from pipeline.noisefloor import FrameTracker
 from pipeline.params import DetectorParams
+from pipeline.quality import DataQuality
 from pipeline.reader import ReaderParams, RecordingStream, open_recording
 from pipeline.recording import Chunk, Gap, Recording, RecordingHeader
 from pipeline.segmenter import Segmenter
@@ -134,6 +135,7 @@ class Detection:
     header: RecordingHeader
     params: DetectorParams
     n_samples: int = 0
+    quality: DataQuality | None = None
 
     @property
     def duration_s(self) -> float:
@@ -198,7 +200,10 @@ def detect_stream(
     if progress is not None:
         progress(stream.size - last[0])
     n_grid = stream.stats.samples_out + sum(g.end_index - g.start_index for g in stream.gaps)
-    return Detection(events, activity, list(stream.gaps), stream.header, params, n_grid)
+    events = stream.flag_clipped(events)
+    return Detection(
+        events, activity, list(stream.gaps), stream.header, params, n_grid, stream.quality
+    )
 
 
 def detect_file(

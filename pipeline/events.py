@@ -20,6 +20,9 @@ class JerkEvent:
     axis : dominant axis, ``"x"``, ``"y"`` or ``"z"`` (the sensor's own axes).
     peak_time : time of the peak, epoch seconds UTC.
     background_g : local background level (noise floor) the event stood above, in g.
+    clipped : True when a raw sample of the event reached the sensor's range (clip
+        level): its ``peak_g`` is then a lower bound. Set by the reader, which knows
+        the clip level (see :meth:`pipeline.reader.RecordingStream.flag_clipped`).
     """
 
     time: float
@@ -28,6 +31,7 @@ class JerkEvent:
     axis: str
     peak_time: float
     background_g: float
+    clipped: bool = False
 
 
 @dataclass(frozen=True)

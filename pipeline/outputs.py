@@ -3,11 +3,14 @@
 For an events file ``EVENTS.csv`` the detect command writes three files side by side:
 
 - ``EVENTS.csv``: one row per jerk, a plain CSV (header first, no comment lines)
-  whose columns are ``time,time_local,peak_g,duration_ms,axis,peak_time,background_g``;
+  whose columns are ``time,time_local,peak_g,duration_ms,axis,peak_time,background_g,
+  clipped`` (``clipped``: ``true`` when the event reached the sensor's range, so its
+  ``peak_g`` is a lower bound);
 - ``EVENTS.activity.csv``: one row per activity period, columns
   ``start,end,start_local,end_local,minutes,kind``;
 - ``EVENTS.json``: the recording's metadata, the detector parameters, the jerkcount
-  version, counts and gaps, so a result can always be reproduced.
+  version, counts, gaps and the data-quality record (every repair the reader made,
+  see :mod:`pipeline.quality`), so a result can always be reproduced.
 
 Times are epoch seconds UTC written with millisecond decimals; ``*_local`` columns
 are ISO 8601 with the UTC offset of the chosen IANA zone at that instant, e.g.
@@ -40,7 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: All columns of the events CSV, in order (the first five are the stable contract).
-EVENT_CSV_COLUMNS = [*EVENT_COLUMNS, "peak_time", "background_g"]
+EVENT_CSV_COLUMNS = [*EVENT_COLUMNS, "peak_time", "background_g", "clipped"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -124,6 +127,7 @@ def events_frame(events: Sequence[JerkEvent], tz: str | ZoneInfo) -> pd.DataFram
             "axis": pd.Series([e.axis for e in events], dtype=object),
             "peak_time": np.asarray([e.peak_time for e in events], dtype=np.float64),
             "background_g": np.asarray([e.background_g for e in events], dtype=np.float64),
+            "clipped": pd.Series(["true" if e.clipped else "false" for e in events], dtype=object),
         },
         columns=EVENT_CSV_COLUMNS,
     )
@@ -275,6 +279,13 @@ def summarize(detection: Detection) -> DetectionSummary:
     )
 
 
+def quality_dict(detection: Detection) -> dict[str, Any] | None:
+    """The data-quality record of a detection as JSON-ready data (``None`` when the
+    detection did not come from the reader, e.g. an in-memory recording)."""
+    quality = getattr(detection, "quality", None)
+    return None if quality is None else quality.as_dict()
+
+
 def write_detection(
     detection: Detection, events_path: str | Path, tz: str
 ) -> tuple[DetectionSummary, dict[str, Path]]:
@@ -304,6 +315,7 @@ def write_detection(
         "gaps": [
             {"start": g.start, "end": g.end, "duration_s": g.duration_s} for g in detection.gaps
         ],
+        "data_quality": quality_dict(detection),
         "files": {
             "events": events_path.name,
             "activity": activity_path.name,

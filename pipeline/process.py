@@ -17,7 +17,8 @@ output folder is written, every file atomically, only after everything was compu
     one row per hour of each such window, :data:`pipeline.summary.HOURLY_COLUMNS`.
 ``summary.json``
     jerkcount version, every parameter, the recordings (metadata, size, mtime,
-    sha256), per-window numbers with hourly rows and segment patterns, data quality.
+    sha256), per-window numbers with hourly rows and segment patterns, data quality
+    (gaps, non-wear, and per recording the reader's :class:`~pipeline.quality.DataQuality`).
 ``report.html``
     written by :func:`pipeline.report.write_report` from the files above.
 """
@@ -41,7 +42,7 @@ from pipeline.detector import detect_stream
 from pipeline.errors import InputError
 from pipeline.events import ActivityPeriod
 from pipeline.nonwear import NonWearParams, NonWearTracker
-from pipeline.outputs import activity_frame, events_frame, get_zone, write_json
+from pipeline.outputs import activity_frame, events_frame, get_zone, quality_dict, write_json
 from pipeline.params import DetectorParams
 from pipeline.pattern import PatternParams
 from pipeline.reader import ReaderParams, open_recording
@@ -245,6 +246,7 @@ def summary_json(
     for a in all_activity(combined):
         kinds[a.kind] = kinds.get(a.kind, 0.0) + a.minutes
     recordings = []
+    quality: list[dict[str, Any]] = []
     for r in combined.recordings:
         h = r.detection.header
         recordings.append(
@@ -270,6 +272,7 @@ def summary_json(
                 "gaps": len(r.detection.gaps),
             }
         )
+        quality.append({"path": str(r.path), **(quality_dict(r.detection) or {})})
     gaps = [
         {
             "start": a,
@@ -318,6 +321,9 @@ def summary_json(
             "jerks_dropped_in_nonwear": combined.dropped_nonwear,
             "gaps": gaps,
             "nonwear": nonwear,
+            "repairs_total": sum(int(q.get("repairs", 0)) for q in quality),
+            "clipped_events_total": sum(int(q.get("clipped_events", 0)) for q in quality),
+            "recordings": quality,
         },
         "files": dict(FILE_NAMES),
     }
@@ -332,7 +338,8 @@ def write_outputs(
     """Write every output file into ``out_dir`` (each atomically); returns their paths."""
     zone = get_zone(params.tz)
     paths = {key: out_dir / name for key, name in FILE_NAMES.items()}
-    events = events_frame(combined.events, zone)
+    # ``clipped`` is per recording in summary.json; events.csv keeps its columns for now
+    events = events_frame(combined.events, zone).drop(columns="clipped")
     events["recording"] = pd.Series(combined.event_source, dtype=object)
     write_csv(paths["events"], events)
     write_csv(paths["activity"], activity_frame(all_activity(combined), zone))

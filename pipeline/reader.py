@@ -3,9 +3,13 @@
 Raw sources (:mod:`pipeline.formats`: canonical CSV and Parquet, phyphox, Polar Sensor
 Logger, MetaBase, ActiLife, Axivity, GENEActiv and any CSV through explicit options)
 yield blocks of raw rows — epoch seconds UTC and (m, 3) g with the file line of the
-first row. This module checks them the same way for every dialect (missing fields, a
-torn last line, timestamps going backwards, exact duplicates) and resamples them onto
-the uniform grid ``t0 + i / fs``.
+first row. This module checks and repairs them the same way for every dialect — rows
+with missing values, a torn last line, rows arriving a little late, repeated
+timestamps; a clock going back, a broken row: an error naming the line — finds rate
+changes, clipping, stuck axes and values in the wrong unit, optionally calibrates
+(:mod:`pipeline.calibration`), and resamples them onto the uniform grid
+``t0 + i / fs``. Every repair and finding is counted in the
+:class:`~pipeline.quality.DataQuality` record (``RecordingStream.quality``).
 
 The reader never holds the whole file: it reads blocks of rows and resamples each
 block. Samples are linearly interpolated between neighbouring raw samples; across an
@@ -19,22 +23,28 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from pipeline.calibration import CALIBRATE_MODES, Calibration, calibrate_file
 from pipeline.errors import InputError
+from pipeline.events import JerkEvent
 from pipeline.formats import InputOptions, RawSource, open_source
 from pipeline.formats.base import RawBlock
 from pipeline.formats.canonical import CANONICAL_COLUMNS
+from pipeline.quality import AXES, DataQuality, RateChange, StuckAxis, clipped_flags
 from pipeline.recording import Chunk, Gap, Recording, RecordingHeader
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "CANONICAL_COLUMNS",
+    "DataQuality",
     "InputOptions",
+    "ReadStats",
     "ReaderParams",
     "RecordingStream",
     "estimate_fs",
@@ -43,6 +53,7 @@ __all__ = [
 ]
 
 MIN_FS, MAX_FS = 1.0, 10_000.0
+_WATCH_ROWS = 8192  # rows per step of the rate, clip and stuck-axis checks
 
 
 @dataclass(frozen=True)
@@ -55,23 +66,31 @@ class ReaderParams:
     input : how to read the file (dialect, columns, start, zone); ``None``: recognise it.
         Carried here so that every caller that passes reader parameters (``detect_file``,
         ``process``) passes the input options too.
+    reorder_s : rows arriving up to this late (s behind the latest time seen) are put
+        back in order and counted; a larger backward step is an error (clock reset).
+    rate_tolerance : a change of the raw sample interval by more than this share
+        (0.05: 5 %) is reported as a rate change.
+    rate_window : raw intervals per window of the rate-change check.
+    stuck_axis_s : an axis constant this long (s) while another moves is reported.
+    clip_min_g, clip_min_samples : a value piling up at an axis' extreme is a clip
+        level when it is at least ``clip_min_g`` (g) and held by at least
+        ``clip_min_samples`` samples (and twice as many as the next lower value).
     """
 
     max_gap_s: float = 1.0
     read_rows: int = 262_144
     probe_rows: int = 20_000
     input: InputOptions | None = None
+    reorder_s: float = 0.25
+    rate_tolerance: float = 0.05
+    rate_window: int = 64
+    stuck_axis_s: float = 60.0
+    clip_min_g: float = 1.5
+    clip_min_samples: int = 3
 
 
-@dataclass
-class ReadStats:
-    """What the reader saw and repaired, for the outputs' data-quality section."""
-
-    rows: int = 0
-    duplicate_timestamps_dropped: int = 0
-    torn_last_line_dropped: int = 0
-    samples_out: int = 0
-
+#: The reader's statistics are the data-quality record (kept under its old name).
+ReadStats = DataQuality
 
 _Raw = RawBlock  # a block of raw rows (kept under its old name)
 
@@ -95,10 +114,33 @@ def estimate_fs(t: np.ndarray, max_gap_s: float = 1.0) -> float:
     k = np.rint(d / period)
     sel = (k >= 1) & (k <= 4) & (np.abs(d / period - k) < 0.45)  # unambiguous counts
     fs = float(k[sel].sum() / d[sel].sum())
+    return _snap(fs)
+
+
+def _snap(fs: float) -> float:
+    """``fs`` (Hz) snapped to a whole number within 0.5 %, else rounded to 3 decimals."""
     whole = round(fs)
     if whole > 0 and abs(fs - whole) / fs < 0.005:
         return float(whole)
     return round(fs, 3)
+
+
+@dataclass
+class _Rows:
+    """Raw rows with their file lines: ``t`` (m,) epoch s, ``a`` (m, 3) g, ``line`` (m,)."""
+
+    t: np.ndarray
+    a: np.ndarray
+    line: np.ndarray
+
+    @classmethod
+    def of(cls, raw: RawBlock) -> _Rows:
+        line = raw.first_line + np.arange(raw.t.size, dtype=np.int64)
+        return cls(np.asarray(raw.t, np.float64), np.asarray(raw.a, np.float64), line)
+
+    def take(self, keep: np.ndarray | slice) -> _Rows:
+        """The rows selected by a mask, an index array or a slice (a view)."""
+        return _Rows(self.t[keep], self.a[keep], self.line[keep])
 
 
 class RecordingStream:
@@ -106,8 +148,16 @@ class RecordingStream:
 
     Use as a context manager. ``header`` is available right after opening (the rate
     is estimated from the first ``probe_rows`` rows); ``chunks()`` yields the grid
-    samples as :class:`Chunk` objects; ``gaps`` and ``stats`` are complete once
+    samples as :class:`Chunk` objects; ``gaps`` and ``stats`` (the
+    :class:`~pipeline.quality.DataQuality` record, also ``quality``) are complete once
     ``chunks()`` is exhausted. ``format`` names the dialect read.
+
+    Repairs and checks, in order, for every dialect (see :mod:`pipeline.quality`):
+    rows with missing values are dropped (a broken row is an error naming its line);
+    rows up to ``reorder_s`` late are put back in order (further back: an error);
+    repeated timestamps are dropped (the first kept); rate changes, clipping and stuck
+    axes are found on the raw values; the optional calibration is applied; then the
+    rows are resampled onto the grid.
     """
 
     def __init__(
@@ -128,6 +178,11 @@ class RecordingStream:
             self._source.close()
             raise
 
+    @property
+    def quality(self) -> DataQuality:
+        """The data-quality record (the same object as ``stats``)."""
+        return self.stats
+
     def _start(self) -> None:
         self.format = self._source.name
         self.size = self._source.size
@@ -136,8 +191,9 @@ class RecordingStream:
         self._rows = self._source.blocks(self.params.read_rows)
         self._pending: list[_Raw] = []
         first = self._first_block()
+        good = ~(np.isnan(first.t) | np.isnan(first.a).any(axis=1))
         try:
-            fs = estimate_fs(first.t[: self.params.probe_rows], self.params.max_gap_s)
+            fs = self._probe_rate(first, good)
         except ValueError as err:
             raise InputError(self.path, f"cannot estimate the sample rate: {err}") from None
         if not MIN_FS <= fs <= MAX_FS:
@@ -145,9 +201,45 @@ class RecordingStream:
                 self.path, f"sample rate {fs:g} Hz is outside {MIN_FS:g}-{MAX_FS:g} Hz"
             )
         self.header = RecordingHeader(
-            float(first.t[0]), fs, dict(self._metadata), source=str(self.path)
+            float(first.t[good][0]), fs, dict(self._metadata), source=str(self.path)
         )
+        self._check_units(first.a[good])
+        self._calibration: Calibration | None = None
+        self._calibrate = getattr(self.options, "calibrate", None) or "off"
+        if self._calibrate not in CALIBRATE_MODES:
+            raise InputError(self.path, f"unknown --calibrate '{self._calibrate}' (auto or off)")
         self._pending.append(first)
+
+    def _calibrate_first(self) -> None:
+        """With ``calibrate`` ``auto``: the calibration's first pass (only when samples are
+        read, so opening a file for its header stays cheap)."""
+        if getattr(self, "_calibrate", "off") != "auto" or self._calibration is not None:
+            return
+        self._calibration = calibrate_file(
+            self.path, self.options, self.header.fs, self.params.read_rows
+        )
+        self.stats.calibration = self._calibration.as_dict()
+        if self._calibration.applied:
+            log.info("%s: calibrated (%s)", self.path, self._calibration.as_dict())
+
+    def _probe_rate(self, first: _Raw, good: np.ndarray) -> float:
+        """The grid rate (Hz): from the probe rows, or from the rows before a rate change
+        inside the probe (the grid rate is the file's first rate)."""
+        p = self.params
+        probe = first.t[good][: p.probe_rows]
+        fs = estimate_fs(probe, p.max_gap_s)
+        head = probe[: 4 * p.rate_window + 1]
+        try:
+            fs_head = estimate_fs(head, p.max_gap_s)
+        except ValueError:
+            return fs
+        if abs(fs_head / fs - 1.0) <= p.rate_tolerance:
+            return fs
+        watch = _RateWatch(fs_head, p)
+        lines = np.arange(probe.size, dtype=np.int64)
+        changes = watch.push(_Rows(probe, np.zeros((probe.size, 3)), lines))
+        stop = changes[0].line if changes else probe.size
+        return estimate_fs(probe[:stop], p.max_gap_s)
 
     def _first_block(self) -> _Raw:
         try:
@@ -163,67 +255,203 @@ class RecordingStream:
             )
         if first.t.size == 0:
             raise InputError(self.path, "header only, no samples", self._data_line)
-        # A bad row other than the last is an error now; a bad last row may be a torn
-        # last line, which _checked_blocks drops once it knows no block follows.
-        bad = np.isnan(first.t) | np.isnan(first.a).any(axis=1)
-        if bad[:-1].any():
-            self._check_block(first, is_last=False)
+        columns = np.column_stack([first.t, first.a])
+        empty = np.isnan(columns).all(axis=0)
+        if first.t.size > 2 and empty.any():  # a column with no value in any row
+            lines = [first.first_line]
+            why = self._source.row_problems(lines)[0]
+            if why is None:
+                name = ("time", "axis x", "axis y", "axis z")[int(np.flatnonzero(empty)[0])]
+                why = f"{name} has no values (empty or NaN in every row)"
+            raise InputError(self.path, why, first.first_line)
+        bad = np.isnan(columns).any(axis=1)
         if int((~bad).sum()) < 2:
+            if bad[:-1].any():  # a broken row, not just missing values: say which
+                self._clean(_Rows.of(first), is_last=False)
             raise InputError(self.path, "fewer than 2 samples", self._data_line)
         return first
 
-    # ----------------------------------------------------------------- checks
-    def _check_block(self, raw: _Raw, is_last: bool) -> _Raw:
-        """Reject NaN fields (a torn last line is dropped and counted)."""
-        bad = np.isnan(raw.t) | np.isnan(raw.a).any(axis=1)
-        if bad.any():
-            idx = np.flatnonzero(bad)
-            if idx.size == 1 and idx[0] == raw.t.size - 1 and is_last:
-                log.warning("%s: dropped a torn last line %d", self.path, raw.first_line + idx[0])
-                self.stats.torn_last_line_dropped += 1
-                raw = _Raw(raw.t[:-1], raw.a[:-1], raw.first_line)
-            else:
-                line = raw.first_line + int(idx[0])
-                why = self._source.explain_line(line) or "empty or missing field"
-                raise InputError(self.path, why, line)
-        return raw
+    def _check_units(self, a: np.ndarray) -> None:
+        """Warn (once, one line) when the values look like m/s² or mg rather than g."""
+        if a.shape[0] == 0:
+            return
+        norm = float(np.median(np.linalg.norm(a, axis=1)))
+        per_axis = np.median(np.abs(a), axis=0)
+        text = None
+        if 7.0 < norm < 13.0:
+            text = (f"values look like m/s² (median |a| {norm:.2f}, expected about 1 g): "
+                    "use --units m/s2")  # fmt: skip
+        elif 700.0 < norm < 1300.0:
+            text = (f"values look like mg (median |a| {norm:.0f}, expected about 1 g): "
+                    "use --units mg")  # fmt: skip
+        elif norm > 1.5 and (per_axis > 7.0).any():
+            k = int(np.argmax(per_axis))
+            text = (f"axis {AXES[k]} looks like m/s² (median |{AXES[k]}| {per_axis[k]:.2f}, "
+                    "the others in g): convert it before reading")  # fmt: skip
+        if text:
+            log.warning("%s: %s", self.path, text)
+            self.stats.warn(text)
 
-    def _check_order(self, prev_t: float | None, raw: _Raw) -> _Raw:
-        """Timestamps must increase: backwards is an error, exact duplicates are dropped."""
-        t = raw.t
-        if t.size == 0:
-            return raw
-        full = t if prev_t is None else np.concatenate(([prev_t], t))
-        d = np.diff(full)
-        back = np.flatnonzero(d < 0)
-        if back.size:
-            k = int(back[0]) + (0 if prev_t is None else -1) + 1
-            raise InputError(self.path, "timestamp goes backwards", raw.first_line + k)
-        dup = np.flatnonzero(d == 0)
-        if dup.size:
-            keep = np.ones(t.size, dtype=bool)
-            keep[dup + (1 if prev_t is None else 0)] = False
-            self.stats.duplicate_timestamps_dropped += int((~keep).sum())
-            raw = _Raw(t[keep], raw.a[keep], raw.first_line)
-        return raw
+    # ----------------------------------------------------------------- checks
+    def _clean(self, rows: _Rows, is_last: bool) -> _Rows:
+        """Drop rows with missing values (counted); a broken row is an error naming it."""
+        inf = np.isinf(rows.t) | np.isinf(rows.a).any(axis=1)
+        if inf.any():
+            i = int(np.flatnonzero(inf)[0])
+            k = int(np.flatnonzero(np.isinf(np.concatenate(([rows.t[i]], rows.a[i]))))[0])
+            name = ("time", "axis x", "axis y", "axis z")[k]
+            raise InputError(self.path, f"{name} value is not finite (too large)",
+                             int(rows.line[i]))  # fmt: skip
+        bad = np.isnan(rows.t) | np.isnan(rows.a).any(axis=1)
+        if not bad.any():
+            return rows
+        idx = np.flatnonzero(bad)
+        if is_last and idx[-1] == rows.t.size - 1:
+            log.warning("%s: dropped a torn last line %d", self.path, int(rows.line[-1]))
+            self.stats.torn_last_line_dropped += 1
+            idx = idx[:-1]
+        if idx.size:
+            lines = [int(x) for x in rows.line[idx]]
+            for line, why in zip(lines, self._source.row_problems(lines), strict=True):
+                if why is not None:
+                    raise InputError(self.path, why, line)
+            self.stats.nan_rows_dropped += idx.size
+        return rows.take(~bad)
+
+    def _order(self, rows: _Rows, final: bool) -> list[_Rows]:
+        """Rows in time order: late rows (up to ``reorder_s``) sorted in, repeats dropped.
+
+        Rows are held back until no later row may still land before them (``reorder_s``
+        behind the latest time seen); ``final`` releases everything. Returns pieces
+        in time order (the common, already ordered case copies nothing big).
+        """
+        p = self.params
+        held = self._held
+        t = rows.t
+        if t.size and t[0] > self._max_t and (t.size == 1 or bool((np.diff(t) > 0).all())):
+            self._max_t = float(t[-1])
+            limit = math.inf if final else self._max_t - p.reorder_s
+            hc = int(np.searchsorted(held.t, limit))
+            c = int(np.searchsorted(t, limit))
+            rest = (held.take(slice(hc, None)), rows.take(slice(c, None)))
+            self._held = _Rows(
+                np.concatenate([r.t for r in rest]),
+                np.vstack([r.a for r in rest]),
+                np.concatenate([r.line for r in rest]),
+            )
+            return [held.take(slice(0, hc)), rows.take(slice(0, c))]
+        late = np.zeros(t.size, dtype=bool)
+        if t.size:
+            prior = np.maximum.accumulate(np.concatenate(([self._max_t], t[:-1])))
+            back = prior - t
+            big = np.flatnonzero(back > p.reorder_s)
+            if big.size:
+                k = int(big[0])
+                raise InputError(
+                    self.path, f"timestamp goes backwards by {back[k]:.3f} s (a device clock "
+                    "reset?): split the file there, or fix its clock", int(rows.line[k]),
+                )  # fmt: skip
+            late = back > 0
+            self._max_t = max(self._max_t, float(t.max()))
+        both = _Rows(
+            np.concatenate((held.t, t)),
+            np.vstack((held.a, rows.a)),
+            np.concatenate((held.line, rows.line)),
+        )
+        was_late = np.concatenate((np.zeros(held.t.size, dtype=bool), late))
+        if late.any():
+            order = np.argsort(both.t, kind="stable")
+            both, was_late = both.take(order), was_late[order]
+        same = np.flatnonzero(both.t[1:] == both.t[:-1]) + 1
+        if same.size:
+            clash = was_late[same] | was_late[same - 1]
+            if clash.any():
+                i = int(same[np.flatnonzero(clash)[0]])
+                k = i if was_late[i] else i - 1
+                raise InputError(
+                    self.path, "timestamp goes backwards (repeats an earlier time)",
+                    int(both.line[k]),
+                )  # fmt: skip
+            keep = np.ones(both.t.size, dtype=bool)
+            keep[same] = False
+            first_of_run = np.maximum.accumulate(np.where(keep, np.arange(keep.size), 0))
+            differs = (both.a[same] != both.a[first_of_run[same]]).any(axis=1)
+            self.stats.duplicate_timestamps_dropped += int(same.size)
+            self.stats.conflicting_duplicates += int(differs.sum())
+            both, was_late = both.take(keep), was_late[keep]
+        self.stats.out_of_order_rows += int(late.sum())
+        cut = both.t.size if final else int(np.searchsorted(both.t, self._max_t - p.reorder_s))
+        self._held = both.take(slice(cut, None))
+        return [both.take(slice(0, cut))]
 
     # ----------------------------------------------------------------- blocks
     def _checked_blocks(self) -> Iterator[_Raw]:
-        """Raw blocks in order, validated; knows which block is the last one."""
+        """Raw blocks in order, validated and repaired; knows which block is the last one."""
+        self._calibrate_first()
         blocks = iter(self._pending)
         self._pending = []
         source = _chain(blocks, self._rows)
         current = next(source, None)
-        prev_t: float | None = None
+        self._held = _Rows(np.empty(0), np.empty((0, 3)), np.empty(0, dtype=np.int64))
+        self._max_t = -math.inf
+        p = self.params
+        rate = _RateWatch(self.header.fs, p)
+        clip = _ClipWatch(self._metadata.get("range_g"), p)
+        stuck = _StuckWatch(p.stuck_axis_s)
+        self._clip = clip
         while current is not None:
             nxt = next(source, None)
-            raw = self._check_block(current, is_last=nxt is None)
-            raw = self._check_order(prev_t, raw)
-            self.stats.rows += raw.t.size
-            if raw.t.size:
-                prev_t = float(raw.t[-1])
-                yield raw
+            rows = self._clean(_Rows.of(current), is_last=nxt is None)
+            for piece in self._order(rows, final=nxt is None):
+                self.stats.rows += piece.t.size
+                if piece.t.size == 0:
+                    continue
+                for i in range(0, piece.t.size, _WATCH_ROWS):  # bounded temporaries
+                    part = piece.take(slice(i, i + _WATCH_ROWS))
+                    for change in rate.push(part):
+                        self._rate_changed(change)
+                    clip.push(part.t, part.a)
+                    stuck.push(part)
+                a = piece.a if self._calibration is None else self._calibration.apply(piece.a)
+                yield _Raw(piece.t, a, int(piece.line[0]))
             current = nxt
+        self.stats.dst_repeated_rows = self._source.dst_repeated_rows
+        self.stats.compressed_data_truncated = self._source.truncated
+        stuck.finish()
+        self.stats.stuck_axes = stuck.found
+        for s in stuck.found:
+            log.warning(
+                "%s: axis %s stuck at %g g for %.0f s from line %d",
+                self.path, s.axis, s.value_g, s.duration_s, s.line,
+            )  # fmt: skip
+        clip.finish(self.stats)
+        if self.stats.clipped_samples:
+            log.warning("%s: %d samples at the sensor's range %s: events there are flagged "
+                        "clipped", self.path, self.stats.clipped_samples,
+                        self.stats.clip_levels_g)  # fmt: skip
+        if self.stats.nan_rows_dropped:
+            log.warning("%s: dropped %d rows with missing values", self.path,
+                        self.stats.nan_rows_dropped)  # fmt: skip
+
+    def _rate_changed(self, change: RateChange) -> None:
+        self.stats.rate_changes.append(change)
+        msg = (f"sample rate changes from {change.from_hz:g} to {change.to_hz:g} Hz at line "
+               f"{change.line}; resampled onto the {self.header.fs:g} Hz grid")  # fmt: skip
+        log.warning("%s: %s", self.path, msg)
+
+    def flag_clipped(self, events: list[JerkEvent]) -> list[JerkEvent]:
+        """``events`` with ``clipped`` set where a raw sample of the event (onset to end,
+        one grid sample either side) is at a clip level; counted in the quality record.
+        Call after ``chunks()`` is exhausted."""
+        clip = getattr(self, "_clip", None)
+        if clip is None or not events:
+            return events
+        times = clip.times()
+        starts = np.array([e.time for e in events])
+        ends = starts + np.array([e.duration_ms for e in events]) / 1000.0
+        flags = clipped_flags(starts, ends, times, 1.0 / self.header.fs)
+        self.stats.clipped_events = int(flags.sum())
+        return [replace(e, clipped=True) if f else e for e, f in zip(events, flags, strict=True)]
 
     @property
     def bytes_read(self) -> int:
@@ -293,6 +521,230 @@ class RecordingStream:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# --------------------------------------------------------------------- watchers
+class _RateWatch:
+    """Finds changes of the raw sample rate (windows of ``rate_window`` intervals).
+
+    A window whose median interval, refined as the mean of the intervals within 45 %
+    of it (jitter and timestamp rounding average out, dropped samples are left out),
+    differs from the current period by more than ``rate_tolerance`` is a change; its
+    place is the split of the last two windows that best fits old and new period.
+    """
+
+    def __init__(self, fs: float, p: ReaderParams) -> None:
+        self.period = 1.0 / fs
+        self.p = p
+        self.d = np.empty(0)
+        self.t_end = np.empty(0)
+        self.line_end = np.empty(0, dtype=np.int64)
+        self.prev: tuple[float, int] | None = None
+
+    def push(self, rows: _Rows) -> list[RateChange]:
+        t, line = rows.t, rows.line
+        if self.prev is not None:
+            t = np.concatenate(([self.prev[0]], t))
+            line = np.concatenate(([self.prev[1]], line))
+        self.prev = (float(t[-1]), int(line[-1]))
+        d = np.diff(t)
+        ok = (d > 0) & (d <= self.p.max_gap_s)
+        self.d = np.concatenate((self.d, d[ok]))
+        self.t_end = np.concatenate((self.t_end, t[1:][ok]))
+        self.line_end = np.concatenate((self.line_end, line[1:][ok]))
+        w, out = self.p.rate_window, []
+        while self.d.size >= 2 * w:
+            nwin = self.d.size // w - 1  # whole windows after the first (kept for the split)
+            wins = self.d[w : (nwin + 1) * w].reshape(nwin, w)
+            med = np.median(wins, axis=1)
+            near = np.abs(wins - med[:, None]) < 0.45 * med[:, None]
+            mean = (wins * near).sum(axis=1) / np.maximum(near.sum(axis=1), 1)
+            off = np.flatnonzero(np.abs(mean / self.period - 1.0) > self.p.rate_tolerance)
+            if off.size == 0:
+                k = nwin * w
+                self.d, self.t_end, self.line_end = self.d[k:], self.t_end[k:], self.line_end[k:]
+                break
+            i = int(off[0]) * w  # the window before the first changed one starts here
+            self.d, self.t_end, self.line_end = self.d[i:], self.t_end[i:], self.line_end[i:]
+            new = _robust_period(self.d[w : 2 * w])
+            if abs(new / self.period - 1.0) > self.p.rate_tolerance:
+                seg = self.d[: 2 * w]
+                old_cost = np.cumsum(np.abs(seg - self.period))
+                new_cost = np.cumsum(np.abs(seg - new)[::-1])[::-1]
+                cost = np.concatenate(([0.0], old_cost[:-1])) + new_cost
+                j = int(np.argmin(cost))
+                new = _robust_period(seg[j:])
+                out.append(RateChange(int(self.line_end[j]), float(self.t_end[j]),
+                                      _snap(1.0 / self.period), _snap(1.0 / new)))  # fmt: skip
+                self.period = new
+                k = max(j, 1)
+            else:
+                k = w
+            self.d, self.t_end, self.line_end = self.d[k:], self.t_end[k:], self.line_end[k:]
+        return out
+
+
+def _robust_period(d: np.ndarray) -> float:
+    """Mean of the intervals within 45 % of their median (s)."""
+    m = float(np.median(d))
+    near = d[np.abs(d - m) < 0.45 * m]
+    return float(near.mean()) if near.size else m
+
+
+class _ClipWatch:
+    """Finds the sensor's clip levels: from metadata ``range_g`` or values piling up.
+
+    With ``range_g`` every raw sample with an axis at or beyond 99.5 % of it is clipped.
+    Without, each axis and sign keeps its extreme value, how many samples hold it (and
+    their times) and how many hold the next lower value: an extreme of at least
+    ``clip_min_g`` held by ``clip_min_samples`` or more samples, twice as many as the
+    next value, is a clip level.
+    """
+
+    MAX_TIMES = 100_000  # 0.8 MB of clipped-sample times at most
+
+    def __init__(self, range_g: str | None, p: ReaderParams) -> None:
+        self.p = p
+        try:
+            self.range = float(range_g) if range_g not in (None, "") else None
+        except ValueError:
+            self.range = None
+        if self.range is not None and not (math.isfinite(self.range) and self.range > 0):
+            self.range = None
+        self._meta_times: list[np.ndarray] = []
+        self._meta_count = 0
+        # per (axis, sign): [value, count, times list, second value, second count]
+        self._top: dict[str, list[Any]] = {}
+        self._levels: dict[str, float] = {}
+
+    def push(self, t: np.ndarray, a: np.ndarray) -> None:
+        if self.range is not None:
+            hit = (np.abs(a) >= 0.995 * self.range).any(axis=1)
+            if hit.any():
+                self._meta_count += int(hit.sum())
+                if sum(x.size for x in self._meta_times) < self.MAX_TIMES:
+                    self._meta_times.append(t[hit])
+            return
+        for k in range(3):
+            for sign, key in ((1.0, f"{AXES[k]}+"), (-1.0, f"{AXES[k]}-")):
+                v = sign * a[:, k]
+                m1 = float(v.max())
+                at = v == m1
+                below = v[~at]
+                m2 = float(below.max()) if below.size else -math.inf
+                c2 = int((below == m2).sum()) if below.size else 0
+                cur = self._top.get(key)
+                if cur is None or m1 > cur[0]:
+                    second = (m2, c2) if cur is None or m2 > cur[0] else (cur[0], cur[1])
+                    if cur is not None and m2 == cur[0]:
+                        second = (m2, c2 + cur[1])
+                    self._top[key] = [m1, int(at.sum()), [t[at]], *second]
+                elif m1 == cur[0]:
+                    cur[1] += int(at.sum())
+                    if sum(x.size for x in cur[2]) < self.MAX_TIMES:
+                        cur[2].append(t[at])
+                    if m2 > cur[3]:
+                        cur[3], cur[4] = m2, c2
+                    elif m2 == cur[3]:
+                        cur[4] += c2
+                elif m1 > cur[3]:
+                    cur[3], cur[4] = m1, int(at.sum())
+                elif m1 == cur[3]:
+                    cur[4] += int(at.sum())
+
+    def _clipped_keys(self) -> list[str]:
+        p = self.p
+        return [
+            key
+            for key, (v, n, _, _, n2) in self._top.items()
+            if v >= p.clip_min_g and n >= p.clip_min_samples and n >= 2 * n2
+        ]
+
+    def times(self) -> np.ndarray:
+        """Sorted times (epoch s) of the raw samples at a clip level."""
+        if self.range is not None:
+            parts = self._meta_times
+        else:
+            parts = [x for key in self._clipped_keys() for x in self._top[key][2]]
+        return np.sort(np.concatenate(parts)) if parts else np.empty(0)
+
+    def finish(self, q: DataQuality) -> None:
+        """Write the clip levels and counts into the quality record."""
+        if self.range is not None:
+            if self._meta_count:
+                q.clip_source = "metadata"
+                q.clip_levels_g = {"range": self.range}
+                q.clipped_samples = self._meta_count
+        else:
+            keys = self._clipped_keys()
+            if keys:
+                q.clip_source = "values"
+                q.clip_levels_g = {
+                    k: (1.0 if k.endswith("+") else -1.0) * self._top[k][0] for k in keys
+                }
+                q.clipped_samples = int(sum(self._top[k][1] for k in keys))
+
+
+class _StuckWatch:
+    """Finds axes that hold exactly one value for ``stuck_s`` or more while another moves."""
+
+    MAX_FOUND = 100
+
+    def __init__(self, stuck_s: float) -> None:
+        self.stuck_s = stuck_s
+        self.found: list[StuckAxis] = []
+        # per axis: run value, run start time, run start line, other axes moved in run
+        self._run: list[list[Any]] | None = None
+        self._last_t = math.nan
+        self._last_a: np.ndarray | None = None
+
+    def push(self, rows: _Rows) -> None:
+        t, a, line = rows.t, rows.a, rows.line
+        if self._run is None:
+            self._run = [[a[0, k], t[0], int(line[0]), False] for k in range(3)]
+            self._last_a = a[0].copy()
+            self._last_t = float(t[0])
+        assert self._last_a is not None
+        prev = np.vstack((self._last_a, a[:-1]))
+        change = a != prev  # (m, 3): row i differs from the row before
+        ext_t = np.concatenate(([self._last_t], t))
+        for k in range(3):
+            other = change[:, [j for j in range(3) if j != k]].any(axis=1)
+            cs = np.concatenate(([0], np.cumsum(other)))  # others' changes up to row i
+            bounds = np.flatnonzero(change[:, k])
+            run = self._run[k]
+            starts = np.concatenate(([-1], bounds))  # -1: the run carried in
+            ends = np.concatenate((bounds, [t.size]))  # exclusive row index
+            t_start = np.where(starts < 0, run[1], t[np.maximum(starts, 0)])
+            t_end = ext_t[ends]  # the last row of the run (ext index = row + 1)
+            moved = cs[ends] - cs[np.maximum(starts, 0) + 1] > 0
+            moved[0] = moved[0] or run[3] or (cs[ends[0]] - cs[0] > 0)
+            long = np.flatnonzero(t_end[:-1] - t_start[:-1] >= self.stuck_s)
+            for i in long.tolist():
+                if moved[i]:
+                    value = run[0] if starts[i] < 0 else a[starts[i], k]
+                    ln = run[2] if starts[i] < 0 else int(line[starts[i]])
+                    self._add(k, float(t_start[i]), float(t_end[i]), float(value), ln)
+            if bounds.size:
+                s = int(bounds[-1])
+                self._run[k] = [a[s, k], float(t[s]), int(line[s]), bool(moved[-1])]
+            else:
+                run[3] = bool(moved[0])
+        self._last_a = a[-1].copy()
+        self._last_t = float(t[-1])
+
+    def _add(self, k: int, start: float, end: float, value: float, line: int) -> None:
+        if len(self.found) < self.MAX_FOUND:
+            self.found.append(StuckAxis(AXES[k], start, end, value, line))
+
+    def finish(self) -> None:
+        """Close the runs still open at the end of the file."""
+        if self._run is None:
+            return
+        for k, (value, start, line, moved) in enumerate(self._run):
+            if moved and self._last_t - start >= self.stuck_s:
+                self._add(k, float(start), float(self._last_t), float(value), int(line))
+        self._run = None
 
 
 def _chain(first: Iterator[_Raw], rest: Iterator[_Raw]) -> Iterator[_Raw]:

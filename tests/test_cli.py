@@ -84,6 +84,7 @@ def test_detect_and_score_in_process(night: dict[str, Path]) -> None:
     assert list(events.columns)[:5] == ["time", "time_local", "peak_g", "duration_ms", "axis"]
     assert list(events.columns) == [
         "time", "time_local", "peak_g", "duration_ms", "axis", "peak_time", "background_g",
+        "clipped",
     ]  # fmt: skip
     assert int(line.split()[0]) == len(events)
     assert set(events["axis"]) <= {"x", "y", "z"}

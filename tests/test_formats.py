@@ -191,7 +191,7 @@ def test_empty_file_in_any_format_names_the_file(tmp_path):
         ("polar", 40, lambda s: b"2026-01-01T21:20:00.800;zz;1;2;3", "is not a number: 'zz'"),
         ("metabase", 100, lambda s: s.replace(b",", b",,", 1) + b",1", "expected 6 fields"),
         ("axivity", 7, lambda s: b"2026-13-45 99:00:00.000" + s[23:], "is not a 'YYYY-MM-DD"),
-        ("geneactiv", 50, lambda s: s.split(b",")[0] + b",0.1,,0.3,0,0,25.0", "missing field y"),
+        ("geneactiv", 50, lambda s: s.split(b",")[0] + b",0.1,zz,0.3,0,0,25.0", "y is not a"),
     ],
 )  # fmt: skip
 def test_bad_row_is_named_by_file_and_line(tmp_path, name, row, edit, fragment):

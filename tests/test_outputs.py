@@ -72,6 +72,7 @@ def test_events_frame_columns_and_values() -> None:
         "axis",
         "peak_time",
         "background_g",
+        "clipped",
     ]
     assert list(frame.columns) == EVENT_CSV_COLUMNS
     row = frame.iloc[0]
@@ -88,9 +89,9 @@ def test_write_events_csv_is_plain_csv_with_ms_times(tmp_path: Path) -> None:
         tmp_path / "n.events.csv", [_event(t), _event(t + 5)], "Europe/Berlin", {"a": 1}
     )
     lines = path.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "time,time_local,peak_g,duration_ms,axis,peak_time,background_g"
+    assert lines[0] == "time,time_local,peak_g,duration_ms,axis,peak_time,background_g,clipped"
     assert lines[1] == (
-        f"{t:.3f},2026-03-29T03:30:00.123+02:00,0.4321,85.0,y,{t + 0.03:.3f},0.01200"
+        f"{t:.3f},2026-03-29T03:30:00.123+02:00,0.4321,85.0,y,{t + 0.03:.3f},0.01200,false"
     )
     back = pd.read_csv(path)
     assert back["time"].tolist() == pytest.approx([t, t + 5], abs=5e-4)

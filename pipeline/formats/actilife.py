@@ -154,5 +154,5 @@ class ActiLifeSource(TableSource):
             t[np.isnan(a).any(axis=1)] = np.nan
         else:
             t = naive_to_epoch(frame[self._time], self._time_fmt, self._tz, self.path,
-                               self.data_line + row0)  # fmt: skip
+                               self.data_line + row0, self.dst)  # fmt: skip
         return t, a

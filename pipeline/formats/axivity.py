@@ -97,7 +97,9 @@ class AxivitySource(TableSource):
 
     def _samples(self, frame: pd.DataFrame, row0: int) -> tuple[np.ndarray, np.ndarray]:
         if self._text_time:
-            t = naive_to_epoch(frame[0], TIME_FMT, self._tz, self.path, self.data_line + row0)
+            t = naive_to_epoch(
+                frame[0], TIME_FMT, self._tz, self.path, self.data_line + row0, self.dst
+            )
         else:
             t = frame[0].to_numpy(dtype=np.float64)
         return t, frame[[1, 2, 3]].to_numpy(dtype=np.float64)

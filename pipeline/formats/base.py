@@ -60,6 +60,8 @@ class InputOptions:
     scale : sensitivity for ``counts``, counts per g (e.g. 16384 for a ±2 g 16-bit axis).
     delimiter : field separator; ``None`` sniffs ``,`` ``;`` tab ``|``.
     rate : sample rate in Hz for files without a time column (with ``start``).
+    calibrate : ``auto`` (fit and apply an autocalibration when the data allow it, see
+        :mod:`pipeline.calibration`) or ``off``/``None`` (default).
     """
 
     format: str | None = None
@@ -72,6 +74,7 @@ class InputOptions:
     scale: float | None = None
     delimiter: str | None = None
     rate: float | None = None
+    calibrate: str | None = None
 
     @property
     def explicit_columns(self) -> bool:
@@ -105,6 +108,7 @@ class RawSource:
         self.metadata: dict[str, str] = {}
         self.data_line = 1
         self.size = 0
+        self.dst = DstResolver()
 
     def blocks(self, rows: int) -> Iterator[RawBlock]:
         """Raw blocks of at most about ``rows`` rows, in file order."""
@@ -117,6 +121,30 @@ class RawSource:
     def explain_line(self, line: int) -> str | None:
         """Why row ``line`` has a missing value, if the source can say more (slow path)."""
         return None
+
+    def row_problems(self, lines: list[int]) -> list[str | None]:
+        """For rows that read with a missing value (NaN), why each is broken.
+
+        ``lines`` are 1-based file lines in increasing order. ``None`` for a row whose
+        fields are all there and only hold missing values (empty, ``NaN``, ``NA``,
+        ``null``): the reader drops and counts it. A message for a row that is broken
+        (wrong number of fields, text that is not a value): the reader stops there.
+        A source without lines (Parquet, a live link) has only missing values.
+        """
+        return [None] * len(lines)
+
+    @property
+    def truncated(self) -> bool:
+        """True when compressed data ended early (what came before was read)."""
+        inp = getattr(self, "input", None)
+        safe = getattr(inp, "_safe", None)
+        return bool(getattr(safe, "truncated", False))
+
+    @property
+    def dst_repeated_rows(self) -> int:
+        """Rows whose naive local time fell in a repeated hour and were placed by order."""
+        dst = getattr(self, "dst", None)
+        return dst.resolved if dst is not None else 0
 
     def close(self) -> None:
         """Release the file."""
@@ -158,8 +186,9 @@ class _SafeStream(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         if self.truncated:
             return 0
-        try:
-            data = self._inner.read(len(buffer))
+        try:  # read1: a truncated stream keeps what was decompressed before its end
+            read1 = getattr(self._inner, "read1", None)
+            data = read1(len(buffer)) if read1 is not None else self._inner.read(len(buffer))
         except EOFError:  # gzip member cut short: what came before is still good
             log.warning("%s: %s data is truncated; reading what is there", self._path, self._what)
             self.truncated = True
@@ -317,14 +346,92 @@ def get_tz(name: str | None, path: Path) -> ZoneInfo | timezone:
         raise InputError(path, f"unknown time zone '{name}' (use an IANA name)") from None
 
 
+#: field texts that mean "no value" (pandas reads them as NaN)
+NA_TEXT = frozenset({"", "nan", "-nan", "na", "n/a", "null", "none", "<na>", "#n/a", "nat"})
+
+
+def is_missing(text: str) -> bool:
+    """True when a field's text means "no value" (empty, ``NaN``, ``NA``, ``null`` ...)."""
+    return text.strip().strip('"').strip().lower() in NA_TEXT
+
+
+class DstResolver:
+    """Places naive local times of a repeated hour (autumn clock change) by their order.
+
+    In the file the repeated hour appears twice in a row: 02:00-02:59 summer time, then
+    the clock steps back about an hour and 02:00-02:59 winter time follows. Rows before
+    that step are summer time, rows from it on winter time; ``resolved`` counts them.
+    A repeated hour without the step (only one pass of it, followed by other rows)
+    cannot be placed: :class:`InputError` naming its first line. State is carried
+    across blocks, so the result does not depend on the block size.
+    """
+
+    STEP_NS = 30 * 60 * 1_000_000_000  # a backward step this large is the clock change
+
+    def __init__(self) -> None:
+        self.resolved = 0
+        self._run_line: int | None = None  # first line of the open repeated-hour run
+        self._run_text = ""
+        self._switched = False
+        self._last_local: int | None = None
+
+    def resolve(
+        self,
+        local_ns: np.ndarray,
+        amb: np.ndarray,
+        dst_ns: np.ndarray,
+        std_ns: np.ndarray,
+        texts: pd.Series,
+        path: Path,
+        first_line: int,
+        tz: Any,
+    ) -> np.ndarray:
+        """Epoch ns for the ambiguous rows ``amb`` (others: 0); raises for an unplaceable run."""
+        out = np.zeros(local_ns.size, dtype=np.int64)
+        for k in range(local_ns.size):
+            if not amb[k]:
+                if self._run_line is not None and local_ns[k] != np.iinfo(np.int64).min:
+                    self._end_run(path, tz)
+                continue
+            if self._run_line is None:
+                self._run_line, self._run_text = first_line + k, str(texts.iloc[k])
+                self._switched = False
+                self._last_local = None
+            elif (
+                not self._switched
+                and self._last_local is not None
+                and local_ns[k] < self._last_local - self.STEP_NS
+            ):
+                self._switched = True
+            self._last_local = int(local_ns[k])
+            out[k] = std_ns[k] if self._switched else dst_ns[k]
+            self.resolved += 1
+        return out
+
+    def _end_run(self, path: Path, tz: Any) -> None:
+        line, text, ok = self._run_line, self._run_text, self._switched
+        self._run_line = None
+        if not ok:
+            raise InputError(
+                path, f"local time '{text}' is repeated in {tz} (daylight-saving change) and "
+                "the rows do not show which pass it is: write times with a UTC offset", line,
+            )  # fmt: skip
+
+
 def naive_to_epoch(
-    times: pd.Series, fmt: str | None, tz: Any, path: Path, first_line: int
+    times: pd.Series,
+    fmt: str | None,
+    tz: Any,
+    path: Path,
+    first_line: int,
+    dst: DstResolver | None = None,
 ) -> np.ndarray:
     """Epoch seconds from text times; unparsable → NaN; naive times are local in ``tz``.
 
     ``fmt`` is a strptime format, or ``None`` for ISO 8601 (offsets such as ``+01:00`` or
-    ``Z`` in the text are honoured). A local time that does not exist or is repeated at
-    a daylight-saving change is an :class:`InputError` naming its line.
+    ``Z`` in the text are honoured). A local time that does not exist (spring gap) is an
+    :class:`InputError` naming its line; one in a repeated hour (autumn) is placed by
+    ``dst`` (see :class:`DstResolver`), or is an error without it.
     """
     values = times.astype("string").str.strip()
     if fmt is None:
@@ -343,13 +450,31 @@ def naive_to_epoch(
         return _ns_to_s(parsed.astype("int64").to_numpy(), missing)
     local = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
     bad = local.isna().to_numpy() & ~missing
-    if bad.any():
-        k = int(np.flatnonzero(bad)[0])
-        raise InputError(
-            path, f"local time '{values.iloc[k]}' is repeated or skipped in {tz} "
-            "(daylight-saving change)", first_line + k,
+    epoch_ns = local.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy()
+    if bad.any() or (dst is not None and dst._run_line is not None):
+        as_dst = parsed.dt.tz_localize(tz, ambiguous=np.ones(len(parsed), dtype=bool),
+                                       nonexistent="NaT")  # fmt: skip
+        as_std = parsed.dt.tz_localize(tz, ambiguous=np.zeros(len(parsed), dtype=bool),
+                                       nonexistent="NaT")  # fmt: skip
+        amb = bad & as_dst.notna().to_numpy()
+        skipped = bad & ~amb
+        if dst is None or skipped.any():
+            k = int(np.flatnonzero(skipped if skipped.any() else bad)[0])
+            what = "skipped" if skipped.any() else "repeated"
+            raise InputError(
+                path, f"local time '{values.iloc[k]}' is {what} in {tz} "
+                "(daylight-saving change)", first_line + k,
+            )  # fmt: skip
+        local_ns = parsed.astype("int64").to_numpy().copy()
+        local_ns[missing] = np.iinfo(np.int64).min
+        placed = dst.resolve(
+            local_ns, amb,
+            as_dst.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy(),
+            as_std.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy(),
+            values, path, first_line, tz,
         )  # fmt: skip
-    return _ns_to_s(local.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy(), missing)
+        epoch_ns = np.where(amb, placed, epoch_ns)
+    return _ns_to_s(epoch_ns, missing)
 
 
 def _ns_to_s(ns: np.ndarray, missing: np.ndarray) -> np.ndarray:
@@ -494,6 +619,9 @@ class TableSource(RawSource):
 
     def close(self) -> None:
         self.input.close()
+        if self._cursor is not None:
+            self._cursor.close()
+            self._cursor = None
 
     # -- slow paths for messages
     def _check_fields(self, fields: list[str]) -> str | None:
@@ -508,13 +636,61 @@ class TableSource(RawSource):
                 continue
             if value == "":
                 return f"missing field {col.name}"
-            if col.kind in ("num", "int") and not is_number(value, self.decimal):
-                return f"{col.name} is not a number: '{value[:30]}'"
-            if col.check is not None:
-                why = col.check(value)
-                if why:
-                    return why
+            why = self._check_value(col, value)
+            if why:
+                return why
         return None
+
+    def _check_value(self, col: Column, value: str) -> str | None:
+        """Why one present field's text is not a value of its column, or ``None``."""
+        if col.kind in ("num", "int") and not is_number(value, self.decimal):
+            return f"{col.name} is not a number: '{value[:30]}'"
+        if col.check is not None:
+            return col.check(value)
+        return None
+
+    def _row_problem(self, fields: list[str]) -> str | None:
+        """``None`` when a row has every field and only missing values besides good ones;
+        else why it is broken (see :meth:`RawSource.row_problems`)."""
+        if len(fields) != len(self.columns):
+            return self._check_fields(fields)
+        for col, value in zip(self.columns, fields, strict=True):
+            if col.kind == "skip" or is_missing(value):
+                continue
+            why = self._check_value(col, value)
+            if why:
+                return why
+        return None
+
+    def row_problems(self, lines: list[int]) -> list[str | None]:
+        """See :meth:`RawSource.row_problems`; reads the file forward once (slow path)."""
+        out: list[str | None] = []
+        for line in lines:
+            text = self._line_text(line)
+            if text is None:
+                out.append("malformed CSV")
+            else:
+                out.append(self._row_problem(split_fields(text, self.sep)))
+        return out
+
+    _cursor: ByteInput | None = None
+    _cursor_line = 0
+
+    def _line_text(self, line: int) -> str | None:
+        """Text of file line ``line`` (1-based), read by a forward-only second reader."""
+        if self._cursor is None or line <= self._cursor_line:
+            if self._cursor is not None:
+                self._cursor.close()
+            self._cursor = ByteInput(self.path, self.member)
+            self._cursor_line = 0
+        raw = b""
+        while self._cursor_line < line:
+            raw = self._cursor.stream.readline()
+            if not raw:
+                return None
+            self._cursor_line += 1
+        text = raw.decode("utf-8", errors="replace")  # pandas already rejected non-UTF-8
+        return text.lstrip("\ufeff").rstrip("\r\n")
 
     def _scan(self, from_line: int, stop_at_first: bool) -> tuple[int | None, str]:
         src = ByteInput(self.path, self.member)

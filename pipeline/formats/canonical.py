@@ -82,5 +82,10 @@ class CanonicalCsvSource(TableSource):
                 return f"{name} is not a number: '{value.strip()[:30]}'"
         return None
 
+    def _row_problem(self, fields: list[str]) -> str | None:
+        if len(fields) != 4:
+            return f"empty or missing field (expected 4 fields time,ax,ay,az, found {len(fields)})"
+        return super()._row_problem(fields)
+
     def explain_line(self, line: int) -> str | None:
         return None  # "empty or missing field" says it for the canonical format

@@ -47,6 +47,15 @@ def infer_time_unit(value: str) -> str:
     return "ns" if x > 1e16 else "ms" if x > 1e11 else "s" if x > 1e8 else "relative"
 
 
+def _check_iso(value: str) -> str | None:
+    """Why a time field is not ISO 8601 text, or ``None``."""
+    try:
+        pd.Timestamp(value.strip())
+    except (ValueError, TypeError, OverflowError):
+        return f"time is not an ISO 8601 time: '{value[:30]}'"
+    return None
+
+
 class GenericSource(TableSource):
     """A CSV read through explicit column options."""
 
@@ -119,7 +128,7 @@ class GenericSource(TableSource):
             else:
                 kinds.append("skip")
         self.columns = [
-            Column(n or f"column {i + 1}", k)
+            Column(n or f"column {i + 1}", k, _check_iso if k == "text" else None)
             for i, (n, k) in enumerate(zip(names, kinds, strict=True))
         ]
         self.metadata["format"] = "csv"
@@ -138,7 +147,9 @@ class GenericSource(TableSource):
             assert opt.start is not None and opt.rate
             t = grid_times(opt.start, opt.rate, row0, len(frame))
         elif self._unit == "iso":
-            t = naive_to_epoch(frame[self._time], None, self._tz, self.path, self.data_line + row0)
+            t = naive_to_epoch(
+                frame[self._time], None, self._tz, self.path, self.data_line + row0, self.dst
+            )
         else:
             x = frame[self._time].to_numpy(dtype=np.float64)
             if self._unit == "ms":

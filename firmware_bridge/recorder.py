@@ -1,0 +1,485 @@
+"""The overnight recorder: one :class:`~firmware_bridge.source.Source` -> a crash-safe
+recording, live detection, a live line, reconnection, and the night's summary at the end.
+
+Outputs in the folder ``out_dir`` (created with mode 0700; every file mode 0600):
+
+``recording-<UTC start YYYYMMDDTHHMMSSZ>.csv``
+    the raw samples in the canonical recording format with ``#`` metadata (device,
+    profile, rate_hz, range_g, start, jerkcount version...). Created with
+    ``O_CREAT|O_EXCL`` (never overwrites), written as samples arrive, fsynced at least
+    every ``fsync_s`` (0.5 s). A link gap is a time jump in the file.
+``recording-<stamp>.session.json``
+    the session log, rewritten atomically after every reconnection and at the end:
+    device info, start/end, samples, every link gap (start, end, reason), reconnects,
+    device clock resets, live detection results, why the recording stopped.
+``summary-<stamp>/``
+    at the end (Ctrl-C, ``--duration``): exactly what ``jerkcount process REC --out
+    summary-<stamp>`` writes (events.csv, activity.csv, daily_summary.csv, hourly.csv,
+    summary.json, report.html). A folder per night, so nights recorded into the same
+    ``out_dir`` never overwrite each other's summaries; ``jerkcount process
+    out_dir/recording-*.csv --out trend`` combines nights.
+
+Links drop: :class:`~firmware_bridge.source.LinkLost` from the source (unplug, BLE
+disconnect, board silent) or no samples for ``stall_s`` (a board sending only garbage)
+closes the source and re-opens it with exponential back-off (``backoff_initial_s``
+doubling up to ``backoff_max_s``) for as long as the recording runs; ``open``
+re-sends the start command. Times: :class:`~firmware_bridge.recorder_clock.ClockMapper`.
+Live detection: :class:`~firmware_bridge.recorder_live.LiveDetector` (equal to
+``detect`` on the file by construction).
+
+Replay (``write=False`` and a source with ``absolute_time``) runs the same loop without
+the file: the raw rows go straight to live detection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from firmware_bridge.recorder_clock import TICKS_PER_S, ClockMapper
+from firmware_bridge.recorder_live import LiveDetector, LiveLine, LiveResult, LiveStatus
+from firmware_bridge.recorder_writer import RecordingWriter, make_private_dir, parse_rows
+from firmware_bridge.source import LinkLost, Source, SourceInfo
+from pipeline import __version__
+from pipeline.outputs import write_json
+from pipeline.params import DetectorParams
+
+log = logging.getLogger(__name__)
+
+
+class RecorderError(Exception):
+    """The recording could not start (no board after ``first_open_s``, name taken...)."""
+
+
+@dataclass(frozen=True)
+class RecorderParams:
+    """Settings of a recording.
+
+    out_dir : folder of the outputs (see the module docstring); ``None`` with ``write=False``.
+    duration_s : stop after this many seconds of host time (``None``: until stopped).
+    stall_s : no samples for this long (s) is a lost link.
+    backoff_initial_s, backoff_max_s : reconnection delays, doubling, capped (s).
+    first_open_s : how long to keep trying to reach the board at the start (s).
+    fsync_s : longest time written samples stay unsynced (s).
+    far_forward_s : device clock jump beyond host elapsed that counts as a reset (s).
+    write : write the recording file (False: replay, detection only).
+    summarise : run ``process`` on the recording at the end (into ``summary-<stamp>``).
+    tz : IANA zone of the summary's windows and local times.
+    detector : the detector parameters (live and summary).
+    """
+
+    out_dir: Path | None = None
+    duration_s: float | None = None
+    stall_s: float = 5.0
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 30.0
+    first_open_s: float = 60.0
+    fsync_s: float = 0.5
+    far_forward_s: float = 10.0
+    write: bool = True
+    summarise: bool = True
+    tz: str = "UTC"
+    detector: DetectorParams = field(default_factory=DetectorParams)
+
+
+@dataclass
+class LinkGap:
+    """One link outage: last sample before and first sample after (epoch s), why, host times."""
+
+    start: float | None
+    end: float | None
+    reason: str
+    lost_at: float
+    back_at: float | None = None
+    attempts: int = 0
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.start is None or self.end is None:
+            return None
+        return self.end - self.start
+
+
+@dataclass
+class RecordResult:
+    """What a recording produced."""
+
+    path: Path | None
+    info: SourceInfo
+    start: float
+    end: float
+    samples: int
+    gaps: list[LinkGap]
+    clock_resets: int
+    live: LiveResult
+    stopped_by: str
+    session_path: Path | None = None
+    summary_dir: Path | None = None
+    summary_error: str | None = None
+    process_result: Any = None
+
+
+def utc_stamp(epoch: float) -> str:
+    """``YYYYMMDDTHHMMSSZ`` of an epoch time."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def iso_utc(epoch: float) -> str:
+    """ISO 8601 UTC with ms."""
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
+
+
+class Recorder:
+    """Record one source (see the module docstring). ``await run(stop)``."""
+
+    def __init__(
+        self, source: Source, params: RecorderParams, live_line: LiveLine | None = None
+    ) -> None:
+        if params.write and params.out_dir is None:
+            raise ValueError("out_dir is required to write a recording")
+        self.source = source
+        self.params = params
+        self.line = live_line or LiveLine(force=False)
+        self.status = LiveStatus()
+        self.gaps: list[LinkGap] = []
+        self.clock: ClockMapper | None = None
+        self.writer: RecordingWriter | None = None
+        self.live: LiveDetector | None = None
+        self.path: Path | None = None
+        self.session_path: Path | None = None
+        self.info: SourceInfo | None = None
+        self.samples = 0
+        self.start = 0.0
+        self.last_sample: float | None = None  # epoch s of the newest sample
+        self._last_sample_host = 0.0
+        self._t0 = 0.0
+
+    # ------------------------------------------------------------------ helpers
+    async def _wait(self, aw: Any, stop: asyncio.Event, timeout: float | None) -> tuple[bool, Any]:
+        """Await ``aw`` unless ``stop`` fires or ``timeout`` passes: (finished, result)."""
+        task = asyncio.ensure_future(aw)
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {task, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            stopper.cancel()
+        if task in done:
+            return True, task.result()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        return False, None
+
+    def _remaining(self) -> float | None:
+        if self.params.duration_s is None:
+            return None
+        return max(0.0, self.params.duration_s - (time.monotonic() - self._t0))
+
+    def _refresh(self) -> None:
+        st = self.status
+        st.elapsed_s = time.monotonic() - self._t0 if self._t0 else 0.0
+        st.samples = self.samples
+        if self.live is not None:
+            st.jerks = self.live.jerks
+            st.last_jerk = self.live.last_jerk
+        self.line.update(st)
+
+    # ------------------------------------------------------------------ opening
+    async def _open_first(self, stop: asyncio.Event) -> SourceInfo | None:
+        deadline = time.monotonic() + self.params.first_open_s
+        delay = self.params.backoff_initial_s
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                finished, info = await self._wait(self.source.open(), stop, self._remaining())
+            except LinkLost as err:
+                with contextlib.suppress(Exception):
+                    await self.source.close()
+                if time.monotonic() + delay > deadline:
+                    raise RecorderError(
+                        f"cannot reach {self.source.description}: {err} "
+                        f"(tried for {self.params.first_open_s:g} s)"
+                    ) from None
+                log.info("cannot open %s yet (%s); retrying", self.source.description, err)
+                self.status.link = f"connecting {attempt}"
+                self.line.update(self.status, force=True)
+                finished, _ = await self._wait(asyncio.sleep(delay), stop, None)
+                if not finished:
+                    return None
+                delay = min(delay * 2, self.params.backoff_max_s)
+                continue
+            return info if finished else None
+
+    async def _reconnect(self, stop: asyncio.Event, reason: str) -> bool:
+        """Close and re-open with back-off until it works (True) or the recording ends."""
+        gap = LinkGap(self.last_sample, None, reason, time.time())
+        self.gaps.append(gap)
+        log.warning("link lost (%s); reconnecting", reason)
+        with contextlib.suppress(Exception):
+            await self.source.close()
+        delay = self.params.backoff_initial_s
+        while not stop.is_set():
+            gap.attempts += 1
+            self.status.link = f"reconnecting {gap.attempts}"
+            self._refresh()
+            remaining = self._remaining()
+            if remaining is not None and remaining <= 0:
+                return False
+            finished, _ = await self._wait(asyncio.sleep(delay), stop, remaining)
+            if not finished:
+                return False
+            delay = min(delay * 2, self.params.backoff_max_s)
+            try:
+                finished, _info = await self._wait(self.source.open(), stop, self._remaining())
+            except LinkLost as err:
+                log.info("reconnect attempt %d failed: %s", gap.attempts, err)
+                with contextlib.suppress(Exception):
+                    await self.source.close()
+                continue
+            if not finished:
+                return False
+            gap.back_at = time.time()
+            if self.clock is not None:
+                self.clock.reconnected()
+            self._last_sample_host = time.monotonic()
+            self.status.link = "streaming"
+            log.warning("link back after %d attempt(s)", gap.attempts)
+            self._write_session(None)
+            return True
+        return False
+
+    # ------------------------------------------------------------------ samples
+    def _metadata(self, info: SourceInfo) -> dict[str, str]:
+        md = {
+            "device": info.device,
+            "profile": info.profile,
+            "rate_hz": f"{info.rate_hz:g}",
+            "range_g": "" if info.range_g is None else f"{info.range_g:g}",
+            "start": iso_utc(self.start),
+            "recorder": "jerkcount record",
+            "jerkcount_version": __version__,
+        }
+        for k, v in info.extra.items():
+            md.setdefault(str(k), str(v))
+        return md
+
+    def _begin(self, info: SourceInfo) -> None:
+        self.info = info
+        self.start = time.time()
+        self.clock = ClockMapper(
+            info.rate_hz, self.params.far_forward_s, absolute=self.source.absolute_time
+        )
+        md = self._metadata(info)
+        label = info.device
+        if self.params.write:
+            assert self.params.out_dir is not None
+            out = make_private_dir(Path(self.params.out_dir))
+            stamp = utc_stamp(self.start)
+            self.path = out / f"recording-{stamp}.csv"
+            self.session_path = out / f"recording-{stamp}.session.json"
+            try:
+                self.writer = RecordingWriter(self.path, md, self.params.fsync_s)
+            except FileExistsError:
+                raise RecorderError(
+                    f"{self.path} already exists: a recording is never overwritten "
+                    "(wait a second, or choose another --out)"
+                ) from None
+            label = str(self.path)
+            log.info("recording to %s", self.path)
+        self.live = LiveDetector(label, md, self.params.detector)
+
+    def _take(self, t: np.ndarray, acc: np.ndarray, host_now: float) -> None:
+        assert self.clock is not None and self.live is not None
+        if self.writer is not None:
+            ticks = self.clock.map(t, host_now)
+            text = self.writer.append(ticks, acc)
+            t_raw, a_raw = parse_rows(text)
+        else:
+            # replay: the file's own rows, unquantised, exactly as detect reads them
+            t_raw, a_raw = np.asarray(t, dtype=np.float64), np.asarray(acc, dtype=np.float64)
+            if not self.source.absolute_time:
+                t_raw = self.clock.map(t, host_now) / TICKS_PER_S
+        if self.gaps and self.gaps[-1].back_at is not None and self.gaps[-1].end is None:
+            self.gaps[-1].end = float(t_raw[0])
+        self.live.push(t_raw, a_raw)
+        self.samples += len(t_raw)
+        self.last_sample = float(t_raw[-1])
+        self._last_sample_host = time.monotonic()
+
+    # ------------------------------------------------------------------ run
+    async def run(self, stop: asyncio.Event | None = None) -> RecordResult:
+        """Record until ``stop`` is set, the duration passes or a finite source ends."""
+        stop = stop or asyncio.Event()
+        self._t0 = time.monotonic()
+        self.status.link = "connecting"
+        self.line.update(self.status, force=True)
+        info = await self._open_first(stop)
+        if info is None:
+            with contextlib.suppress(Exception):
+                await self.source.close()
+            raise RecorderError("stopped before the board was reached: nothing recorded")
+        self._begin(info)
+        self.status.link = "streaming"
+        self._last_sample_host = time.monotonic()
+        stopped_by = "interrupt"
+        try:
+            stopped_by = await self._loop(stop)
+        finally:
+            with contextlib.suppress(Exception):
+                await self.source.close()
+            if self.writer is not None:
+                self.writer.close()
+        assert self.live is not None
+        self.status.link = "finishing"
+        self._refresh()
+        live = self.live.finish()
+        self.status.jerks = self.live.jerks
+        self.status.last_jerk = self.live.last_jerk
+        self.status.link = f"stopped ({stopped_by})"
+        self.line.close(self.status)
+        result = RecordResult(
+            self.path, info, self.start, time.time(), self.samples, self.gaps,
+            self.clock.clock_resets if self.clock else 0, live, stopped_by, self.session_path,
+        )  # fmt: skip
+        if self.params.write and self.params.summarise:
+            self._summarise(result)
+        self._write_session(result)
+        return result
+
+    async def _loop(self, stop: asyncio.Event) -> str:
+        while True:
+            if stop.is_set():
+                return "interrupt"
+            remaining = self._remaining()
+            if remaining is not None and remaining <= 0:
+                return "duration"
+            try:
+                finished, batch = await self._wait(self.source.read(), stop, remaining)
+            except EOFError:
+                return "end of input"
+            except LinkLost as err:
+                if not await self._reconnect(stop, str(err) or "link lost"):
+                    return "interrupt" if stop.is_set() else "duration"
+                continue
+            if not finished:
+                continue
+            now_mono = time.monotonic()
+            if len(batch):
+                self._take(batch.t, batch.acc, time.time())
+                self.status.link = "streaming"
+            else:
+                silent = now_mono - self._last_sample_host
+                if silent >= self.params.stall_s:
+                    reason = f"no samples for {silent:.1f} s"
+                    if not await self._reconnect(stop, reason):
+                        return "interrupt" if stop.is_set() else "duration"
+                    continue
+                if silent >= 1.0:
+                    self.status.link = "stalled"
+            if self.writer is not None:
+                self.writer.maybe_sync()
+            self._refresh()
+
+    # ------------------------------------------------------------------ end
+    def _summarise(self, result: RecordResult) -> None:
+        from pipeline.errors import InputError
+        from pipeline.process import ProcessParams, process_recordings
+
+        if result.path is None or result.samples < 2:
+            result.summary_error = "too few samples for a summary"
+            return
+        stamp = utc_stamp(result.start)
+        out = Path(self.params.out_dir or ".") / f"summary-{stamp}"
+        params = ProcessParams(tz=self.params.tz, detector=self.params.detector)
+        try:
+            make_private_dir(out)
+            result.process_result = process_recordings([result.path], out, params)
+            result.summary_dir = out
+        except InputError as err:
+            result.summary_error = str(err)
+            log.warning("no summary: %s", err)
+
+    def _write_session(self, result: RecordResult | None) -> None:
+        if self.session_path is None or self.info is None:
+            return
+        data: dict[str, Any] = {
+            "jerkcount_version": __version__,
+            "recording": str(self.path),
+            "device": asdict(self.info),
+            "start": iso_utc(self.start),
+            "samples": self.samples,
+            "gaps": [
+                {**asdict(g), "duration_s": g.duration_s,
+                 "lost_at": iso_utc(g.lost_at),
+                 "back_at": None if g.back_at is None else iso_utc(g.back_at)}
+                for g in self.gaps
+            ],
+            "reconnects": sum(1 for g in self.gaps if g.back_at is not None),
+            "clock_resets": self.clock.clock_resets if self.clock else 0,
+            "writer": asdict(self.writer.stats) if self.writer else None,
+            "decoder": _decoder_stats(self.source),
+        }  # fmt: skip
+        if result is not None:
+            live = result.live
+            data.update(
+                end=iso_utc(result.end),
+                stopped_by=result.stopped_by,
+                live_jerks=len(live.events),
+                live_error=live.error,
+                summary=None if result.summary_dir is None else str(result.summary_dir),
+                summary_error=result.summary_error,
+            )
+        try:
+            write_json(self.session_path, data)
+        except OSError as err:  # never lose the recording over its log
+            log.warning("cannot write %s: %s", self.session_path, err)
+
+
+def _decoder_stats(source: Source) -> dict[str, int] | None:
+    stats = getattr(source, "stats", None)
+    if stats is None:
+        return None
+    try:
+        return {k: int(v) for k, v in asdict(stats).items()}
+    except TypeError:
+        return None
+
+
+async def record(
+    source: Source, params: RecorderParams, live_line: LiveLine | None = None,
+    stop: asyncio.Event | None = None, handle_signals: bool = True,
+) -> RecordResult:  # fmt: skip
+    """Run a :class:`Recorder`; SIGINT/SIGTERM set ``stop`` (a second SIGINT is the default)."""
+    import signal
+
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed: list[int] = []
+    if handle_signals:
+
+        def on_signal(sig: int) -> None:
+            log.info("signal %d: ending the recording", sig)
+            stop.set()
+            loop.remove_signal_handler(sig)  # a second Ctrl-C interrupts for good
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, on_signal, sig)
+                installed.append(sig)
+    try:
+        return await Recorder(source, params, live_line).run(stop)
+    finally:
+        for sig in installed:
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(sig)
