@@ -1,0 +1,206 @@
+"""Recorder units: clock mapping, crash-safe writer, live line, reconnection logic."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import stat
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from firmware_bridge.errors import ConfigurationError
+from firmware_bridge.recorder import Recorder, RecorderError, RecorderParams
+from firmware_bridge.recorder_clock import ClockMapper, format_ticks
+from firmware_bridge.recorder_live import LiveLine, LiveStatus
+from firmware_bridge.recorder_setup import SourceSpec, make_source, parse_duration
+from firmware_bridge.recorder_writer import RecordingWriter, format_rows, parse_rows
+from firmware_bridge.samples import DecodedBatch
+from firmware_bridge.source import LinkLost, Source, SourceInfo
+from pipeline.detector import detect_file
+from pipeline.reader import read_recording
+
+
+# ----------------------------------------------------------------------- clock
+def test_clock_device_spacing_host_offset() -> None:
+    m = ClockMapper(100.0)
+    ticks = m.map(np.arange(5) / 100 + 42.0, host_now=1000.0)
+    assert format_ticks(ticks) == ["999.9600", "999.9700", "999.9800", "999.9900", "1000.0000"]
+
+
+def test_clock_reset_backwards_and_far_forward() -> None:
+    m = ClockMapper(100.0, far_forward_s=5.0)
+    a = m.map(np.arange(100) / 100 + 50.0, 1000.0)
+    b = m.map(np.arange(100) / 100 + 0.5, 1001.0)  # board rebooted: clock back to 0.5 s
+    c = m.map(np.arange(100) / 100 + 5000.0, 1002.0)  # jumped 5000 s in 1 s of host time
+    d = m.map(np.arange(100) / 100 + 5003.0, 1005.0)  # a 2 s pause: kept as a gap
+    allt = np.concatenate([a, b, c, d])
+    assert (np.diff(allt) > 0).all()
+    assert m.clock_resets == 2
+    assert (b[-1] - 10_000 * 1001.0) == 0 and (c[-1] - 10_000 * 1002.0) == 0
+    assert d[0] - c[-1] == pytest.approx(2.01 * 10_000)
+
+
+def test_clock_reset_inside_one_batch_and_monotonic_after_reconnect() -> None:
+    m = ClockMapper(100.0)
+    t = np.concatenate([np.arange(10) / 100 + 30.0, np.arange(10) / 100])
+    out = m.map(t, 500.0)
+    assert (np.diff(out) > 0).all() and m.clock_resets == 1
+    m.reconnected()
+    # device ran ahead of the host (e.g. sped-up board): next anchor would go back
+    out2 = m.map(np.arange(10) / 100, 499.0)
+    assert out2[0] > out[-1] and m.moved >= 1
+    assert (np.diff(out2) == 100).all()
+
+
+def test_clock_absolute_keeps_times() -> None:
+    m = ClockMapper(100.0, absolute=True)
+    assert format_ticks(m.map(np.array([1.5, 1.51, 1.51, 1.52]), 0.0)) == [
+        "1.5000", "1.5100", "1.5101", "1.5200"
+    ]  # fmt: skip
+
+
+# ----------------------------------------------------------------------- writer
+def test_writer_private_no_overwrite_and_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "recording-x.csv"
+    with RecordingWriter(path, {"device": "x", "rate_hz": "100"}) as w:
+        ticks = np.arange(3, dtype=np.int64) * 100 + 17_000_000_000_000
+        text = w.append(ticks, np.array([[0.0, -0.123456, 1.0], [1e-6, 2, -3], [4, 5, 6]]))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text().startswith("# device: x\n# rate_hz: 100\ntime,ax,ay,az\n")
+    assert text.splitlines()[0] == "1700000000.0000,0.00000,-0.12346,1.00000"
+    t, a = parse_rows(text)
+    assert t[1] == 1700000000.01 and a[0, 1] == -0.12346
+    with pytest.raises(FileExistsError):
+        RecordingWriter(path, {})
+    assert path.read_text().count("\n") == 6
+
+
+def test_format_rows_matches_reader(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    ticks = 17_700_000_000_000 + np.cumsum(rng.integers(50, 150, 500))
+    acc = rng.normal(0, 2, (500, 3))
+    path = tmp_path / "r.csv"
+    path.write_text("time,ax,ay,az\n" + format_rows(ticks, acc))
+    t, a = parse_rows(format_rows(ticks, acc))
+    from pipeline.formats import open_source
+
+    src = open_source(path, None)
+    block = next(src.blocks(1000))
+    src.close()
+    assert np.array_equal(block.t, t) and np.array_equal(block.a, a)
+
+
+# ----------------------------------------------------------------------- live line
+def test_live_line_terminal_only() -> None:
+    st = LiveStatus(3725.0, 1234567, "reconnecting 3", 12, None)
+    assert LiveLine.text(st) == (
+        "elapsed 01:02:05 | 1,234,567 samples | reconnecting 3 | 12 jerks | last -"
+    )
+    pipe = io.StringIO()
+    LiveLine(pipe).update(st, force=True)
+    assert pipe.getvalue() == ""
+    tty = io.StringIO()
+    line = LiveLine(tty, force=True)
+    line.update(st, force=True)
+    line.close(st)
+    assert tty.getvalue().startswith("\relapsed 01:02:05") and tty.getvalue().endswith("\n")
+
+
+# ----------------------------------------------------------------------- options
+def test_options() -> None:
+    assert parse_duration("8h") == 28800 and parse_duration("1h30m") == 5400
+    assert parse_duration("45s") == 45 and parse_duration("90") == 90
+    for bad in ("", "soon", "0", "-5m"):
+        with pytest.raises(ConfigurationError):
+            parse_duration(bad)
+    assert SourceSpec.parse("serial:/dev/ttyUSB0@115200") == SourceSpec(
+        "serial", "/dev/ttyUSB0@115200"
+    )
+    for bad in ("usb:x", "serial:", "ble"):
+        with pytest.raises(ConfigurationError):
+            SourceSpec.parse(bad)
+    src = make_source("serial:/dev/ttyACM0@9600", "witmotion")
+    assert src.baud == 9600 and src.rate_hz == 10.0  # type: ignore[attr-defined]
+    with pytest.raises(ConfigurationError):
+        make_source("serial:/dev/x", None)
+    with pytest.raises(ConfigurationError):
+        make_source("ble:AA:BB:CC:DD:EE:FF", None, "fitbit")
+
+
+# ----------------------------------------------------------------------- recorder
+class ScriptedSource(Source):
+    """Device-clock batches of 0.1 s at 100 Hz; a script of link failures."""
+
+    description = "scripted"
+
+    def __init__(self, script: list[str], fail_opens: int = 0) -> None:
+        self.script = list(script)
+        self.fail_opens = fail_opens
+        self.opens = 0
+        self.k = 0  # device sample counter
+
+    async def open(self) -> SourceInfo:
+        self.opens += 1
+        if self.fail_opens:
+            self.fail_opens -= 1
+            raise LinkLost("not there yet")
+        return SourceInfo("scripted", "test", 100.0, 8.0, {"note": "x"})
+
+    async def read(self) -> DecodedBatch:
+        await asyncio.sleep(0.001)
+        step = self.script.pop(0) if self.script else "end"
+        if step == "end":
+            raise EOFError
+        if step == "drop":
+            raise LinkLost("dropped")
+        if step == "silent":
+            await asyncio.sleep(0.05)
+            return DecodedBatch.empty()
+        if step == "reset":
+            self.k = 0
+        n = 10
+        t = (self.k + np.arange(n)) / 100.0
+        self.k += n
+        rng = np.random.default_rng(self.k)
+        return DecodedBatch(t, rng.normal(0, 0.01, (n, 3)) + [0, 0, 1])
+
+    async def close(self) -> None:
+        pass
+
+
+def test_recorder_reconnects_and_stays_monotonic(tmp_path: Path) -> None:
+    script = ["data"] * 20 + ["drop"] + ["data"] * 5 + ["reset"] + ["data"] * 5
+    script += ["silent"] * 4 + ["data"] * 5
+    src = ScriptedSource(script, fail_opens=2)
+    params = RecorderParams(out_dir=tmp_path, stall_s=0.15, backoff_initial_s=0.01,
+                            backoff_max_s=0.02, first_open_s=5)  # fmt: skip
+    res = asyncio.run(Recorder(src, params).run())
+    assert res.stopped_by == "end of input"
+    assert src.opens == 2 + 1 + 2  # two failed first opens, the first, two reconnects
+    assert [g.reason for g in res.gaps][0] == "dropped"
+    assert res.gaps[1].reason.startswith("no samples for")
+    rec = read_recording(res.path)  # type: ignore[arg-type]
+    t = pd.read_csv(res.path, comment="#")["time"].to_numpy()
+    assert (np.diff(t) > 0).all() and len(t) == res.samples == 360
+    assert rec.metadata["device"] == "scripted" and rec.metadata["note"] == "x"
+    assert rec.metadata["range_g"] == "8"
+    assert res.live.events == detect_file(res.path).events  # type: ignore[arg-type]
+
+
+def test_recorder_gives_up_when_board_never_appears(tmp_path: Path) -> None:
+    src = ScriptedSource([], fail_opens=1000)
+    params = RecorderParams(out_dir=tmp_path, backoff_initial_s=0.01, first_open_s=0.1)
+    with pytest.raises(RecorderError, match="cannot reach scripted"):
+        asyncio.run(Recorder(src, params).run())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_recorder_duration_ends_cleanly(tmp_path: Path) -> None:
+    src = ScriptedSource(["silent"] * 1000)
+    params = RecorderParams(out_dir=tmp_path, duration_s=0.3, stall_s=100)
+    res = asyncio.run(Recorder(src, params).run())
+    assert res.stopped_by == "duration" and res.samples == 0
+    assert res.summary_error == "too few samples for a summary"
