@@ -160,6 +160,7 @@ class Recorder:
         self.start = 0.0
         self.last_sample: float | None = None  # epoch s of the newest sample
         self._last_sample_host = 0.0
+        self._grace_until = 0.0  # no stall verdict before this (a board's start-up delay)
         self._t0 = 0.0
 
     # ------------------------------------------------------------------ helpers
@@ -253,6 +254,7 @@ class Recorder:
             if self.clock is not None:
                 self.clock.reconnected()
             self._last_sample_host = time.monotonic()
+            self._grace_until = self._last_sample_host + self._startup_s()
             self.status.link = "streaming"
             log.warning("link back after %d attempt(s)", gap.attempts)
             self._write_session(None)
@@ -332,6 +334,7 @@ class Recorder:
         self._begin(info)
         self.status.link = "streaming"
         self._last_sample_host = time.monotonic()
+        self._grace_until = self._last_sample_host + self._startup_s()
         stopped_by = "interrupt"
         try:
             stopped_by = await self._loop(stop)
@@ -357,6 +360,10 @@ class Recorder:
         self._write_session(result)
         return result
 
+    def _startup_s(self) -> float:
+        """Seconds a freshly started source may stay silent (a Polar H10 takes up to 30 s)."""
+        return float(getattr(self.source, "startup_s", 0.0) or 0.0)
+
     async def _loop(self, stop: asyncio.Event) -> str:
         while True:
             if stop.is_set():
@@ -380,7 +387,7 @@ class Recorder:
                 self.status.link = "streaming"
             else:
                 silent = now_mono - self._last_sample_host
-                if silent >= self.params.stall_s:
+                if silent >= self.params.stall_s and now_mono >= self._grace_until:
                     reason = f"no samples for {silent:.1f} s"
                     if not await self._reconnect(stop, reason):
                         return "interrupt" if stop.is_set() else "duration"

@@ -204,3 +204,18 @@ def test_recorder_duration_ends_cleanly(tmp_path: Path) -> None:
     res = asyncio.run(Recorder(src, params).run())
     assert res.stopped_by == "duration" and res.samples == 0
     assert res.summary_error == "too few samples for a summary"
+
+
+def test_recorder_waits_out_a_slow_start(tmp_path: Path) -> None:
+    """A board with a start-up delay (Polar H10: up to 30 s) is not a stalled link."""
+    src = ScriptedSource(["silent"] * 6 + ["data"] * 5)
+    src.startup_s = 1.0  # type: ignore[attr-defined]
+    params = RecorderParams(out_dir=tmp_path, stall_s=0.15, backoff_initial_s=0.01,
+                            first_open_s=5, summarise=False)  # fmt: skip
+    res = asyncio.run(Recorder(src, params).run())
+    assert src.opens == 1 and res.gaps == []
+    assert res.samples == 50
+    # the same silence without a start-up allowance is a lost link
+    src = ScriptedSource(["silent"] * 6 + ["data"] * 5)
+    res = asyncio.run(Recorder(src, params).run())
+    assert src.opens >= 2 and res.gaps[0].reason.startswith("no samples for")
