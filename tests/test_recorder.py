@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -217,5 +218,5 @@ def test_recorder_waits_out_a_slow_start(tmp_path: Path) -> None:
     assert res.samples == 50
     # the same silence without a start-up allowance is a lost link
     src = ScriptedSource(["silent"] * 6 + ["data"] * 5)
-    res = asyncio.run(Recorder(src, params).run())
+    res = asyncio.run(Recorder(src, replace(params, out_dir=tmp_path / "plain")).run())
     assert src.opens >= 2 and res.gaps[0].reason.startswith("no samples for")
