@@ -338,8 +338,7 @@ def write_outputs(
     """Write every output file into ``out_dir`` (each atomically); returns their paths."""
     zone = get_zone(params.tz)
     paths = {key: out_dir / name for key, name in FILE_NAMES.items()}
-    # ``clipped`` is per recording in summary.json; events.csv keeps its columns for now
-    events = events_frame(combined.events, zone).drop(columns="clipped")
+    events = events_frame(combined.events, zone)
     events["recording"] = pd.Series(combined.event_source, dtype=object)
     write_csv(paths["events"], events)
     write_csv(paths["activity"], activity_frame(all_activity(combined), zone))

@@ -42,7 +42,7 @@ NIGHTS = {"P01/n1.csv": (1, 0), "P01/n2.csv": (2, 1), "P02/n1.csv": (3, 4)}
 NAMES = {"P01/n1.csv": "P01__n1", "P01/n2.csv": "P01__n2", "P02/n1.csv": "P02__n1"}
 EVENTS_COLUMNS = [
     "time", "time_local", "peak_g", "duration_ms", "axis", "peak_time", "background_g",
-    "recording",
+    "clipped", "recording",
 ]  # fmt: skip
 ACTIVITY_COLUMNS = ["start", "end", "start_local", "end_local", "minutes", "kind"]
 

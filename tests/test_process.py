@@ -22,7 +22,7 @@ from sim import ForcedConfounder, NightConfig, simulate_night, write_truth_csv
 BERLIN = "Europe/Berlin"
 EVENTS_COLUMNS = [
     "time", "time_local", "peak_g", "duration_ms", "axis", "peak_time", "background_g",
-    "recording",
+    "clipped", "recording",
 ]  # fmt: skip
 ACTIVITY_COLUMNS = ["start", "end", "start_local", "end_local", "minutes", "kind"]
 FILES = ["events.csv", "daily_summary.csv", "hourly.csv", "activity.csv", "summary.json"]
