@@ -355,6 +355,22 @@ def _score_line(result: Any) -> str:
     )
 
 
+def _window_options(func: Any) -> Any:
+    """The summary-window options shared by ``process`` and ``batch``."""
+    func = click.option(
+        "--calendar-days", is_flag=True,
+        help="Windows are calendar days (same as --day-start 00:00).",
+    )(func)  # fmt: skip
+    func = click.option(
+        "--day-start", default=None, metavar="HH:MM",
+        help="Local time at which a summary window starts [default: 12:00, a night].",
+    )(func)  # fmt: skip
+    return click.option(
+        "--tz", default=None, metavar="ZONE",
+        help="IANA time zone of the windows and local times [default: this machine's zone].",
+    )(func)  # fmt: skip
+
+
 @main.command()
 @click.argument("recs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
@@ -365,21 +381,7 @@ def _score_line(result: Any) -> str:
     help="Folder for events.csv, daily_summary.csv, hourly.csv, activity.csv, "
     "summary.json and report.html.",
 )
-@click.option(
-    "--tz",
-    default=None,
-    metavar="ZONE",
-    help="IANA time zone of the windows and local times [default: this machine's zone].",
-)
-@click.option(
-    "--day-start",
-    default=None,
-    metavar="HH:MM",
-    help="Local time at which a summary window starts [default: 12:00, a night].",
-)
-@click.option(
-    "--calendar-days", is_flag=True, help="Windows are calendar days (same as --day-start 00:00)."
-)
+@_window_options
 @_input_options
 def process(
     recs: tuple[Path, ...], out_dir: Path, tz: str | None, day_start: str | None,
@@ -391,13 +393,9 @@ def process(
     in time order; overlapping recordings are an error.
     """
     from pipeline.process import ProcessParams
-    from pipeline.windows import CALENDAR_DAY_START, DEFAULT_DAY_START, parse_day_start
+    from pipeline.windows import resolve_day_start
 
-    start = DEFAULT_DAY_START if day_start is None else parse_day_start(day_start)
-    if calendar_days:
-        if day_start is not None and start != CALENDAR_DAY_START:
-            raise InputError("--calendar-days", f"conflicts with --day-start {day_start}")
-        start = CALENDAR_DAY_START
+    start = resolve_day_start(day_start, calendar_days)
     from pipeline.reader import ReaderParams
 
     params = ProcessParams(
@@ -506,21 +504,7 @@ def demo(out_dir: Path, hours: float, tz: str | None) -> None:
     "(inputs and --out on a file system every worker sees).",
 )
 @click.option("--force", is_flag=True, help="Redo recordings whose outputs are up to date.")
-@click.option(
-    "--tz",
-    default=None,
-    metavar="ZONE",
-    help="IANA time zone of the windows and local times [default: this machine's zone].",
-)
-@click.option(
-    "--day-start",
-    default=None,
-    metavar="HH:MM",
-    help="Local time at which a summary window starts [default: 12:00, a night].",
-)
-@click.option(
-    "--calendar-days", is_flag=True, help="Windows are calendar days (same as --day-start 00:00)."
-)
+@_window_options
 @click.pass_context
 def batch(
     ctx: click.Context, inputs: tuple[str, ...], out_dir: Path, jobs: int | None,
@@ -542,16 +526,12 @@ def batch(
     from pipeline.batch import execute, plan_batch
     from pipeline.batch_progress import BatchProgress
     from pipeline.process import ProcessParams
-    from pipeline.windows import CALENDAR_DAY_START, DEFAULT_DAY_START, parse_day_start
+    from pipeline.windows import resolve_day_start
 
     if scheduler and jobs is not None:
         raise click.UsageError("--jobs is for a local run; the cluster's workers set the pace "
                                "with --scheduler")  # fmt: skip
-    start = DEFAULT_DAY_START if day_start is None else parse_day_start(day_start)
-    if calendar_days:
-        if day_start is not None and start != CALENDAR_DAY_START:
-            raise InputError("--calendar-days", f"conflicts with --day-start {day_start}")
-        start = CALENDAR_DAY_START
+    start = resolve_day_start(day_start, calendar_days)
     params = ProcessParams(tz=tz or _tz_default(), day_start=start)
     plan = plan_batch(inputs, out_dir, params, force=force)
     bar = BatchProgress(plan.total, plan.todo_bytes)

@@ -50,6 +50,17 @@ def parse_day_start(text: str) -> time:
     raise InputError("--day-start", f"not a time of day HH:MM (00:00-23:59): {text!r}")
 
 
+def resolve_day_start(day_start: str | None, calendar_days: bool) -> time:
+    """The window start from ``--day-start`` (``None``: 12:00) and ``--calendar-days``
+    (00:00); the two together must agree, else :class:`InputError`."""
+    start = DEFAULT_DAY_START if day_start is None else parse_day_start(day_start)
+    if calendar_days:
+        if day_start is not None and start != CALENDAR_DAY_START:
+            raise InputError("--calendar-days", f"conflicts with --day-start {day_start}")
+        start = CALENDAR_DAY_START
+    return start
+
+
 def _zone(tz: str | ZoneInfo) -> ZoneInfo:
     return tz if isinstance(tz, ZoneInfo) else get_zone(tz)
 
