@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from pipeline import __version__
-from pipeline.errors import InputError
+from pipeline.errors import InputError, describe_error
 
 EXIT_INPUT = 2
 _INPUT_ERRORS = (
@@ -34,16 +34,20 @@ log = logging.getLogger("jerkcount")
 
 def _error_line(err: BaseException) -> str:
     """One line describing an input error, naming the file (and line) where known."""
-    if isinstance(err, InputError):
-        text = str(err)
-    elif isinstance(err, OSError):
-        where = err.filename if err.filename is not None else "<input>"
-        text = f"{where}: {err.strerror or type(err).__name__}"
-    elif isinstance(err, UnicodeDecodeError):
-        text = f"<input>: not a text file ({err.reason})"
-    else:  # pragma: no cover - only the types above are caught
-        text = str(err)
-    return " ".join(f"jerkcount: error: {text}".split())
+    return f"jerkcount: error: {describe_error(err)}"
+
+
+def _jerk_timing_options(func: Any) -> Any:
+    """``--pattern``, ``--rate`` and ``--seed`` of the simulated night (simulate, sim-device)."""
+    func = click.option("--seed", default=0, show_default=True, type=int,
+                        help="Random seed.")(func)  # fmt: skip
+    func = click.option("--rate", default=30.0, show_default=True, type=click.FloatRange(min=0),
+                        help="Mean jerks per hour.")(func)  # fmt: skip
+    return click.option(
+        "--pattern", default="random", show_default=True,
+        type=click.Choice(["random", "periodic", "clustered", "none"]),
+        help="Timing pattern of the jerks.",
+    )(func)  # fmt: skip
 
 
 class _Group(click.Group):
@@ -180,21 +184,7 @@ def main(verbose: int) -> None:
     type=click.FloatRange(25, 1000),
     help="Sample rate in Hz.",
 )
-@click.option(
-    "--pattern",
-    default="random",
-    show_default=True,
-    type=click.Choice(["random", "periodic", "clustered", "none"]),
-    help="Timing pattern of the jerks.",
-)
-@click.option(
-    "--rate",
-    default=30.0,
-    show_default=True,
-    type=click.FloatRange(min=0),
-    help="Mean jerks per hour.",
-)
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@_jerk_timing_options
 @click.option(
     "--start",
     callback=_parse_start,
@@ -787,21 +777,7 @@ def scan(timeout: float, no_ble: bool) -> None:
     type=click.FloatRange(min=0, min_open=True),
     help="Length of the simulated night.",
 )
-@click.option(
-    "--pattern",
-    default="random",
-    show_default=True,
-    type=click.Choice(["random", "periodic", "clustered", "none"]),
-    help="Jerk pattern.",
-)
-@click.option(
-    "--rate",
-    default=30.0,
-    show_default=True,
-    type=click.FloatRange(min=0),
-    help="Mean jerks per hour.",
-)
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@_jerk_timing_options
 @click.option(
     "--faults",
     default="",

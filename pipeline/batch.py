@@ -55,7 +55,7 @@ import pandas as pd
 
 from pipeline import __version__
 from pipeline.atomic import atomic_write
-from pipeline.errors import InputError
+from pipeline.errors import InputError, describe_error
 from pipeline.outputs import get_zone, write_json
 from pipeline.process import FILE_NAMES, ProcessParams, process_recordings
 from pipeline.summary import DAILY_COLUMNS
@@ -358,20 +358,6 @@ def folder_stats(folder: Path) -> dict[str, Any]:
     }
 
 
-def error_line(err: BaseException) -> str:
-    """One line for an error: ``FILE[:LINE]: message`` as :class:`InputError` gives it."""
-    if isinstance(err, InputError):
-        text = str(err)
-    elif isinstance(err, OSError):
-        where = err.filename if err.filename is not None else "<input>"
-        text = f"{where}: {err.strerror or type(err).__name__}"
-    elif isinstance(err, UnicodeDecodeError):
-        text = f"<input>: not a text file ({err.reason})"
-    else:
-        text = f"{type(err).__name__}: {err}"
-    return " ".join(text.split())
-
-
 def _with_file(line: str, recording: str) -> str:
     """``line``, prefixed with the recording when it does not name it already."""
     return line if recording in line else f"{recording}: {line}"
@@ -418,7 +404,7 @@ def run_one(task: Task) -> Outcome:
             shutil.rmtree(staging)
         return Outcome(
             str(path), "failed", seconds=time.perf_counter() - start,
-            error=_with_file(error_line(err), str(path)),
+            error=_with_file(describe_error(err), str(path)),
         )  # fmt: skip
     return Outcome(str(path), "ok", task.name, seconds=time.perf_counter() - start, **stats)
 

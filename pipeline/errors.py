@@ -26,3 +26,18 @@ class InputError(Exception):
         if self.line is not None:
             where = f"{where}:{self.line}"
         return f"{where}: {self.message}"
+
+
+def describe_error(err: BaseException) -> str:
+    """One line for an input error: ``FILE[:LINE]: message`` as :class:`InputError`
+    gives it; file-system and decoding errors in the same shape."""
+    if isinstance(err, InputError):
+        text = str(err)
+    elif isinstance(err, OSError):
+        where = err.filename if err.filename is not None else "<input>"
+        text = f"{where}: {err.strerror or type(err).__name__}"
+    elif isinstance(err, UnicodeDecodeError):
+        text = f"<input>: not a text file ({err.reason})"
+    else:
+        text = f"{type(err).__name__}: {err}"
+    return " ".join(text.split())

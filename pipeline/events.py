@@ -54,3 +54,14 @@ class ActivityPeriod:
 
 EVENT_COLUMNS = ["time", "time_local", "peak_g", "duration_ms", "axis"]
 ACTIVITY_COLUMNS = ["start", "end", "start_local", "end_local", "minutes", "kind"]
+#: The first columns of ``daily_summary.csv``: the contract other tools rely on.
+DAILY_FIRST_COLUMNS = [
+    "day",
+    "window_start",
+    "window_end",
+    "hours_recorded",
+    "hours_valid",
+    "jerks",
+    "jerks_per_hour",
+    "pattern",
+]

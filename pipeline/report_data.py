@@ -26,23 +26,14 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import InputError
+from pipeline.events import ACTIVITY_COLUMNS, DAILY_FIRST_COLUMNS
 
 log = logging.getLogger(__name__)
 
 #: The first columns of ``daily_summary.csv`` (the shared contract).
-DAILY_COLUMNS = [
-    "day",
-    "window_start",
-    "window_end",
-    "hours_recorded",
-    "hours_valid",
-    "jerks",
-    "jerks_per_hour",
-    "pattern",
-]
+DAILY_COLUMNS = DAILY_FIRST_COLUMNS
 HOURLY_COLUMNS = ["day", "hour_start", "hour_end", "minutes_recorded", "minutes_valid", "jerks"]
 EVENTS_COLUMNS = ["time", "time_local", "peak_g"]
-ACTIVITY_COLUMNS = ["start", "end", "start_local", "end_local", "minutes", "kind"]
 
 _OFFSET_RE = re.compile(r"(?:([+-])(\d{2}):?(\d{2})|Z)$")
 

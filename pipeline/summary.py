@@ -36,7 +36,7 @@ import pandas as pd
 
 from pipeline.detector import Detection
 from pipeline.errors import InputError
-from pipeline.events import ActivityPeriod, JerkEvent
+from pipeline.events import DAILY_FIRST_COLUMNS, ActivityPeriod, JerkEvent
 from pipeline.pattern import PatternParams, PatternResult, analyse_pattern, segment_patterns
 from pipeline.windows import DEFAULT_DAY_START, Window, iso_local, windows_between
 
@@ -44,14 +44,7 @@ log = logging.getLogger(__name__)
 
 #: ``daily_summary.csv`` columns, in order (the first eight are the shared contract).
 DAILY_COLUMNS = [
-    "day",
-    "window_start",
-    "window_end",
-    "hours_recorded",
-    "hours_valid",
-    "jerks",
-    "jerks_per_hour",
-    "pattern",
+    *DAILY_FIRST_COLUMNS,
     "hours_in_window",
     "recording_start",
     "recording_end",
