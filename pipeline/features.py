@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.filters import BlockMedianBaseline, StreamFilter, lowpass_sos
+from pipeline.filters import BlockMedianBaseline, StreamFilter, lowpass_taps
 from pipeline.params import DetectorParams
 
 FAST = 0
@@ -30,7 +30,7 @@ class FeatureStream:
         block = max(1, round(p.baseline_block_s * fs))
         half = max(1, round((p.baseline_s * fs / block - 1) / 2))
         self._baseline = BlockMedianBaseline(block, half)
-        self._lp = StreamFilter(lowpass_sos(fs, p.lp_hz))
+        self._lp = StreamFilter(lowpass_taps(fs, p.lp_hz))
 
     def reset(self) -> None:
         self._baseline.reset()

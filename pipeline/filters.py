@@ -1,51 +1,104 @@
 """Streaming filters: the same output whatever the chunking.
 
-``scipy.signal.sosfilt`` runs sample by sample internally, so carrying its state
-``zi`` from one chunk to the next gives bit-identical output to filtering the whole
-signal at once. :class:`BlockMedianBaseline` is a centred running median computed on
-fixed blocks counted from the start of the run, so it too depends only on the data.
+:class:`StreamFilter` is the 2nd-order Butterworth low-pass applied as its impulse
+response, truncated where the tail falls below ``1e-13`` of its sum (a finite impulse
+response equal to the recursive filter to within rounding). Each output sample is the
+dot product of the same taps with the same inputs whatever the chunking, so carrying
+the last ``taps - 1`` inputs from one chunk to the next gives bit-identical output to
+filtering the whole signal at once. Designing it in numpy keeps ``scipy.signal``
+(half a second of import) off the detection path. :class:`BlockMedianBaseline` is a
+centred running median computed on fixed blocks counted from the start of the run, so
+it too depends only on the data.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import ndimage, signal
+from scipy import ndimage
 
 from pipeline.recording import append_rows
 
+#: The impulse response is cut where what follows sums to less than this share of it.
+TAIL_TOLERANCE = 1e-13
+#: Longest impulse response kept (taps); reached only for corners far below ``fs``.
+MAX_TAPS = 4096
 
-def lowpass_sos(fs: float, lp_hz: float, order: int = 2) -> np.ndarray | None:
-    """Butterworth low-pass as second-order sections, or ``None`` when ``lp_hz`` is at
-    or above 0.45 ``fs`` (nothing to remove). ``fs``, ``lp_hz`` in Hz."""
+
+def butterworth2_coefficients(fs: float, lp_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Numerator ``b`` (3,) and denominator ``a`` (3,) of the 2nd-order Butterworth
+    low-pass with corner ``lp_hz`` at ``fs`` (Hz), by the bilinear transform with the
+    corner prewarped (the design of ``scipy.signal.butter(2, lp_hz, fs=fs)``)."""
+    k = math.tan(math.pi * lp_hz / fs)
+    norm = 1.0 / (1.0 + math.sqrt(2.0) * k + k * k)
+    b0 = k * k * norm
+    b = np.array([b0, 2.0 * b0, b0])
+    a = np.array([1.0, 2.0 * (k * k - 1.0) * norm, (1.0 - math.sqrt(2.0) * k + k * k) * norm])
+    return b, a
+
+
+def impulse_response(b: np.ndarray, a: np.ndarray, tol: float = TAIL_TOLERANCE) -> np.ndarray:
+    """Impulse response ``h`` (taps,) of the stable recursive filter ``b``/``a`` (``a[0]
+    == 1``), cut where the remaining tail sums to less than ``tol`` of ``sum(|h|)``.
+
+    Computed tap by tap at design time (not per sample of data); the tail of a
+    stable filter decays geometrically, so its bound is the last ``|h|`` over
+    ``1 - r`` with ``r`` the largest pole radius.
+    """
+    r = float(np.max(np.abs(np.roots(a)))) if a.size > 1 else 0.0
+    if r >= 1.0:
+        raise ValueError("unstable filter")
+    h: list[float] = []
+    total = 0.0
+    for n in range(MAX_TAPS):
+        acc = float(b[n]) if n < b.size else 0.0
+        for j in range(1, min(a.size, n + 1)):
+            acc -= float(a[j]) * h[n - j]
+        h.append(acc)
+        total += abs(acc)
+        tail = (abs(h[-1]) + (abs(h[-2]) if n else 0.0)) / (1.0 - r)
+        if n >= b.size and tail < tol * total:
+            break
+    return np.asarray(h)
+
+
+def lowpass_taps(fs: float, lp_hz: float) -> np.ndarray | None:
+    """Taps of the 2nd-order Butterworth low-pass at ``lp_hz`` for ``fs`` (Hz), or
+    ``None`` when ``lp_hz`` is at or above 0.45 ``fs`` (nothing to remove)."""
     if lp_hz >= 0.45 * fs:
         return None
-    return signal.butter(order, lp_hz / (fs / 2.0), btype="lowpass", output="sos")
+    return impulse_response(*butterworth2_coefficients(fs, lp_hz))
 
 
 @dataclass
 class StreamFilter:
-    """A causal SOS filter over ``(m, 3)`` chunks with carried state.
+    """A causal FIR filter over ``(m, 3)`` chunks, carrying the last inputs.
 
-    The state starts at steady state for the first sample (no start-up transient).
-    With ``sos=None`` it passes the signal through.
+    Before the first sample the input is taken as that sample held forever (the
+    filter starts at steady state, no start-up transient). With ``taps=None`` it
+    passes the signal through.
     """
 
-    sos: np.ndarray | None
-    zi: np.ndarray | None = None
+    taps: np.ndarray | None
+    _tail: np.ndarray | None = None
 
     def reset(self) -> None:
-        self.zi = None
+        self._tail = None
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Filter ``x`` of shape ``(m, 3)`` along axis 0; returns the same shape."""
-        if self.sos is None or x.shape[0] == 0:
+        if self.taps is None or x.shape[0] == 0:
             return x.copy()
-        if self.zi is None:
-            base = signal.sosfilt_zi(self.sos)  # (n_sections, 2)
-            self.zi = base[:, :, None] * x[0][None, None, :]
-        y, self.zi = signal.sosfilt(self.sos, x, axis=0, zi=self.zi)
+        n_taps = self.taps.size
+        if self._tail is None:
+            self._tail = np.repeat(x[:1], n_taps - 1, axis=0)
+        buf = np.concatenate([self._tail, x])
+        y = np.empty(x.shape)
+        for k in range(x.shape[1]):
+            y[:, k] = np.convolve(np.ascontiguousarray(buf[:, k]), self.taps, mode="valid")
+        self._tail = buf[buf.shape[0] - (n_taps - 1) :]
         return y
 
 
@@ -151,4 +204,3 @@ class BlockMedianBaseline:
                 a, b = max(0, j - K), min(n_means, j + K + 1)
                 out[j - j0] = np.median(m[a - off : b - off], axis=0)
         return out
-
