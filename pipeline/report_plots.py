@@ -1,28 +1,26 @@
-"""The report's plots, drawn with matplotlib and returned as standalone SVG text.
+"""The report's plots as standalone SVG documents, written with :mod:`pipeline.svg`.
 
-Figures are made with :class:`matplotlib.figure.Figure` directly (no pyplot, no
-global backend switch, safe in threads); text is drawn as paths, so the SVG needs
-no font and looks the same everywhere and in print. Colours follow the Okabe-Ito
-palette, which stays distinguishable with colour-blindness and in greyscale print.
+Five plots: the night's timeline (each jerk a vertical line as tall as its size,
+activity and non-wear shaded), jerks per clock hour, the time between jerks
+(log-spaced histogram), the jerk sizes, and the trend over nights. Colours follow
+the Okabe-Ito palette, which stays distinguishable with colour-blindness and in
+greyscale print.
 
 Every function takes plain numbers (epoch seconds UTC, g, counts) and a
-:class:`~pipeline.report_data.LocalClock` for local-time axes, and draws empty axes
-with a note when there is nothing to show.
+:class:`~pipeline.report_data.LocalClock` for local-time axes, returns the SVG text,
+and draws empty axes with a note when there is nothing to show. Sizes are in CSS
+pixels: the wide plots fill the report's column (944 px), the histograms half of it.
 """
 
 from __future__ import annotations
 
-import io
+import math
 from collections.abc import Sequence
 
-import matplotlib
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
 
 from pipeline.report_data import LocalClock
+from pipeline.svg import LegendItem, Panel, Scale, Svg, decade_ticks, nice_ticks, text_width
 
 #: Colour of each pattern label (Okabe-Ito).
 PATTERN_COLOURS = {
@@ -31,11 +29,11 @@ PATTERN_COLOURS = {
     "clustered": "#009E73",
     "insufficient": "#999999",
 }
-#: Fill of each activity kind in the timeline.
-ACTIVITY_STYLE = {
-    "movement": ("#E69F00", 0.30, None, "movement (not counted)"),
-    "rhythmic": ("#CC79A7", 0.30, None, "rhythmic movement (not counted)"),
-    "nonwear": ("#777777", 0.25, "//", "sensor not worn"),
+#: Fill of each activity kind in the timeline: (colour, opacity, hatched, legend label).
+ACTIVITY_STYLE: dict[str, tuple[str, float, bool, str]] = {
+    "movement": ("#E69F00", 0.30, False, "movement (not counted)"),
+    "rhythmic": ("#CC79A7", 0.30, False, "rhythmic movement (not counted)"),
+    "nonwear": ("#777777", 0.25, True, "sensor not worn"),
 }
 #: The pattern labels in plain words, for legends.
 PATTERN_WORDS = {
@@ -45,70 +43,49 @@ PATTERN_WORDS = {
     "insufficient": "too few to tell",
 }
 JERK_COLOUR = "#1f3b73"
-#: Above this many jerks the timeline's lines are drawn as an embedded bitmap, so the
-#: SVG stays small.
-RASTER_ABOVE = 2000
-_RC = {
-    "svg.fonttype": "path",
-    "svg.hashsalt": "jerkcount",
-    "font.size": 9,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.titlesize": 10,
-    "axes.titleweight": "bold",
-    "axes.titlelocation": "left",
-}
+NOT_RECORDING = "#eeeeee"
+OTHER = "#999999"
+
+#: Wide plots (timeline, hourly, trend): size and plot-area margins, px.
+WIDE_W, WIDE_H = 944.0, 290.0
+#: Half-width plots (the two histograms), px.
+HALF_W, HALF_H = 460.0, 290.0
+TOP = 34.0
+BOTTOM = 50.0
+LEFT = 62.0
+#: Room right of a wide plot for its legend, px.
+LEGEND_ROOM = 215.0
+#: Bar width of an hour, s (leaves a gap between neighbouring hours).
+HOUR_BAR_S = 3300.0
 
 
-def _svg(fig: Figure) -> str:
-    buf = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "jerkcount"}):
-        fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
-    return buf.getvalue()
+def _num_text(v: float) -> str:
+    """A tick value as short text (``0``, ``0.2``, ``2.5``, ``10``)."""
+    return f"{round(v, 9):g}"
 
 
-def _figure(width: float, height: float) -> Figure:
-    with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(width, height), dpi=100)
-        fig.add_subplot()
-    return fig
+def _y_ticks(ymax: float, integer: bool = False) -> list[tuple[float, str]]:
+    ticks = nice_ticks(0.0, ymax)
+    if integer:
+        ticks = [v for v in ticks if float(v).is_integer()] or [0.0]
+    return [(v, _num_text(v)) for v in ticks]
 
 
-def _note(ax: Axes, text: str) -> None:
-    ax.text(
-        0.5,
-        0.5,
-        text,
-        transform=ax.transAxes,
-        ha="center",
-        va="center",
-        fontsize=11,
-        color="#555555",
+def _wide_panel(svg: Svg, xlo: float, xhi: float, ymax: float, bottom: float = BOTTOM) -> Panel:
+    return Panel(
+        svg,
+        Scale(xlo, xhi, LEFT, WIDE_W - LEGEND_ROOM),
+        Scale(0.0, ymax, svg.height - bottom, TOP),
     )
 
 
-def _local_time_axis(ax: Axes, clock: LocalClock, start: float, end: float) -> None:
-    ticks = clock.hour_ticks(start, end, max_ticks=12)
-    ax.xaxis.set_major_locator(FixedLocator(ticks))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda t, _pos: clock.label(t)))
-    ax.set_xlim(start, end)
+def _time_ticks(clock: LocalClock, start: float, end: float) -> list[tuple[float, str]]:
+    return [(t, clock.label(t)) for t in clock.hour_ticks(start, end, max_ticks=12)]
 
 
-def _log_seconds_axis(ax: Axes) -> None:
-    marks = [
-        (0.1, "0.1 s"),
-        (1, "1 s"),
-        (10, "10 s"),
-        (60, "1 min"),
-        (600, "10 min"),
-        (3600, "1 h"),
-        (36000, "10 h"),
-    ]
-    lo, hi = ax.get_xlim()
-    ax.xaxis.set_major_locator(FixedLocator([m for m, _ in marks if lo <= m <= hi]))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: dict(marks).get(v, f"{v:g}")))
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.xaxis.set_minor_formatter(NullFormatter())
+def _finite_max(values: np.ndarray) -> float | None:
+    v = values[np.isfinite(values)]
+    return float(v.max()) if v.size else None
 
 
 def timeline_svg(
@@ -124,56 +101,82 @@ def timeline_svg(
     height the jerk's size in g; activity and non-wear spans shaded; time outside the
     recording ``recorded`` = (first, last sample) greyed, and the view narrowed to the
     recording plus half an hour each side. x axis in local time."""
-    fig = _figure(10, 2.8)
-    ax = fig.axes[0]
-    with matplotlib.rc_context(_RC):
-        handles = []
-        view = (start, end)
-        if recorded is not None and np.all(np.isfinite(recorded)) and recorded[1] > recorded[0]:
-            view = (max(start, recorded[0] - 1800.0), min(end, recorded[1] + 1800.0))
-            for a, b in ((start, recorded[0]), (recorded[1], end)):
-                if b > a:
-                    ax.axvspan(a, b, color="#eeeeee", lw=0)
-            handles.append(Patch(color="#eeeeee", label="not recording"))
-        seen: set[str] = set()
-        for a, b, kind in activity:
-            colour, alpha, hatch, label = ACTIVITY_STYLE.get(kind, ("#bbbbbb", 0.3, None, kind))
-            ax.axvspan(
-                max(a, start),
-                min(b, end),
-                facecolor=colour,
-                alpha=alpha,
-                hatch=hatch,
-                edgecolor=colour if hatch else None,
-                lw=0,
+    view = (float(start), float(end))
+    rec_ok = (
+        recorded is not None and bool(np.all(np.isfinite(recorded))) and recorded[1] > recorded[0]
+    )
+    if rec_ok:
+        assert recorded is not None
+        view = (max(view[0], recorded[0] - 1800.0), min(view[1], recorded[1] + 1800.0))
+    t = np.asarray(times, dtype=float)
+    g = np.asarray(sizes, dtype=float)
+    top = _finite_max(g) if g.size else None
+    ymax = top * 1.1 if top is not None and top > 0 else 1.0
+    svg = Svg(WIDE_W, WIDE_H, "The night: each jerk, and the times the wearer was moving")
+    panel = _wide_panel(svg, view[0], view[1], ymax)
+    x, y = panel.x, panel.y
+    legend: list[LegendItem] = []
+
+    svg.group(clip=panel.clip())
+    if rec_ok:
+        assert recorded is not None
+        for a, b in ((view[0], recorded[0]), (recorded[1], view[1])):
+            if b > a:
+                x0, x1 = x.clip(a), x.clip(b)
+                svg.rect(
+                    x0,
+                    panel.top,
+                    x1 - x0,
+                    panel.bottom - panel.top,
+                    NOT_RECORDING,
+                    cls="span-norecording",
+                )
+        legend.append(LegendItem("not recording", NOT_RECORDING))
+    seen: set[str] = set()
+    for a, b, kind in activity:
+        colour, alpha, hatched, label = ACTIVITY_STYLE.get(kind, ("#bbbbbb", 0.3, False, kind))
+        x0, x1 = x.clip(max(a, view[0])), x.clip(min(b, view[1]))
+        if x1 > x0:
+            h = panel.bottom - panel.top
+            svg.rect(x0, panel.top, x1 - x0, h, colour, opacity=alpha, cls=f"span-{kind}")
+            if hatched:
+                svg.rect(x0, panel.top, x1 - x0, h, svg.hatch(colour))
+        if kind not in seen:
+            seen.add(kind)
+            legend.append(
+                LegendItem(label, colour, alpha, hatched, stroke=colour if hatched else None)
             )
-            if kind not in seen:
-                seen.add(kind)
-                handles.append(Patch(facecolor=colour, alpha=alpha, hatch=hatch, label=label))
-        t = np.asarray(times, dtype=float)
-        g = np.asarray(sizes, dtype=float)
-        ymax = float(np.nanmax(g)) * 1.1 if g.size and np.isfinite(g).any() else 1.0
-        if t.size:
-            raster = t.size > RASTER_ABOVE
-            ax.vlines(t, 0, g, color=JERK_COLOUR, lw=0.9, rasterized=raster)
-            ax.plot(t, g, "o", ms=2.5, color=JERK_COLOUR, rasterized=raster)
-            handles.insert(0, Patch(color=JERK_COLOUR, label="a jerk (height = size)"))
-        else:
-            _note(ax, "No jerks this night")
-        ax.set_ylim(0, ymax)
-        ax.set_ylabel("jerk size (g)")
-        _local_time_axis(ax, clock, *view)
-        ax.set_xlabel(f"local time ({clock.offset_text(view[0])} at the start)")
-        ax.set_title("The night: each jerk, and the times the wearer was moving")
-        if handles:
-            ax.legend(
-                handles=handles,
-                loc="upper left",
-                bbox_to_anchor=(1.0, 1.0),
-                frameon=False,
-                fontsize=8,
-            )
-    return _svg(fig)
+
+    keep = np.isfinite(t) & np.isfinite(g) & (t >= view[0]) & (t <= view[1])
+    if keep.any():
+        xs, ys = x.many(t[keep]), y.many(np.clip(g[keep], 0.0, None))
+        base = panel.bottom
+        svg.path(
+            "".join(f"M{a:.1f} {base:.1f}V{b:.1f}" for a, b in zip(xs, ys, strict=True)),
+            stroke=JERK_COLOUR,
+            width=1.0,
+            cls="jerks",
+        )
+        svg.path(
+            "".join(f"M{a:.1f} {b:.1f}h0.01" for a, b in zip(xs, ys, strict=True)),
+            stroke=JERK_COLOUR,
+            width=4.5,
+            cap="round",
+            cls="jerk-dots",
+        )
+    svg.end_group()
+    if t.size:
+        legend.insert(0, LegendItem("a jerk (height = size)", JERK_COLOUR))
+    else:
+        panel.note("No jerks this night")
+
+    panel.y_axis(_y_ticks(ymax), "jerk size (g)")
+    panel.x_axis(
+        _time_ticks(clock, *view), f"local time ({clock.offset_text(view[0])} at the start)"
+    )
+    panel.title("The night: each jerk, and the times the wearer was moving")
+    panel.legend(legend, panel.right + 18, panel.top)
+    return svg.render()
 
 
 def hourly_svg(
@@ -188,132 +191,171 @@ def hourly_svg(
     less than 30 valid minutes drawn faded and hatched. Only the hours from the first
     to the last one recorded are shown when ``recorded_minutes`` is given. x axis in
     local time."""
-    fig = _figure(10, 2.6)
-    ax = fig.axes[0]
-    with matplotlib.rc_context(_RC):
-        t = np.asarray(hour_starts, dtype=float)
-        n = np.nan_to_num(np.asarray(jerks, dtype=float))
-        valid = np.nan_to_num(np.asarray(minutes_valid, dtype=float))
-        ok = np.isfinite(t)
-        if recorded_minutes is not None:
-            rec = np.nan_to_num(np.asarray(recorded_minutes, dtype=float)) > 0
-            if (rec & ok).any() or n.any():
-                idx = np.flatnonzero((rec & ok) | (n > 0))
-                span = np.zeros_like(ok)
-                span[idx[0] : idx[-1] + 1] = True
-                ok &= span
-        t, n, valid = t[ok], n[ok], valid[ok]
-        pats = [str(p) for p, k in zip(patterns, ok, strict=True) if k]
-        if t.size:
-            colours = [PATTERN_COLOURS.get(p, "#999999") for p in pats]
-            low = valid < 30
-            ax.bar(
-                t[~low],
-                n[~low],
-                width=3300,
-                align="edge",
-                color=[c for c, b in zip(colours, low, strict=True) if not b],
+    t = np.asarray(hour_starts, dtype=float)
+    n = np.nan_to_num(np.asarray(jerks, dtype=float))
+    valid = np.nan_to_num(np.asarray(minutes_valid, dtype=float))
+    ok = np.isfinite(t)
+    if recorded_minutes is not None:
+        rec = np.nan_to_num(np.asarray(recorded_minutes, dtype=float)) > 0
+        if (rec & ok).any() or n.any():
+            idx = np.flatnonzero((rec & ok) | (n > 0))
+            span = np.zeros_like(ok)
+            span[idx[0] : idx[-1] + 1] = True
+            ok &= span
+    t, n, valid = t[ok], n[ok], valid[ok]
+    pats = [str(p) for p, k in zip(patterns, ok, strict=True) if k]
+
+    ymax = float(n.max()) * 1.08 if n.size and n.any() else 1.0
+    svg = Svg(WIDE_W, WIDE_H - 20, "Jerks in each hour")
+    xlo, xhi = (float(t[0]), float(t[-1]) + 3600.0) if t.size else (0.0, 1.0)
+    panel = _wide_panel(svg, xlo, xhi, ymax)
+    x, y = panel.x, panel.y
+    low = valid < 30
+    for ti, ni, pat, faded in zip(t, n, pats, low, strict=True):
+        if ni <= 0:
+            continue
+        colour = PATTERN_COLOURS.get(pat, OTHER)
+        x0, x1, y1 = x(ti), x(ti + HOUR_BAR_S), y(ni)
+        if faded:
+            svg.rect(
+                x0,
+                y1,
+                x1 - x0,
+                panel.bottom - y1,
+                colour,
+                opacity=0.35,
+                stroke="#555555",
+                stroke_width=0.8,
+                cls="bar bar-low",
             )
-            ax.bar(
-                t[low],
-                n[low],
-                width=3300,
-                align="edge",
-                alpha=0.35,
-                hatch="//",
-                color=[c for c, b in zip(colours, low, strict=True) if b],
-                edgecolor="#555555",
+            svg.rect(x0, y1, x1 - x0, panel.bottom - y1, svg.hatch())
+        else:
+            svg.rect(x0, y1, x1 - x0, panel.bottom - y1, colour, cls=f"bar bar-{pat}")
+    if t.size:
+        used = [p for p in PATTERN_COLOURS if p in pats]
+        items = [LegendItem(PATTERN_WORDS[p], PATTERN_COLOURS[p]) for p in used]
+        if low.any():
+            items.append(LegendItem("under 30 valid min", "#cccccc", hatch=True, stroke="#555555"))
+        panel.legend(items, panel.right + 18, panel.top, title="pattern in the hour")
+    if not n.any():
+        panel.note("No jerks this night")
+    panel.y_axis(_y_ticks(ymax, integer=True), "jerks")
+    panel.x_axis(_time_ticks(clock, xlo, xhi) if t.size else [], "local time (hour starting)")
+    panel.title("Jerks in each hour")
+    return svg.render()
+
+
+def _half_panel(svg: Svg, x: Scale, ymax: float) -> Panel:
+    return Panel(svg, x, Scale(0.0, ymax, svg.height - BOTTOM, TOP))
+
+
+def _histogram_bars(panel: Panel, edges: np.ndarray, counts: np.ndarray) -> None:
+    x, y = panel.x, panel.y
+    for a, b, c in zip(edges[:-1], edges[1:], counts, strict=True):
+        if c > 0:
+            x0, x1, y1 = x(a), x(b), y(c)
+            panel.svg.rect(
+                x0,
+                y1,
+                x1 - x0,
+                panel.bottom - y1,
+                JERK_COLOUR,
+                stroke="#ffffff",
+                stroke_width=0.5,
+                cls="bar",
             )
-            _local_time_axis(ax, clock, float(t[0]), float(t[-1]) + 3600)
-            used = [p for p in PATTERN_COLOURS if p in pats]
-            handles = [Patch(color=PATTERN_COLOURS[p], label=PATTERN_WORDS[p]) for p in used]
-            if low.any():
-                handles.append(
-                    Patch(
-                        facecolor="#cccccc",
-                        hatch="//",
-                        edgecolor="#555555",
-                        label="under 30 valid min",
-                    )
-                )
-            ax.legend(
-                handles=handles,
-                loc="upper left",
-                bbox_to_anchor=(1.0, 1.0),
-                frameon=False,
-                fontsize=8,
-                title="pattern in the hour",
-                title_fontsize=8,
-            )
-        if not n.any():
-            _note(ax, "No jerks this night")
-            ax.set_ylim(0, 1)
-        ax.set_ylabel("jerks")
-        ax.set_xlabel("local time (hour starting)")
-        ax.set_title("Jerks in each hour")
-    return _svg(fig)
+
+
+#: Tick marks of the interval axis: (s, label).
+SECONDS_MARKS = [
+    (0.1, "0.1 s"),
+    (1.0, "1 s"),
+    (10.0, "10 s"),
+    (60.0, "1 min"),
+    (600.0, "10 min"),
+    (3600.0, "1 h"),
+    (36000.0, "10 h"),
+]
 
 
 def intervals_svg(times: Sequence[float], period_s: float | None = None) -> str:
     """Histogram of the intervals between consecutive jerks (log-spaced bins, 8 per
     decade, from 0.1 s); a dashed line at the regular period when there is one."""
-    fig = _figure(4.9, 2.8)
-    ax = fig.axes[0]
-    with matplotlib.rc_context(_RC):
-        t = np.sort(np.asarray(times, dtype=float))
-        iei = np.diff(t)
-        iei = iei[iei > 0]
-        hi = max(3600.0, float(iei.max()) * 1.05) if iei.size else 3600.0
-        bins = np.logspace(-1, np.log10(hi), int(np.ceil(8 * (np.log10(hi) + 1))) + 1)
-        ax.set_xscale("log")
-        if iei.size:
-            ax.hist(np.clip(iei, 0.1, None), bins=bins, color=JERK_COLOUR)
-            if period_s is not None and np.isfinite(period_s) and period_s > 0:
-                ax.axvline(period_s, color=PATTERN_COLOURS["periodic"], ls="--", lw=1.2)
-                ax.text(
-                    period_s,
-                    0.97,
-                    f" rhythm ≈ {period_s:.0f} s",
-                    color="#8a3c00",
-                    transform=ax.get_xaxis_transform(),
-                    va="top",
-                    fontsize=8,
-                )
-        else:
-            _note(ax, "Fewer than two jerks: no intervals")
-        ax.set_xlim(0.1, hi)
-        _log_seconds_axis(ax)
-        ax.set_xlabel("time from one jerk to the next")
-        ax.set_ylabel("how often")
-        ax.set_title("Time between jerks")
-    return _svg(fig)
+    t = np.sort(np.asarray(times, dtype=float))
+    iei = np.diff(t)
+    iei = iei[iei > 0]
+    hi = max(3600.0, float(iei.max()) * 1.05) if iei.size else 3600.0
+    edges = np.logspace(-1, np.log10(hi), int(np.ceil(8 * (np.log10(hi) + 1))) + 1)
+    counts = np.histogram(np.clip(iei, 0.1, None), bins=edges)[0] if iei.size else None
+    ymax = float(counts.max()) * 1.08 if counts is not None and counts.max() > 0 else 1.0
+    svg = Svg(HALF_W, HALF_H, "Time between jerks")
+    panel = _half_panel(svg, Scale(0.1, hi, LEFT - 6, HALF_W - 14, log=True), ymax)
+    if counts is not None:
+        _histogram_bars(panel, edges, counts)
+        if period_s is not None and np.isfinite(period_s) and 0.1 <= period_s <= hi:
+            px = panel.x(period_s)
+            svg.line(
+                px,
+                panel.top,
+                px,
+                panel.bottom,
+                PATTERN_COLOURS["periodic"],
+                1.2,
+                dash="5 3",
+                cls="period",
+            )
+            text = f"rhythm ≈ {period_s:.0f} s"
+            right = px + 4 + text_width(text, 11) > panel.right
+            svg.text(
+                px - 4 if right else px + 4,
+                panel.top + 11,
+                text,
+                size=11,
+                anchor="end" if right else "start",
+                fill="#8a3c00",
+            )
+    else:
+        panel.note("Fewer than two jerks: no intervals")
+    panel.y_axis(_y_ticks(ymax, integer=True), "how often")
+    panel.x_axis(
+        [(v, s) for v, s in SECONDS_MARKS if 0.1 <= v <= hi], "time from one jerk to the next"
+    )
+    panel.title("Time between jerks")
+    return svg.render()
 
 
 def amplitude_svg(sizes: Sequence[float]) -> str:
     """Histogram of jerk sizes in g on log-spaced bins, median and 90th percentile marked."""
-    fig = _figure(4.9, 2.8)
-    ax = fig.axes[0]
-    with matplotlib.rc_context(_RC):
-        g = np.asarray(sizes, dtype=float)
-        g = g[np.isfinite(g) & (g > 0)]
-        ax.set_xscale("log")
-        if g.size:
-            lo = min(0.01, float(g.min()) * 0.9)
-            hi = max(1.0, float(g.max()) * 1.1)
-            ax.hist(g, bins=np.logspace(np.log10(lo), np.log10(hi), 25), color=JERK_COLOUR)
-            for q, ls, name in ((50, "-", "median"), (90, ":", "90th percentile")):
-                v = float(np.percentile(g, q))
-                ax.axvline(v, color="#000000", ls=ls, lw=1.2, label=f"{name} {v:.2f} g")
-            ax.legend(loc="upper left", frameon=False, fontsize=8)
-            ax.set_xlim(lo, hi)
-        else:
-            ax.set_xlim(0.01, 1.0)
-            _note(ax, "No jerks this night")
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
-        ax.set_xlabel("jerk size (g, log scale)")
-        ax.set_ylabel("jerks")
-        ax.set_title("How big the jerks were")
-    return _svg(fig)
+    g = np.asarray(sizes, dtype=float)
+    g = g[np.isfinite(g) & (g > 0)]
+    lo, hi = 0.01, 1.0
+    counts = edges = None
+    if g.size:
+        lo = min(0.01, float(g.min()) * 0.9)
+        hi = max(1.0, float(g.max()) * 1.1)
+        edges = np.logspace(np.log10(lo), np.log10(hi), 25)
+        counts = np.histogram(g, bins=edges)[0]
+    ymax = float(counts.max()) * 1.08 if counts is not None else 1.0
+    svg = Svg(HALF_W, HALF_H, "How big the jerks were")
+    panel = _half_panel(svg, Scale(lo, hi, LEFT - 6, HALF_W - 14, log=True), ymax)
+    if counts is not None and edges is not None:
+        _histogram_bars(panel, edges, counts)
+        items = []
+        for q, dash, name in ((50, "", "median"), (90, "2 2", "90th percentile")):
+            v = float(np.percentile(g, q))
+            px = panel.x(v)
+            svg.line(
+                px, panel.top, px, panel.bottom, "#000000", 1.3, dash=dash or None, cls=f"q{q}"
+            )
+            items.append(LegendItem(f"{name} {v:.2f} g", "#000000", dash=dash))
+        panel.legend(items, panel.left + 8, panel.top)
+    else:
+        panel.note("No jerks this night")
+    major, minor = decade_ticks(lo, hi)
+    panel.y_axis(_y_ticks(ymax, integer=True), "jerks")
+    panel.x_axis([(v, f"{v:g}") for v in major], "jerk size (g, log scale)", minor=minor)
+    panel.title("How big the jerks were")
+    return svg.render()
 
 
 def trend_svg(
@@ -325,49 +367,51 @@ def trend_svg(
     """Jerks per valid hour, one bar per night, coloured by the night's pattern; the
     night the report is about outlined. Nights with no valid hour show as a gap."""
     n = len(labels)
-    fig = _figure(10, 2.8)
-    ax = fig.axes[0]
-    with matplotlib.rc_context(_RC):
-        x = np.arange(n)
-        y = np.asarray(rates, dtype=float)
-        colours = [PATTERN_COLOURS.get(str(p), "#999999") for p in patterns]
-        bars = ax.bar(x, np.nan_to_num(y), color=colours, width=0.7)
-        if selected is not None and 0 <= selected < n:
-            bars[selected].set_edgecolor("#000000")
-            bars[selected].set_linewidth(1.8)
-        step = max(1, int(np.ceil(n / 14)))
-        ax.set_xticks(
-            x[::step],
-            [str(s) for s in labels][::step],
-            rotation=30 if n > 7 else 0,
-            ha="right" if n > 7 else "center",
-        )
-        for xi, yi in zip(x, y, strict=True):
-            if np.isfinite(yi):
-                ax.text(xi, yi, f"{yi:.1f}", ha="center", va="bottom", fontsize=7)
-            else:
-                ax.text(
-                    xi,
-                    0,
-                    "no data",
-                    rotation=90,
-                    ha="center",
-                    va="bottom",
-                    fontsize=7,
-                    color="#555555",
-                )
-        used = [p for p in PATTERN_COLOURS if p in {str(q) for q in patterns}]
-        ax.legend(
-            handles=[Patch(color=PATTERN_COLOURS[p], label=PATTERN_WORDS[p]) for p in used],
-            loc="upper left",
-            bbox_to_anchor=(1.0, 1.0),
-            frameon=False,
-            fontsize=8,
-            title="pattern",
-            title_fontsize=8,
-        )
-        ax.set_xlim(-0.6, n - 0.4)
-        ax.set_ylabel("jerks per valid hour")
-        ax.set_xlabel("night (date it starts)")
-        ax.set_title("Night after night")
-    return _svg(fig)
+    y = np.asarray(rates, dtype=float)
+    top = _finite_max(y) if y.size else None
+    ymax = top * 1.12 if top is not None and top > 0 else 1.0
+    rotate = 30.0 if n > 7 else 0.0
+    bottom = BOTTOM + (28.0 if rotate else 0.0)
+    svg = Svg(WIDE_W, WIDE_H + (28.0 if rotate else 0.0), "Night after night")
+    panel = _wide_panel(svg, -0.6, max(n, 1) - 0.4, ymax, bottom)
+    xs, ys = panel.x, panel.y
+    for i, (yi, pat) in enumerate(zip(y, patterns, strict=True)):
+        x0, x1 = xs(i - 0.35), xs(i + 0.35)
+        if math.isfinite(yi):
+            y1 = ys(max(yi, 0.0))
+            chosen = i == selected
+            svg.rect(
+                x0,
+                y1,
+                x1 - x0,
+                panel.bottom - y1,
+                PATTERN_COLOURS.get(str(pat), OTHER),
+                stroke="#000000" if chosen else None,
+                stroke_width=1.8,
+                cls="bar bar-selected" if chosen else "bar",
+            )
+            svg.text(xs(i), y1 - 3, f"{yi:.1f}", size=10, anchor="middle", cls="value")
+        else:
+            svg.text(
+                xs(i) + 3,
+                panel.bottom - 4,
+                "no data",
+                size=10,
+                fill="#555555",
+                rotate=-90,
+                cls="value",
+            )
+    step = max(1, int(np.ceil(n / 14)))
+    panel.y_axis(_y_ticks(ymax), "jerks per valid hour")
+    panel.x_axis(
+        [(i, str(labels[i])) for i in range(0, n, step)], "night (date it starts)", rotate=rotate
+    )
+    used = [p for p in PATTERN_COLOURS if p in {str(q) for q in patterns}]
+    panel.legend(
+        [LegendItem(PATTERN_WORDS[p], PATTERN_COLOURS[p]) for p in used],
+        panel.right + 18,
+        panel.top,
+        title="pattern",
+    )
+    panel.title("Night after night")
+    return svg.render()

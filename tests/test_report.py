@@ -10,16 +10,19 @@ import re
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
 from browser import ChromiumMissing, dump_dom, find_chromium, screenshot
-from matplotlib import image as mpimg
+from PIL import Image
 from report_fixture import NightSpec, build_output
 
+from pipeline import report_plots as P
 from pipeline.errors import InputError
 from pipeline.report import pattern_phrase, render_report, write_report
-from pipeline.report_data import load_report_data
+from pipeline.report_data import LocalClock, load_report_data
+from pipeline.svg import Scale, Svg, decade_ticks, fmt, nice_ticks
 
 EVIL = '<script>alert("x")</script><img src="https://evil.example/x.png">&'
 PLOT_IDS = ["timeline", "hourly", "intervals", "amplitude", "trend"]
@@ -111,7 +114,7 @@ def test_no_network_references(report_html: str) -> None:
     assert len(refs) == len(PLOT_IDS)
     assert all(r.startswith("data:image/svg+xml;base64,") for r in refs)
     assert "http://" not in "".join(refs) and "https://" not in "".join(refs)
-    # nor inside the embedded SVGs (matplotlib's xmlns/DOCTYPE are names, not fetches)
+    # nor inside the embedded SVGs (the xmlns is a name, not a fetch)
     for r in refs:
         svg = base64.b64decode(r.split(",", 1)[1]).decode()
         assert not re.search(r"(?:href|src)=\"https?:", svg)
@@ -196,7 +199,17 @@ def test_night_without_jerks_still_renders(tmp_path: Path) -> None:
     imgs = _imgs(html)
     assert len(imgs) == 4  # one night: no trend plot
     svgs = [base64.b64decode(re.search(r"base64,([^\"]+)", t).group(1)) for t in imgs]  # type: ignore[union-attr]
-    assert all(s.count(b"<path") > 10 for s in svgs)  # axes and the note, drawn as paths
+    notes = [
+        "No jerks this night",
+        "No jerks this night",
+        "Fewer than two jerks: no intervals",
+        "No jerks this night",
+    ]
+    for svg, note in zip(svgs, notes, strict=True):
+        text = svg.decode()
+        assert f'class="note">{note}</text>' in text
+        assert text.count('class="spine"') == 2 and text.count('class="title"') == 1
+        assert 'class="bar' not in text and 'class="jerks"' not in text
     assert "Night after night" not in html
 
 
@@ -245,7 +258,7 @@ def test_chromium_renders_every_plot_offline(
     png = screenshot(page, tmp_path / "shot.png", tmp_path, width=1000, height=1600)
     raw = png.read_bytes()
     assert raw[:8] == b"\x89PNG\r\n\x1a\n" and len(raw) > 20_000
-    pixels = mpimg.imread(io.BytesIO(raw), format="png")
+    pixels = np.asarray(Image.open(io.BytesIO(raw)).convert("RGB"), dtype=float) / 255.0
     assert pixels.shape[:2] == (1600, 1000)
     rgb = pixels[..., :3]
     assert rgb.std() > 0.05  # not one colour
@@ -306,3 +319,168 @@ def test_browser_check_catches_a_remote_image(chromium: str, tmp_path: Path) -> 
     attrs = dict(re.findall(r'(data-[a-z-]+)="([^"]*)"', body.group(0)))
     assert attrs["data-plots-visible"] == "0" and attrs["data-plots-bad"] == "remote"
     assert attrs["data-fetched"] == "1"
+
+
+# ------------------------------------------------------------------ the SVG plots
+
+T0 = 1_767_225_600.0  # 2026-01-01 00:00 UTC
+CET = LocalClock(np.array([T0]), np.array([3600.0]))  # a fixed UTC+01:00 clock
+
+
+def _elements(svg: str, tag: str, cls: str) -> list[dict[str, str]]:
+    """Attributes of every ``<tag>`` whose class list contains ``cls``."""
+    root = ElementTree.fromstring(svg.split("?>", 1)[1])
+    found = []
+    for el in root.iter(f"{{http://www.w3.org/2000/svg}}{tag}"):
+        if cls in el.get("class", "").split():
+            found.append({**el.attrib, "text": el.text or ""})
+    return found
+
+
+def test_nice_ticks_scales_and_number_text() -> None:
+    assert nice_ticks(0, 47) == [0, 10, 20, 30, 40]
+    assert nice_ticks(0, 0.55) == [0, 0.2, 0.4]
+    assert nice_ticks(0, 12.96) == [0, 5, 10]
+    assert nice_ticks(0, 1.1) == [0, 0.25, 0.5, 0.75, 1.0]
+    major, minor = decade_ticks(0.0095, 1.2)
+    assert major == [0.01, 0.1, 1.0]
+    assert minor == [k / 100 for k in range(2, 10)] + [k / 10 for k in range(2, 10)]
+    lin = Scale(0.0, 10.0, 100.0, 300.0)
+    assert lin(0) == 100 and lin(2.5) == 150 and lin(10) == 300 and lin.clip(-5) == 100
+    y = Scale(0.0, 4.0, 200.0, 40.0)  # a y axis: up is smaller
+    assert list(y.many([0, 1, 4])) == [200, 160, 40]
+    log = Scale(0.1, 1000.0, 0.0, 400.0, log=True)
+    assert log(1) == pytest.approx(100) and log(100) == pytest.approx(300)
+    assert [fmt(v) for v in (3.0, 2.505, -0.001, 148.2415)] == ["3", "2.5", "0", "148.24"]
+    with pytest.raises(ValueError):
+        Scale(1.0, 1.0, 0.0, 1.0)
+
+
+def test_svg_document_escapes_text_and_is_well_formed() -> None:
+    s = Svg(200, 100, title='a <"title"> & more')
+    s.text(10, 20, "<script>&", cls="note")
+    s.rect(50, 60, -20, -10, "#000000", opacity=0.5, cls="bar")
+    doc = s.render()
+    assert doc.startswith('<?xml version="1.0" encoding="utf-8"?>\n<svg ')
+    assert "<script>" not in doc and "&lt;script&gt;&amp;" in doc
+    assert '<title>a &lt;"title"&gt; &amp; more</title>' in doc
+    # a negative width/height is flipped onto the other side of the corner
+    assert _elements(doc, "rect", "bar") == [
+        {
+            "x": "30",
+            "y": "50",
+            "width": "20",
+            "height": "10",
+            "fill": "#000000",
+            "class": "bar",
+            "fill-opacity": "0.5",
+            "text": "",
+        }
+    ]
+
+
+def test_hourly_bars_exact() -> None:
+    """Three hours (5, 0, 12 jerks; the last with 20 valid minutes): two bars, the
+    second faded, at exact pixels: x 62..729 px spans 3 h, y 0..12.96 jerks (the
+    highest bar + 8 %) spans 220..34 px."""
+    svg = P.hourly_svg(
+        CET,
+        [T0, T0 + 3600, T0 + 7200],
+        [5, 0, 12],
+        [60, 60, 20],
+        ["random", "insufficient", "periodic"],
+        [60, 60, 60],
+    )
+    bars = _elements(svg, "rect", "bar")
+    assert [b["class"] for b in bars] == ["bar bar-random", "bar bar-low"]
+    # 3300 s of 10800 s on 667 px = 203.81 px; 5 jerks = 5 / 12.96 * 186 = 71.76 px
+    assert [(b["x"], b["y"], b["width"], b["height"]) for b in bars] == [
+        ("62", "148.24", "203.81", "71.76"),
+        ("506.67", "47.78", "203.81", "172.22"),
+    ]
+    assert bars[0]["fill"] == P.PATTERN_COLOURS["random"]
+    assert bars[1]["fill-opacity"] == "0.35" and bars[1]["fill"] == P.PATTERN_COLOURS["periodic"]
+    assert [t["text"] for t in _elements(svg, "text", "xtick")] == [
+        "01:00",
+        "02:00",
+        "03:00",
+        "04:00",
+    ]
+    assert [t["text"] for t in _elements(svg, "text", "ytick")] == ["0", "5", "10"]
+    assert [t["text"] for t in _elements(svg, "text", "legend")] == [
+        "at random",
+        "regular rhythm",
+        "too few to tell",
+        "under 30 valid min",
+    ]
+
+
+def test_timeline_jerks_spans_and_legend_exact() -> None:
+    """Three jerks in a recording of 00:30-06:30 UTC: the view is 00:00-07:00 (half
+    an hour each side), 667 px for 7 h; y 0..0.55 g (largest + 10 %) on 240..34 px."""
+    svg = P.timeline_svg(
+        CET,
+        T0,
+        T0 + 86400,
+        [T0 + 3600, T0 + 7200.5, T0 + 9000],
+        [0.2, 0.5, 0.4],
+        [(T0 + 4000, T0 + 4600, "movement"), (T0 + 20000, T0 + 22000, "nonwear")],
+        (T0 + 1800, T0 + 23400),
+    )
+    (jerks,) = _elements(svg, "path", "jerks")
+    assert jerks["d"] == "M157.3 240.0V165.1M252.6 240.0V52.7M300.2 240.0V90.2"
+    (dots,) = _elements(svg, "path", "jerk-dots")
+    assert dots["d"].count("M") == 3 and dots["stroke-linecap"] == "round"
+    grey = _elements(svg, "rect", "span-norecording")
+    assert [(r["x"], r["width"]) for r in grey] == [("62", "47.64"), ("681.36", "47.64")]
+    (move,) = _elements(svg, "rect", "span-movement")
+    assert (move["x"], move["width"], move["fill-opacity"]) == ("167.87", "15.88", "0.3")
+    assert len(_elements(svg, "rect", "span-nonwear")) == 1
+    assert [t["text"] for t in _elements(svg, "text", "ytick")] == ["0", "0.2", "0.4"]
+    assert [t["text"] for t in _elements(svg, "text", "xtick")] == [
+        f"{h:02d}:00" for h in range(1, 9)
+    ]
+    assert [t["text"] for t in _elements(svg, "text", "legend")] == [
+        "a jerk (height = size)",
+        "not recording",
+        "movement (not counted)",
+        "sensor not worn",
+    ]
+    assert _elements(svg, "text", "xlabel")[0]["text"] == "local time (UTC+01:00 at the start)"
+    assert _elements(svg, "text", "note") == []
+
+
+def test_histograms_and_trend_exact() -> None:
+    times = T0 + np.array([0.0, 24.0, 48.0, 72.0, 73.0])  # intervals 24, 24, 24, 1 s
+    iv = P.intervals_svg(times, period_s=24.0)
+    bars = _elements(iv, "rect", "bar")
+    assert len(bars) == 2  # one bin holds the three 24 s intervals, one the 1 s one
+    heights = sorted(float(b["height"]) for b in bars)
+    assert heights[1] == pytest.approx(3 * heights[0], abs=0.02)
+    (period,) = _elements(iv, "line", "period")
+    assert period["x1"] == period["x2"] and period["stroke-dasharray"] == "5 3"
+    assert [t["text"] for t in _elements(iv, "text", "xtick")] == [
+        "0.1 s",
+        "1 s",
+        "10 s",
+        "1 min",
+        "10 min",
+        "1 h",
+    ]
+
+    amp = P.amplitude_svg([0.1, 0.2, 0.3, 0.4, 0.5])
+    assert len(_elements(amp, "rect", "bar")) == 5
+    assert [t["text"] for t in _elements(amp, "text", "legend")] == [
+        "median 0.30 g",
+        "90th percentile 0.46 g",
+    ]
+    assert [t["text"] for t in _elements(amp, "text", "xtick")] == ["0.01", "0.1", "1"]
+
+    trend = P.trend_svg(["d1", "<d2>", "d3"], [2.0, float("nan"), 4.0], ["random"] * 3, 2)
+    bars = _elements(trend, "rect", "bar")
+    assert [b["class"] for b in bars] == ["bar", "bar bar-selected"]
+    assert bars[1]["stroke"] == "#000000"
+    assert float(bars[1]["height"]) == pytest.approx(2 * float(bars[0]["height"]), abs=0.02)
+    assert [t["text"] for t in _elements(trend, "text", "value")] == ["2.0", "no data", "4.0"]
+    assert [t["text"] for t in _elements(trend, "text", "xtick")] == ["d1", "<d2>", "d3"]
+    assert "&lt;d2&gt;" in trend
