@@ -143,36 +143,48 @@ class NonWearTracker:
         self._dn = np.zeros(self.blocks)
 
     def feed(self, chunk: Chunk) -> None:
-        """Consume a contiguous chunk (``(m, 3)`` g at grid index ``chunk.start``)."""
+        """Consume a contiguous chunk (``(m, 3)`` g at grid index ``chunk.start``).
+
+        Per-block sums are taken with one :func:`numpy.add.reduceat` over the chunk's
+        block boundaries (blocks never straddle epochs: an epoch is a whole number of
+        blocks), then added into the epochs they belong to.
+        """
         m = len(chunk)
         if m == 0:
             return
         acc = np.asarray(chunk.acc, dtype=np.float64)
         start = int(chunk.start)
-        # first differences, each belonging to its later sample; across chunks only
-        # when the previous chunk ended right before this one
+        # squared first differences, each belonging to its later sample; across chunks
+        # only when the previous chunk ended right before this one
+        joined = self._last is not None and self._last_index == start - 1
         d2 = np.empty((m, 3))
-        dvalid = np.ones(m, dtype=bool)
-        d2[1:] = np.diff(acc, axis=0) ** 2
-        if self._last is not None and self._last_index == start - 1:
-            d2[0] = (acc[0] - self._last) ** 2
-        else:
-            d2[0] = 0.0
-            dvalid[0] = False
+        np.subtract(acc[1:], acc[:-1], out=d2[1:])
+        d2[0] = acc[0] - self._last if joined else 0.0
+        np.square(d2, out=d2)
         self._last = acc[-1].copy()
         self._last_index = start + m - 1
 
-        e_first, e_last = start // self.epoch_n, (start + m - 1) // self.epoch_n
-        for e in range(e_first, e_last + 1):
-            lo = max(start, e * self.epoch_n) - start
-            hi = min(start + m, (e + 1) * self.epoch_n) - start
+        bn = self.block_n
+        b_first, b_last = start // bn, (start + m - 1) // bn
+        cuts = np.arange(b_first, b_last + 1, dtype=np.int64) * bn - start
+        cuts[0] = 0
+        sums = np.add.reduceat(acc, cuts, axis=0)
+        d2_sums = np.add.reduceat(d2, cuts, axis=0)
+        counts = np.diff(cuts, append=m).astype(np.float64)
+        d_counts = counts.copy()
+        if not joined:
+            d_counts[0] -= 1.0  # the first sample has no difference
+
+        for e in range(b_first // self.blocks, b_last // self.blocks + 1):
             self._enter_epoch(e)
-            block = (np.arange(start + lo, start + hi) - e * self.epoch_n) // self.block_n
-            self._n += np.bincount(block, minlength=self.blocks)
-            self._dn += np.bincount(block, weights=dvalid[lo:hi], minlength=self.blocks)
-            for k in range(3):
-                self._sum[:, k] += np.bincount(block, acc[lo:hi, k], minlength=self.blocks)
-                self._d2[:, k] += np.bincount(block, d2[lo:hi, k], minlength=self.blocks)
+            k0 = max(b_first, e * self.blocks)  # global block numbers in this epoch
+            k1 = min(b_last + 1, (e + 1) * self.blocks)
+            lo, hi = k0 - b_first, k1 - b_first  # rows of the per-block sums
+            a, b = k0 - e * self.blocks, k1 - e * self.blocks  # blocks of the epoch
+            self._sum[a:b] += sums[lo:hi]
+            self._d2[a:b] += d2_sums[lo:hi]
+            self._n[a:b] += counts[lo:hi]
+            self._dn[a:b] += d_counts[lo:hi]
 
     def _enter_epoch(self, e: int) -> None:
         if self._epoch == e:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from pathlib import Path
@@ -144,11 +145,8 @@ def file_info(path: Path, with_hash: bool = True) -> FileInfo:
     st = path.stat()
     digest = ""
     if with_hash:
-        h = hashlib.sha256()
         with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        digest = h.hexdigest()
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
     return FileInfo(int(st.st_size), float(st.st_mtime), digest)
 
 
@@ -157,24 +155,34 @@ def process_file(
 ) -> RecordingResult:
     """Detect jerks and non-wear in one recording, in one pass over its chunks.
 
+    The file's sha256 is computed meanwhile in a second thread (hashlib and file
+    reads release the GIL), so it costs no wall time on a machine with two cores.
     ``progress`` (optional) is called with input bytes consumed since its last call.
     """
     path = Path(path)
-    with open_recording(path, params.reader) as stream:
-        tracker = NonWearTracker(stream.header.fs, stream.header.t0, params.nonwear)
-        detection = detect_stream(
-            stream, params.detector, progress, params.chunk_samples, tracker.feed
-        )
-        nonwear = tracker.finish()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jerkcount-sha256") as pool:
+        info = pool.submit(file_info, path, params.hash_files)
+        with open_recording(path, params.reader) as stream:
+            tracker = NonWearTracker(stream.header.fs, stream.header.t0, params.nonwear)
+            detection = detect_stream(
+                stream, params.detector, progress, params.chunk_samples, tracker.feed
+            )
+            nonwear = tracker.finish()
+        file = info.result()
     log.info(
         "%s: %d jerks, %d activity periods, %d non-wear periods",
         path, len(detection.events), len(detection.activity), len(nonwear),
     )  # fmt: skip
-    return RecordingResult(path, detection, nonwear, file_info(path, params.hash_files))
+    return RecordingResult(path, detection, nonwear, file)
 
 
 def _starts(paths: Sequence[Path], reader: ReaderParams) -> list[tuple[float, Path]]:
-    """``(t0, path)`` of every recording (header only), sorted by t0."""
+    """``(t0, path)`` of every recording (header only), sorted by t0.
+
+    A single recording needs no order: it is not opened here (t0 given as NaN).
+    """
+    if len(paths) == 1:
+        return [(float("nan"), Path(paths[0]))]
     found = []
     for p in paths:
         with open_recording(p, reader) as stream:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from xml.sax.saxutils import escape
 
 import numpy as np
 
@@ -56,8 +55,14 @@ def fmt(v: float) -> str:
     return "0" if s in ("-0", "") else s
 
 
+def escape(text: str) -> str:
+    """``text`` with ``&``, ``<`` and ``>`` escaped for XML character data."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _attr(value: object) -> str:
-    return escape(str(value), {'"': "&quot;"})
+    """``value`` as text escaped for a double-quoted XML attribute."""
+    return escape(str(value)).replace('"', "&quot;")
 
 
 def text_width(text: str, size: float) -> float:
