@@ -26,7 +26,7 @@ motion and are not still).
 
 :class:`NonWearTracker` consumes the same :class:`~pipeline.recording.Chunk` stream
 as the detector (``detect_chunks(..., on_chunk=tracker.feed)``), in constant memory:
-one epoch of per-block sums.
+at most an hour of per-block sums (epochs are judged an hour at a time).
 """
 
 from __future__ import annotations
@@ -106,10 +106,15 @@ class NonWearTracker:
 
     Feed chunks in time order with :meth:`feed` (a jump in ``Chunk.start`` is a
     gap), then call :meth:`finish`; ``periods`` holds the non-wear periods found, as
-    :class:`~pipeline.events.ActivityPeriod` with ``kind == "nonwear"``. Memory is
-    constant (one epoch of block sums). ``on_epoch`` (optional) sees every judged
-    :class:`EpochStats`, for diagnostics.
+    :class:`~pipeline.events.ActivityPeriod` with ``kind == "nonwear"``. Completed
+    epochs are queued and judged together, :data:`JUDGE_BATCH` at a time (numpy over
+    the batch instead of a dozen small calls per epoch), so memory is bounded by one
+    batch of per-block sums (about 0.25 MB). ``on_epoch`` (optional) sees every judged
+    :class:`EpochStats` in time order, for diagnostics.
     """
+
+    #: Completed epochs judged together (60: an hour of 60-s epochs).
+    JUDGE_BATCH = 60
 
     def __init__(
         self,
@@ -128,7 +133,12 @@ class NonWearTracker:
         self.periods: list[ActivityPeriod] = []
         self._on_epoch = on_epoch
         self._epoch: int | None = None
-        self._reset_sums()
+        # per block of the current epoch: sum x, y, z; sum of squared differences
+        # x, y, z; samples; samples with a difference
+        self._sums = np.zeros((self.blocks, 8))
+        # completed epochs (index, sums) and unknown stretches (seconds), in order
+        self._queue: list[tuple[int, np.ndarray] | float] = []
+        self._queued_epochs = 0
         self._last: np.ndarray | None = None
         self._last_index = -2
         self._run: tuple[float, float] | None = None
@@ -136,12 +146,6 @@ class NonWearTracker:
         self._bridged = 0.0
 
     # ------------------------------------------------------------ streaming
-    def _reset_sums(self) -> None:
-        self._sum = np.zeros((self.blocks, 3))
-        self._n = np.zeros(self.blocks)
-        self._d2 = np.zeros((self.blocks, 3))
-        self._dn = np.zeros(self.blocks)
-
     def feed(self, chunk: Chunk) -> None:
         """Consume a contiguous chunk (``(m, 3)`` g at grid index ``chunk.start``).
 
@@ -168,23 +172,20 @@ class NonWearTracker:
         b_first, b_last = start // bn, (start + m - 1) // bn
         cuts = np.arange(b_first, b_last + 1, dtype=np.int64) * bn - start
         cuts[0] = 0
-        sums = np.add.reduceat(acc, cuts, axis=0)
-        d2_sums = np.add.reduceat(d2, cuts, axis=0)
-        counts = np.diff(cuts, append=m).astype(np.float64)
-        d_counts = counts.copy()
+        per_block = np.empty((cuts.size, 8))
+        per_block[:, :3] = np.add.reduceat(acc, cuts, axis=0)
+        per_block[:, 3:6] = np.add.reduceat(d2, cuts, axis=0)
+        per_block[:, 6] = np.diff(cuts, append=m)
+        per_block[:, 7] = per_block[:, 6]
         if not joined:
-            d_counts[0] -= 1.0  # the first sample has no difference
+            per_block[0, 7] -= 1.0  # the first sample has no difference
 
         for e in range(b_first // self.blocks, b_last // self.blocks + 1):
             self._enter_epoch(e)
             k0 = max(b_first, e * self.blocks)  # global block numbers in this epoch
             k1 = min(b_last + 1, (e + 1) * self.blocks)
-            lo, hi = k0 - b_first, k1 - b_first  # rows of the per-block sums
-            a, b = k0 - e * self.blocks, k1 - e * self.blocks  # blocks of the epoch
-            self._sum[a:b] += sums[lo:hi]
-            self._d2[a:b] += d2_sums[lo:hi]
-            self._n[a:b] += counts[lo:hi]
-            self._dn[a:b] += d_counts[lo:hi]
+            base = e * self.blocks
+            self._sums[k0 - base : k1 - base] += per_block[k0 - b_first : k1 - b_first]
 
     def _enter_epoch(self, e: int) -> None:
         if self._epoch == e:
@@ -192,52 +193,104 @@ class NonWearTracker:
         if self._epoch is not None:
             if e < self._epoch:
                 raise ValueError(f"chunk at epoch {e} goes back before epoch {self._epoch}")
-            self._judge_epoch()
+            self._queue.append((self._epoch, self._sums))
+            self._queued_epochs += 1
             skipped = e - self._epoch - 1
             if skipped > 0:
-                self._unknown(skipped * self.epoch_n / self.fs)
+                self._queue.append(skipped * self.epoch_n / self.fs)
+            if self._queued_epochs >= self.JUDGE_BATCH:
+                self._judge_queue()
         self._epoch = e
-        self._reset_sums()
+        self._sums = np.zeros((self.blocks, 8))
 
     def finish(self) -> list[ActivityPeriod]:
-        """End of the recording: judge the last epoch, close any run; returns ``periods``."""
+        """End of the recording: judge the last epochs, close any run; returns ``periods``."""
         if self._epoch is not None:
-            self._judge_epoch()
+            self._queue.append((self._epoch, self._sums))
             self._epoch = None
+        self._judge_queue()
         self._close()
         return self.periods
 
     # ------------------------------------------------------------ judging
-    def _judge_epoch(self) -> None:
+    def _judge_queue(self) -> None:
+        """Judge the queued epochs together, then replay the queue in time order."""
+        queue, self._queue, self._queued_epochs = self._queue, [], 0
+        epochs = [item for item in queue if isinstance(item, tuple)]
+        if epochs:
+            stats = iter(self._epoch_stats([e for e, _ in epochs], [a for _, a in epochs]))
+        for item in queue:
+            if not isinstance(item, tuple):
+                self._unknown(item)
+                continue
+            st = next(stats)
+            if st is None:  # too little data in the epoch
+                self._unknown(self.epoch_n / self.fs)
+                continue
+            if self._on_epoch is not None:
+                self._on_epoch(st)
+            if st.still:
+                self._still(st.start, st.end, st.mean)
+            else:
+                self._close()
+
+    def _epoch_stats(self, index: list[int], sums: list[np.ndarray]) -> list[EpochStats | None]:
+        """:class:`EpochStats` of epochs ``index`` from their per-block sums (None when
+        fewer than ``min_coverage`` of the blocks, or fewer than 3, have data).
+
+        Vectorised over the epochs; per epoch the same arithmetic as judging it alone:
+        block means, their variance (``ddof=1``), the median per-block noise variance
+        ``mean(diff²) / 2``, and the excess over what that noise leaves in a mean.
+        """
         p = self.params
-        assert self._epoch is not None
-        start = self.t0 + self._epoch * self.epoch_n / self.fs
-        end = start + self.epoch_n / self.fs
-        ok = self._n >= self.block_n / 2.0
-        nb = int(ok.sum())
-        if nb < max(3, p.min_coverage * self.blocks):
-            self._unknown(end - start)
-            return
-        n = self._n[ok]
-        means = self._sum[ok] / n[:, None]
-        has_d = ok & (self._dn > 0)
-        if has_d.any():
-            noise_var = np.median(self._d2[has_d] / (2.0 * self._dn[has_d][:, None]), axis=0)
-        else:
-            noise_var = np.zeros(3)
-        mean_noise = noise_var * float(np.mean(1.0 / n))  # (3,) variance of a block mean
-        excess = float(np.sum(np.var(means, axis=0, ddof=1) - mean_noise))
-        se = float(np.sqrt(np.sum(mean_noise**2) * 2.0 / (nb - 1)))
-        limit = max(p.still_g**2, p.z * se)
-        mean = self._sum[ok].sum(axis=0) / n.sum()
+        a = np.stack(sums)  # (E, blocks, 8)
+        n, dn = a[..., 6], a[..., 7]
+        ok = n >= self.block_n / 2.0
+        nb = ok.sum(axis=1)
+        judged = nb >= max(3, p.min_coverage * self.blocks)
+        okf = ok[..., None]
+        n_ok = np.where(ok, n, 1.0)
+        means = a[..., :3] / n_ok[..., None]
+        nb_safe = np.maximum(nb, 2).astype(np.float64)
+        mu = np.where(okf, means, 0.0).sum(axis=1) / nb_safe[:, None]
+        dev = np.where(okf, means - mu[:, None, :], 0.0)
+        var = (dev * dev).sum(axis=1) / (nb_safe - 1.0)[:, None]  # (E, 3), ddof=1
+        # median over the blocks with differences of mean(diff²) / 2 per axis
+        has_d = ok & (dn > 0)
+        ratio = a[..., 3:6] / (2.0 * np.where(has_d, dn, 1.0))[..., None]
+        ratio = np.sort(np.where(has_d[..., None], ratio, np.inf), axis=1)
+        k = has_d.sum(axis=1)  # (E,)
+        lo = np.take_along_axis(ratio, np.maximum((k - 1) // 2, 0)[:, None, None], axis=1)
+        hi = np.take_along_axis(ratio, np.maximum(k // 2, 0)[:, None, None], axis=1)
+        with np.errstate(invalid="ignore"):
+            noise_var = np.where(k[:, None] > 0, (lo[:, 0] + hi[:, 0]) / 2.0, 0.0)
+        inv_n = np.where(ok, 1.0 / n_ok, 0.0).sum(axis=1) / nb_safe
+        mean_noise = noise_var * inv_n[:, None]  # (E, 3) variance of a block mean
+        excess = (var - mean_noise).sum(axis=1)
+        se = np.sqrt((mean_noise**2).sum(axis=1) * 2.0 / (nb_safe - 1.0))
+        limit = np.maximum(p.still_g**2, p.z * se)
+        mean_vec = (
+            np.where(okf, a[..., :3], 0.0).sum(axis=1)
+            / np.where(ok, n, 0.0).sum(axis=1).clip(min=1.0)[:, None]
+        )
         still = excess <= limit
-        if self._on_epoch is not None:
-            rms = float(np.sqrt(max(excess, 0.0)))
-            self._on_epoch(EpochStats(start, end, rms, float(np.sqrt(limit)), mean, still))
-        if still:
-            self._still(start, end, mean)
-        else:
-            self._close()
+        out: list[EpochStats | None] = []
+        for i, e in enumerate(index):
+            if not judged[i]:
+                out.append(None)
+                continue
+            start = self.t0 + e * self.epoch_n / self.fs
+            out.append(
+                EpochStats(
+                    start,
+                    start + self.epoch_n / self.fs,
+                    float(np.sqrt(max(excess[i], 0.0))),
+                    float(np.sqrt(limit[i])),
+                    mean_vec[i],
+                    bool(still[i]),
+                )
+            )
+        return out
 
     def _still(self, start: float, end: float, mean: np.ndarray) -> None:
         if self._run is not None and self._ref is not None:
