@@ -295,6 +295,8 @@ class RecordingStream:
     # ----------------------------------------------------------------- checks
     def _clean(self, rows: _Rows, is_last: bool) -> _Rows:
         """Drop rows with missing values (counted); a broken row is an error naming it."""
+        if _all_finite(rows.t, rows.a):  # the common case: one cheap pass
+            return rows
         inf = np.isinf(rows.t) | np.isinf(rows.a).any(axis=1)
         if inf.any():
             i = int(np.flatnonzero(inf)[0])
@@ -556,10 +558,7 @@ class _RateWatch:
         while self.d.size >= 2 * w:
             nwin = self.d.size // w - 1  # whole windows after the first (kept for the split)
             wins = self.d[w : (nwin + 1) * w].reshape(nwin, w)
-            med = np.median(wins, axis=1)
-            near = np.abs(wins - med[:, None]) < 0.45 * med[:, None]
-            mean = (wins * near).sum(axis=1) / np.maximum(near.sum(axis=1), 1)
-            off = np.flatnonzero(np.abs(mean / self.period - 1.0) > self.p.rate_tolerance)
+            off = self._off_windows(wins)
             if off.size == 0:
                 k = nwin * w
                 self.d, self.t_end, self.line_end = self.d[k:], self.t_end[k:], self.line_end[k:]
@@ -582,6 +581,30 @@ class _RateWatch:
                 k = w
             self.d, self.t_end, self.line_end = self.d[k:], self.t_end[k:], self.line_end[k:]
         return out
+
+    def _off_windows(self, wins: np.ndarray) -> np.ndarray:
+        """Indices of the windows (rows of ``wins``, (nwin, w) intervals in s) whose robust
+        period differs from the current one by more than ``rate_tolerance``.
+
+        A window whose every interval is within 90 % of the tolerance of the period has
+        its robust mean (a mean of some of those intervals) within it too, so only the
+        other windows (drops, a changed rate, large jitter) need their median.
+        """
+        tol = self.p.rate_tolerance
+        cand = np.arange(wins.shape[0])
+        if tol >= 1e-6:
+            margin = 0.9 * tol * self.period
+            sure = (wins.max(axis=1) - self.period <= margin) & (
+                self.period - wins.min(axis=1) <= margin
+            )
+            cand = np.flatnonzero(~sure)
+            if cand.size == 0:
+                return cand
+            wins = wins[cand]
+        med = np.median(wins, axis=1)
+        near = np.abs(wins - med[:, None]) < 0.45 * med[:, None]
+        mean = (wins * near).sum(axis=1) / np.maximum(near.sum(axis=1), 1)
+        return cand[np.abs(mean / self.period - 1.0) > tol]
 
 
 def _robust_period(d: np.ndarray) -> float:
@@ -616,24 +639,31 @@ class _ClipWatch:
         # per (axis, sign): [value, count, times list, second value, second count]
         self._top: dict[str, list[Any]] = {}
         self._levels: dict[str, float] = {}
+        self._tiled: tuple[Any, np.ndarray, np.ndarray] | None = None
 
     def push(self, t: np.ndarray, a: np.ndarray) -> None:
+        """Take raw rows ``t`` (m,) epoch s, ``a`` (m, 3) g (finite, m > 0)."""
         if self.range is not None:
-            hit = (np.abs(a) >= 0.995 * self.range).any(axis=1)
+            level = 0.995 * self.range
+            if not ((a >= level).any() or (a <= -level).any()):
+                return  # no sample at the range (|a| >= level, the test below)
+            hit = (np.abs(a) >= level).any(axis=1)
             if hit.any():
                 self._meta_count += int(hit.sum())
                 if sum(x.size for x in self._meta_times) < self.MAX_TIMES:
                     self._meta_times.append(t[hit])
             return
+        if len(self._top) == 6 and not self._may_change(a):
+            return
         for k in range(3):
             for sign, key in ((1.0, f"{AXES[k]}+"), (-1.0, f"{AXES[k]}-")):
+                cur = self._top.get(key)
                 v = sign * a[:, k]
                 m1 = float(v.max())
                 at = v == m1
                 below = v[~at]
                 m2 = float(below.max()) if below.size else -math.inf
                 c2 = int((below == m2).sum()) if below.size else 0
-                cur = self._top.get(key)
                 if cur is None or m1 > cur[0]:
                     second = (m2, c2) if cur is None or m2 > cur[0] else (cur[0], cur[1])
                     if cur is not None and m2 == cur[0]:
@@ -651,6 +681,23 @@ class _ClipWatch:
                     cur[3], cur[4] = m1, int(at.sum())
                 elif m1 == cur[3]:
                     cur[4] += int(at.sum())
+
+    def _may_change(self, a: np.ndarray) -> bool:
+        """False when every value of ``a`` (m, 3) lies below the second value kept for its
+        axis and sign, so that :meth:`push` would change nothing (``-a >= c`` is exactly
+        ``a <= -c``).
+
+        Compared against the thresholds tiled to (m, 3) and kept between calls:
+        broadcasting a (3,) row over a C-ordered (m, 3) array is several times slower.
+        """
+        hi = tuple(float(self._top[f"{ax}+"][3]) for ax in AXES)
+        lo = tuple(-float(self._top[f"{ax}-"][3]) for ax in AXES)
+        m = a.shape[0]
+        if self._tiled is None or self._tiled[0] != (hi, lo) or self._tiled[1].shape[0] < m:
+            n = max(m, _WATCH_ROWS)
+            self._tiled = ((hi, lo), np.tile(hi, (n, 1)), np.tile(lo, (n, 1)))
+        _, hi_rows, lo_rows = self._tiled
+        return bool((a >= hi_rows[:m]).any() or (a <= lo_rows[:m]).any())
 
     def _clipped_keys(self) -> list[str]:
         p = self.p
@@ -699,39 +746,71 @@ class _StuckWatch:
         self._last_a: np.ndarray | None = None
 
     def push(self, rows: _Rows) -> None:
+        """Take the next raw rows (``t`` (m,) epoch s, ``a`` (m, 3) g, m > 0).
+
+        A run of axis ``k`` is a stretch of rows holding one value; it ends at the row
+        where the value changes. Only runs long enough to be stuck need to know whether
+        another axis moved during them, so that is looked up for those few runs (and
+        for the run still open at the end of the rows).
+        """
         t, a, line = rows.t, rows.a, rows.line
         if self._run is None:
             self._run = [[a[0, k], t[0], int(line[0]), False] for k in range(3)]
             self._last_a = a[0].copy()
             self._last_t = float(t[0])
         assert self._last_a is not None
-        prev = np.vstack((self._last_a, a[:-1]))
-        change = a != prev  # (m, 3): row i differs from the row before
-        ext_t = np.concatenate(([self._last_t], t))
+        m = t.size
+        change = np.empty((m, 3), dtype=bool)  # row i differs from the row before
+        np.not_equal(a[0], self._last_a, out=change[0])
+        np.not_equal(a[1:], a[:-1], out=change[1:])
         for k in range(3):
-            other = change[:, [j for j in range(3) if j != k]].any(axis=1)
-            cs = np.concatenate(([0], np.cumsum(other)))  # others' changes up to row i
-            bounds = np.flatnonzero(change[:, k])
+            others = [j for j in range(3) if j != k]
+            bounds = np.flatnonzero(change[:, k])  # rows where a new run starts
             run = self._run[k]
-            starts = np.concatenate(([-1], bounds))  # -1: the run carried in
-            ends = np.concatenate((bounds, [t.size]))  # exclusive row index
-            t_start = np.where(starts < 0, run[1], t[np.maximum(starts, 0)])
-            t_end = ext_t[ends]  # the last row of the run (ext index = row + 1)
-            moved = cs[ends] - cs[np.maximum(starts, 0) + 1] > 0
-            moved[0] = moved[0] or run[3] or (cs[ends[0]] - cs[0] > 0)
-            long = np.flatnonzero(t_end[:-1] - t_start[:-1] >= self.stuck_s)
-            for i in long.tolist():
-                if moved[i]:
-                    value = run[0] if starts[i] < 0 else a[starts[i], k]
-                    ln = run[2] if starts[i] < 0 else int(line[starts[i]])
-                    self._add(k, float(t_start[i]), float(t_end[i]), float(value), ln)
             if bounds.size:
-                s = int(bounds[-1])
-                self._run[k] = [a[s, k], float(t[s]), int(line[s]), bool(moved[-1])]
+                self._closed_runs(k, bounds, rows, change)
+                last = int(bounds[-1])
+                moved_last = bool(change[last + 1 :, others].any())
+                self._run[k] = [a[last, k], float(t[last]), int(line[last]), moved_last]
             else:
-                run[3] = bool(moved[0])
+                run[3] = bool(run[3]) or bool(change[:, others].any())
         self._last_a = a[-1].copy()
         self._last_t = float(t[-1])
+
+    def _closed_runs(self, k: int, bounds: np.ndarray, rows: _Rows, change: np.ndarray) -> None:
+        """Report the long runs of axis ``k`` that end inside ``rows``.
+
+        ``bounds`` (r,) are the rows where a new run starts; the closed runs are the one
+        carried in (ending before ``bounds[0]``) and ``bounds[i - 1]`` up to
+        ``bounds[i]``. A run's last row is the one before the next run starts.
+        """
+        t, a, line = rows.t, rows.a, rows.line
+        run = self._run[k]  # type: ignore[index]
+        others = [j for j in range(3) if j != k]
+        first_end = float(t[bounds[0] - 1]) if bounds[0] > 0 else self._last_t
+        if bounds.size > 1:
+            # t[b - 1] <= t[b] and rounding is monotonic: the times between run starts
+            # bound the run lengths from above (no long run: the common case)
+            if first_end - run[1] < self.stuck_s and (
+                float(np.diff(t[bounds]).max()) < self.stuck_s
+            ):
+                return
+        elif first_end - run[1] < self.stuck_s:
+            return
+        t_start = np.concatenate(([run[1]], t[bounds[:-1]]))
+        t_end = np.where(bounds > 0, t[np.maximum(bounds - 1, 0)], self._last_t)
+        long = np.flatnonzero(t_end - t_start >= self.stuck_s)
+        for i in long.tolist():
+            end = int(bounds[i])
+            if i == 0:
+                moved = bool(run[3]) or bool(change[:end, others].any())
+                value, ln = run[0], run[2]
+            else:
+                begin = int(bounds[i - 1])
+                moved = bool(change[begin + 1 : end, others].any())
+                value, ln = a[begin, k], int(line[begin])
+            if moved:
+                self._add(k, float(t_start[i]), float(t_end[i]), float(value), ln)
 
     def _add(self, k: int, start: float, end: float, value: float, line: int) -> None:
         if len(self.found) < self.MAX_FOUND:
@@ -745,6 +824,15 @@ class _StuckWatch:
             if moved and self._last_t - start >= self.stuck_s:
                 self._add(k, float(start), float(self._last_t), float(value), int(line))
         self._run = None
+
+
+def _all_finite(t: np.ndarray, a: np.ndarray) -> bool:
+    """True when ``t`` (m,) and ``a`` (m, 3) hold no NaN and no infinity.
+
+    A sum is finite only when every term is (NaN and infinities propagate); a sum that
+    overflows says ``False`` and the caller looks closer, so the answer is exact.
+    """
+    return math.isfinite(float(np.add.reduce(t)) + float(np.add.reduce(a, axis=None)))
 
 
 def _chain(first: Iterator[_Raw], rest: Iterator[_Raw]) -> Iterator[_Raw]:
