@@ -25,8 +25,10 @@ output folder is written, every file atomically, only after everything was compu
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -227,15 +229,29 @@ def process_recordings(
 
 
 # ------------------------------------------------------------------ writing
+def _cells(column: pd.Series, fmt: str | None) -> list[str]:
+    """A column as CSV cell texts: ``fmt % value`` for numbers when ``fmt`` is given,
+    else ``str(value)``; NaN and None as empty cells (what pandas' ``to_csv`` writes)."""
+    if fmt is not None:
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+        return ["" if not math.isfinite(v) else fmt % v for v in values.tolist()]
+    return [
+        "" if v is None or (isinstance(v, float) and v != v) else str(v) for v in column.tolist()
+    ]
+
+
 def write_csv(path: Path, frame: pd.DataFrame, formats: Mapping[str, str] = FORMATS) -> Path:
-    """Write ``frame`` as CSV atomically; numeric columns in ``formats``, NaN as empty."""
-    text = frame.copy()
-    for column, fmt in formats.items():
-        if column in text.columns:
-            values = pd.to_numeric(text[column], errors="coerce").to_numpy(dtype=np.float64)
-            text[column] = ["" if not np.isfinite(v) else fmt % v for v in values]
+    """Write ``frame`` as CSV atomically; numeric columns in ``formats``, NaN as empty.
+
+    Written with the :mod:`csv` module (the same text as pandas' ``to_csv``: minimal
+    quoting, ``\\n`` line ends) at a fraction of its per-call cost.
+    """
+    columns = [str(c) for c in frame.columns]
+    cells = [_cells(frame[c], formats.get(c)) for c in frame.columns]
     with atomic_write(path) as fh:
-        text.to_csv(fh, index=False, lineterminator="\n")
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(zip(*cells, strict=True))
     log.info("wrote %d rows to %s", len(frame), path)
     return path
 
