@@ -134,8 +134,15 @@ def regular_pairs(iv: np.ndarray, tol: float, max_s: float = np.inf) -> np.ndarr
     """
     a, b = iv[..., :-1], iv[..., 1:]
     s = a + b
-    r = np.divide(np.abs(a - b), s, out=np.ones_like(s), where=s > 0)
-    return (r < tol) & (a <= max_s) & (b <= max_s)
+    d = np.subtract(a, b)
+    np.abs(d, out=d)
+    r = np.divide(d, s, out=np.ones_like(s), where=s > 0)
+    match = r < tol
+    if np.isfinite(max_s):
+        short = iv <= max_s  # each interval compared once, then paired with its neighbour
+        match &= short[..., :-1]
+        match &= short[..., 1:]
+    return match
 
 
 def qualifying_runs(mask: np.ndarray, min_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -193,6 +200,8 @@ def jitter_surrogates(
     k = np.floor(x / window_s)
     lo = k * window_s
     hi = np.minimum(lo + window_s, total_s)
-    s = lo + rng.random((n, x.size)) * (hi - lo)
+    s = rng.random((n, x.size))
+    s *= hi - lo  # in place: the same arithmetic as lo + u * (hi - lo), no temporaries
+    s += lo
     s.sort(axis=1)
     return s
