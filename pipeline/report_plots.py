@@ -20,7 +20,16 @@ from collections.abc import Sequence
 import numpy as np
 
 from pipeline.report_data import LocalClock
-from pipeline.svg import LegendItem, Panel, Scale, Svg, decade_ticks, nice_ticks, text_width
+from pipeline.svg import (
+    LEGEND_PX,
+    LegendItem,
+    Panel,
+    Scale,
+    Svg,
+    decade_ticks,
+    nice_ticks,
+    text_width,
+)
 
 #: Colour of each pattern label (Okabe-Ito).
 PATTERN_COLOURS = {
@@ -53,8 +62,17 @@ HALF_W, HALF_H = 460.0, 290.0
 TOP = 34.0
 BOTTOM = 50.0
 LEFT = 62.0
-#: Room right of a wide plot for its legend, px.
-LEGEND_ROOM = 215.0
+#: Room right of a wide plot for its legend (swatch, gap, the longest label), px; the
+#: same for every wide plot so their time axes line up.
+LEGEND_ROOM = (
+    18.0
+    + 24.0
+    + 4.0
+    + max(
+        text_width(label, LEGEND_PX)
+        for label in [*(v[3] for v in ACTIVITY_STYLE.values()), *PATTERN_WORDS.values()]
+    )
+)
 #: Bar width of an hour, s (leaves a gap between neighbouring hours).
 HOUR_BAR_S = 3300.0
 
@@ -231,10 +249,13 @@ def hourly_svg(
             svg.rect(x0, y1, x1 - x0, panel.bottom - y1, svg.hatch())
         else:
             svg.rect(x0, y1, x1 - x0, panel.bottom - y1, colour, cls=f"bar bar-{pat}")
-    if t.size:
-        used = [p for p in PATTERN_COLOURS if p in pats]
-        items = [LegendItem(PATTERN_WORDS[p], PATTERN_COLOURS[p]) for p in used]
-        if low.any():
+    drawn = n > 0
+    if drawn.any():  # a legend entry for what is drawn
+        shown = {p for p, d in zip(pats, drawn, strict=True) if d}
+        items = [
+            LegendItem(PATTERN_WORDS[p], PATTERN_COLOURS[p]) for p in PATTERN_COLOURS if p in shown
+        ]
+        if (low & drawn).any():
             items.append(LegendItem("under 30 valid min", "#cccccc", hatch=True, stroke="#555555"))
         panel.legend(items, panel.right + 18, panel.top, title="pattern in the hour")
     if not n.any():

@@ -46,7 +46,7 @@ MUTED = "#555555"
 TICK_PX = 11.0
 LABEL_PX = 11.5
 TITLE_PX = 13.0
-LEGEND_PX = 11.0
+LEGEND_PX = 10.5
 
 
 def fmt(v: float) -> str:

@@ -381,8 +381,9 @@ def test_svg_document_escapes_text_and_is_well_formed() -> None:
 
 def test_hourly_bars_exact() -> None:
     """Three hours (5, 0, 12 jerks; the last with 20 valid minutes): two bars, the
-    second faded, at exact pixels: x 62..729 px spans 3 h, y 0..12.96 jerks (the
-    highest bar + 8 %) spans 220..34 px."""
+    second faded, at exact pixels: x 62..709.21 px (944 px less the legend room)
+    spans 3 h, y 0..12.96 jerks (the highest bar + 8 %) spans 220..34 px; the
+    legend names only what is drawn (no bar is "too few to tell")."""
     svg = P.hourly_svg(
         CET,
         [T0, T0 + 3600, T0 + 7200],
@@ -393,10 +394,10 @@ def test_hourly_bars_exact() -> None:
     )
     bars = _elements(svg, "rect", "bar")
     assert [b["class"] for b in bars] == ["bar bar-random", "bar bar-low"]
-    # 3300 s of 10800 s on 667 px = 203.81 px; 5 jerks = 5 / 12.96 * 186 = 71.76 px
+    # 3300 s of 10800 s on 647.21 px = 197.76 px; 5 jerks = 5 / 12.96 * 186 = 71.76 px
     assert [(b["x"], b["y"], b["width"], b["height"]) for b in bars] == [
-        ("62", "148.24", "203.81", "71.76"),
-        ("506.67", "47.78", "203.81", "172.22"),
+        ("62", "148.24", "197.76", "71.76"),
+        ("493.47", "47.78", "197.76", "172.22"),
     ]
     assert bars[0]["fill"] == P.PATTERN_COLOURS["random"]
     assert bars[1]["fill-opacity"] == "0.35" and bars[1]["fill"] == P.PATTERN_COLOURS["periodic"]
@@ -410,14 +411,13 @@ def test_hourly_bars_exact() -> None:
     assert [t["text"] for t in _elements(svg, "text", "legend")] == [
         "at random",
         "regular rhythm",
-        "too few to tell",
         "under 30 valid min",
     ]
 
 
 def test_timeline_jerks_spans_and_legend_exact() -> None:
     """Three jerks in a recording of 00:30-06:30 UTC: the view is 00:00-07:00 (half
-    an hour each side), 667 px for 7 h; y 0..0.55 g (largest + 10 %) on 240..34 px."""
+    an hour each side), 647.21 px for 7 h; y 0..0.55 g (largest + 10 %) on 240..34 px."""
     svg = P.timeline_svg(
         CET,
         T0,
@@ -428,13 +428,13 @@ def test_timeline_jerks_spans_and_legend_exact() -> None:
         (T0 + 1800, T0 + 23400),
     )
     (jerks,) = _elements(svg, "path", "jerks")
-    assert jerks["d"] == "M157.3 240.0V165.1M252.6 240.0V52.7M300.2 240.0V90.2"
+    assert jerks["d"] == "M154.5 240.0V165.1M246.9 240.0V52.7M293.1 240.0V90.2"
     (dots,) = _elements(svg, "path", "jerk-dots")
     assert dots["d"].count("M") == 3 and dots["stroke-linecap"] == "round"
     grey = _elements(svg, "rect", "span-norecording")
-    assert [(r["x"], r["width"]) for r in grey] == [("62", "47.64"), ("681.36", "47.64")]
+    assert [(r["x"], r["width"]) for r in grey] == [("62", "46.23"), ("662.98", "46.23")]
     (move,) = _elements(svg, "rect", "span-movement")
-    assert (move["x"], move["width"], move["fill-opacity"]) == ("167.87", "15.88", "0.3")
+    assert (move["x"], move["width"], move["fill-opacity"]) == ("164.73", "15.41", "0.3")
     assert len(_elements(svg, "rect", "span-nonwear")) == 1
     assert [t["text"] for t in _elements(svg, "text", "ytick")] == ["0", "0.2", "0.4"]
     assert [t["text"] for t in _elements(svg, "text", "xtick")] == [
