@@ -109,3 +109,22 @@ def test_params_are_validated() -> None:
     with pytest.raises(ValueError):
         NonWearParams(block_s=40.0)
     assert NonWearParams().as_dict()["min_s"] == 1800.0
+
+
+def test_batched_judging_equals_one_epoch_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Epochs are judged an hour at a time, vectorised; judging each alone (batch of 1)
+    gives the same verdicts and statistics, so the batching is only a speed-up."""
+    cfg = NightConfig(
+        hours=2.0, seed=8, fs=50.0, forced_confounders=(ForcedConfounder("nonwear", 900, 2400),)
+    )
+    rec = _recording(simulate_night(cfg))
+    periods, epochs = _track(rec, 5000)
+    monkeypatch.setattr(NonWearTracker, "JUDGE_BATCH", 1)
+    periods_1, epochs_1 = _track(rec, 5000)
+    assert periods_1 == periods and len(periods) == 1
+    assert len(epochs) == len(epochs_1) > 100
+    for a, b in zip(epochs, epochs_1, strict=True):
+        assert (a.start, a.end, a.still) == (b.start, b.end, b.still)
+        assert a.excess_g == pytest.approx(b.excess_g, rel=1e-12, abs=1e-15)
+        assert a.limit_g == pytest.approx(b.limit_g, rel=1e-12, abs=1e-15)
+        np.testing.assert_allclose(a.mean, b.mean, rtol=1e-12)

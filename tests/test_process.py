@@ -260,3 +260,36 @@ def test_bad_file_exit_2_naming_file_and_line(nights: dict[str, Path], tmp_path:
     assert result.stderr.strip() == f"jerkcount: error: {bad}:4: ax is not a number: 'zero'"
     result = _run("process", tmp_path / "missing.csv", "--out", tmp_path / "out")
     assert result.exit_code == 2 and "missing.csv" in result.stderr
+
+
+def test_write_csv_is_pandas_text_with_formats(tmp_path: Path) -> None:
+    """write_csv (csv module) writes exactly what pandas' to_csv wrote for the same
+    frame after formatting: minimal quoting, NaN/None empty, bools and ints as text."""
+    from pipeline.process import FORMATS, write_csv
+
+    frame = pd.DataFrame(
+        {
+            "day": ["2026-03-28", 'a "quoted", text', None],
+            "jerks": [3, 0, 12],
+            "cv": [0.123456, np.nan, 2.0],
+            "peak_g": ["0.5", "", "x"],  # text in a formatted column: coerced, bad -> empty
+            "clipped": [True, False, True],
+            "plm_series": [1.0, np.nan, 2.5],  # float, not formatted: repr
+        }
+    )
+    path = write_csv(tmp_path / "t.csv", frame)
+    assert path.read_text(encoding="utf-8") == (
+        "day,jerks,cv,peak_g,clipped,plm_series\n"
+        "2026-03-28,3,0.1235,0.5000,True,1.0\n"
+        '"a ""quoted"", text",0,,,False,\n'
+        ",12,2,,True,2.5\n"
+    )
+    reference = frame.copy()
+    for column, fmt in FORMATS.items():
+        if column in reference.columns:
+            values = pd.to_numeric(reference[column], errors="coerce").to_numpy(dtype=float)
+            reference[column] = ["" if not np.isfinite(v) else fmt % v for v in values]
+    expected = reference.to_csv(index=False, lineterminator="\n")
+    assert path.read_text(encoding="utf-8") == expected
+    empty = write_csv(tmp_path / "e.csv", frame.iloc[:0])
+    assert empty.read_text(encoding="utf-8") == "day,jerks,cv,peak_g,clipped,plm_series\n"
