@@ -29,6 +29,7 @@ import csv
 import hashlib
 import logging
 import math
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -142,13 +143,24 @@ class ProcessResult:
     paths: dict[str, Path]
 
 
-def file_info(path: Path, with_hash: bool = True) -> FileInfo:
-    """Size (bytes), mtime (epoch s) and sha256 (hex, or "" without hashing) of a file."""
+def file_info(path: Path, with_hash: bool = True, stop: threading.Event | None = None) -> FileInfo:
+    """Size (bytes), mtime (epoch s) and sha256 (hex, or "" without hashing) of a file.
+
+    ``stop`` (optional) abandons the hashing between two 1 MiB blocks once set (the
+    digest is then ""): a failed run need not wait for a long file to be hashed.
+    """
     st = path.stat()
     digest = ""
     if with_hash:
-        with open(path, "rb") as fh:
-            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        h = hashlib.sha256()
+        buf = bytearray(1 << 20)
+        view = memoryview(buf)
+        with open(path, "rb", buffering=0) as fh:
+            while n := fh.readinto(buf):
+                if stop is not None and stop.is_set():
+                    return FileInfo(int(st.st_size), float(st.st_mtime), "")
+                h.update(view[:n])  # releases the GIL: runs beside the detector
+        digest = h.hexdigest()
     return FileInfo(int(st.st_size), float(st.st_mtime), digest)
 
 
@@ -158,18 +170,24 @@ def process_file(
     """Detect jerks and non-wear in one recording, in one pass over its chunks.
 
     The file's sha256 is computed meanwhile in a second thread (hashlib and file
-    reads release the GIL), so it costs no wall time on a machine with two cores.
+    reads release the GIL), so it costs no wall time on a machine with two cores;
+    it is abandoned if the detection fails.
     ``progress`` (optional) is called with input bytes consumed since its last call.
     """
     path = Path(path)
+    stop = threading.Event()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jerkcount-sha256") as pool:
-        info = pool.submit(file_info, path, params.hash_files)
-        with open_recording(path, params.reader) as stream:
-            tracker = NonWearTracker(stream.header.fs, stream.header.t0, params.nonwear)
-            detection = detect_stream(
-                stream, params.detector, progress, params.chunk_samples, tracker.feed
-            )
-            nonwear = tracker.finish()
+        info = pool.submit(file_info, path, params.hash_files, stop)
+        try:
+            with open_recording(path, params.reader) as stream:
+                tracker = NonWearTracker(stream.header.fs, stream.header.t0, params.nonwear)
+                detection = detect_stream(
+                    stream, params.detector, progress, params.chunk_samples, tracker.feed
+                )
+                nonwear = tracker.finish()
+        except BaseException:
+            stop.set()
+            raise
         file = info.result()
     log.info(
         "%s: %d jerks, %d activity periods, %d non-wear periods",

@@ -293,3 +293,21 @@ def test_write_csv_is_pandas_text_with_formats(tmp_path: Path) -> None:
     assert path.read_text(encoding="utf-8") == expected
     empty = write_csv(tmp_path / "e.csv", frame.iloc[:0])
     assert empty.read_text(encoding="utf-8") == "day,jerks,cv,peak_g,clipped,plm_series\n"
+
+
+def test_file_info_hash_and_stop(tmp_path: Path) -> None:
+    """sha256 of a file over several 1 MiB blocks; a set ``stop`` abandons it."""
+    import threading
+
+    from pipeline.process import file_info
+
+    data = bytes(range(256)) * 9000  # 2.3 MB: three blocks
+    f = tmp_path / "r.csv"
+    f.write_bytes(data)
+    info = file_info(f)
+    assert info.size_bytes == len(data)
+    assert info.sha256 == hashlib.sha256(data).hexdigest()
+    assert file_info(f, with_hash=False).sha256 == ""
+    stop = threading.Event()
+    stop.set()
+    assert file_info(f, stop=stop).sha256 == ""
