@@ -63,13 +63,13 @@ class DetectorParams:
     min_low_g: float = 0.012
     merge_gap_s: float = 0.06
     end_fraction: float = 0.25
-    max_jerk_s: float = 0.45
+    max_jerk_s: float = 0.36
     max_run_s: float = 60.0
     edge_s: float = 1.0
     chain_gap_s: float = 1.5
     rhythm_min_any: int = 10
     rhythm_min_regular: int = 5
-    rhythm_max_cv: float = 0.25
+    rhythm_max_cv: float = 0.15
     activity_margin_s: float = 0.75
     activity_join_s: float = 3.0
     sustained_s: float = 3.0
