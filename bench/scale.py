@@ -1,11 +1,11 @@
-"""Scaling: time and peak memory of ``jerkcount detect`` on 1-day and 7-day files, and
-the same 8-hour night as Parquet against CSV.
+"""Scaling: time and peak memory of ``jerkcount detect`` on 1-day and 7-day files.
 
 The long files repeat the cached 8-hour 100 Hz night end to end (times shifted by 8 h
 per copy), written once as canonical CSV into the output folder (~0.36 GB a day).
 Each measurement is a fresh ``jerkcount detect`` process; wall time and the child's
 own peak resident memory come from :func:`bench.speed.run_child`. Goals: peak memory
-≤ 1 GB whatever the length, time linear in length, Parquet ≤ 0.5x the CSV time.
+≤ 1 GB whatever the length, time linear in length. (Parquet against CSV is measured
+side by side in :mod:`bench.speed`.)
 """
 
 from __future__ import annotations
@@ -18,14 +18,11 @@ import pandas as pd
 
 from bench.report import Table, fmt, verdict
 from bench.speed import HOURS, cached_night, jerkcount_command, run_child
-from pipeline.formats.parquet import write_samples_parquet
-from pipeline.reader import read_recording
 
 log = logging.getLogger(__name__)
 
 REPEATS = 3
 MEMORY_GOAL_MB = 1024.0
-PARQUET_GOAL = 0.5
 
 
 def long_file(out: Path, night: Path, days: int) -> Path:
@@ -48,15 +45,6 @@ def long_file(out: Path, night: Path, days: int) -> Path:
     return path
 
 
-def parquet_of(out: Path, night: Path) -> Path:
-    """The 8-hour night as canonical Parquet (cached)."""
-    path = out / (night.stem + ".parquet")
-    if not path.exists():
-        rec = read_recording(night)
-        write_samples_parquet(path, rec.time, rec.acc, rec.metadata)
-    return path
-
-
 def detect_runs(path: Path, out: Path, repeats: int) -> tuple[float, float]:
     """Median wall time (s) and largest peak memory (MB) of ``jerkcount detect path``."""
     walls, peaks = [], []
@@ -69,13 +57,20 @@ def detect_runs(path: Path, out: Path, repeats: int) -> tuple[float, float]:
 
 
 def run(out: Path, repeats: int = REPEATS) -> list[Table]:
-    """Measure and return the scaling and Parquet tables."""
+    """Measure and return the scaling table."""
     out.mkdir(parents=True, exist_ok=True)
     night = cached_night(out)
     scale = Table(
         "Scaling: `jerkcount detect` on long 100 Hz files (one process each)",
-        ["file", "samples (M)", "size (GB)", "median wall (s)", "s per day", "peak memory (MB)",
-         "memory goal"],  # fmt: skip
+        [
+            "file",
+            "samples (M)",
+            "size (GB)",
+            "median wall (s)",
+            "s per day",
+            "peak memory (MB)",
+            "memory goal",
+        ],  # fmt: skip
     )
     per_day = {}
     for days in (1, 7):
@@ -91,23 +86,7 @@ def run(out: Path, repeats: int = REPEATS) -> list[Table]:
         f"Time per day, 7-day file / 1-day file: {per_day[7] / per_day[1]:.2f} "
         "(1.0 = linear). Peak memory is the process's maximum resident set size."
     )
-    parquet = parquet_of(out, night)
-    csv_wall, csv_peak = detect_runs(night, out, repeats)
-    pq_wall, pq_peak = detect_runs(parquet, out, repeats)
-    pq = Table(
-        "The same 8-hour 100 Hz night as Parquet and as CSV (`jerkcount detect`)",
-        ["input", "size (MB)", "median wall (s)", "peak memory (MB)"],
-    )
-    pq.rows.append(["CSV", fmt(night.stat().st_size / 1e6, 0), fmt(csv_wall, 2), fmt(csv_peak, 0)])
-    pq.rows.append(
-        ["Parquet", fmt(parquet.stat().st_size / 1e6, 0), fmt(pq_wall, 2), fmt(pq_peak, 0)]
-    )
-    ratio = pq_wall / csv_wall
-    pq.rows.append(
-        [f"**ratio Parquet / CSV** (goal ≤ {PARQUET_GOAL})", "", f"{ratio:.2f}x",
-         verdict(ratio <= PARQUET_GOAL)]  # fmt: skip
-    )
-    return [scale, pq]
+    return [scale]
 
 
 def main() -> None:

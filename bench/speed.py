@@ -1,20 +1,25 @@
-"""Speed and memory: ``jerkcount detect`` against pandas' C parser reading the same file.
+"""Speed and memory: ``detect`` and ``process`` against pandas' C parser reading the file.
 
-An 8-hour 100 Hz simulated night is written once as canonical CSV (~120 MB, cached in
-the output folder). Then, in one run and alternating so that disk cache and machine
-load affect both alike, each of these runs ``REPEATS`` times in a fresh subprocess:
+An 8-hour 100 Hz simulated night is written once as canonical CSV (~120 MB) and as
+canonical Parquet, both cached in the output folder. Then, in one run and alternating
+so that disk cache and machine load affect all alike, each of these runs ``REPEATS``
+times in a fresh subprocess:
 
 (a) ``pandas.read_csv(path, comment="#")`` and nothing else;
 (b) ``jerkcount detect path --out ...``, the whole command line (read, resample,
     detect, write events and activity);
-(c) ``import pandas`` only (context: interpreter start and imports).
+(c) ``import pandas`` only (context: interpreter start and imports);
+(d) ``jerkcount process path --out DIR`` on the CSV (detect, non-wear, summaries,
+    pattern analysis, report);
+(e) the same ``process`` on the Parquet copy.
 
 Wall time is that of the whole child process (interpreter start and imports
-included, for both); peak memory is the child's own ``ru_maxrss`` from
+included, for all); peak memory is the child's own ``ru_maxrss`` from
 :func:`os.wait4`, taken by a small launcher process (see :func:`run_child`). The
-ratio of the medians b/a is the figure of merit (goal ≤ 2), and the same ratio net of
-(c), a child that only starts Python and imports pandas, is shown beside it.
-Detector-only throughput is measured in this process on an in-memory recording.
+ratios of the medians are the figures of merit: b/a (issue 2: goal ≤ 2), d/a (issue
+6: goal ≤ 1.5) and e/d (issue 6: goal ≤ 0.5); b/a net of (c), a child that only
+starts Python and imports pandas, is shown beside them. Detector-only throughput is
+measured in this process on an in-memory recording.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from pathlib import Path
 
 from bench.report import Table, fmt, verdict
 from pipeline.detector import DetectorParams, detect_recording
+from pipeline.formats.parquet import write_samples_parquet
 from pipeline.reader import read_recording
 from pipeline.writer import write_samples_csv
 from sim import NightConfig, simulate_night
@@ -41,6 +47,8 @@ FS = 100.0
 SEED = 7
 REPEATS = 3
 GOAL_RATIO = 2.0
+GOAL_PROCESS = 1.5
+GOAL_PARQUET = 0.5
 READ_ONLY = "import sys, pandas; pandas.read_csv(sys.argv[1], comment='#')"
 IMPORT_ONLY = "import pandas"
 #: Runs argv[1:] from a small process; prints its wall time (s) and ru_maxrss.
@@ -89,6 +97,15 @@ def cached_night(out: Path) -> Path:
     return path
 
 
+def cached_parquet(out: Path, night: Path) -> Path:
+    """The cached night as canonical Parquet (written once from the CSV)."""
+    path = night.with_suffix(".parquet")
+    if not path.is_file():
+        rec = read_recording(night)
+        write_samples_parquet(path, rec.time, rec.acc, rec.metadata)
+    return path
+
+
 def jerkcount_command() -> list[str]:
     """The installed ``jerkcount`` console script of this interpreter's environment."""
     here = Path(sys.executable).parent
@@ -122,8 +139,10 @@ def run_child(cmd: list[str], log_path: Path) -> tuple[float, float]:
 
 
 def measure(path: Path, out: Path, repeats: int = REPEATS) -> list[Runs]:
-    """Alternate read-only, full CLI and import-only children ``repeats`` times each."""
+    """Alternate the five children (a)-(e) ``repeats`` times each."""
     events = out / "speed_night.events.csv"
+    parquet = cached_parquet(out, path)
+    jc = jerkcount_command()
     commands = {
         "(a) pandas.read_csv only": [sys.executable, "-c", READ_ONLY, str(path)],
         "(b) jerkcount detect (read + resample + detect + write)": [
@@ -136,7 +155,14 @@ def measure(path: Path, out: Path, repeats: int = REPEATS) -> list[Runs]:
             "UTC",
         ],
         "(c) python + import pandas (context)": [sys.executable, "-c", IMPORT_ONLY],
-    }
+        "(d) jerkcount process, CSV (detect, non-wear, summaries, patterns, report)": [
+            *jc, "process", str(path), "--out", str(out / "speed_process_csv"), "--tz", "UTC",
+        ],
+        "(e) jerkcount process, the same night as Parquet": [
+            *jc, "process", str(parquet), "--out", str(out / "speed_process_parquet"),
+            "--tz", "UTC",
+        ],
+    }  # fmt: skip
     results = {label: Runs(label) for label in commands}
     for k in range(repeats):
         for label, cmd in commands.items():
@@ -174,18 +200,15 @@ def speed_table(path: Path, runs: list[Runs], throughput: float) -> Table:
                 fmt(r.max_peak_mb, 0),
             ]
         )
-    ratio = runs[1].median_s / runs[0].median_s
-    table.add(
-        [
-            f"**ratio b / a** (goal ≤ {GOAL_RATIO:g}×)",
-            f"{ratio:.2f}×",
-            verdict(ratio <= GOAL_RATIO),
-            "",
-        ]
-    )
-    base = runs[2].median_s
-    net = (runs[1].median_s - base) / max(runs[0].median_s - base, 1e-9)
-    table.add(["ratio net of interpreter start + `import pandas` (c)", f"{net:.2f}×", "", ""])
+    read, detect, base, process, parquet = (r.median_s for r in runs)
+    for label, ratio, goal in (
+        ("**ratio b / a**: detect vs read", detect / read, GOAL_RATIO),
+        ("**ratio d / a**: process vs read", process / read, GOAL_PROCESS),
+        ("**ratio e / d**: process Parquet vs CSV", parquet / process, GOAL_PARQUET),
+    ):
+        table.add([f"{label} (goal ≤ {goal:g}×)", f"{ratio:.2f}×", verdict(ratio <= goal), ""])
+    net = (detect - base) / max(read - base, 1e-9)
+    table.add(["b / a net of interpreter start + `import pandas` (c)", f"{net:.2f}×", "", ""])
     hours_per_s = throughput / FS / 3600.0
     table.add(
         [
