@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 
 from pipeline.atomic import atomic_write
 from pipeline.recording import Recording
@@ -26,6 +28,57 @@ def format_metadata(metadata: Mapping[str, object]) -> str:
         text = str(value).replace("\n", " ")
         lines.append(f"# {key}: {text}\n")
     return "".join(lines)
+
+
+#: Largest magnitude whose scaled value is still an exact integer in float64.
+_EXACT = float(2**53)
+
+
+def fixed_point_text(values: np.ndarray, decimals: int) -> pa.Array:
+    """``(n,)`` floats as decimal text with exactly ``decimals`` digits after the point,
+    the same text as ``"%.{decimals}f"``, vectorised in Arrow (several times faster than
+    Python's per-value formatting). Values are scaled by ``10**decimals`` and rounded
+    half to even; where the scaled product landed exactly on a half, its rounding error
+    (computed exactly by :func:`_product_error`) says on which side the true value lies.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    scale = 10**decimals
+    raw = values * float(scale)
+    if raw.size and float(np.max(np.abs(raw))) >= _EXACT:
+        return pa.array(np.char.mod(f"%.{decimals}f", values))
+    scaled = np.rint(raw)
+    floor = np.floor(raw)
+    half = np.flatnonzero(raw - floor == 0.5)
+    if half.size:
+        err = _product_error(values[half], float(scale), raw[half])
+        scaled[half] = np.where(
+            err > 0, floor[half] + 1.0, np.where(err < 0, floor[half], scaled[half])
+        )
+    whole = scaled.astype(np.int64)
+    magnitude = np.abs(whole)
+    sign = pa.array(np.where(np.signbit(values), "-", ""))
+    integer = pc.cast(pa.array(magnitude // scale), pa.string())
+    if decimals == 0:
+        return pc.binary_join_element_wise(sign, integer, "")
+    fraction = pc.utf8_lpad(
+        pc.cast(pa.array(magnitude % scale), pa.string()), width=decimals, padding="0"
+    )
+    return pc.binary_join_element_wise(sign, integer, ".", fraction, "")
+
+
+def _product_error(x: np.ndarray, s: float, p: np.ndarray) -> np.ndarray:
+    """Exact ``x * s - p`` for ``p = fl(x * s)`` (Dekker's product: the factors are split
+    into 26-bit halves whose products are exact)."""
+    split = 134217729.0  # 2**27 + 1
+
+    def halves(v: np.ndarray | float) -> tuple[np.ndarray | float, np.ndarray | float]:
+        t = split * v
+        hi = t - (t - v)
+        return hi, v - hi
+
+    xh, xl = halves(x)
+    sh, sl = halves(s)
+    return ((xh * sh - p) + xh * sl + xl * sh) + xl * sl
 
 
 def write_samples_csv(
@@ -43,22 +96,20 @@ def write_samples_csv(
     time : ``(n,)`` epoch seconds UTC, increasing.
     acc : ``(n, 3)`` acceleration in g; rows containing NaN are skipped.
     metadata : written as ``# key: value`` lines before the header.
+    time_decimals, acc_decimals : digits after the decimal point.
     """
     time = np.asarray(time, dtype=np.float64)
     acc = np.asarray(acc, dtype=np.float64)
     keep = ~np.isnan(acc).any(axis=1)
-    frame = pd.DataFrame(
-        {
-            "time": np.char.mod(f"%.{time_decimals}f", time[keep]),
-            "ax": acc[keep, 0],
-            "ay": acc[keep, 1],
-            "az": acc[keep, 2],
-        }
-    )
+    columns = [fixed_point_text(time[keep], time_decimals)]
+    columns += [fixed_point_text(acc[keep, k], acc_decimals) for k in range(3)]
+    table = pa.table(dict(zip(CANONICAL_COLUMNS, columns, strict=True)))
+    options = pcsv.WriteOptions(include_header=False, quoting_style="none")
     path = Path(path)
-    with atomic_write(path) as fh:
-        fh.write(format_metadata(metadata or {}))
-        frame.to_csv(fh, index=False, float_format=f"%.{acc_decimals}f", lineterminator="\n")
+    head = format_metadata(metadata or {}) + ",".join(CANONICAL_COLUMNS) + "\n"
+    with atomic_write(path, "wb") as fh:
+        fh.write(head.encode("utf-8"))
+        pcsv.write_csv(table, fh, options)
     return path
 
 
