@@ -221,18 +221,21 @@ def calibrate_file(
     memory). A bad row ends the pass early (the main pass reports it with its line).
     """
     from pipeline.formats import open_source
+    from pipeline.readahead import ReadAhead
 
     p = params or CalibrationParams()
     still = StillWindows(fs, p)
     source = open_source(Path(path), options)
+    blocks = ReadAhead(source.blocks(read_rows), 1, "jerkcount-calibrate")  # parse ahead
     try:
-        for block in source.blocks(read_rows):
+        for block in blocks:
             still.push(block.t, block.a)
             if still.full:
                 break
     except InputError:
         pass  # the main pass names the bad line
     finally:
+        blocks.close()  # the thread stops before its file is closed
         source.close()
     hours = 0.0 if still.t_first is None else (still.t_last - still.t_first) / 3600.0
     result = calibrate_windows(still.finish(), p, hours)

@@ -36,6 +36,7 @@ from pipeline.formats import InputOptions, RawSource, open_source
 from pipeline.formats.base import RawBlock
 from pipeline.formats.canonical import CANONICAL_COLUMNS
 from pipeline.quality import AXES, DataQuality, RateChange, StuckAxis, clipped_flags
+from pipeline.readahead import ReadAhead
 from pipeline.recording import Chunk, Gap, Recording, RecordingHeader
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ class ReaderParams:
         (0.05: 5 %) is reported as a rate change.
     rate_window : raw intervals per window of the rate-change check.
     stuck_axis_s : an axis constant this long (s) while another moves is reported.
+    read_ahead : blocks parsed ahead in a background thread while the caller works on
+        the current one (0: parse in the caller's thread); see :mod:`pipeline.readahead`.
     clip_min_g, clip_min_samples : a value piling up at an axis' extreme is a clip
         level when it is at least ``clip_min_g`` (g) and held by at least
         ``clip_min_samples`` samples (and twice as many as the next lower value).
@@ -87,6 +90,7 @@ class ReaderParams:
     stuck_axis_s: float = 60.0
     clip_min_g: float = 1.5
     clip_min_samples: int = 3
+    read_ahead: int = 1
 
 
 #: The reader's statistics are the data-quality record (kept under its old name).
@@ -171,6 +175,7 @@ class RecordingStream:
         self.gaps: list[Gap] = []
         self.stats = ReadStats()
         self.options = options if options is not None else self.params.input
+        self._aheads: list[ReadAhead[Any]] = []
         self._source: RawSource = open_source(self.path, self.options)
         try:
             self._start()
@@ -392,7 +397,30 @@ class RecordingStream:
         self._calibrate_first()
         blocks = iter(self._pending)
         self._pending = []
-        source = _chain(blocks, self._rows)
+        rest: Iterator[_Raw] = self._rows
+        ahead = None
+        if self.params.read_ahead > 0:
+            rest = ahead = self._read_ahead(rest, "jerkcount-parse")
+        try:
+            yield from self._checks(_chain(blocks, rest))
+        finally:
+            if ahead is not None:
+                ahead.close()
+
+    def _read_ahead(self, source: Iterator[_Raw], name: str) -> ReadAhead[_Raw]:
+        """``source`` run ``read_ahead`` blocks ahead in a thread (stopped by :meth:`close`)."""
+        ahead = ReadAhead(source, self.params.read_ahead, name)
+        self._aheads.append(ahead)
+        return ahead
+
+    def _stop_ahead(self) -> None:
+        """Stop the read-ahead threads, if any run (idempotent)."""
+        aheads, self._aheads = self._aheads, []
+        for ahead in aheads:
+            ahead.close()
+
+    def _checks(self, source: Iterator[_Raw]) -> Iterator[_Raw]:
+        """The raw blocks of ``source`` validated and repaired (see :meth:`_checked_blocks`)."""
         current = next(source, None)
         self._held = _Rows(np.empty(0), np.empty((0, 3)), np.empty(0, dtype=np.int64))
         self._max_t = -math.inf
@@ -466,49 +494,70 @@ class RecordingStream:
         A gap (a raw interval longer than ``max_gap_s``) appears as a jump in
         ``Chunk.start`` and is recorded in ``self.gaps``.
         """
+        blocks = self._checked_blocks()
+        try:
+            yield from self._grid(blocks, chunk_samples)
+        finally:
+            blocks.close()  # stops the read-ahead thread when the caller stops early
+
+    def _grid(self, blocks: Iterator[_Raw], chunk_samples: int) -> Iterator[Chunk]:
+        """The checked raw ``blocks`` resampled onto the grid (see :meth:`chunks`).
+
+        Each block is resampled together with the last raw row of the block before it
+        (``prev``), which is handled on its own instead of being copied in front of the
+        block. Where every raw time of a stretch lies on the grid, the grid samples are
+        the raw rows themselves (no interpolation; a view when none is missing).
+        """
         t0, fs, max_gap = self.header.t0, self.header.fs, self.params.max_gap_s
         next_index = 0
-        prev_t: float | None = None
-        prev_a: np.ndarray | None = None
-        blocks = self._checked_blocks()
+        prev: _Prev | None = None
         raw = next(blocks, None)
         while raw is not None:
             following = next(blocks, None)
             at_end = following is None
-            if prev_t is None:
-                t, a = raw.t, raw.a
-            else:
-                t = np.concatenate(([prev_t], raw.t))
-                a = np.vstack([prev_a, raw.a])
-            p = (t - t0) * fs
+            t, a = raw.t, raw.a
             # A decimal timestamp parses to the nearest double (within ~1.2e-7 s at
             # epoch 1.7e9), so an on-grid sample lands a hair off its grid index and
             # picked up its neighbour's value (7e-4 g at 1000 Hz): snap those back.
+            # (t is increasing: its largest magnitude is at one end.)
+            t_abs = max(abs(float(t[0])), abs(float(t[-1])))
+            if prev is not None:
+                t_abs = max(t_abs, abs(prev.t))
+            tol = 4.0 * float(np.spacing(max(abs(t0), t_abs))) * fs
+            p = (t - t0) * fs
             on_grid = np.rint(p)
-            tol = 4.0 * float(np.spacing(max(abs(t0), float(np.abs(t).max())))) * fs
-            p = np.where(np.abs(p - on_grid) <= tol, on_grid, p)
-            breaks = np.flatnonzero(np.diff(t) > max_gap) + 1
-            seg_bounds = np.concatenate(([0], breaks, [t.size]))
-            for si in range(seg_bounds.size - 1):
-                s, e = int(seg_bounds[si]), int(seg_bounds[si + 1])
-                first = max(next_index, math.ceil(p[s] - 0.5))
-                last_seg = si == seg_bounds.size - 2
-                end_p = p[e - 1] + 0.5 if (at_end or not last_seg) else p[e - 1]
+            near = np.abs(p - on_grid) <= tol
+            p = np.where(near, on_grid, p)
+            # segments: [s, e) of raw rows, s = -1 standing for ``prev``
+            starts = np.flatnonzero(np.diff(t) > max_gap) + 1
+            if prev is not None:
+                prev.snap(t0, fs, tol)
+                split = float(t[0]) - prev.t > max_gap
+                seg_starts = [-1, *([0] if split else []), *starts.tolist()]
+            else:
+                seg_starts = [0, *starts.tolist()]
+            seg_ends = [*seg_starts[1:], t.size]
+            for si, (s, e) in enumerate(zip(seg_starts, seg_ends, strict=True)):
+                p_first = prev.p if s < 0 and prev is not None else float(p[s])
+                p_last = prev.p if e == 0 and prev is not None else float(p[e - 1])
+                first = max(next_index, math.ceil(p_first - 0.5))
+                last_seg = si == len(seg_starts) - 1
+                end_p = p_last + 0.5 if (at_end or not last_seg) else p_last
                 last = math.floor(end_p)
                 if last < first:
                     continue
                 if first > next_index:
                     self._add_gap(next_index, first)
-                idx = np.arange(first, last + 1, dtype=np.float64)
-                seg_p = p[s:e]
-                out = np.empty((idx.size, 3), dtype=np.float64)
-                for k in range(3):
-                    out[:, k] = np.interp(idx, seg_p, a[s:e, k])
+                lo = max(s, 0)
+                out = _resample(
+                    first, last, p[lo:e], a[lo:e], bool(near[lo:e].all()),
+                    prev if s < 0 else None,
+                )  # fmt: skip
                 next_index = last + 1
-                self.stats.samples_out += idx.size
-                for c in range(0, idx.size, chunk_samples):
+                self.stats.samples_out += out.shape[0]
+                for c in range(0, out.shape[0], chunk_samples):
                     yield Chunk(first + c, out[c : c + chunk_samples])
-            prev_t, prev_a = float(t[-1]), a[-1:].copy()
+            prev = _Prev(float(t[-1]), a[-1].copy())
             raw = following
 
     def _add_gap(self, start_index: int, end_index: int) -> None:
@@ -516,6 +565,8 @@ class RecordingStream:
         self.gaps.append(Gap(t0 + start_index / fs, t0 + end_index / fs, start_index, end_index))
 
     def close(self) -> None:
+        """Stop reading ahead and release the file."""
+        self._stop_ahead()
         self._source.close()
 
     def __enter__(self) -> RecordingStream:
@@ -523,6 +574,81 @@ class RecordingStream:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# -------------------------------------------------------------------- resampling
+@dataclass
+class _Prev:
+    """The last raw row of the block before: ``t`` epoch s, ``a`` (3,) g, and ``p``, its
+    position on the grid (snapped like the current block's rows, see :meth:`snap`)."""
+
+    t: float
+    a: np.ndarray
+    p: float = math.nan
+    on_grid: bool = False
+
+    def snap(self, t0: float, fs: float, tol: float) -> None:
+        """Grid position with the current block's tolerance (the same float steps)."""
+        p = (self.t - t0) * fs
+        whole = float(np.rint(p))
+        self.on_grid = abs(p - whole) <= tol
+        self.p = whole if self.on_grid else p
+
+
+def _resample(
+    first: int, last: int, xp: np.ndarray, fp: np.ndarray, exact: bool, prev: _Prev | None
+) -> np.ndarray:
+    """Grid samples ``first..last`` (n, 3) g, C-ordered, from raw rows at grid positions
+    ``xp`` (r,) (increasing) with values ``fp`` (r, 3), preceded by ``prev`` if given.
+
+    Bit for bit what ``np.interp`` over the rows (``prev`` first) gives, column by
+    column: an index below ``xp[0]`` depends only on ``prev`` and the first row, one at
+    or above it only on the rows, so the two parts are interpolated apart. ``exact``
+    says every ``xp`` is a whole grid index: those samples are the rows themselves.
+    """
+    n = last - first + 1
+    if prev is None:
+        return _resample_rows(first, last, xp, fp, exact)
+    if xp.size == 0:  # prev alone (a gap follows): np.interp of one point is that point
+        return np.tile(prev.a, (n, 1))
+    n_lo = min(max(math.ceil(float(xp[0])) - first, 0), n)
+    if n_lo == 0:
+        return _resample_rows(first, last, xp, fp, exact)
+    out = np.empty((n, 3), dtype=np.float64)
+    idx = np.arange(first, first + n_lo, dtype=np.float64)
+    xp2 = np.array([prev.p, float(xp[0])])
+    for k in range(3):
+        out[:n_lo, k] = np.interp(idx, xp2, np.array([prev.a[k], fp[0, k]]))
+    if n_lo < n:
+        out[n_lo:] = _resample_rows(first + n_lo, last, xp, fp, exact)
+    return out
+
+
+def _resample_rows(
+    first: int, last: int, xp: np.ndarray, fp: np.ndarray, exact: bool
+) -> np.ndarray:
+    """:func:`_resample` without a preceding row."""
+    n = last - first + 1
+    if exact:
+        lo = int(np.searchsorted(xp, first))
+        hi = int(np.searchsorted(xp, last, side="right"))
+        if hi - lo == n:  # n distinct whole positions in [first, last]: every one
+            return np.ascontiguousarray(fp[lo:hi])
+        out = np.empty((n, 3), dtype=np.float64)
+        pos = (xp[lo:hi] - first).astype(np.intp)
+        out[pos] = fp[lo:hi]
+        hole = np.ones(n, dtype=bool)
+        hole[pos] = False
+        miss = np.flatnonzero(hole)
+        x = (miss + first).astype(np.float64)
+        for k in range(3):
+            out[miss, k] = np.interp(x, xp, fp[:, k])
+        return out
+    idx = np.arange(first, last + 1, dtype=np.float64)
+    out = np.empty((n, 3), dtype=np.float64)
+    for k in range(3):
+        out[:, k] = np.interp(idx, xp, fp[:, k])
+    return out
 
 
 # --------------------------------------------------------------------- watchers

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import tracemalloc
 from pathlib import Path
 
@@ -12,7 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.errors import InputError
-from pipeline.reader import ReaderParams, estimate_fs, open_recording, read_recording
+from pipeline.readahead import ReadAhead
+from pipeline.reader import (
+    ReaderParams,
+    _Prev,
+    _resample,
+    estimate_fs,
+    open_recording,
+    read_recording,
+)
 from pipeline.recording import Gap
 from pipeline.writer import write_samples_csv
 
@@ -368,9 +377,10 @@ def test_long_file_is_streamed_not_read_whole(tmp_path):
     n_big, largest, peak_big, first_big = _peak_streaming(big, pat, 10_000)
     assert (n_small, n_big) == (500_000, 2_000_000)
     assert largest == 10_000
-    # the first chunk comes after a few 50 000-row blocks (~2 MB each), not the whole file
-    assert first_big < 8_000_000 < big.stat().st_size / 9
-    assert first_small == first_big
+    # the first chunk comes after a few 50 000-row blocks (~2 MB each; the read-ahead
+    # thread parses one or two more meanwhile), not the whole file
+    assert first_big < 12_000_000 < big.stat().st_size / 6
+    assert first_small < 12_000_000  # (how far the thread got varies with timing)
     # the whole data as float64 time + 3 axes would be n * 32 bytes
     assert peak_big < 0.3 * n_big * 32
     # and the peak does not grow with the file: 4x the rows, same peak (per-block only)
@@ -462,12 +472,21 @@ def test_bad_input_names_file_and_line(tmp_path, name, content, line, fragment, 
     _assert_input_error(info.value, path, line, fragment)
 
 
-def test_bad_line_found_in_a_later_block(tmp_path):
+@pytest.mark.parametrize("read_ahead", [0, 1, 2])
+def test_bad_line_found_in_a_later_block(tmp_path, read_ahead):
+    # parsed by the read-ahead thread: the same one-line error, after the rows before it
     path = tmp_path / "late.csv"
     path.write_bytes(HEADER + _ok_rows(5000) + b"1700000100.0000,0.1,x,0.9\n" + _ok_rows(10, 6000))
-    with pytest.raises(InputError) as info:
-        read_recording(path, ReaderParams(read_rows=700, probe_rows=100))
+    params = ReaderParams(read_rows=700, probe_rows=100, read_ahead=read_ahead)
+    seen = 0
+    with pytest.raises(InputError) as info, open_recording(path, params) as stream:
+        for c in stream.chunks(100):
+            seen += len(c)
     _assert_input_error(info.value, path, 5002, "ay is not a number: 'x'")
+    # as without the thread: the rows up to two blocks before the bad one (the reader
+    # looks one block ahead to find the last one, the checks one more)
+    assert seen == 3500
+    assert not _parse_threads()
 
 
 def test_directory_and_missing_file(tmp_path):
@@ -558,3 +577,161 @@ def test_rate_outside_supported_range_or_unknown(tmp_path):
     with pytest.raises(InputError) as info:
         read_recording(path)  # every interval is a gap
     _assert_input_error(info.value, path, None, "cannot estimate the sample rate")
+
+
+# ------------------------------------------------------------------ read-ahead
+def _parse_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "jerkcount-parse" and t.is_alive()]
+
+
+def test_read_ahead_yields_the_items_in_order_then_ends():
+    ahead = ReadAhead(iter(range(1000)), depth=2)
+    assert list(ahead) == list(range(1000))
+    assert next(ahead, "end") == "end"
+    assert not ahead.running
+    ahead.close()  # after the end: harmless
+
+
+def test_read_ahead_raises_the_sources_error_after_its_items():
+    def source():
+        yield 1
+        yield 2
+        raise InputError(Path("x.csv"), "broken", 7)
+
+    ahead = ReadAhead(source())
+    assert next(ahead) == 1
+    assert next(ahead) == 2
+    with pytest.raises(InputError) as info:
+        next(ahead)
+    assert str(info.value) == str(InputError(Path("x.csv"), "broken", 7))
+    assert next(ahead, "end") == "end"
+    assert not ahead.running
+
+
+def test_read_ahead_close_stops_the_thread_and_closes_the_source():
+    closed = []
+
+    def source():
+        try:
+            yield from range(10**9)
+        finally:
+            closed.append(threading.current_thread().name)
+
+    ahead = ReadAhead(source(), depth=1, name="ahead-test")
+    assert next(ahead) == 0
+    ahead.close()
+    assert not ahead.running
+    assert closed == ["ahead-test"]  # closed in its own thread, before close() returned
+    assert next(ahead, "end") == "end"
+    with pytest.raises(ValueError):
+        ReadAhead(iter([]), depth=0)
+
+
+@pytest.mark.parametrize("read_ahead", [1, 2])
+def test_read_ahead_gives_the_same_samples_and_counts(awkward, read_ahead):
+    path, (ref_header, ref_chunks, ref_gaps, ref_stats) = awkward
+    for read_rows in (7, 300, 10**6):
+        header, chunks, gaps, stats = _stream_all(
+            path, ReaderParams(read_rows=read_rows, probe_rows=200, read_ahead=read_ahead), 999
+        )
+        idx, acc = _flatten(chunks)
+        ref_idx, ref_acc = _flatten(ref_chunks)
+        np.testing.assert_array_equal(idx, ref_idx)
+        np.testing.assert_array_equal(acc, ref_acc)
+        assert (header, gaps, stats) == (ref_header, ref_gaps, ref_stats)
+
+
+def test_stopping_early_stops_the_parse_thread(tmp_path):
+    path = tmp_path / "big.csv"
+    _write_big(path, 600)  # 60 000 rows
+    params = ReaderParams(read_rows=1000)
+    with open_recording(path, params) as stream:  # leaving the block closes the stream
+        for _ in stream.chunks(500):
+            assert _parse_threads()  # reading ahead while the caller works
+            break
+    assert not _parse_threads()
+    stream = open_recording(path, params)
+    chunks = stream.chunks(500)
+    next(chunks)
+    chunks.close()  # closing the generator alone stops it too
+    assert not _parse_threads()
+    stream.close()
+    with open_recording(path, params) as stream:  # a header-only open starts no thread
+        assert stream.header.fs == 100.0
+        assert not _parse_threads()
+
+
+# ------------------------------------------------------------ on-grid shortcut
+def _reference_grid(xp: np.ndarray, fp: np.ndarray, first: int, last: int) -> np.ndarray:
+    idx = np.arange(first, last + 1, dtype=np.float64)
+    return np.column_stack([np.interp(idx, xp, fp[:, k]) for k in range(3)])
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 60),
+    drop=st.floats(0.0, 0.6),
+    off_grid=st.booleans(),
+    with_prev=st.booleans(),
+    prev_off=st.sampled_from([-1.0, -2.5, -0.5, -7.0, -0.25]),
+    lo_pad=st.integers(-3, 3),
+    hi_pad=st.integers(-3, 3),
+)
+def test_resample_is_np_interp_bit_for_bit(
+    seed, n, drop, off_grid, with_prev, prev_off, lo_pad, hi_pad
+):
+    """The on-grid shortcut (views, scattered rows) and the split-off previous row give
+    exactly what np.interp over all rows gives."""
+    rng = np.random.default_rng(seed)
+    pos = np.flatnonzero(rng.random(n * 3) >= drop)[:n].astype(np.float64) + 100.0
+    if pos.size == 0:
+        pos = np.array([100.0])
+    if off_grid:
+        pos[rng.random(pos.size) < 0.5] += rng.uniform(-0.4, 0.4)
+        pos = np.sort(np.unique(pos))
+    fp = np.round(rng.normal(0, 1, (pos.size, 3)), 5)
+    prev = None
+    xp_all, fp_all = pos, fp
+    if with_prev:
+        prev = _Prev(0.0, np.round(rng.normal(0, 1, 3), 5))
+        prev.p = float(pos[0]) + prev_off
+        xp_all, fp_all = np.r_[prev.p, pos], np.vstack([prev.a, fp])
+    first = math.ceil(float(xp_all[0]) - 0.5) + lo_pad
+    last = math.floor(float(xp_all[-1]) + 0.5) + hi_pad
+    if with_prev:
+        first = max(first, math.floor(prev.p) + 1)  # the reader never repeats prev's index
+    if last < first:
+        return
+    exact = bool(np.all(pos == np.rint(pos)))
+    out = _resample(first, last, pos, fp, exact, prev)
+    ref = _reference_grid(xp_all, fp_all, first, last)
+    assert out.shape == (last - first + 1, 3) and out.flags.c_contiguous
+    np.testing.assert_array_equal(out.view(np.int64), ref.view(np.int64))
+
+
+def test_on_grid_file_is_read_as_its_rows(tmp_path):
+    """Times on the grid, a dropped stretch and a gap: the rows themselves, drops
+    interpolated, the same for every block size."""
+    fs, n = 100.0, 3000
+    keep = np.ones(n, dtype=bool)
+    keep[500:503] = False  # 3 dropped samples: interpolated
+    keep[1000:1200] = False  # 2 s: a gap
+    t = np.round(T0 + np.arange(n)[keep] / fs, 4)
+    rng = np.random.default_rng(3)
+    a = np.round(rng.normal(0, 1, (t.size, 3)), 5)
+    path = tmp_path / "grid.csv"
+    path.write_bytes(HEADER + _rows(t, a))
+    ref = None
+    for read_rows in (1, 37, 999, 10**6):
+        _, chunks, gaps, _ = _stream_all(path, ReaderParams(read_rows=read_rows), 700)
+        idx, acc = _flatten(chunks)
+        assert gaps == [Gap(T0 + 10.0, T0 + 12.0, 1000, 1200)]
+        rows = np.flatnonzero(keep)
+        np.testing.assert_array_equal(acc[np.searchsorted(idx, rows)], a)
+        np.testing.assert_array_equal(acc[500:503], _reference_grid(
+            np.array([499.0, 503.0]), a[[499, 500]], 500, 502))  # fmt: skip
+        if ref is None:
+            ref = (idx, acc)
+        np.testing.assert_array_equal(idx, ref[0])
+        np.testing.assert_array_equal(acc, ref[1])

@@ -26,7 +26,16 @@ from hypothesis import strategies as st
 
 from pipeline.errors import InputError
 from pipeline.formats import InputOptions
-from pipeline.reader import ReaderParams, open_recording, read_recording
+from pipeline.quality import AXES, DataQuality
+from pipeline.reader import (
+    ReaderParams,
+    _ClipWatch,
+    _RateWatch,
+    _Rows,
+    _StuckWatch,
+    open_recording,
+    read_recording,
+)
 
 T0 = 1_700_000_000.0
 HEADER = b"time,ax,ay,az\n"
@@ -312,3 +321,106 @@ def test_random_csv_variants_raise_only_input_error(tmp_path, variant):
     path = tmp_path / "variant.csv"
     path.write_bytes(raw)
     _expect_input_error_only(path, options)
+
+
+# --------------------------------------------------- watchers: shortcuts are exact
+def _stuck_brute_force(t: np.ndarray, a: np.ndarray, stuck_s: float) -> list[tuple]:
+    """Stuck runs by definition, row by row: a maximal run of one value on an axis,
+    lasting ``stuck_s`` or more (first to last row), while another axis changes after
+    the run's first row. (axis, start, end, value, line) in the order the reader finds
+    them: closed runs as they close (axis order within a row), open ones at the end."""
+    closed_at = []
+    n = t.size
+    for k in range(3):
+        others = [j for j in range(3) if j != k]
+        i = 0
+        while i < n:
+            j = i
+            while j + 1 < n and a[j + 1, k] == a[i, k]:
+                j += 1
+            moved = bool((a[i + 1 : j + 1][:, others] != a[i:j][:, others]).any())
+            if moved and t[j] - t[i] >= stuck_s:
+                key = j + 1 if j + 1 < n else n + 1  # an open run is reported at the end
+                closed_at.append((key, k, (AXES[k], float(t[i]), float(t[j]), float(a[i, k]), i)))
+            i = j + 1
+    closed_at.sort(key=lambda x: (x[0], x[1]))
+    return [f for _, _, f in closed_at]
+
+
+@SETTINGS
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    levels=st.integers(1, 4),
+    part=st.integers(1, 300),
+    stuck_s=st.sampled_from([0.05, 0.3, 1.0]),
+)
+def test_stuck_watch_finds_what_the_definition_says(seed, levels, part, stuck_s):
+    rng = np.random.default_rng(seed)
+    n = 600
+    t = np.cumsum(rng.choice([0.01, 0.01, 0.02, 0.5], n))  # with a few long steps
+    a = rng.integers(0, levels, (n, 3)).astype(np.float64)
+    hold = rng.random((n, 3)) < 0.9  # long runs: values mostly repeat
+    for i in range(1, n):
+        a[i, hold[i]] = a[i - 1, hold[i]]
+    watch = _StuckWatch(stuck_s)
+    line = np.arange(n, dtype=np.int64)
+    for i in range(0, n, part):
+        watch.push(_Rows(t[i : i + part], a[i : i + part], line[i : i + part]))
+    watch.finish()
+    got = [(s.axis, s.start, s.end, s.value_g, s.line) for s in watch.found]
+    want = _stuck_brute_force(t, a, stuck_s)
+    if len(want) <= _StuckWatch.MAX_FOUND:
+        assert sorted(got) == sorted(want)
+    else:  # the first MAX_FOUND found (in the reader's order) are kept
+        assert len(got) == _StuckWatch.MAX_FOUND and set(got) <= set(want)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), part=st.integers(1, 500), spread=st.floats(0.1, 3.0))
+def test_clip_watch_skip_changes_nothing(seed, part, spread, monkeypatch):
+    """Blocks skipped because they lie below the second values kept: the same levels,
+    counts and times as when every block is looked at."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    a = np.round(rng.normal(0, spread, (n, 3)) * 64) / 64  # quantised: repeated extremes
+    a[rng.integers(0, n, 5)] = 2.0  # a few at a would-be clip level
+    t = T0 + np.arange(n) / 100.0
+    params = ReaderParams()
+    fast, slow = _ClipWatch(None, params), _ClipWatch(None, params)
+    monkeypatch.setattr(slow, "_may_change", lambda block: True)
+    for i in range(0, n, part):
+        fast.push(t[i : i + part], a[i : i + part])
+        slow.push(t[i : i + part], a[i : i + part])
+    for key in slow._top:
+        f, s = fast._top[key], slow._top[key]
+        assert f[0:2] == s[0:2] and f[3:] == s[3:]
+        np.testing.assert_array_equal(np.concatenate(f[2]), np.concatenate(s[2]))
+    np.testing.assert_array_equal(fast.times(), slow.times())
+    qf, qs = DataQuality(), DataQuality()
+    fast.finish(qf)
+    slow.finish(qs)
+    assert qf == qs
+
+
+@SETTINGS
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    jitter=st.floats(0.0, 0.3),
+    drop=st.floats(0.0, 0.05),
+    change=st.sampled_from([None, 0.9, 1.04, 1.06, 2.0]),
+)
+def test_rate_windows_shortcut_is_exact(seed, jitter, drop, change):
+    """Windows passed without their median (every interval within 90 % of the
+    tolerance) are exactly those the median test passes."""
+    rng = np.random.default_rng(seed)
+    period = 0.01
+    d = period * (1 + rng.uniform(-jitter, jitter, (40, 64)) * 0.05)
+    d[rng.random(d.shape) < drop] *= 3
+    if change is not None:
+        d[25:] *= change
+    watch = _RateWatch(100.0, ReaderParams())
+    med = np.median(d, axis=1)
+    near = np.abs(d - med[:, None]) < 0.45 * med[:, None]
+    mean = (d * near).sum(axis=1) / np.maximum(near.sum(axis=1), 1)
+    want = np.flatnonzero(np.abs(mean / period - 1.0) > 0.05)
+    np.testing.assert_array_equal(watch._off_windows(d), want)

@@ -79,7 +79,7 @@ class ParquetSource(RawSource):
                 t_s = ns / 1e9
             else:
                 t_s = _floats(tcol)
-            a = np.column_stack([_floats(batch.column(k)) for k in (1, 2, 3)])
+            a = np.column_stack([_floats(batch.column(k), copy=False) for k in (1, 2, 3)])
             self._rows_done += len(t_s)
             yield RawBlock(t_s, a, line)
             line += len(t_s)
@@ -88,12 +88,19 @@ class ParquetSource(RawSource):
         return int(self.size * min(self._rows_done / self._rows_total, 1.0))
 
 
-def _floats(col: object) -> np.ndarray:
-    """A pyarrow column as float64 with NaN for nulls."""
+def _floats(col: object, copy: bool = True) -> np.ndarray:
+    """A pyarrow column as float64 with NaN for nulls (m,).
+
+    ``copy=False`` may return a read-only view of Arrow's buffer (a float64 column
+    without nulls); the caller copies it (``np.column_stack``, ``np.array``).
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    return pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
+    if not pa.types.is_float64(col.type):  # type: ignore[attr-defined]
+        col = pc.cast(col, pa.float64())
+    values = col.to_numpy(zero_copy_only=False)  # type: ignore[attr-defined]
+    return np.array(values, dtype=np.float64) if copy else values
 
 
 def write_samples_parquet(
