@@ -1,9 +1,9 @@
 """Run an iterator in a background thread, a bounded number of items ahead.
 
-The reader uses it to parse the next block of a file while the caller resamples and
-detects in the current one: pandas' C tokenizer and float conversion, pyarrow's
-decoding and most of numpy release the GIL, so on two cores the parse mostly
-disappears from the wall time.
+The reader uses it to parse and check the next block of a file while the caller
+resamples and detects in the current one: pandas' C tokenizer and float conversion,
+pyarrow's decoding and most of numpy release the GIL, so on two cores most of the
+parse disappears from the wall time.
 
 * Memory stays bounded: at most ``depth`` finished items wait in the queue, plus the
   one the thread is producing.

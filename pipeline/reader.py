@@ -73,8 +73,9 @@ class ReaderParams:
         (0.05: 5 %) is reported as a rate change.
     rate_window : raw intervals per window of the rate-change check.
     stuck_axis_s : an axis constant this long (s) while another moves is reported.
-    read_ahead : blocks parsed ahead in a background thread while the caller works on
-        the current one (0: parse in the caller's thread); see :mod:`pipeline.readahead`.
+    read_ahead : blocks parsed and checked ahead in a background thread while the
+        caller resamples and works on the current one (0: all in the caller's thread);
+        see :mod:`pipeline.readahead`.
     clip_min_g, clip_min_samples : a value piling up at an axis' extreme is a clip
         level when it is at least ``clip_min_g`` (g) and held by at least
         ``clip_min_samples`` samples (and twice as many as the next lower value).
@@ -397,21 +398,7 @@ class RecordingStream:
         self._calibrate_first()
         blocks = iter(self._pending)
         self._pending = []
-        rest: Iterator[_Raw] = self._rows
-        ahead = None
-        if self.params.read_ahead > 0:
-            rest = ahead = self._read_ahead(rest, "jerkcount-parse")
-        try:
-            yield from self._checks(_chain(blocks, rest))
-        finally:
-            if ahead is not None:
-                ahead.close()
-
-    def _read_ahead(self, source: Iterator[_Raw], name: str) -> ReadAhead[_Raw]:
-        """``source`` run ``read_ahead`` blocks ahead in a thread (stopped by :meth:`close`)."""
-        ahead = ReadAhead(source, self.params.read_ahead, name)
-        self._aheads.append(ahead)
-        return ahead
+        yield from self._checks(_chain(blocks, self._rows))
 
     def _stop_ahead(self) -> None:
         """Stop the read-ahead threads, if any run (idempotent)."""
@@ -494,11 +481,18 @@ class RecordingStream:
         A gap (a raw interval longer than ``max_gap_s``) appears as a jump in
         ``Chunk.start`` and is recorded in ``self.gaps``.
         """
-        blocks = self._checked_blocks()
+        checked = self._checked_blocks()
+        blocks: Iterator[_Raw] = checked
+        ahead: ReadAhead[_Raw] | None = None
+        if self.params.read_ahead > 0:  # parse and check the next blocks meanwhile
+            blocks = ahead = ReadAhead(checked, self.params.read_ahead, "jerkcount-read")
+            self._aheads.append(ahead)
         try:
             yield from self._grid(blocks, chunk_samples)
-        finally:
-            blocks.close()  # stops the read-ahead thread when the caller stops early
+        finally:  # also when the caller stops early
+            if ahead is not None:
+                ahead.close()  # the thread stops (and closes ``checked`` itself)
+            checked.close()
 
     def _grid(self, blocks: Iterator[_Raw], chunk_samples: int) -> Iterator[Chunk]:
         """The checked raw ``blocks`` resampled onto the grid (see :meth:`chunks`).

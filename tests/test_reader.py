@@ -486,7 +486,7 @@ def test_bad_line_found_in_a_later_block(tmp_path, read_ahead):
     # as without the thread: the rows up to two blocks before the bad one (the reader
     # looks one block ahead to find the last one, the checks one more)
     assert seen == 3500
-    assert not _parse_threads()
+    assert not _read_threads()
 
 
 def test_directory_and_missing_file(tmp_path):
@@ -580,8 +580,8 @@ def test_rate_outside_supported_range_or_unknown(tmp_path):
 
 
 # ------------------------------------------------------------------ read-ahead
-def _parse_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "jerkcount-parse" and t.is_alive()]
+def _read_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "jerkcount-read" and t.is_alive()]
 
 
 def test_read_ahead_yields_the_items_in_order_then_ends():
@@ -641,24 +641,24 @@ def test_read_ahead_gives_the_same_samples_and_counts(awkward, read_ahead):
         assert (header, gaps, stats) == (ref_header, ref_gaps, ref_stats)
 
 
-def test_stopping_early_stops_the_parse_thread(tmp_path):
+def test_stopping_early_stops_the_read_thread(tmp_path):
     path = tmp_path / "big.csv"
     _write_big(path, 600)  # 60 000 rows
     params = ReaderParams(read_rows=1000)
     with open_recording(path, params) as stream:  # leaving the block closes the stream
         for _ in stream.chunks(500):
-            assert _parse_threads()  # reading ahead while the caller works
+            assert _read_threads()  # reading ahead while the caller works
             break
-    assert not _parse_threads()
+    assert not _read_threads()
     stream = open_recording(path, params)
     chunks = stream.chunks(500)
     next(chunks)
     chunks.close()  # closing the generator alone stops it too
-    assert not _parse_threads()
+    assert not _read_threads()
     stream.close()
     with open_recording(path, params) as stream:  # a header-only open starts no thread
         assert stream.header.fs == 100.0
-        assert not _parse_threads()
+        assert not _read_threads()
 
 
 # ------------------------------------------------------------ on-grid shortcut
