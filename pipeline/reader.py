@@ -176,7 +176,6 @@ class RecordingStream:
         self.gaps: list[Gap] = []
         self.stats = ReadStats()
         self.options = options if options is not None else self.params.input
-        self._aheads: list[ReadAhead[Any]] = []
         self._source: RawSource = open_source(self.path, self.options)
         try:
             self._start()
@@ -190,6 +189,9 @@ class RecordingStream:
         return self.stats
 
     def _start(self) -> None:
+        """Read the source's header and first block (subclasses over other sources call
+        this after setting ``path``, ``params``, ``gaps``, ``stats``, ``options``)."""
+        self._aheads: list[ReadAhead[Any]] = []  # read-ahead threads, stopped by close()
         self.format = self._source.name
         self.size = self._source.size
         self._metadata = self._source.metadata
