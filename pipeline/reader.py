@@ -581,14 +581,12 @@ class _Prev:
     t: float
     a: np.ndarray
     p: float = math.nan
-    on_grid: bool = False
 
     def snap(self, t0: float, fs: float, tol: float) -> None:
         """Grid position with the current block's tolerance (the same float steps)."""
         p = (self.t - t0) * fs
         whole = float(np.rint(p))
-        self.on_grid = abs(p - whole) <= tol
-        self.p = whole if self.on_grid else p
+        self.p = whole if abs(p - whole) <= tol else p
 
 
 def _resample(
