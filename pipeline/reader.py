@@ -15,7 +15,16 @@ The reader never holds the whole file: it reads blocks of rows and resamples eac
 block. Samples are linearly interpolated between neighbouring raw samples; across an
 interval longer than ``max_gap_s`` nothing is interpolated and the grid indices inside
 it form a gap (the stream jumps). The grid value at index ``i`` depends only on the two
-raw samples around it, so the result does not depend on the block size.
+raw samples around it, so the result does not depend on the block size. Raw times
+already on the grid give their rows as the grid samples (exactly what interpolation
+would give, without computing it).
+
+Speed: a background thread (:mod:`pipeline.readahead`, ``ReaderParams.read_ahead``
+blocks ahead) parses and checks the next block while the caller resamples and uses the
+current one; errors still surface in file order, naming file and line. The checks take
+cheap exact shortcuts for the common case (every value finite, no new clip level, every
+rate window within tolerance, no run long enough to be stuck) and fall back to the full
+computation otherwise.
 """
 
 from __future__ import annotations

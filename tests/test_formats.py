@@ -312,6 +312,31 @@ def test_parquet_metadata_and_timestamp_column(tmp_path):
         read_recording(tmp_path / "bad.parquet")
 
 
+def test_parquet_column_types_and_nulls(tmp_path):
+    """float32 and integer axes read as their float64 values; a null is a missing value
+    (the row is dropped and counted, as in CSV); the samples are the rows (on the grid)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 1000
+    t = 1_700_000_000.0 + np.arange(n) / 100.0
+    ax = np.round(np.sin(np.arange(n) / 7.0), 3).astype(np.float32)
+    ay = np.arange(n) % 3  # int64
+    az = [None if i == 400 else 1.0 for i in range(n)]
+    table = pa.table({"time": t, "ax": ax, "ay": ay, "az": pa.array(az, pa.float64())})
+    pq.write_table(table, tmp_path / "types.parquet", row_group_size=300)
+    for read_rows in (64, 10**6):
+        with open_recording(tmp_path / "types.parquet", ReaderParams(read_rows=read_rows)) as s:
+            acc = np.vstack([c.acc for c in s.chunks(250)])
+            q = s.quality
+        assert acc.shape == (n, 3) and q.nan_rows_dropped == 1
+        keep = np.arange(n) != 400
+        np.testing.assert_array_equal(acc[keep, 0], ax[keep].astype(np.float64))
+        np.testing.assert_array_equal(acc[keep, 1], ay[keep].astype(np.float64))
+        np.testing.assert_array_equal(acc[:, 2], np.ones(n))  # row 400 interpolated
+        assert acc[400, 0] == (float(ax[399]) + float(ax[401])) / 2
+
+
 # ----------------------------------------------------------------------------- CLI
 def test_cli_detect_and_process_take_the_input_options(tmp_path):
     from cli import main
