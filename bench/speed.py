@@ -11,15 +11,18 @@ times in a fresh subprocess:
 (c) ``import pandas`` only (context: interpreter start and imports);
 (d) ``jerkcount process path --out DIR`` on the CSV (detect, non-wear, summaries,
     pattern analysis, report);
-(e) the same ``process`` on the Parquet copy.
+(e) the same ``process`` on the Parquet copy;
+(f) ``jerkcount replay path --speed max --out DIR``: the live path (recorder loop,
+    live reader and detector, then the summaries), as fast as it goes.
 
 Wall time is that of the whole child process (interpreter start and imports
 included, for all); peak memory is the child's own ``ru_maxrss`` from
 :func:`os.wait4`, taken by a small launcher process (see :func:`run_child`). The
 ratios of the medians are the figures of merit: b/a (issue 2: goal ≤ 2), d/a (issue
 6: goal ≤ 1.5) and e/d (issue 6: goal ≤ 0.5); b/a net of (c), a child that only
-starts Python and imports pandas, is shown beside them. Detector-only throughput is
-measured in this process on an in-memory recording.
+starts Python and imports pandas, is shown beside them, and so is f/b, what the live
+path costs over ``detect`` on the same file. Detector-only throughput is measured in
+this process on an in-memory recording.
 """
 
 from __future__ import annotations
@@ -139,7 +142,7 @@ def run_child(cmd: list[str], log_path: Path) -> tuple[float, float]:
 
 
 def measure(path: Path, out: Path, repeats: int = REPEATS) -> list[Runs]:
-    """Alternate the five children (a)-(e) ``repeats`` times each."""
+    """Alternate the six children (a)-(f) ``repeats`` times each."""
     events = out / "speed_night.events.csv"
     parquet = cached_parquet(out, path)
     jc = jerkcount_command()
@@ -160,6 +163,10 @@ def measure(path: Path, out: Path, repeats: int = REPEATS) -> list[Runs]:
         ],
         "(e) jerkcount process, the same night as Parquet": [
             *jc, "process", str(parquet), "--out", str(out / "speed_process_parquet"),
+            "--tz", "UTC",
+        ],
+        "(f) jerkcount replay --speed max (the live path, then the summaries)": [
+            *jc, "replay", str(path), "--speed", "max", "--out", str(out / "speed_replay"),
             "--tz", "UTC",
         ],
     }  # fmt: skip
@@ -200,7 +207,7 @@ def speed_table(path: Path, runs: list[Runs], throughput: float) -> Table:
                 fmt(r.max_peak_mb, 0),
             ]
         )
-    read, detect, base, process, parquet = (r.median_s for r in runs)
+    read, detect, base, process, parquet, replay = (r.median_s for r in runs)
     for label, ratio, goal in (
         ("**ratio b / a**: detect vs read", detect / read, GOAL_RATIO),
         ("**ratio d / a**: process vs read", process / read, GOAL_PROCESS),
@@ -209,6 +216,14 @@ def speed_table(path: Path, runs: list[Runs], throughput: float) -> Table:
         table.add([f"{label} (goal ≤ {goal:g}×)", f"{ratio:.2f}×", verdict(ratio <= goal), ""])
     net = (detect - base) / max(read - base, 1e-9)
     table.add(["b / a net of interpreter start + `import pandas` (c)", f"{net:.2f}×", "", ""])
+    table.add(
+        [
+            "f / b: replay at full speed vs detect (context)",
+            f"{replay / detect:.2f}×",
+            f"{HOURS * 3600.0 / replay:.0f}× real time",
+            "",
+        ]
+    )
     hours_per_s = throughput / FS / 3600.0
     table.add(
         [
@@ -219,7 +234,7 @@ def speed_table(path: Path, runs: list[Runs], throughput: float) -> Table:
         ]
     )
     table.caption = (
-        f"Each child process runs {len(runs[0].wall_s)} times, alternating (a), (b), (c); "
+        f"Each child process runs {len(runs[0].wall_s)} times, alternating (a) to (f); "
         "wall time covers the whole process (interpreter start and imports included for "
         "every row), peak memory is the child's own maximum resident set size. Absolute "
         "times depend on the machine and are context only; the ratio is the figure of merit."

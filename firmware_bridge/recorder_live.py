@@ -57,14 +57,36 @@ class _QueueSource(RawSource):
         self.ended = False
 
     def blocks(self, rows: int) -> Iterator[RawBlock]:
-        while True:
+        """One block per wait: whatever is queued by then, up to about ``rows`` rows.
+
+        In real time that is a packet or two; when the detector falls behind (a
+        replay at full speed, a slow machine) the queued pushes are joined, so the
+        per-block cost of the reader and the detector is paid once per many pushes.
+        The rows and their order are the same either way.
+        """
+        while not self.ended:
             item = self._queue.get()
             if item is _END:
                 self.ended = True
                 return
-            t, a = item
-            block = RawBlock(t, a, self._line)
-            self._line += t.size
+            ts, accs = [item[0]], [item[1]]
+            n = item[0].size
+            while n < rows:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _END:
+                    self.ended = True
+                    break
+                ts.append(item[0])
+                accs.append(item[1])
+                n += item[0].size
+            if len(ts) == 1:
+                block = RawBlock(ts[0], accs[0], self._line)
+            else:
+                block = RawBlock(np.concatenate(ts), np.concatenate(accs), self._line)
+            self._line += n
             yield block
 
 

@@ -220,3 +220,57 @@ def test_recorder_waits_out_a_slow_start(tmp_path: Path) -> None:
     src = ScriptedSource(["silent"] * 6 + ["data"] * 5)
     res = asyncio.run(Recorder(src, replace(params, out_dir=tmp_path / "plain")).run())
     assert src.opens >= 2 and res.gaps[0].reason.startswith("no samples for")
+
+
+def test_live_queue_joins_waiting_pushes_up_to_rows() -> None:
+    """Pushes already waiting are read as one block (capped near ``rows``); the rows, their
+    order and the line numbers are those of the pushes, and the end marker ends it."""
+    import queue
+
+    from firmware_bridge.recorder_live import _END, _QueueSource
+
+    q: queue.Queue = queue.Queue()
+    pieces = []
+    for k in range(7):  # 7 pushes of 3 rows each
+        t = 100.0 + np.arange(3 * k, 3 * k + 3) / 50.0
+        a = np.column_stack([t, -t, 2 * t])
+        pieces.append((t, a))
+        q.put((t, a))
+    q.put(_END)
+    src = _QueueSource("live", {}, q)
+    blocks = list(src.blocks(rows=8))
+    assert [b.t.size for b in blocks] == [9, 9, 3]  # joined until at least 8 rows
+    assert [b.first_line for b in blocks] == [1, 10, 19]
+    np.testing.assert_array_equal(
+        np.concatenate([b.t for b in blocks]), 100.0 + np.arange(21) / 50.0
+    )
+    np.testing.assert_array_equal(
+        np.concatenate([b.a for b in blocks]), np.concatenate([a for _, a in pieces])
+    )
+    assert src.ended
+
+
+def test_live_detector_events_equal_detect_when_pushed_in_packets(tmp_path: Path) -> None:
+    """A recording pushed as 10-row packets faster than the worker reads them (so they
+    are joined) gives the events of ``detect`` on the file."""
+    from firmware_bridge.recorder_live import LiveDetector
+    from pipeline.writer import write_samples_csv
+    from sim import NightConfig, simulate_night
+
+    night = simulate_night(NightConfig(hours=0.25, fs=100.0, seed=3, rate_per_hour=120.0))
+    path = tmp_path / "n.csv"
+    write_samples_csv(path, night.time, night.acc, night.metadata())
+    rec = read_recording(path)
+    raw = pd.read_csv(path, comment="#")
+    live = LiveDetector("n.csv", rec.metadata)
+    t = raw["time"].to_numpy()
+    a = raw[["ax", "ay", "az"]].to_numpy()
+    for i in range(0, t.size, 10):
+        live.push(t[i : i + 10].copy(), a[i : i + 10].copy())
+    result = live.finish(timeout=120)
+    assert result.error is None
+    expected = detect_file(path)
+    assert len(expected.events) > 10
+    assert [(e.time, e.peak_g) for e in result.events] == [
+        (e.time, e.peak_g) for e in expected.events
+    ]

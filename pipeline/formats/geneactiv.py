@@ -106,7 +106,5 @@ class GeneActivSource(TableSource):
 
     def _samples(self, frame: pd.DataFrame, row0: int) -> tuple[np.ndarray, np.ndarray]:
         text = frame[0].astype("string").str.replace(r"\.(\d{1,3})$", r":\1", regex=True)
-        t = naive_to_epoch(
-            text, TIME_FMT, self._tz, self.path, self.data_line + row0, self.dst
-        )
+        t = naive_to_epoch(text, TIME_FMT, self._tz, self.path, self.data_line + row0, self.dst)
         return t, frame[[1, 2, 3]].to_numpy(dtype=np.float64)
