@@ -27,7 +27,7 @@ All parameters are in :class:`pipeline.params.DetectorParams`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +39,7 @@ from pipeline.features import FeatureStream
 from pipeline.noisefloor import FrameTracker
 from pipeline.params import DetectorParams
 from pipeline.quality import DataQuality
+from pipeline.readahead import ReadAhead
 from pipeline.reader import ReaderParams, RecordingStream, open_recording
 from pipeline.recording import Chunk, Gap, Recording, RecordingHeader
 from pipeline.segmenter import Segmenter
@@ -83,45 +84,89 @@ class JerkDetector:
     def feed(self, chunk: Chunk) -> DetectorOutput:
         """Consume a contiguous chunk (``(m, 3)`` g at grid index ``chunk.start``)."""
         out = DetectorOutput()
-        if len(chunk) == 0:
-            return out
-        if self._expected is None:
-            self._start_run(chunk.start)
-        elif chunk.start != self._expected:
-            if chunk.start < self._expected:
-                raise ValueError(f"chunk at index {chunk.start} overlaps samples already seen")
-            out.extend(self._end_run())
-            self._start_run(chunk.start)
-        self._expected = chunk.start + len(chunk)
-        self.samples_seen += len(chunk)
-        out.extend(self._step(np.asarray(chunk.acc, dtype=np.float64), final=False))
+        for step in self._front(chunk):
+            out.extend(self._back(step))
         return out
 
     def finish(self) -> DetectorOutput:
         """The end of the recording: flush everything still pending."""
-        if self._expected is None:
-            return DetectorOutput()
-        out = self._end_run()
-        self._expected = None
+        out = DetectorOutput()
+        for step in self._front_finish():
+            out.extend(self._back(step))
         return out
 
-    def _start_run(self, start: int) -> None:
+    def staged(self, chunks: Iterable[Chunk]) -> Iterator[FeatureStep]:
+        """The first stage over all ``chunks`` and the end: feed each step to
+        :meth:`back`. Used by :func:`detect_chunks` to run the two stages in two
+        threads; the steps, hence the events, are those of :meth:`feed`/:meth:`finish`."""
+        for chunk in chunks:
+            yield from self._front(chunk)
+        yield from self._front_finish()
+
+    def back(self, step: FeatureStep) -> DetectorOutput:
+        """The second stage for one step of :meth:`staged`."""
+        return self._back(step)
+
+    # -- stage 1: run bookkeeping and features (touches only the feature stream)
+    def _front(self, chunk: Chunk) -> list[FeatureStep]:
+        if len(chunk) == 0:
+            return []
+        steps = []
+        if self._expected is None:
+            steps.append(self._new_run(chunk.start))
+        elif chunk.start != self._expected:
+            if chunk.start < self._expected:
+                raise ValueError(f"chunk at index {chunk.start} overlaps samples already seen")
+            steps.append(self._run_end())
+            steps.append(self._new_run(chunk.start))
+        self._expected = chunk.start + len(chunk)
+        self.samples_seen += len(chunk)
+        rows = self._features.push(np.asarray(chunk.acc, dtype=np.float64), final=False)
+        steps.append(FeatureStep(rows, chunk=chunk))
+        return steps
+
+    def _front_finish(self) -> list[FeatureStep]:
+        if self._expected is None:
+            return []
+        self._expected = None
+        return [self._run_end()]
+
+    def _new_run(self, start: int) -> FeatureStep:
         self._features.reset()
-        self._frames.reset(start)
-        self._segmenter.reset(start)
+        return FeatureStep(None, run_start=start)
 
-    def _end_run(self) -> DetectorOutput:
-        return self._step(np.empty((0, 3)), final=True)
+    def _run_end(self) -> FeatureStep:
+        return FeatureStep(self._features.push(np.empty((0, 3)), final=True), final=True)
 
-    def _step(self, acc: np.ndarray, final: bool) -> DetectorOutput:
-        rows = self._features.push(acc, final=final)
-        rows, bg = self._frames.push(rows, final=final)
+    # -- stage 2: frames, segments and decisions (never touches the feature stream)
+    def _back(self, step: FeatureStep) -> DetectorOutput:
+        if step.rows is None:
+            self._frames.reset(step.run_start)
+            self._segmenter.reset(step.run_start)
+            return DetectorOutput()
+        final = step.final
+        rows, bg = self._frames.push(step.rows, final=final)
         segments = self._segmenter.push(rows, bg, final=final)
         spans, self._frames.spans = self._frames.spans, []
         self._classifier.add(segments, spans)
         horizon = np.inf if final else min(self._segmenter.start, self._frames.horizon())
         events, activity = self._classifier.decide(horizon)
         return DetectorOutput(events, activity)
+
+
+@dataclass
+class FeatureStep:
+    """One step between the detector's two stages.
+
+    ``rows`` (r, N_FEATURES): feature rows released by the first stage (``final``: the
+    last of a run); ``None`` marks the start of a run at grid index ``run_start``.
+    ``chunk`` is the chunk whose samples produced the rows (``None`` at a run's end).
+    """
+
+    rows: np.ndarray | None
+    final: bool = False
+    run_start: int = 0
+    chunk: Chunk | None = None
 
 
 # ---------------------------------------------------------------- batch helpers
@@ -151,15 +196,33 @@ def detect_chunks(
     chunks: Iterable[Chunk],
     params: DetectorParams | None = None,
     on_chunk: Callable[[Chunk], None] | None = None,
+    threaded: bool = True,
 ) -> tuple[list[JerkEvent], list[ActivityPeriod], int]:
-    """Run the detector over chunks; returns events, activity and samples seen."""
+    """Run the detector over chunks; returns events, activity and samples seen.
+
+    With ``threaded`` the chunks are read and their features computed in a second
+    thread (:class:`~pipeline.readahead.ReadAhead`, two steps ahead) while this one
+    runs the frame, segment and decision stages: both are mostly numpy, which
+    releases the GIL, so on two cores they overlap. The events are the same either
+    way (same steps, same order). ``on_chunk`` is called in this thread.
+    """
     det = JerkDetector(header.fs, header.t0, params)
     out = DetectorOutput()
-    for chunk in chunks:
-        out.extend(det.feed(chunk))
-        if on_chunk is not None:
-            on_chunk(chunk)
-    out.extend(det.finish())
+    if not threaded:
+        for chunk in chunks:
+            out.extend(det.feed(chunk))
+            if on_chunk is not None:
+                on_chunk(chunk)
+        out.extend(det.finish())
+        return out.events, out.activity, det.samples_seen
+    steps = ReadAhead(det.staged(chunks), depth=2, name="jerkcount-features")
+    try:
+        for step in steps:
+            out.extend(det.back(step))
+            if on_chunk is not None and step.chunk is not None:
+                on_chunk(step.chunk)
+    finally:
+        steps.close()
     return out.events, out.activity, det.samples_seen
 
 

@@ -171,9 +171,7 @@ def test_confounders_alone_give_no_jerks_and_are_activity(tmp_path: Path, kind: 
     det = detect_recording(rec)
     assert det.events == [], [(e.time - rec.t0, e.peak_g) for e in det.events]
     span = night.truth[night.truth.kind == kind].iloc[0]
-    covered = sum(
-        max(0.0, min(a.end, span.end) - max(a.start, span.time)) for a in det.activity
-    )
+    covered = sum(max(0.0, min(a.end, span.end) - max(a.start, span.time)) for a in det.activity)
     assert covered >= 0.5 * (span.end - span.time)
 
 
@@ -202,7 +200,12 @@ def test_no_event_inside_or_at_the_edge_of_a_gap() -> None:
 def test_low_and_high_sample_rates_work(tmp_path: Path, fs: float, min_recall: float) -> None:
     hours = 0.25 if fs < 500 else 0.05
     rec, night = _sim_recording(
-        tmp_path, hours=hours, fs=fs, pattern="random", rate_per_hour=240.0, seed=4,
+        tmp_path,
+        hours=hours,
+        fs=fs,
+        pattern="random",
+        rate_per_hour=240.0,
+        seed=4,
         confounders=False,
     )
     assert rec.fs == fs
@@ -230,6 +233,56 @@ def test_overlapping_chunk_is_refused() -> None:
     det.feed(Chunk(0, _quiet(100.0, 1.0)))
     with pytest.raises(ValueError, match="overlaps"):
         det.feed(Chunk(50, _quiet(100.0, 1.0)))
+
+
+def test_two_thread_detection_equals_one_thread_and_sees_every_chunk(
+    busy_night: Recording,
+) -> None:
+    """``detect_chunks`` with the feature stage in a second thread gives the events and
+    activity of the one-thread run, over several runs (split by gaps), and
+    calls ``on_chunk`` with every chunk, in order, in the calling thread."""
+    import threading
+
+    from pipeline.detector import detect_chunks
+
+    from dataclasses import replace
+
+    acc = busy_night.acc.copy()
+    acc[20_000:20_500] = np.nan  # two 5-s gaps: three runs
+    acc[30_000:30_500] = np.nan
+    rec = replace(busy_night, acc=acc)
+    assert len(_valid_runs(rec)) == 3
+    seen: list[tuple[int, int, str]] = []
+
+    def on_chunk(chunk: Chunk) -> None:
+        seen.append((chunk.start, len(chunk), threading.current_thread().name))
+
+    one = detect_chunks(rec.header, rec.chunks(1000), threaded=False)
+    two = detect_chunks(rec.header, rec.chunks(1000), threaded=True, on_chunk=on_chunk)
+    assert one == two
+    assert len(one[0]) >= 10
+    expected = [(c.start, len(c)) for c in rec.chunks(1000)]
+    assert [(s, n) for s, n, _ in seen] == expected
+    assert {name for _, _, name in seen} == {threading.current_thread().name}
+
+
+def test_two_thread_detection_raises_the_readers_error_and_stops() -> None:
+    """An error raised while the second thread reads the chunks reaches the caller,
+    after the chunks before it, and the thread ends."""
+    import threading
+
+    from pipeline.detector import detect_chunks
+    from pipeline.recording import RecordingHeader
+
+    def chunks():
+        yield Chunk(0, _quiet(100.0, 5.0))
+        raise ValueError("bad block at line 42")
+
+    before = {t.name for t in threading.enumerate()}
+    header = RecordingHeader(t0=T0, fs=100.0)
+    with pytest.raises(ValueError, match="line 42"):
+        detect_chunks(header, chunks(), threaded=True)
+    assert "jerkcount-features" not in {t.name for t in threading.enumerate()} - before
 
 
 def test_params_round_trip_and_unknown_key() -> None:
