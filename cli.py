@@ -406,8 +406,10 @@ def _run_process(recs: Sequence[Path], out_dir: Path, params: Any) -> Any:
     for line in night_table(result.windows):
         click.echo(line)
     names = ", ".join(p.name for p in result.paths.values())
-    click.echo(f"{len(result.windows)} window(s), {len(result.combined.events)} jerks -> "
-               f"{out_dir}/ ({names})")
+    click.echo(
+        f"{len(result.windows)} window(s), {len(result.combined.events)} jerks -> "
+        f"{out_dir}/ ({names})"
+    )
     return result
 
 

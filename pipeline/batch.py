@@ -58,6 +58,7 @@ from pipeline.atomic import atomic_write
 from pipeline.errors import InputError, describe_error
 from pipeline.outputs import get_zone, write_json
 from pipeline.process import FILE_NAMES, ProcessParams, process_recordings
+from pipeline.readahead import allow_helper_threads
 from pipeline.summary import DAILY_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -512,7 +513,10 @@ def _run_pool(tasks: Sequence[Task], jobs: int, on_done: OnOutcome) -> None:
     """Tasks in ``jobs`` worker processes; after a worker death the rest one at a time."""
     ctx = _mp_context()
     retry: list[Task] = []
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+    # one thread per worker: ``jobs`` processes fill the cores without helper threads
+    with cf.ProcessPoolExecutor(
+        max_workers=jobs, mp_context=ctx, initializer=allow_helper_threads, initargs=(False,)
+    ) as pool:
         futures = {pool.submit(run_one, t): t for t in tasks}
         for future in cf.as_completed(futures):
             task = futures[future]

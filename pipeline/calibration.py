@@ -29,13 +29,17 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pipeline.errors import InputError
+
+if TYPE_CHECKING:
+    from pipeline.formats.base import RawBlock
 
 log = logging.getLogger(__name__)
 
@@ -221,12 +225,14 @@ def calibrate_file(
     memory). A bad row ends the pass early (the main pass reports it with its line).
     """
     from pipeline.formats import open_source
-    from pipeline.readahead import ReadAhead
+    from pipeline.readahead import ReadAhead, helper_threads
 
     p = params or CalibrationParams()
     still = StillWindows(fs, p)
     source = open_source(Path(path), options)
-    blocks = ReadAhead(source.blocks(read_rows), 1, "jerkcount-calibrate")  # parse ahead
+    blocks: Iterator[RawBlock] = source.blocks(read_rows)
+    if helper_threads():
+        blocks = ReadAhead(blocks, 1, "jerkcount-calibrate")  # parse ahead
     try:
         for block in blocks:
             still.push(block.t, block.a)

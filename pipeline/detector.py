@@ -39,7 +39,7 @@ from pipeline.features import FeatureStream
 from pipeline.noisefloor import FrameTracker
 from pipeline.params import DetectorParams
 from pipeline.quality import DataQuality
-from pipeline.readahead import ReadAhead
+from pipeline.readahead import ReadAhead, helper_threads
 from pipeline.reader import ReaderParams, RecordingStream, open_recording
 from pipeline.recording import Chunk, Gap, Recording, RecordingHeader
 from pipeline.segmenter import Segmenter
@@ -196,7 +196,7 @@ def detect_chunks(
     chunks: Iterable[Chunk],
     params: DetectorParams | None = None,
     on_chunk: Callable[[Chunk], None] | None = None,
-    threaded: bool = True,
+    threaded: bool | None = None,
 ) -> tuple[list[JerkEvent], list[ActivityPeriod], int]:
     """Run the detector over chunks; returns events, activity and samples seen.
 
@@ -204,10 +204,14 @@ def detect_chunks(
     thread (:class:`~pipeline.readahead.ReadAhead`, two steps ahead) while this one
     runs the frame, segment and decision stages: both are mostly numpy, which
     releases the GIL, so on two cores they overlap. The events are the same either
-    way (same steps, same order). ``on_chunk`` is called in this thread.
+    way (same steps, same order). ``on_chunk`` is called in this thread. ``None``:
+    threaded unless this process runs without helper threads
+    (:func:`~pipeline.readahead.helper_threads`).
     """
     det = JerkDetector(header.fs, header.t0, params)
     out = DetectorOutput()
+    if threaded is None:
+        threaded = helper_threads()
     if not threaded:
         for chunk in chunks:
             out.extend(det.feed(chunk))

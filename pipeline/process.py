@@ -42,13 +42,14 @@ import pandas as pd
 
 from pipeline import __version__
 from pipeline.atomic import atomic_write
-from pipeline.detector import detect_stream
+from pipeline.detector import Detection, detect_stream
 from pipeline.errors import InputError
 from pipeline.events import ActivityPeriod
 from pipeline.nonwear import NonWearParams, NonWearTracker
 from pipeline.outputs import activity_frame, events_frame, get_zone, quality_dict, write_json
 from pipeline.params import DetectorParams
 from pipeline.pattern import PatternParams
+from pipeline.readahead import helper_threads
 from pipeline.reader import ReaderParams, open_recording
 from pipeline.report import write_report
 from pipeline.summary import (
@@ -171,24 +172,33 @@ def process_file(
 
     The file's sha256 is computed meanwhile in a second thread (hashlib and file
     reads release the GIL), so it costs no wall time on a machine with two cores;
-    it is abandoned if the detection fails.
+    it is abandoned if the detection fails. Without helper threads
+    (:func:`~pipeline.readahead.helper_threads`, batch workers) it is computed after.
     ``progress`` (optional) is called with input bytes consumed since its last call.
     """
     path = Path(path)
-    stop = threading.Event()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jerkcount-sha256") as pool:
-        info = pool.submit(file_info, path, params.hash_files, stop)
-        try:
-            with open_recording(path, params.reader) as stream:
-                tracker = NonWearTracker(stream.header.fs, stream.header.t0, params.nonwear)
-                detection = detect_stream(
-                    stream, params.detector, progress, params.chunk_samples, tracker.feed
-                )
-                nonwear = tracker.finish()
-        except BaseException:
-            stop.set()
-            raise
-        file = info.result()
+
+    def detect() -> tuple[Detection, list[ActivityPeriod]]:
+        with open_recording(path, params.reader) as stream:
+            tracker = NonWearTracker(stream.header.fs, stream.header.t0, params.nonwear)
+            detection = detect_stream(
+                stream, params.detector, progress, params.chunk_samples, tracker.feed
+            )
+            return detection, tracker.finish()
+
+    if not helper_threads():
+        detection, nonwear = detect()
+        file = file_info(path, params.hash_files)
+    else:
+        stop = threading.Event()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jerkcount-sha256") as pool:
+            info = pool.submit(file_info, path, params.hash_files, stop)
+            try:
+                detection, nonwear = detect()
+            except BaseException:
+                stop.set()
+                raise
+            file = info.result()
     log.info(
         "%s: %d jerks, %d activity periods, %d non-wear periods",
         path, len(detection.events), len(detection.activity), len(nonwear),

@@ -18,6 +18,7 @@ parse disappears from the wall time.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 from collections.abc import Iterator
@@ -26,6 +27,25 @@ from typing import Generic, TypeVar
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+#: Environment variable: ``0`` runs everything in one thread (e.g. one core per job).
+THREADS_ENV = "JERKCOUNT_THREADS"
+_helper_threads = os.environ.get(THREADS_ENV, "1").strip() != "0"
+
+
+def helper_threads() -> bool:
+    """Whether this process starts helper threads: the reader's read-ahead, the
+    detector's feature stage, hashing beside detection. On unless ``JERKCOUNT_THREADS=0``;
+    batch worker processes turn it off (as many processes as cores already fill the
+    cores, and more threads would only contend for them). Results are the same."""
+    return _helper_threads
+
+
+def allow_helper_threads(allowed: bool) -> None:
+    """Turn helper threads on or off for this process (see :func:`helper_threads`)."""
+    global _helper_threads
+    _helper_threads = bool(allowed)
+
 
 _ITEM, _ERROR, _END = 0, 1, 2
 _POLL_S = 0.05  # how often a blocked producer looks whether it was told to stop

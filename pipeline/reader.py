@@ -45,7 +45,7 @@ from pipeline.formats import InputOptions, RawSource, open_source
 from pipeline.formats.base import RawBlock
 from pipeline.formats.canonical import CANONICAL_COLUMNS
 from pipeline.quality import AXES, DataQuality, RateChange, StuckAxis, clipped_flags
-from pipeline.readahead import ReadAhead
+from pipeline.readahead import ReadAhead, helper_threads
 from pipeline.recording import Chunk, Gap, Recording, RecordingHeader
 
 log = logging.getLogger(__name__)
@@ -495,7 +495,7 @@ class RecordingStream:
         checked = self._checked_blocks()
         blocks: Iterator[_Raw] = checked
         ahead: ReadAhead[_Raw] | None = None
-        if self.params.read_ahead > 0:  # parse and check the next blocks meanwhile
+        if self.params.read_ahead > 0 and helper_threads():  # parse the next blocks meanwhile
             blocks = ahead = ReadAhead(checked, self.params.read_ahead, "jerkcount-read")
             self._aheads.append(ahead)
         try:

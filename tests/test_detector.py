@@ -242,10 +242,9 @@ def test_two_thread_detection_equals_one_thread_and_sees_every_chunk(
     activity of the one-thread run, over several runs (split by gaps), and
     calls ``on_chunk`` with every chunk, in order, in the calling thread."""
     import threading
+    from dataclasses import replace
 
     from pipeline.detector import detect_chunks
-
-    from dataclasses import replace
 
     acc = busy_night.acc.copy()
     acc[20_000:20_500] = np.nan  # two 5-s gaps: three runs

@@ -311,3 +311,36 @@ def test_file_info_hash_and_stop(tmp_path: Path) -> None:
     stop = threading.Event()
     stop.set()
     assert file_info(f, stop=stop).sha256 == ""
+
+
+def test_without_helper_threads_same_result_and_no_thread(
+    nights: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With helper threads off (``JERKCOUNT_THREADS=0``, batch workers) ``process_file``
+    starts no thread at all and finds the same events, activity, non-wear and sha256."""
+    import threading
+
+    from pipeline import readahead
+    from pipeline.process import ProcessParams, process_file
+
+    path = nights["a"]
+    with_threads = process_file(path, ProcessParams())
+    started: list[str] = []
+    real_start = threading.Thread.start
+
+    def start(self: threading.Thread) -> None:
+        started.append(self.name)
+        real_start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    monkeypatch.setattr(readahead, "_helper_threads", True)
+    process_file(path, ProcessParams())
+    assert {"jerkcount-read", "jerkcount-features"} <= set(started)
+    started.clear()
+    readahead.allow_helper_threads(False)
+    alone = process_file(path, ProcessParams())
+    assert started == []
+    assert alone.detection.events == with_threads.detection.events
+    assert alone.detection.activity == with_threads.detection.activity
+    assert alone.nonwear == with_threads.nonwear
+    assert alone.file == with_threads.file and len(alone.file.sha256) == 64
