@@ -192,6 +192,10 @@ def test_empty_file_in_any_format_names_the_file(tmp_path):
         ("metabase", 100, lambda s: s.replace(b",", b",,", 1) + b",1", "expected 6 fields"),
         ("axivity", 7, lambda s: b"2026-13-45 99:00:00.000" + s[23:], "is not a 'YYYY-MM-DD"),
         ("geneactiv", 50, lambda s: s.split(b",")[0] + b",0.1,zz,0.3,0,0,25.0", "y is not a"),
+        # a field missing before the unread trailing columns: not read shifted
+        ("geneactiv", 50, lambda s: b",".join(s.split(b",")[:2] + s.split(b",")[3:]),
+         "expected 7 fields"),
+        ("geneactiv", 51, lambda s: b",".join(s.split(b",")[:-1]), "expected 7 fields"),
     ],
 )  # fmt: skip
 def test_bad_row_is_named_by_file_and_line(tmp_path, name, row, edit, fragment):
@@ -206,6 +210,24 @@ def test_bad_row_is_named_by_file_and_line(tmp_path, name, row, edit, fragment):
             read_recording(path, ReaderParams(read_rows=rows, probe_rows=2))
         assert info.value.line == head + row, str(info.value)
         assert fragment in str(info.value) and "\n" not in str(info.value)
+
+
+def test_empty_unread_trailing_field_keeps_the_sample(tmp_path):
+    """An empty light/button/temperature field is only an empty field: the row's axes
+    are kept (the check for short rows must not drop or refuse it)."""
+    file = FIXTURES["geneactiv"][0]
+    lines = (D / file).read_bytes().split(b"\n")
+    row = 100 + 50 - 1
+    fields = lines[row].split(b",")
+    lines[row] = b",".join(fields[:-1] + [b""])
+    path = tmp_path / file
+    path.write_bytes(b"\n".join(lines))
+    got = read_recording(path)
+    ref = read_recording(D / file)
+    np.testing.assert_array_equal(got.acc, ref.acc)
+    np.testing.assert_array_equal(
+        got.acc[49], [float(fields[1]), float(fields[2]), float(fields[3])]
+    )
 
 
 # ------------------------------------------------------------------ dialect details

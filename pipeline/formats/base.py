@@ -608,11 +608,35 @@ class TableSource(RawSource):
         try:
             for frame in reader:
                 t, a = self._samples(frame, line - self.data_line)
+                a = self._mark_short_rows(frame, a, line)
                 yield RawBlock(t, a, line)
                 line += len(frame)
         except (ValueError, TypeError, pd.errors.ParserError, UnicodeDecodeError):
             bad_line, why = self._locate_bad_line(line)
             raise InputError(self.path, why, bad_line) from None
+
+    def _mark_short_rows(self, frame: pd.DataFrame, a: np.ndarray, line: int) -> np.ndarray:
+        """``a`` (``(m, 3)``) with the rows that have too few fields made NaN samples.
+
+        pandas fills the missing trailing fields of a short row with NaN. When the
+        last column is one that is not read (light, temperature ...), a row missing
+        *another* field would otherwise read with its values shifted one column left
+        and no NaN among the axes. Rows whose last field reads as missing are checked
+        against the file (slow path, only for those rows); the broken ones get NaN
+        axes, so the reader stops at them with their line (a torn last line is dropped
+        and counted), while rows that merely leave that field empty keep their values.
+        """
+        if len(self.columns) < 2 or self.columns[-1].kind not in ("skip", "text"):
+            return a
+        short = np.flatnonzero(frame[len(self.columns) - 1].isna().to_numpy())
+        if short.size == 0:
+            return a
+        lines = [line + int(k) for k in short]
+        broken = short[np.asarray([why is not None for why in self.row_problems(lines)])]
+        if broken.size:
+            a = np.array(a, dtype=np.float64)  # never write into a view of the frame
+            a[broken] = np.nan
+        return a
 
     def bytes_read(self) -> int:
         return self.input.position()
