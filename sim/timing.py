@@ -144,22 +144,46 @@ def _mean_unit_size(cfg: NightConfig) -> float:
     return 1.0
 
 
+def _lead_in(cfg: NightConfig, rng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Periodic trains already running when the night starts: their starts (s, free
+    axis, negative) and offsets.
+
+    A train lasts up to ``train_size[1]`` intervals of up to 90 s (45 min), longer than
+    a short night; without trains from before the start, the trains cut at the end would
+    not be balanced and a 1-hour night would hold about 60 % of ``rate_per_hour`` (and a
+    fifth of them none). Trains start at the rate of the night's start.
+    """
+    longest = cfg.train_size[1] * max(cfg.plm_interval_s[1], cfg.hiccup_interval_s[1]) * 1.1
+    start_rate = 2.0 / (1.0 + cfg.rate_drift)  # the drifting intensity at t = 0, per mean
+    mean = cfg.rate_per_hour * longest / 3600.0 / _mean_unit_size(cfg) * start_rate
+    n = int(rng.poisson(mean))
+    return np.sort(rng.uniform(-longest, 0.0, n)), _units(cfg, rng, n)
+
+
 def generate_onsets(cfg: NightConfig, rng: np.random.Generator, free: FreeTime) -> Onsets:
     """Jerk onsets for ``cfg.pattern`` on the free time of a night.
 
     The number of units is Poisson with mean ``rate_per_hour * hours / mean unit size``,
-    so the expected jerk count is ``rate_per_hour * hours`` (a little less when units
-    are pushed past the end of the free time, which truncates them).
+    so the expected jerk count is ``rate_per_hour * hours``: periodic trains also start
+    before the night (:func:`_lead_in`) and run into it, as many as those cut at its
+    end; units pushed past the end of the free time are truncated.
     """
     empty = Onsets(np.empty(0), np.empty(0, dtype=np.int64))
     if cfg.pattern == "none" or cfg.rate_per_hour == 0 or free.total <= 0:
         return empty
     n_units = int(rng.poisson(cfg.rate_per_hour * cfg.hours / _mean_unit_size(cfg)))
-    if n_units == 0:
+    if n_units == 0 and cfg.pattern != "periodic":
         return empty
     starts_real = free.sample_drifting(rng, n_units, cfg.rate_drift, cfg.duration_s)
     s = free.to_free(starts_real)
     offsets = _units(cfg, rng, n_units)
+    if cfg.pattern == "periodic":
+        lead, lead_offsets = _lead_in(cfg, rng)
+        s = np.concatenate([lead, s])
+        offsets = lead_offsets + offsets
+        n_units = len(offsets)
+    if n_units == 0:
+        return empty
     span = np.array([o[-1] for o in offsets])
     # push units forward so each starts >= previous end + spacing (vectorised recurrence)
     step = span + MIN_JERK_SPACING_S
@@ -168,7 +192,7 @@ def generate_onsets(cfg: NightConfig, rng: np.random.Generator, free: FreeTime) 
     sizes = np.array([len(o) for o in offsets])
     group = np.repeat(np.arange(n_units), sizes)
     onset_free = np.repeat(s, sizes) + np.concatenate(offsets)
-    keep = onset_free < free.total
+    keep = (onset_free >= 0.0) & (onset_free < free.total)
     if not keep.all():
         log.debug("dropping %d jerks pushed past the end of free time", int((~keep).sum()))
     onset_free, group = onset_free[keep], group[keep]

@@ -160,6 +160,17 @@ def test_jerk_count_matches_rate(pattern):
     assert abs(times.size - 6000) < 4 * sd
 
 
+@pytest.mark.parametrize("drift", [1.0, 3.0])
+def test_short_periodic_nights_hold_the_rate(drift):
+    """Trains last up to 45 min; those already running when a 1-hour night starts are
+    in it too, so 400 such nights average ``rate_per_hour`` (cut trains at the end
+    alone left about 60 % of it)."""
+    counts = [_onsets("periodic", hours=1.0, seed=s, rate_drift=drift)[0].size for s in range(400)]
+    mean = float(np.mean(counts))
+    sem = float(np.std(counts)) / np.sqrt(len(counts))
+    assert abs(mean - 30.0 * (1.0 - 6.5 / 3600.0)) < 4 * sem, (mean, sem)
+
+
 def test_night_jerk_count_and_none_pattern():
     night = simulate_night(NightConfig(hours=8.0, fs=25, seed=5))
     n = (night.truth["kind"] == "jerk").sum()
