@@ -44,7 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="output folder (default: bench/out, gitignored)",
     )
     p.add_argument(
-        "--seeds", type=int, default=None, help="nights per accuracy cell (default 3, --quick 1)"
+        "--seeds", type=int, default=None, help="nights per accuracy cell (default 6, --quick 1)"
     )
     p.add_argument(
         "--sisfall-root",
@@ -66,7 +66,7 @@ def selected_parts(args: argparse.Namespace) -> list[str]:
 def part_runner(name: str, args: argparse.Namespace) -> Callable[[DetectorParams], list[Table]]:
     """A function running one part with the options of this invocation."""
     if name == "accuracy":
-        seeds = args.seeds or (1 if args.quick else 3)
+        seeds = args.seeds or (1 if args.quick else 6)
         return lambda params: accuracy.run(seeds, params)
     if name == "sisfall":
         return lambda params: sisfall.run(args.sisfall_root, params)
