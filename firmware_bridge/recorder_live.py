@@ -42,6 +42,9 @@ from pipeline.recording import Gap, RecordingHeader
 log = logging.getLogger(__name__)
 
 _END = None
+#: At most this many raw rows are joined into one block (bounds the live thread's work
+#: per block, hence how long it holds the interpreter while the recorder reads).
+JOIN_ROWS = 16_384
 
 
 class _QueueSource(RawSource):
@@ -57,7 +60,8 @@ class _QueueSource(RawSource):
         self.ended = False
 
     def blocks(self, rows: int) -> Iterator[RawBlock]:
-        """One block per wait: whatever is queued by then, up to about ``rows`` rows.
+        """One block per wait: whatever is queued by then, up to about ``rows`` rows
+        (and :data:`JOIN_ROWS`).
 
         In real time that is a packet or two; when the detector falls behind (a
         replay at full speed, a slow machine) the queued pushes are joined, so the
@@ -71,7 +75,7 @@ class _QueueSource(RawSource):
                 return
             ts, accs = [item[0]], [item[1]]
             n = item[0].size
-            while n < rows:
+            while n < min(rows, JOIN_ROWS):
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
