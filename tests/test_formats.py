@@ -359,6 +359,36 @@ def test_parquet_column_types_and_nulls(tmp_path):
         assert acc[400, 0] == (float(ax[399]) + float(ax[401])) / 2
 
 
+def test_parquet_is_read_as_a_stream_not_whole(tmp_path):
+    """A Parquet file in one big row group (96 MB of values) is read with bounded memory:
+    Arrow's peak allocation stays far under the file's size (pre-buffering the row group
+    would take all of it), and every row is read."""
+    import subprocess
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 3_000_000
+    rng = np.random.default_rng(0)
+    t = 1_700_000_000.0 + np.arange(n) / 100.0
+    table = pa.table({"time": t, **{k: rng.normal(0.0, 1.0, n) for k in ("ax", "ay", "az")}})
+    path = tmp_path / "one_row_group.parquet"
+    pq.write_table(table, path, row_group_size=n)
+    assert pq.ParquetFile(path).metadata.num_row_groups == 1
+    code = (
+        "import sys, pyarrow as pa\n"
+        "from pipeline.formats import open_source\n"
+        "src = open_source(sys.argv[1])\n"
+        "rows = sum(b.t.size for b in src.blocks(262144))\n"
+        "print(rows, pa.default_memory_pool().max_memory())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert int(out[0]) == n
+    assert int(out[1]) < 64e6, f"Arrow peaked at {int(out[1]) / 1e6:.0f} MB"
+
+
 # ----------------------------------------------------------------------------- CLI
 def test_cli_detect_and_process_take_the_input_options(tmp_path):
     from cli import main

@@ -39,7 +39,10 @@ class ParquetSource(RawSource):
         check_path(path)
         self.options = options
         try:
-            self._file = _pq().ParquetFile(path)
+            # read as a stream (1 MiB buffered reads), never the whole file: pyarrow's
+            # default pre-buffering fetches every row group asked for up front, so a
+            # 7-day file took 1.5 GB (and a single-row-group file would take it whole)
+            self._file = _pq().ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
         except PermissionError:
             raise InputError(path, "permission denied") from None
         except Exception as err:  # pyarrow raises ArrowInvalid / OSError for bad files
