@@ -1,7 +1,8 @@
 """Scaling: time and peak memory of ``jerkcount detect`` on 1-day and 7-day files.
 
 The long files repeat the cached 8-hour 100 Hz night end to end (times shifted by 8 h
-per copy), written once as canonical CSV into the output folder (~0.36 GB a day).
+per copy), written once as canonical CSV into the output folder (~0.36 GB a day); the
+7-day file also as Parquet (its memory must not grow with length either).
 Each measurement is a fresh ``jerkcount detect`` process; wall time and the child's
 own peak resident memory come from :func:`bench.speed.run_child`. Goals: peak memory
 ≤ 1 GB whatever the length, time linear in length. (Parquet against CSV is measured
@@ -18,6 +19,8 @@ import pandas as pd
 
 from bench.report import Table, fmt, verdict
 from bench.speed import HOURS, cached_night, jerkcount_command, run_child
+from pipeline.formats.parquet import write_samples_parquet
+from pipeline.reader import read_recording
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,15 @@ def long_file(out: Path, night: Path, days: int) -> Path:
             block.to_csv(fh, header=False, index=False, float_format="%.5f")
             log.info("%s: %d/%d copies", path.name, k + 1, copies)
     tmp.replace(path)
+    return path
+
+
+def long_parquet(out: Path, csv: Path, days: int) -> Path:
+    """The ``days``-day CSV as canonical Parquet (cached; needs the samples in memory once)."""
+    path = out / f"speed_long_{days}d.parquet"
+    if not path.exists():
+        rec = read_recording(csv)
+        write_samples_parquet(path, rec.time, rec.acc, rec.metadata)
     return path
 
 
@@ -78,10 +90,17 @@ def run(out: Path, repeats: int = REPEATS) -> list[Table]:
         wall, peak = detect_runs(path, out, 1 if days == 7 else repeats)
         per_day[days] = wall / days
         scale.rows.append([
-            f"{days} day(s)", fmt(days * 24 * 3600 * 100 / 1e6, 1),
+            f"{days} day(s), CSV", fmt(days * 24 * 3600 * 100 / 1e6, 1),
             fmt(path.stat().st_size / 1e9, 2), fmt(wall, 1), fmt(wall / days, 1), fmt(peak, 0),
             verdict(peak <= MEMORY_GOAL_MB),
         ])  # fmt: skip
+    parquet = long_parquet(out, long_file(out, night, 7), 7)
+    wall, peak = detect_runs(parquet, out, 1)
+    scale.rows.append([
+        "7 days, Parquet", fmt(7 * 24 * 3600 * 100 / 1e6, 1),
+        fmt(parquet.stat().st_size / 1e9, 2), fmt(wall, 1), fmt(wall / 7, 1), fmt(peak, 0),
+        verdict(peak <= MEMORY_GOAL_MB),
+    ])  # fmt: skip
     scale.caption = (
         f"Time per day, 7-day file / 1-day file: {per_day[7] / per_day[1]:.2f} "
         "(1.0 = linear). Peak memory is the process's maximum resident set size."
