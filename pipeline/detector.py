@@ -85,14 +85,14 @@ class JerkDetector:
         """Consume a contiguous chunk (``(m, 3)`` g at grid index ``chunk.start``)."""
         out = DetectorOutput()
         for step in self._front(chunk):
-            out.extend(self._back(step))
+            out.extend(self.back(step))
         return out
 
     def finish(self) -> DetectorOutput:
         """The end of the recording: flush everything still pending."""
         out = DetectorOutput()
         for step in self._front_finish():
-            out.extend(self._back(step))
+            out.extend(self.back(step))
         return out
 
     def staged(self, chunks: Iterable[Chunk]) -> Iterator[FeatureStep]:
@@ -102,10 +102,6 @@ class JerkDetector:
         for chunk in chunks:
             yield from self._front(chunk)
         yield from self._front_finish()
-
-    def back(self, step: FeatureStep) -> DetectorOutput:
-        """The second stage for one step of :meth:`staged`."""
-        return self._back(step)
 
     # -- stage 1: run bookkeeping and features (touches only the feature stream)
     def _front(self, chunk: Chunk) -> list[FeatureStep]:
@@ -139,7 +135,8 @@ class JerkDetector:
         return FeatureStep(self._features.push(np.empty((0, 3)), final=True), final=True)
 
     # -- stage 2: frames, segments and decisions (never touches the feature stream)
-    def _back(self, step: FeatureStep) -> DetectorOutput:
+    def back(self, step: FeatureStep) -> DetectorOutput:
+        """The second stage for one step of :meth:`staged` (or of :meth:`feed`)."""
         if step.rows is None:
             self._frames.reset(step.run_start)
             self._segmenter.reset(step.run_start)

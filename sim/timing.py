@@ -194,6 +194,6 @@ def generate_onsets(cfg: NightConfig, rng: np.random.Generator, free: FreeTime) 
     onset_free = np.repeat(s, sizes) + np.concatenate(offsets)
     keep = (onset_free >= 0.0) & (onset_free < free.total)
     if not keep.all():
-        log.debug("dropping %d jerks pushed past the end of free time", int((~keep).sum()))
+        log.debug("dropping %d jerks outside the free time", int((~keep).sum()))
     onset_free, group = onset_free[keep], group[keep]
     return Onsets(free.to_real(onset_free), group)
