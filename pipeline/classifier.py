@@ -12,6 +12,17 @@ reach is known), so the result does not depend on the chunking:
 - a short segment in a restless stretch (many movements around it) is activity;
 - every other short segment is a jerk.
 
+A *pause* lets a lone transient count where the two context rules above would
+otherwise hide it (a still moment between movements, where the 30-s background still
+carries the movement): a segment that is alone (no other segment, of any kind,
+within ``chain_gap_s``) whose envelope peak stands ``k_restless`` x above the median
+frame envelope of the ``pause_s`` before its onset and of the ``pause_s`` after its
+end (each from at least ``pause_frames`` frames) is a jerk even near movement or in
+a restless stretch. *Weak* segments (they reached ``k_high`` x the quiet floor but
+not the raised trigger of a restless stretch; see :mod:`pipeline.segmenter`) count
+only that way, and only outside the activity margins. Weak segments take no part in
+the other rules, so they never change another segment's decision.
+
 Activity spans are joined when closer than ``activity_join_s`` and emitted as
 :class:`~pipeline.events.ActivityPeriod` once closed.
 """
@@ -21,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.events import AXES, ActivityPeriod, JerkEvent
+from pipeline.noisefloor import frame_length
 from pipeline.params import DetectorParams
 from pipeline.segmenter import Segment
 
@@ -43,14 +55,32 @@ class SegmentClassifier:
         self._zones: list[tuple[int, int]] = []  # frame-level activity spans in reach
         self._spans: list[Span] = []  # activity spans not yet joined
         self._open: list[int | str] | None = None
+        self.pause = p.pause_s * fs
+        self.frame = frame_length(fs, p)
+        self._weak: list[Segment] = []  # weak segments not yet decided
+        self._weak_seen: list[Segment] = []  # decided weak segments still in reach
+        self._level_at = np.empty(0)  # grid index of each frame start still in reach
+        self._level = np.empty(0)  # its envelope frame mean, g
 
     def time(self, index: float) -> float:
         """Epoch seconds UTC of grid index ``index``."""
         return self.t0 + index / self.fs
 
-    def add(self, segments: list[Segment], spans: list[Span]) -> None:
-        """Take new segments (in onset order) and frame-level activity spans."""
-        self._pending.extend(segments)
+    def add(
+        self,
+        segments: list[Segment],
+        spans: list[Span],
+        levels: list[tuple[int, np.ndarray]] | None = None,
+    ) -> None:
+        """Take new segments (in onset order), frame-level activity spans and envelope
+        frame means (``(grid index of the first frame, (k,) means in g)``, consecutive
+        frames of :func:`~pipeline.noisefloor.frame_length` samples)."""
+        self._pending.extend(s for s in segments if not s.weak)
+        self._weak.extend(s for s in segments if s.weak)
+        for start, means in levels or []:
+            at = start + self.frame * np.arange(means.size)
+            self._level_at = np.concatenate([self._level_at, at])
+            self._level = np.concatenate([self._level, means])
         self._zones.extend((s, e) for s, e, _ in spans)
         self._spans.extend(spans)
 
@@ -80,15 +110,25 @@ class SegmentClassifier:
                 self._spans.append((c[0].onset, max(s.end for s in c), "rhythmic"))
                 continue
             for seg in c:
-                if seg.movement or self._near(seg, zones) or self._restless(seg, moves, shorts):
+                if seg.movement:
+                    continue
+                hidden = self._near(seg, zones) or self._restless(seg, moves, shorts)
+                if hidden and not (len(c) == 1 and self._alone(seg) and self._in_pause(seg)):
                     continue
                 events.append(self._event(seg))
         self._pending = pending
         earliest = pending[0].onset if pending else horizon
+        events.extend(self._decide_weak(earliest, horizon, zones, moves + shorts))
+        events.sort(key=lambda e: e.time)
+        if self._weak:
+            earliest = min(earliest, self._weak[0].onset)
         keep = earliest - self.reach - self.margin
         self._moves = [m for m in self._moves if m.end >= keep]
         self._shorts = [m for m in self._shorts if m.onset >= keep]
         self._zones = [z for z in self._zones if z[1] >= keep]
+        self._weak_seen = [w for w in self._weak_seen if w.onset >= keep]
+        cut = int(np.searchsorted(self._level_at, keep - self.pause - self.margin))
+        self._level_at, self._level = self._level_at[cut:], self._level[cut:]
         return events, self._join(earliest, final=horizon == np.inf)
 
     # ------------------------------------------------------------------ rules
@@ -113,6 +153,49 @@ class SegmentClassifier:
     def _near(self, seg: Segment, zones: list[tuple[int, int]]) -> bool:
         m = self.margin
         return any(a - m <= seg.onset <= b + m for a, b in zones)
+
+    def _decide_weak(
+        self, earliest: float, horizon: float, zones: list[tuple[int, int]], known: list[Segment]
+    ) -> list[JerkEvent]:
+        """Decide the weak segments whose context is complete: every segment within
+        ``reach`` is known (``horizon``) and no undecided chain starts before them
+        (``earliest``), so events stay in time order. ``known``: the other segments
+        in reach."""
+        events = []
+        n = 0
+        for seg in self._weak:
+            if seg.onset + self.reach >= horizon or seg.onset >= earliest:
+                break
+            n += 1
+            if self._near(seg, zones):
+                continue
+            if any(abs(s.onset - seg.onset) <= self.chain_gap for s in known):
+                continue
+            if self._alone(seg) and self._in_pause(seg):
+                events.append(self._event(seg))
+        self._weak_seen.extend(self._weak[:n])
+        self._weak = self._weak[n:]
+        return events
+
+    def _alone(self, seg: Segment) -> bool:
+        """No weak segment within ``chain_gap_s`` of ``seg``."""
+        return not any(
+            w is not seg and abs(w.onset - seg.onset) <= self.chain_gap
+            for w in self._weak_seen + self._weak
+        )
+
+    def _in_pause(self, seg: Segment) -> bool:
+        """True when ``seg``'s envelope peak stands ``k_restless`` x above the median
+        frame envelope both of the ``pause_s`` before its onset (frames that end by the
+        onset) and of the ``pause_s`` after its end."""
+        at, lv = self._level_at, self._level
+        before = lv[(at >= seg.onset - self.pause) & (at + self.frame <= seg.onset)]
+        after = lv[(at >= seg.end) & (at < seg.end + self.pause)]
+        n = self.p.pause_frames
+        if before.size < n or after.size < n:
+            return False
+        level = max(float(np.median(before)), float(np.median(after)))
+        return seg.envelope_g > self.p.k_restless * level
 
     def _restless(self, seg: Segment, moves: list[Segment], shorts: list[Segment]) -> bool:
         lo, hi = seg.onset - self.restless_w, seg.onset + self.restless_w

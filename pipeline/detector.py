@@ -145,7 +145,8 @@ class JerkDetector:
         rows, bg = self._frames.push(step.rows, final=final)
         segments = self._segmenter.push(rows, bg, final=final)
         spans, self._frames.spans = self._frames.spans, []
-        self._classifier.add(segments, spans)
+        levels, self._frames.levels = self._frames.levels, []
+        self._classifier.add(segments, spans, levels)
         horizon = np.inf if final else min(self._segmenter.start, self._frames.horizon())
         events, activity = self._classifier.decide(horizon)
         return DetectorOutput(events, activity)

@@ -26,12 +26,17 @@ from pipeline.recording import append_rows, runs
 Span = tuple[int, int, str]
 
 
+def frame_length(fs: float, p: DetectorParams) -> int:
+    """Samples per frame (``frame_s`` at ``fs`` Hz, at least 1)."""
+    return max(1, round(p.frame_s * fs))
+
+
 class FrameTracker:
     """Background and frame-level activity for one run at ``fs`` Hz."""
 
     def __init__(self, fs: float, p: DetectorParams) -> None:
         self.p = p
-        self.frame = max(1, round(p.frame_s * fs))
+        self.frame = frame_length(fs, p)
         self.n_act = 2 * max(0, round(p.sustained_s / p.frame_s / 2)) + 1  # odd
         self.n_post = max(1, round(p.posture_s / p.frame_s))
         n_bg = max(1, round(p.background_s / p.frame_s), self.n_act, self.n_post + 1)
@@ -40,6 +45,9 @@ class FrameTracker:
         self.n_floor = max(1, round(p.floor_s / p.frame_s))
         self.n_keep = max(self.n_bg, self.n_floor)
         self.spans: list[Span] = []
+        #: Envelope frame means released since the caller last took them: ``(grid index of
+        #: the first frame, (k,) means in g)``, frames ``frame`` samples long.
+        self.levels: list[tuple[int, np.ndarray]] = []
         self.reset(0)
 
     def reset(self, run_start: int) -> None:
@@ -75,6 +83,8 @@ class FrameTracker:
             if upto > self._done:
                 n = (upto - self._done) * f
                 out_rows.append(self._rows[:n])
+                env = self._means[self._done - self._off : upto - self._off, 0]
+                self.levels.append((self.run_start + self._done * f, env.copy()))
                 bgs = self._backgrounds(self._done, upto)
                 self._bgs = np.concatenate([self._bgs, bgs])
                 floors = self._floors(self._done, upto)

@@ -49,6 +49,13 @@ class DetectorParams:
         restless_bg_ratio, k_restless: where the background is above
         ``restless_bg_ratio`` x the quiet floor, a jerk must reach ``k_restless`` x the
         background.
+    Pauses
+        pause_s, pause_frames: a lone segment (nothing else within ``chain_gap_s``)
+        whose envelope peak reaches ``k_restless`` x the median frame envelope of the
+        ``pause_s`` before it and of the ``pause_s`` after it (at least
+        ``pause_frames`` frames each) is a jerk in a pause, even near movement or in a
+        restless stretch; where the background is raised, a segment that reaches
+        ``k_high`` x the quiet floor is such a candidate. ``pause_s`` 0 turns pauses off.
     """
 
     baseline_block_s: float = 0.1
@@ -83,6 +90,8 @@ class DetectorParams:
     restless_segments: int = 10
     restless_bg_ratio: float = 1.2
     k_restless: float = 8.0
+    pause_s: float = 2.0
+    pause_frames: int = 4
 
     def as_dict(self) -> dict[str, float | int]:
         """The parameters as a plain dict (for JSON sidecars)."""

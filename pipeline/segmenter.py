@@ -3,7 +3,11 @@
 A *run* is a stretch where the envelope is above its low threshold (``k_low`` x
 background, at least ``min_low_g``), joined over dips shorter than ``merge_gap_s``.
 A run that reaches the high threshold (``k_high`` x background, at least
-``min_peak_g``) becomes a :class:`Segment`. Runs
+``min_peak_g``) becomes a :class:`Segment`. Where the background stands above
+``restless_bg_ratio`` x the quiet floor (after movement, or in a restless stretch) the
+trigger is ``k_restless`` x the background; a run there that reaches only ``k_high`` x
+the quiet floor becomes a *weak* segment, which the classifier counts only as a lone
+jerk in a pause. Runs
 are only cut once no later sample can extend them, so segments do not depend on
 the chunking.
 """
@@ -24,7 +28,10 @@ class Segment:
     """A finished run. Indices are grid indices; sizes in g.
 
     ``movement`` is True for runs longer than ``max_jerk_s``, pieces of very long
-    runs, and runs cut by the start or end of the stream.
+    runs, and runs cut by the start or end of the stream. ``envelope_g`` is the
+    envelope's peak. ``weak`` segments reached only the quiet-floor trigger
+    (``k_high`` x the quiet floor), not the trigger of their background: candidates for
+    the classifier's pause test, never movement.
     """
 
     onset: int
@@ -34,6 +41,8 @@ class Segment:
     axis: int
     background_g: float
     movement: bool
+    envelope_g: float = 0.0
+    weak: bool = False
 
 
 def merged_runs(mask: np.ndarray, max_gap: int) -> list[tuple[int, int]]:
@@ -65,7 +74,8 @@ class Segmenter:
         self.run_start = run_start
         self.start = run_start  # grid index of _rows[0]
         self._rows = np.empty((0, N_FEATURES))
-        self._hi = np.empty(0)
+        self._hot = np.empty(0, dtype=bool)
+        self._weak = np.empty(0, dtype=bool)
         self._lo = np.empty(0)
         self._bg = np.empty(0)
         self._cut = False
@@ -83,8 +93,15 @@ class Segmenter:
             hi = np.maximum(p.k_high * level, p.min_peak_g)
             restless = level > p.restless_bg_ratio * floor
             hi[restless] = np.maximum(hi[restless], p.k_restless * level[restless])
+            fast = rows[:, FAST]
+            hot = fast > hi
+            if p.pause_s > 0:
+                weak = (fast > np.maximum(p.k_high * floor, p.min_peak_g)) & ~hot & restless
+            else:
+                weak = np.zeros(hot.shape, dtype=bool)
             self._rows = append_rows(self._rows, rows)
-            self._hi = append_rows(self._hi, hi)
+            self._hot = append_rows(self._hot, hot)
+            self._weak = append_rows(self._weak, weak)
             self._lo = append_rows(self._lo, np.maximum(p.k_low * level, p.min_low_g))
             self._bg = append_rows(self._bg, level)
         return self._cut_runs(final)
@@ -96,7 +113,7 @@ class Segmenter:
         fast = self._rows[:, FAST]
         runs = merged_runs(fast > self._lo, self.merge_gap)
         if runs:  # drop, without a Python loop, the many runs that never trigger
-            hot = np.concatenate(([0], np.cumsum(fast > self._hi)))
+            hot = np.concatenate(([0], np.cumsum(self._hot | self._weak)))
             se = np.asarray(runs)
             keep = (hot[se[:, 1]] > hot[se[:, 0]]) | (se[:, 1] - se[:, 0] > self.max_run)
             keep[-1] = True  # the last run may still be growing
@@ -128,7 +145,8 @@ class Segmenter:
             if seg is not None:
                 out.append(seg)
         k = consumed - self.start
-        self._rows, self._hi = self._rows[k:], self._hi[k:]
+        self._rows, self._hot = self._rows[k:], self._hot[k:]
+        self._weak = self._weak[k:]
         self._lo, self._bg = self._lo[k:], self._bg[k:]
         self.start = consumed
         return [s for s in out if s is not None]
@@ -136,7 +154,8 @@ class Segmenter:
     def _measure(self, s: int, e: int, forced: bool, edge: bool = False) -> Segment | None:
         """Measure rows ``s..e-1`` as a segment (``None`` if it never triggers)."""
         fast = self._rows[s:e, FAST]
-        if not forced and not (fast > self._hi[s:e]).any():
+        strong = forced or bool(self._hot[s:e].any())
+        if not strong and not self._weak[s:e].any():
             return None
         k = int(np.argmax(fast))
         end = e
@@ -144,6 +163,9 @@ class Segmenter:
             above = np.flatnonzero(fast > np.maximum(self._lo[s:e], self.p.end_fraction * fast[k]))
             if above.size:
                 end = s + int(above[-1]) + 1
+        movement = forced or edge or (end - s) > self.max_jerk
+        if not strong and movement:
+            return None  # a weak candidate is a jerk or nothing
         dev = self._rows[s:e, DEV]
         mag = np.einsum("ij,ij->i", dev, dev)
         kp = int(np.argmax(mag))
@@ -154,5 +176,7 @@ class Segmenter:
             peak_g=float(np.sqrt(mag[kp])),
             axis=int(np.argmax(np.abs(dev[kp]))),
             background_g=float(self._bg[s + k]),
-            movement=forced or edge or (end - s) > self.max_jerk,
+            movement=movement,
+            envelope_g=float(fast[k]),
+            weak=not strong,
         )

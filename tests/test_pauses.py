@@ -1,0 +1,74 @@
+"""Jerks in the still pauses of real movement (the classifier's pause rule).
+
+In the SisFall trials a still moment of 1-4 s sits between voluntary movements; the
+30-s background there still carries the movement, so a jerk in it used to fall under
+the raised (restless) trigger or within the margin of the movement. A lone transient
+that stands ``k_restless`` x above the envelope of the pause on both sides is a jerk.
+These tests add one half-sine pulse (0.4 g, 100 ms, z axis) to two real recordings
+(MMA8451Q) in a still stretch found without the detector, and check the count with
+and without the rule, that two pulses in the same pause stay uncounted (not alone),
+and that chunking does not change the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.detector import DetectorParams, JerkDetector, detect_recording
+from pipeline.recording import Chunk, Recording
+from pipeline.sisfall import read_sisfall
+
+DATA = Path(__file__).resolve().parent / "data" / "sisfall"
+#: (trial, onset in s from the first sample): the middle of a still stretch that
+#: follows movement (getting out of a car; walking down stairs).
+CASES = [("SA01/D17_SA01_R01.txt.gz", 21.5), ("SE01/D05_SE01_R01.txt.gz", 22.45)]
+PULSE_G, PULSE_S = 0.4, 0.1
+
+
+def _with_pulses(rec: Recording, onsets_s: list[float]) -> Recording:
+    """``rec`` with a half-sine pulse on z at each onset (s from the first sample)."""
+    acc = rec.acc.copy()
+    n = int(PULSE_S * rec.fs)
+    for t in onsets_s:
+        i = int(round(t * rec.fs))
+        acc[i : i + n, 2] += PULSE_G * np.sin(np.pi * np.arange(n) / n)
+    return replace(rec, acc=acc)
+
+
+def _onsets(rec: Recording, params: DetectorParams | None = None) -> list[float]:
+    return [e.time - rec.t0 for e in detect_recording(rec, params).events]
+
+
+@pytest.mark.parametrize(("trial", "onset"), CASES, ids=[c[0].split("/")[1][:8] for c in CASES])
+def test_a_jerk_in_a_pause_after_movement_is_counted(trial: str, onset: float) -> None:
+    rec = read_sisfall(DATA / trial, "mma8451q")
+    assert _onsets(rec) == []  # the real recording alone has no jerk
+    found = _onsets(_with_pulses(rec, [onset]))
+    assert len(found) == 1
+    assert found[0] == pytest.approx(onset, abs=0.05)
+    # without the pause rule the raised background of the movement hides it
+    assert _onsets(_with_pulses(rec, [onset]), DetectorParams(pause_s=0.0)) == []
+
+
+@pytest.mark.parametrize(("trial", "onset"), CASES, ids=[c[0].split("/")[1][:8] for c in CASES])
+def test_two_pulses_in_one_pause_are_not_alone(trial: str, onset: float) -> None:
+    rec = read_sisfall(DATA / trial, "mma8451q")
+    assert len(_onsets(_with_pulses(rec, [onset - 0.4]))) == 1  # each alone is counted
+    assert _onsets(_with_pulses(rec, [onset - 0.4, onset])) == []
+
+
+@pytest.mark.parametrize("size", [1, 7, 200, 10**6])
+def test_pause_decisions_do_not_depend_on_chunking(size: int) -> None:
+    trial, onset = CASES[0]
+    rec = _with_pulses(read_sisfall(DATA / trial, "mma8451q"), [onset])
+    det = JerkDetector(rec.fs, rec.t0)
+    events = []
+    for s in range(0, rec.n, size):
+        events += det.feed(Chunk(s, rec.acc[s : s + size])).events
+    events += det.finish().events
+    assert events == detect_recording(rec).events
+    assert len(events) == 1
