@@ -185,12 +185,17 @@ def test_record_text_board_with_faults(tmp_path: Path) -> None:
     k = int(np.searchsorted(idx, short.lost_to))
     assert idx[k] == short.lost_to and idx[k - 1] == short.lost_from - 1
     assert t[k] - t[k - 1] == pytest.approx(20.0 + 1 / fs, abs=2e-3)
-    within = np.diff(idx) == 1
-    assert np.allclose(np.diff(t)[within], 1 / fs, atol=1.5e-4)
-
     # the recorder saw the link drop and come back; the session log says so
     session = json.loads(res.session_path.read_text())  # type: ignore[union-attr]
     assert session["reconnects"] >= 2 and session["clock_resets"] >= 1  # the reset
+
+    # between consecutive samples the device clock gives the spacing; only where the
+    # recorder re-anchored on the host clock (a reconnect or a clock reset that lost no
+    # sample) may one step carry the host's arrival latency instead
+    steps = np.diff(t)[np.diff(idx) == 1]
+    off = np.abs(steps - 1 / fs) > 1.5e-4
+    assert off.sum() <= session["reconnects"] + session["clock_resets"], steps[off]
+    assert np.all(np.abs(steps[off] - 1 / fs) < 0.5), steps[off]
     assert session["stopped_by"] == "interrupt"
 
     # live events == detect on the written file; the summary holds the same
