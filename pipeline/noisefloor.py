@@ -20,6 +20,7 @@ import numpy as np
 from scipy import ndimage
 
 from pipeline.features import BASE, FAST, N_FEATURES
+from pipeline.filters import block_means
 from pipeline.params import DetectorParams
 from pipeline.recording import append_rows, runs
 
@@ -74,7 +75,7 @@ class FrameTracker:
         upto = self._done + n_complete
         if upto > have:
             a = (have - self._done) * f
-            means = self._rows[a : n_complete * f].reshape(-1, f, N_FEATURES).mean(axis=1)
+            means = block_means(self._rows[a : n_complete * f], f)
             new = np.column_stack([means[:, FAST], means[:, BASE]])
             self._means = np.vstack([self._means, new])
         out_rows: list[np.ndarray] = []
