@@ -22,6 +22,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from pipeline.formats.arrays import float64_view
 from pipeline.formats.base import RawBlock
 
 log = logging.getLogger(__name__)
@@ -146,21 +147,12 @@ def _parse(
     )
     if table.num_rows == 0 or table.column(0).num_chunks != 1:
         return None
-    values = [_float64_view(table.column(k).chunk(0)) for k in range(4)]
+    views = [float64_view(table.column(k).chunk(0)) for k in range(4)]
+    values = [v for v in views if v is not None]
+    if len(values) != 4:
+        return None
     # NaN ("nan" is not a null here) or infinity: for the pandas path to judge; a sum
     # is finite only when every value is (an overflowing one sends it there too)
     if not all(math.isfinite(float(v.sum())) for v in values):
         return None
     return np.array(values[0], dtype=np.float64), np.column_stack(values[1:])
-
-
-def _float64_view(array: object) -> np.ndarray:
-    """A read-only numpy view (m,) of a float64 Arrow array without nulls.
-
-    Straight from its data buffer: pyarrow's ``to_numpy`` imports pandas.
-    """
-    if array.null_count:  # type: ignore[attr-defined]
-        raise ValueError("an Arrow array with nulls has no float64 view")
-    data = array.buffers()[1]  # type: ignore[attr-defined]
-    n, offset = len(array), array.offset  # type: ignore[arg-type, attr-defined]
-    return np.frombuffer(data, dtype=np.float64, count=n, offset=offset * 8)
