@@ -143,7 +143,11 @@ def _parse(
     """``(t, a)`` of a block of whole lines; ``None`` when a value is not finite or the
     block does not read as one chunk (Arrow's errors pass through)."""
     table = pcsv.read_csv(
-        pa.py_buffer(block), read_options=read, parse_options=parse, convert_options=convert
+        pa.py_buffer(block),
+        read_options=read,
+        parse_options=parse,
+        convert_options=convert,
+        memory_pool=pa.system_memory_pool(),  # malloc's: freed memory serves numpy again
     )
     if table.num_rows == 0 or table.column(0).num_chunks != 1:
         return None
