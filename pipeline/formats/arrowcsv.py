@@ -69,14 +69,17 @@ class ArrowBlocks:
         per_row = float(BYTES_PER_ROW)  # bytes per line, estimated from the pieces read
         start = self.raw.tell()  # file offset of ``self.line``
         rest = b""  # what the last read brought beyond its ``rows`` lines
+        buffer = bytearray()  # reused from block to block (no churn of ~10 MB blocks)
         while True:
             size = int(rows * per_row * 1.02) + 4096  # a little more than ``rows`` lines
             if size > MAX_PIECE:
                 break  # lines far longer than a canonical row's: for the pandas path
             want = max(size - len(rest), 4096)
-            buffer = bytearray(len(rest) + want)  # one buffer, no copies of it
+            if len(buffer) < len(rest) + want:
+                buffer = bytearray(len(rest) + want)
             buffer[: len(rest)] = rest
-            got = self.raw.readinto(memoryview(buffer)[len(rest) :])
+            with memoryview(buffer) as free:
+                got = self.raw.readinto(free[len(rest) : len(rest) + want])
             at_end = got < want  # a short read of a file: its end
             end = len(rest) + got
             if end == 0:
@@ -103,7 +106,6 @@ class ArrowBlocks:
             if parsed is None or parsed[0].size > rows or (parsed[0].size < rows and not at_end):
                 break  # (more or fewer rows than lines: a lone "\r" or a quoted line end)
             rest = bytes(buffer[cut:end])
-            del buffer
             t, a = parsed
             per_row = cut / t.size
             yield RawBlock(t, a, self.line)
