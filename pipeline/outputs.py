@@ -19,6 +19,7 @@ are ISO 8601 with the UTC offset of the chosen IANA zone at that instant, e.g.
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import math
@@ -27,11 +28,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
-import pandas as pd
 
 from pipeline import __version__
 from pipeline.atomic import atomic_write
@@ -39,6 +39,8 @@ from pipeline.errors import InputError
 from pipeline.events import ACTIVITY_COLUMNS, EVENT_COLUMNS, ActivityPeriod, JerkEvent
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from pipeline.detector import Detection
 
 log = logging.getLogger(__name__)
@@ -116,54 +118,81 @@ def local_iso(times: Iterable[float], tz: str | ZoneInfo) -> list[str]:
     return out
 
 
+def events_columns(events: Sequence[JerkEvent], tz: str | ZoneInfo) -> dict[str, Any]:
+    """Events as columns :data:`EVENT_CSV_COLUMNS`: float64 arrays and lists of str."""
+    times = [e.time for e in events]
+    return {
+        "time": np.asarray(times, dtype=np.float64),
+        "time_local": local_iso(times, tz),
+        "peak_g": np.asarray([e.peak_g for e in events], dtype=np.float64),
+        "duration_ms": np.asarray([e.duration_ms for e in events], dtype=np.float64),
+        "axis": [e.axis for e in events],
+        "peak_time": np.asarray([e.peak_time for e in events], dtype=np.float64),
+        "background_g": np.asarray([e.background_g for e in events], dtype=np.float64),
+        "clipped": ["true" if e.clipped else "false" for e in events],
+    }
+
+
+def activity_columns(activity: Sequence[ActivityPeriod], tz: str | ZoneInfo) -> dict[str, Any]:
+    """Activity periods as columns :data:`ACTIVITY_COLUMNS`: float64 arrays and lists of str."""
+    starts = [a.start for a in activity]
+    ends = [a.end for a in activity]
+    return {
+        "start": np.asarray(starts, dtype=np.float64),
+        "end": np.asarray(ends, dtype=np.float64),
+        "start_local": local_iso(starts, tz),
+        "end_local": local_iso(ends, tz),
+        "minutes": np.asarray([a.minutes for a in activity], dtype=np.float64),
+        "kind": [a.kind for a in activity],
+    }
+
+
+def _frame(columns: dict[str, Any], names: Sequence[str]) -> pd.DataFrame:
+    """A DataFrame of ``columns`` (text columns as ``object``), in the order ``names``."""
+    import pandas as pd  # imported here: ``detect`` writes its CSVs without pandas
+
+    data = {
+        k: v if isinstance(v, np.ndarray) else pd.Series(v, dtype=object)
+        for k, v in columns.items()
+    }
+    return pd.DataFrame(data, columns=list(names))
+
+
 def events_frame(events: Sequence[JerkEvent], tz: str | ZoneInfo) -> pd.DataFrame:
     """Events as a DataFrame with columns :data:`EVENT_CSV_COLUMNS` (numeric, not rounded)."""
-    times = [e.time for e in events]
-    frame = pd.DataFrame(
-        {
-            "time": np.asarray(times, dtype=np.float64),
-            "time_local": pd.Series(local_iso(times, tz), dtype=object),
-            "peak_g": np.asarray([e.peak_g for e in events], dtype=np.float64),
-            "duration_ms": np.asarray([e.duration_ms for e in events], dtype=np.float64),
-            "axis": pd.Series([e.axis for e in events], dtype=object),
-            "peak_time": np.asarray([e.peak_time for e in events], dtype=np.float64),
-            "background_g": np.asarray([e.background_g for e in events], dtype=np.float64),
-            "clipped": pd.Series(["true" if e.clipped else "false" for e in events], dtype=object),
-        },
-        columns=EVENT_CSV_COLUMNS,
-    )
-    return frame
+    return _frame(events_columns(events, tz), EVENT_CSV_COLUMNS)
 
 
 def activity_frame(activity: Sequence[ActivityPeriod], tz: str | ZoneInfo) -> pd.DataFrame:
     """Activity periods as a DataFrame with columns :data:`ACTIVITY_COLUMNS`."""
-    starts = [a.start for a in activity]
-    ends = [a.end for a in activity]
-    return pd.DataFrame(
-        {
-            "start": np.asarray(starts, dtype=np.float64),
-            "end": np.asarray(ends, dtype=np.float64),
-            "start_local": pd.Series(local_iso(starts, tz), dtype=object),
-            "end_local": pd.Series(local_iso(ends, tz), dtype=object),
-            "minutes": np.asarray([a.minutes for a in activity], dtype=np.float64),
-            "kind": pd.Series([a.kind for a in activity], dtype=object),
-        },
-        columns=ACTIVITY_COLUMNS,
-    )
+    return _frame(activity_columns(activity, tz), ACTIVITY_COLUMNS)
 
 
-def _write_frame(path: str | Path, frame: pd.DataFrame) -> Path:
-    """Write ``frame`` as CSV atomically, numeric columns in :data:`_FORMATS`."""
-    text = frame.copy()
-    for column, fmt in _FORMATS.items():
-        if column in text.columns:
-            values = text[column].to_numpy(dtype=np.float64)
-            text[column] = [fmt % v for v in values]
+def _write_columns(path: str | Path, columns: dict[str, Any], names: Sequence[str]) -> Path:
+    """Write ``columns`` as CSV atomically, numeric columns in :data:`_FORMATS`.
+
+    The same bytes as pandas' ``DataFrame.to_csv(index=False, lineterminator="\\n")``
+    (which quotes through Python's :mod:`csv` module, minimal quoting), without pandas.
+    """
+    cells = []
+    for name in names:
+        values = columns[name]
+        fmt = _FORMATS.get(name)
+        if fmt is not None:
+            values = [fmt % v for v in np.asarray(values, dtype=np.float64)]
+        cells.append(values)
     path = Path(path)
     with atomic_write(path) as fh:
-        text.to_csv(fh, index=False, lineterminator="\n")
-    log.info("wrote %d rows to %s", len(frame), path)
+        _write_rows(fh, names, zip(*cells, strict=True))
+    log.info("wrote %d rows to %s", len(cells[0]) if cells else 0, path)
     return path
+
+
+def _write_rows(fh: IO[str], header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """CSV ``header`` and ``rows`` of text cells to ``fh`` (minimal quoting, ``\\n`` ends)."""
+    writer = csv.writer(fh, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
 
 
 def write_events_csv(
@@ -177,7 +206,7 @@ def write_events_csv(
     The CSV stays plain (header on line 1) so any CSV tool reads it; ``metadata``
     goes to :func:`sidecar_paths` ``(path)[1]`` (``EVENTS.json``).
     """
-    path = _write_frame(path, events_frame(events, tz))
+    path = _write_columns(path, events_columns(events, tz), EVENT_CSV_COLUMNS)
     if metadata is not None:
         write_json(sidecar_paths(path)[1], metadata)
     return path
@@ -189,7 +218,7 @@ def write_activity_csv(
     tz: str | ZoneInfo,
 ) -> Path:
     """Write the activity periods CSV atomically."""
-    return _write_frame(path, activity_frame(activity, tz))
+    return _write_columns(path, activity_columns(activity, tz), ACTIVITY_COLUMNS)
 
 
 def write_json(path: str | Path, data: Mapping[str, Any]) -> Path:

@@ -35,10 +35,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from pipeline import __version__
 from pipeline.atomic import atomic_write
@@ -51,7 +50,6 @@ from pipeline.params import DetectorParams
 from pipeline.pattern import PatternParams
 from pipeline.readahead import helper_threads
 from pipeline.reader import ReaderParams, open_recording
-from pipeline.report import write_report
 from pipeline.summary import (
     Combined,
     FileInfo,
@@ -63,6 +61,9 @@ from pipeline.summary import (
     summarise,
 )
 from pipeline.windows import DEFAULT_DAY_START, iso_local
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -260,6 +261,8 @@ def process_recordings(
 def _cells(column: pd.Series, fmt: str | None) -> list[str]:
     """A column as CSV cell texts: ``fmt % value`` for numbers when ``fmt`` is given,
     else ``str(value)``; NaN and None as empty cells (what pandas' ``to_csv`` writes)."""
+    import pandas as pd
+
     if fmt is not None:
         values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
         return ["" if not math.isfinite(v) else fmt % v for v in values.tolist()]
@@ -388,6 +391,8 @@ def write_outputs(
     params: ProcessParams,
 ) -> dict[str, Path]:
     """Write every output file into ``out_dir`` (each atomically); returns their paths."""
+    import pandas as pd
+
     zone = get_zone(params.tz)
     paths = {key: out_dir / name for key, name in FILE_NAMES.items()}
     events = events_frame(combined.events, zone)
@@ -397,5 +402,7 @@ def write_outputs(
     write_csv(paths["hourly"], hourly_frame(windows))
     write_csv(paths["daily"], daily_frame(windows))
     write_json(paths["json"], summary_json(combined, windows, params))
+    from pipeline.report import write_report  # imported here: it imports pandas
+
     write_report(out_dir)
     return paths

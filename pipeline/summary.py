@@ -29,16 +29,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from pipeline.detector import Detection
 from pipeline.errors import InputError
 from pipeline.events import DAILY_FIRST_COLUMNS, ActivityPeriod, JerkEvent
 from pipeline.pattern import PatternParams, PatternResult, analyse_pattern, segment_patterns
 from pipeline.windows import DEFAULT_DAY_START, Window, iso_local, windows_between
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -467,12 +469,16 @@ def _hours(
 # ------------------------------------------------------------------ tables
 def daily_frame(summaries: Sequence[WindowSummary]) -> pd.DataFrame:
     """``daily_summary.csv`` as a DataFrame, columns :data:`DAILY_COLUMNS`."""
+    import pandas as pd
+
     return pd.DataFrame([s.as_row() for s in summaries], columns=DAILY_COLUMNS)
 
 
 def hourly_frame(summaries: Sequence[WindowSummary]) -> pd.DataFrame:
     """``hourly.csv`` as a DataFrame, columns :data:`HOURLY_COLUMNS`."""
     rows = [h.as_row(s.window.zone) for s in summaries for h in s.hourly]
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=HOURLY_COLUMNS)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipeline import outputs
 from pipeline.errors import InputError
 from pipeline.events import ACTIVITY_COLUMNS, ActivityPeriod, JerkEvent
 from pipeline.outputs import (
@@ -112,14 +113,14 @@ def test_write_activity_csv(tmp_path: Path) -> None:
 
 
 def test_interrupted_write_leaves_no_file(tmp_path: Path, monkeypatch) -> None:
-    real_to_csv = pd.DataFrame.to_csv
+    real_write_rows = outputs._write_rows
 
-    def half_then_fail(self, fh, **kwargs):
-        real_to_csv(self.iloc[:1], fh, **kwargs)  # part of the file is already written
+    def half_then_fail(fh, header, rows):
+        real_write_rows(fh, header, list(rows)[:1])  # part of the file is already written
         fh.flush()
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_fail)
+    monkeypatch.setattr(outputs, "_write_rows", half_then_fail)
     target = tmp_path / "out.events.csv"
     with pytest.raises(KeyboardInterrupt):
         write_events_csv(target, [_event(1.0), _event(2.0)], "UTC")
@@ -134,11 +135,30 @@ def test_interrupted_rewrite_keeps_old_file(tmp_path: Path, monkeypatch) -> None
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(pd.DataFrame, "to_csv", fail)
+    monkeypatch.setattr(outputs, "_write_rows", fail)
     with pytest.raises(OSError, match="disk full"):
         write_events_csv(target, [_event(2.0), _event(3.0)], "UTC")
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["out.events.csv"]
+
+
+def test_events_csv_is_what_pandas_writes(tmp_path: Path) -> None:
+    # the CSVs are written without pandas: the same bytes as DataFrame.to_csv gave
+    events = [_event(1.0), _event(2.5), _event(1774747800.1234)]
+    periods = [ActivityPeriod(10.0, 160.0, "rhythmic, with a comma"),
+               ActivityPeriod(200.0, 201.5, 'a "quoted" kind')]  # fmt: skip
+    target = tmp_path / "x.events.csv"
+    write_events_csv(target, events, "Europe/Berlin")
+    write_activity_csv(tmp_path / "x.activity.csv", periods, "Europe/Berlin")
+    for path, frame in (
+        (target, events_frame(events, "Europe/Berlin")),
+        (tmp_path / "x.activity.csv", activity_frame(periods, "Europe/Berlin")),
+    ):
+        text = frame.copy()
+        for column, fmt in outputs._FORMATS.items():
+            if column in text.columns:
+                text[column] = [fmt % v for v in text[column].to_numpy(dtype=float)]
+        assert path.read_text(encoding="utf-8") == text.to_csv(index=False, lineterminator="\n")
 
 
 def test_bad_zone_is_input_error() -> None:

@@ -30,9 +30,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from pipeline.errors import InputError
 from pipeline.formats.base import (
@@ -46,6 +46,9 @@ from pipeline.formats.base import (
     naive_to_epoch,
     split_fields,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 AXES = ("accelerometer x", "accelerometer y", "accelerometer z")
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from pipeline.errors import InputError
 from pipeline.formats.base import (
@@ -32,6 +32,9 @@ from pipeline.formats.base import (
     naive_to_epoch,
     split_fields,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TIME_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?$")
 TIME_FMT = "%Y-%m-%d %H:%M:%S.%f"

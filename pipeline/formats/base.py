@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import logging
 import math
 import os
@@ -26,13 +27,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
-import pandas as pd
 
 from pipeline.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -433,6 +436,8 @@ def naive_to_epoch(
     :class:`InputError` naming its line; one in a repeated hour (autumn) is placed by
     ``dst`` (see :class:`DstResolver`), or is an error without it.
     """
+    import pandas as pd  # imported here: only text times need it
+
     values = times.astype("string").str.strip()
     if fmt is None:
         try:
@@ -583,14 +588,31 @@ class TableSource(RawSource):
 
     # -- reading
     def blocks(self, rows: int) -> Iterator[RawBlock]:
-        # every column is read (a row with extra fields is an error, not a silent shift);
-        # skipped ones as text, which never fails
-        kinds = {"num": np.float64, "int": "Int64", "text": object, "skip": object}
-        dtype: dict[int, Any] = {i: kinds[c.kind] for i, c in enumerate(self.columns)}
         prefix = self._prefix()
         stream: IO[bytes] = self.input.stream
         if prefix:
             stream = _Prepend(prefix, stream)
+        return self._pandas_blocks(stream, self.data_line, rows)
+
+    def _pandas_blocks(
+        self, stream: IO[bytes], line: int, rows: int, primer: bytes = b""
+    ) -> Iterator[RawBlock]:
+        """Blocks of ``rows`` rows parsed by pandas' C parser from ``stream``, whose first
+        row is file line ``line`` (1-based).
+
+        ``primer``: one good row to parse first and drop, for a stream that starts in the
+        middle of the data. pandas treats its first row apart (a first row with too many
+        fields loses them, with a warning; a later one is an error), so the primer makes
+        it read on as if from the start.
+        """
+        import pandas as pd  # imported here: canonical CSV and Parquet files do not need it
+
+        # every column is read (a row with extra fields is an error, not a silent shift);
+        # skipped ones as text, which never fails
+        kinds = {"num": np.float64, "int": "Int64", "text": object, "skip": object}
+        dtype: dict[int, Any] = {i: kinds[c.kind] for i, c in enumerate(self.columns)}
+        if primer:
+            stream = _Prepend(primer, stream)
         reader = pd.read_csv(
             stream,
             sep=self.sep,
@@ -604,9 +626,12 @@ class TableSource(RawSource):
             encoding="utf-8",
             index_col=False,
         )
-        line = self.data_line
         try:
-            for frame in reader:
+            frames: Iterator[pd.DataFrame] = reader
+            if primer:
+                first = reader.get_chunk(rows + 1).iloc[1:]
+                frames = itertools.chain([first] if len(first) else [], reader)
+            for frame in frames:
                 t, a = self._samples(frame, line - self.data_line)
                 a = self._mark_short_rows(frame, a, line)
                 yield RawBlock(t, a, line)

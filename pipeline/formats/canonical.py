@@ -7,15 +7,23 @@ writer (:mod:`pipeline.writer`) and README.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from pipeline.errors import InputError
-from pipeline.formats.base import Column, InputOptions, LineReader, TableSource
+from pipeline.formats.arrowcsv import COLUMNS, ArrowBlocks
+from pipeline.formats.base import Column, InputOptions, LineReader, RawBlock, TableSource
 
-CANONICAL_COLUMNS = ("time", "ax", "ay", "az")
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger(__name__)
+
+CANONICAL_COLUMNS = COLUMNS
 
 
 def parse_metadata_line(text: str) -> tuple[str, str]:
@@ -67,6 +75,19 @@ class CanonicalCsvSource(TableSource):
                     lines.lineno,
                 )
             return
+
+    def blocks(self, rows: int) -> Iterator[RawBlock]:
+        """Clean rows through Arrow's CSV parser; from the first unclean block on (and
+        for compressed files) pandas' C parser: see :mod:`pipeline.formats.arrowcsv`."""
+        if self.input.compression:
+            yield from super().blocks(rows)
+            return
+        fast = ArrowBlocks(self.input.raw, self.data_line, rows)
+        yield from fast
+        if not fast.done:
+            log.debug("%s: pandas reads on from line %d", self.path, fast.line)
+            primer = b"0,0,0,0\n" if fast.line > self.data_line else b""
+            yield from self._pandas_blocks(self.input.raw, fast.line, rows, primer)
 
     def _samples(self, frame: pd.DataFrame, row0: int) -> tuple[np.ndarray, np.ndarray]:
         """``t`` (m,) and ``a`` (m, 3) C-ordered, from the parsed float64 columns.

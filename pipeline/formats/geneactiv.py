@@ -20,9 +20,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from pipeline.errors import InputError
 from pipeline.formats.base import (
@@ -35,6 +35,9 @@ from pipeline.formats.base import (
     split_fields,
     utc_offset,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 HEADER_LINES = 100
 TIME_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}[:.]\d{1,3}$")

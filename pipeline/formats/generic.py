@@ -14,9 +14,9 @@ are skipped. Without ``--time-unit`` the unit is inferred from the first value: 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from pipeline.errors import InputError
 from pipeline.formats.base import (
@@ -34,6 +34,9 @@ from pipeline.formats.base import (
     unit_factor,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def _is_position(spec: str) -> bool:
     return spec.strip().isdigit()
@@ -49,6 +52,8 @@ def infer_time_unit(value: str) -> str:
 
 def _check_iso(value: str) -> str | None:
     """Why a time field is not ISO 8601 text, or ``None``."""
+    import pandas as pd
+
     try:
         pd.Timestamp(value.strip())
     except (ValueError, TypeError, OverflowError):

@@ -15,12 +15,15 @@ time resolution 1 ms.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from pipeline.errors import InputError
 from pipeline.formats.base import Column, LineReader, TableSource, split_fields
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _EPOCH = re.compile(r"^epoch? \(ms\)$")
 

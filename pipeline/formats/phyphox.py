@@ -26,9 +26,9 @@ import io
 import re
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from pipeline.errors import InputError
 from pipeline.formats.base import (
@@ -41,6 +41,9 @@ from pipeline.formats.base import (
     split_fields,
     zip_members,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _AXIS = re.compile(r"^(linear )?acceleration ([xyz]) \(m/s\^2\)$", re.IGNORECASE)
 

@@ -17,8 +17,9 @@ the sample), so times are within a millisecond of the phone's clock.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from pipeline.errors import InputError
 from pipeline.formats.base import (
@@ -30,6 +31,9 @@ from pipeline.formats.base import (
     naive_to_epoch,
     split_fields,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 HEADER = ("phone timestamp", "sensor timestamp [ns]", "x [mg]", "y [mg]", "z [mg]")
 ANCHOR_ROWS = 256
@@ -68,6 +72,8 @@ class PolarSource(TableSource):
         if not rows:
             raise InputError(self.path, "no readable first row to place the times", self.data_line)
         ns = np.array([int(r[1]) for r in rows], dtype=np.int64)
+        import pandas as pd
+
         phone = naive_to_epoch(pd.Series([r[0] for r in rows]), None, self._tz, self.path,
                                self.data_line)  # fmt: skip
         ok = np.isfinite(phone)
