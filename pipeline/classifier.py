@@ -14,8 +14,9 @@ reach is known), so the result does not depend on the chunking:
 
 A *pause* lets a lone transient count where the two context rules above would
 otherwise hide it (a still moment between movements, where the 30-s background still
-carries the movement): a segment that is alone (no other segment, of any kind,
-within ``chain_gap_s``) whose envelope peak stands ``k_restless`` x above the median
+carries the movement): a segment that is alone (no other segment within
+``chain_gap_s``; weak candidates count too, except those within an activity margin,
+which belong to that movement) whose envelope peak stands ``k_restless`` x above the median
 frame envelope of the ``pause_s`` before its onset and of the ``pause_s`` after its
 end (each from at least ``pause_frames`` frames) is a jerk even near movement or in
 a restless stretch. *Weak* segments (they reached ``k_high`` x the quiet floor but
@@ -113,7 +114,7 @@ class SegmentClassifier:
                 if seg.movement:
                     continue
                 hidden = self._near(seg, zones) or self._restless(seg, moves, shorts)
-                if hidden and not (len(c) == 1 and self._alone(seg) and self._in_pause(seg)):
+                if hidden and not (len(c) == 1 and self._alone(seg, zones) and self._in_pause(seg)):
                     continue
                 events.append(self._event(seg))
         self._pending = pending
@@ -171,16 +172,17 @@ class SegmentClassifier:
                 continue
             if any(abs(s.onset - seg.onset) <= self.chain_gap for s in known):
                 continue
-            if self._alone(seg) and self._in_pause(seg):
+            if self._alone(seg, zones) and self._in_pause(seg):
                 events.append(self._event(seg))
         self._weak_seen.extend(self._weak[:n])
         self._weak = self._weak[n:]
         return events
 
-    def _alone(self, seg: Segment) -> bool:
-        """No weak segment within ``chain_gap_s`` of ``seg``."""
+    def _alone(self, seg: Segment, zones: list[tuple[int, int]]) -> bool:
+        """No weak segment within ``chain_gap_s`` of ``seg`` but those that belong to
+        movement (within its margin)."""
         return not any(
-            w is not seg and abs(w.onset - seg.onset) <= self.chain_gap
+            w is not seg and abs(w.onset - seg.onset) <= self.chain_gap and not self._near(w, zones)
             for w in self._weak_seen + self._weak
         )
 
