@@ -329,6 +329,7 @@ class TextLineDecoder:
         self.stats = DecoderStats()
         self._buf = bytearray()
         self._overlong = False
+        self._mid_line = False  # True after reset(): skip to the first line end
         self._candidate: TextFormat | None = None
         self._pending: list[Row] = []
         self._fails = 0
@@ -345,6 +346,14 @@ class TextLineDecoder:
     def _lines(self, data: bytes) -> list[str | None]:
         """Complete lines, in order; ``None`` stands for an unreadable line."""
         self.stats.bytes_in += len(data)
+        if self._mid_line:
+            m = _LINE_END.search(data)
+            if m is None:
+                self.stats.discarded_bytes += len(data)
+                return []
+            self.stats.discarded_bytes += m.end()
+            data = data[m.end() :]
+            self._mid_line = False
         self._buf += data
         *complete, tail = _LINE_END.split(self._buf)
         lines: list[str | None] = []
@@ -479,3 +488,15 @@ class SerialTextDecoder(TextLineDecoder):
     Opening a port often resets the board: about 2 s of boot text follows, which is
     skipped and counted.
     """
+
+    def reset(self) -> None:
+        """As :meth:`TextLineDecoder.reset`, and skip to the next line end.
+
+        A byte stream read from a (re-)opened port can start inside a line: the driver
+        flushes its input on opening, and a running board is mid-line. That tail
+        would parse as a sample with a truncated time or value (a time field that
+        lost its leading digits), so everything up to the first line end after a
+        reset is discarded: at most one sample lost per (re)connection.
+        """
+        super().reset()
+        self._mid_line = True

@@ -113,6 +113,23 @@ def test_board_reset_mid_stream_is_skipped_and_counted():
     assert dec.stats.bad == 7
 
 
+def test_reopened_port_starting_mid_line_skips_the_fragment():
+    """After a reset (a re-opened port, input flushed mid-line) the fragment up to the
+    first line end is dropped: a time field that lost its leading digits ('95' of
+    '8950') never becomes a sample 8 s out of place."""
+    dec = SerialTextDecoder(FS, "csv-ms")
+    first = dec.feed(b"8930,0.10000,0.20000,0.90000\r\n8940,0.1")
+    assert first.t.tolist() == [8.93]
+    dec.reset()
+    got = dec.feed(b"50,0.11000,0.21000,0.91000\r\n8960,0.12000,0.22000,0.92000\r\n8970,0.1")
+    assert got.t.tolist() == [8.96]
+    assert got.acc.tolist() == [[0.12, 0.22, 0.92]]
+    assert dec.stats.discarded_bytes == len(b"8940,0.1") + len(b"50,0.11000,0.21000,0.91000\r")
+    # a reset that lands exactly on a line start costs that one line, no more
+    dec.reset()
+    assert len(dec.feed(b"8980,0,0,1\n8990,0,0,1\n9000,0,0,1\n")) == 2
+
+
 def test_overlong_line_dropped_whole_in_any_chunking():
     good = encode_text_lines(np.ones((3, 3)), "csv")
     data = good + b"1," * 700 + b"1\n" + good
