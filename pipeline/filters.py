@@ -17,8 +17,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import ndimage
 
+from pipeline.rankfilter import median_filter1d
 from pipeline.recording import append_rows
 
 #: The impulse response is cut where what follows sums to less than this share of it.
@@ -206,8 +206,8 @@ class BlockMedianBaseline:
         hi = min(n_means, j1 + K)
         seg = m[lo - off : hi - off]
         out = np.empty((j1 - j0, 3))
-        for k in range(3):  # 1-D filters are several times faster than one 2-D filter
-            filt = ndimage.median_filter(seg[:, k], size=2 * K + 1, mode="nearest")
+        for k in range(3):
+            filt = median_filter1d(seg[:, k], 2 * K + 1)
             out[:, k] = filt[j0 - lo : j1 - lo]
         # windows clipped at the run's ends: the plain median of what exists
         for j in range(j0, j1):

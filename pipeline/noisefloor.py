@@ -17,11 +17,11 @@ within ``posture_s``).
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from pipeline.features import BASE, FAST, N_FEATURES
 from pipeline.filters import block_means
 from pipeline.params import DetectorParams
+from pipeline.rankfilter import median_filter1d, minimum_filter1d
 from pipeline.recording import append_rows, runs
 
 Span = tuple[int, int, str]
@@ -133,7 +133,7 @@ class FrameTracker:
         if stop > first:
             n = self.n_bg
             arr = env[first - n - off : stop - 1 - off]
-            med = ndimage.median_filter(arr, size=n, origin=n // 2, mode="nearest")
+            med = median_filter1d(arr, n, n // 2)
             out[first - start :] = med[n - 1 :]
         return out
 
@@ -144,7 +144,7 @@ class FrameTracker:
         fast = self._means[:, 0]
         lo = max(0, start - n + 1)
         seg = fast[lo - off : stop - off]
-        med = ndimage.median_filter(seg, size=n, origin=n // 2, mode="nearest")[start - lo :]
+        med = median_filter1d(seg, n, n // 2)[start - lo :]
         for j in range(start, min(stop, n - 1)):  # windows clipped at the run start
             med[j - start] = float(np.median(fast[: j + 1 - off]))
         limit = np.maximum(self.p.sustained_g, self.p.k_sustained * floors)
@@ -157,7 +157,7 @@ class FrameTracker:
         off, nf = self._off, self.n_floor
         lo = max(0, start - nf + 1)
         bgs = self._bgs[lo - off : stop - off]
-        floor = ndimage.minimum_filter1d(bgs, size=nf, origin=(nf - 1) // 2, mode="nearest")
+        floor = minimum_filter1d(bgs, nf, (nf - 1) // 2)
         return floor[start - lo :]
 
     def _mark_posture(self, start: int, stop: int) -> None:
