@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +45,13 @@ from pipeline.detector import Detection, detect_stream
 from pipeline.errors import InputError
 from pipeline.events import ActivityPeriod
 from pipeline.nonwear import NonWearParams, NonWearTracker
-from pipeline.outputs import activity_frame, events_frame, get_zone, quality_dict, write_json
+from pipeline.outputs import (
+    activity_columns,
+    events_columns,
+    get_zone,
+    quality_dict,
+    write_json,
+)
 from pipeline.params import DetectorParams
 from pipeline.pattern import PatternParams
 from pipeline.readahead import helper_threads
@@ -56,14 +62,11 @@ from pipeline.summary import (
     RecordingResult,
     WindowSummary,
     combine,
-    daily_frame,
-    hourly_frame,
+    daily_columns,
+    hourly_columns,
     summarise,
 )
 from pipeline.windows import DEFAULT_DAY_START, iso_local
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -258,32 +261,59 @@ def process_recordings(
 
 
 # ------------------------------------------------------------------ writing
-def _cells(column: pd.Series, fmt: str | None) -> list[str]:
-    """A column as CSV cell texts: ``fmt % value`` for numbers when ``fmt`` is given,
-    else ``str(value)``; NaN and None as empty cells (what pandas' ``to_csv`` writes)."""
-    import pandas as pd
+def _is_number(v: object) -> bool:
+    return isinstance(v, int | float | np.integer | np.floating) and not isinstance(
+        v, bool | np.bool_
+    )
 
+
+def _is_missing(v: object) -> bool:
+    return v is None or (isinstance(v, float | np.floating) and v != v)
+
+
+def _cells(values: Sequence[Any], fmt: str | None) -> list[str]:
+    """A column as CSV cell texts: ``fmt % value`` for numbers when ``fmt`` is given
+    (text that is not a number: empty), else the text pandas' ``to_csv`` writes for a
+    column of these values: NaN and None empty, and a column of numbers that holds a
+    float or a missing cell written as floats (``3.0``), as pandas upcasts it."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        values = values.tolist()
     if fmt is not None:
-        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
-        return ["" if not math.isfinite(v) else fmt % v for v in values.tolist()]
-    return [
-        "" if v is None or (isinstance(v, float) and v != v) else str(v) for v in column.tolist()
-    ]
+        out = []
+        for v in values:
+            try:
+                x = float(v)
+            except (TypeError, ValueError):
+                x = math.nan
+            out.append(fmt % x if math.isfinite(x) else "")
+        return out
+    present = [v for v in values if not _is_missing(v)]
+    as_float = (
+        all(_is_number(v) for v in present)
+        and len(present) > 0
+        and (len(present) < len(values) or any(isinstance(v, float | np.floating) for v in present))
+    )
+    if as_float:
+        return ["" if _is_missing(v) else repr(float(v)) for v in values]
+    return ["" if _is_missing(v) else str(v) for v in values]
 
 
-def write_csv(path: Path, frame: pd.DataFrame, formats: Mapping[str, str] = FORMATS) -> Path:
-    """Write ``frame`` as CSV atomically; numeric columns in ``formats``, NaN as empty.
+def write_csv(
+    path: Path, columns: Mapping[str, Sequence[Any]], formats: Mapping[str, str] = FORMATS
+) -> Path:
+    """Write ``columns`` (name -> values, all of one length) as CSV atomically; numeric
+    columns in ``formats``, NaN as empty.
 
-    Written with the :mod:`csv` module (the same text as pandas' ``to_csv``: minimal
-    quoting, ``\\n`` line ends) at a fraction of its per-call cost.
+    Written with the :mod:`csv` module: the same text as pandas' ``to_csv`` of a
+    DataFrame of these columns (minimal quoting, ``\\n`` line ends), without pandas.
     """
-    columns = [str(c) for c in frame.columns]
-    cells = [_cells(frame[c], formats.get(c)) for c in frame.columns]
+    names = [str(c) for c in columns]
+    cells = [_cells(columns[c], formats.get(c)) for c in columns]
     with atomic_write(path) as fh:
         writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(columns)
+        writer.writerow(names)
         writer.writerows(zip(*cells, strict=True))
-    log.info("wrote %d rows to %s", len(frame), path)
+    log.info("wrote %d rows to %s", len(cells[0]) if cells else 0, path)
     return path
 
 
@@ -391,18 +421,16 @@ def write_outputs(
     params: ProcessParams,
 ) -> dict[str, Path]:
     """Write every output file into ``out_dir`` (each atomically); returns their paths."""
-    import pandas as pd
-
     zone = get_zone(params.tz)
     paths = {key: out_dir / name for key, name in FILE_NAMES.items()}
-    events = events_frame(combined.events, zone)
-    events["recording"] = pd.Series(combined.event_source, dtype=object)
+    events = events_columns(combined.events, zone)
+    events["recording"] = list(combined.event_source)
     write_csv(paths["events"], events)
-    write_csv(paths["activity"], activity_frame(all_activity(combined), zone))
-    write_csv(paths["hourly"], hourly_frame(windows))
-    write_csv(paths["daily"], daily_frame(windows))
+    write_csv(paths["activity"], activity_columns(all_activity(combined), zone))
+    write_csv(paths["hourly"], hourly_columns(windows))
+    write_csv(paths["daily"], daily_columns(windows))
     write_json(paths["json"], summary_json(combined, windows, params))
-    from pipeline.report import write_report  # imported here: it imports pandas
+    from pipeline.report import write_report
 
     write_report(out_dir)
     return paths

@@ -157,10 +157,11 @@ def mixture_phrase(night: NightView, clock: LocalClock) -> str | None:
     """Which part of the night had which pattern, when the hours disagree, e.g.
     ``"Hour by hour: at random 23:00–02:00, regular 02:00–05:00."``; else ``None``."""
     h = night.hourly
-    if h.empty or "pattern" not in h.columns:
+    if h.empty or "pattern" not in h:
         return None
     runs: list[list[Any]] = []  # [label, start, end]
-    for start, end, label in zip(h["_start"], h["_end"], h["pattern"].astype(str), strict=True):
+    starts, ends = h.num("_start").tolist(), h.num("_end").tolist()
+    for start, end, label in zip(starts, ends, h.text("pattern"), strict=True):
         if label not in ("periodic", "clustered", "random") or not math.isfinite(start):
             continue
         if runs and runs[-1][0] == label and abs(runs[-1][2] - start) < 1:
@@ -178,15 +179,10 @@ def _kind_minutes(night: NightView, kind: str) -> float:
     a = night.activity
     if a.empty:
         return 0.0
-    sel = a[a["kind"].astype(str) == kind]
-    return float(
-        (
-            (np.minimum(sel["end"], night.end) - np.maximum(sel["start"], night.start)).clip(
-                lower=0
-            )
-        ).sum()
-        / 60.0
-    )
+    sel = np.array([k == kind for k in a.text("kind")], dtype=bool)
+    ends, starts = a.num("end")[sel], a.num("start")[sel]
+    overlap = np.minimum(ends, night.end) - np.maximum(starts, night.start)
+    return float(np.clip(overlap, 0, None).sum() / 60.0)
 
 
 def quality_line(night: NightView) -> str:
@@ -263,13 +259,12 @@ def _headline(data: ReportData, night: NightView, is_last: bool) -> str:
 
 def _figures(data: ReportData, night: NightView, selected: int) -> str:
     clock, ev, row = data.clock, night.events, night.row
-    times = ev["time"].to_numpy(float)
-    sizes = ev["peak_g"].to_numpy(float)
+    times = ev.num("time")
+    sizes = ev.num("peak_g")
+    a_t = night.activity
     act = [
         (float(a), float(b), str(k))
-        for a, b, k in zip(
-            night.activity["start"], night.activity["end"], night.activity["kind"], strict=True
-        )
+        for a, b, k in zip(a_t.num("start"), a_t.num("end"), a_t.text("kind"), strict=True)
     ]
     rs, re_ = row.get("recording_start"), row.get("recording_end")
     recorded = None
@@ -293,25 +288,24 @@ def _figures(data: ReportData, night: NightView, selected: int) -> str:
         )
     )
     h = night.hourly
-    hj = h["jerks"].fillna(0).to_numpy(float)
+    hj = np.nan_to_num(h.num("jerks"), nan=0.0)
     busiest = ""
     if hj.size and hj.max() > 0:
         i = int(np.argmax(hj))
         busiest = (
-            f"; most in the hour from {clock.label(float(h['_start'].iloc[i]))} "
-            f"({int(hj[i])} jerks)"
+            f"; most in the hour from {clock.label(float(h.num('_start')[i]))} ({int(hj[i])} jerks)"
         )
-    pats = h["pattern"].astype(str).tolist() if "pattern" in h.columns else [""] * len(h)
+    pats = h.text("pattern") if "pattern" in h else [""] * len(h)
     out.append(
         H.figure(
             "hourly",
             P.hourly_svg(
                 clock,
-                h["_start"].to_numpy(float),
+                h.num("_start"),
                 hj,
-                h["minutes_valid"].to_numpy(float),
+                h.num("minutes_valid"),
                 pats,
-                h["minutes_recorded"].to_numpy(float),
+                h.num("minutes_recorded"),
             ),
             f"Bar chart of jerks in each clock hour of {night.day}{busiest}.",
             "Jerks counted in each clock hour; bar colour is the pattern within that hour. "
@@ -347,15 +341,15 @@ def _figures(data: ReportData, night: NightView, selected: int) -> str:
     out.append("</div>")
     daily = data.daily
     if len(daily) > 1:
-        labels = daily["day"].astype(str).tolist()
+        labels = daily.text("day")
         out.append("<h2>Night after night</h2>")
         out.append(
             H.figure(
                 "trend",
                 P.trend_svg(
                     labels,
-                    daily["jerks_per_hour"].to_numpy(float),
-                    daily["pattern"].astype(str).tolist(),
+                    daily.num("jerks_per_hour"),
+                    daily.text("pattern"),
                     selected,
                 ),
                 f"Bar chart of jerks per valid hour over {len(daily)} nights, "
@@ -368,7 +362,7 @@ def _figures(data: ReportData, night: NightView, selected: int) -> str:
 
 def _nights_table(data: ReportData, selected: int) -> str:
     rows = []
-    for _, r in data.daily.iterrows():
+    for r in data.daily.rows():
         rows.append(
             [
                 r["day"],
@@ -376,7 +370,7 @@ def _nights_table(data: ReportData, selected: int) -> str:
                 _fmt(r.get("hours_valid"), 1),
                 _count(r.get("jerks")),
                 _fmt(r.get("jerks_per_hour"), 1),
-                short_pattern(r.to_dict()),
+                short_pattern(r),
                 _p_value(r.get("pattern_p_value")),
                 _fmt(r.get("amp_median_g"), 2),
                 _fmt(r.get("activity_min"), 0),
@@ -459,7 +453,7 @@ def render_report(data: ReportData, night: str | None = None) -> str:
     Raises :class:`~pipeline.errors.InputError` for an unknown ``night``.
     """
     view = data.night(night)
-    days = data.daily["day"].astype(str).tolist()
+    days = data.daily.text("day")
     selected = len(days) - 1 - days[::-1].index(view.day)
     is_last = night is None or selected == len(days) - 1
     body = [

@@ -23,10 +23,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
-import pandas as pd
 
 from pipeline.errors import InputError
 from pipeline.events import ACTIVITY_COLUMNS, DAILY_FIRST_COLUMNS
+from pipeline.table import Table, read_csv_table
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +139,9 @@ class NightView:
     row: dict[str, Any]
     start: float
     end: float
-    events: pd.DataFrame
-    activity: pd.DataFrame
-    hourly: pd.DataFrame
+    events: Table
+    activity: Table
+    hourly: Table
 
     @property
     def day(self) -> str:
@@ -153,61 +153,44 @@ class ReportData:
     """Everything the report shows, read from one output folder."""
 
     out_dir: Path
-    daily: pd.DataFrame
-    events: pd.DataFrame
-    hourly: pd.DataFrame
-    activity: pd.DataFrame
+    daily: Table
+    events: Table
+    hourly: Table
+    activity: Table
     summary: dict[str, Any] = field(default_factory=dict)
     clock: LocalClock = field(default_factory=lambda: LocalClock(np.array([]), np.array([])))
 
     def night(self, day: str | None = None) -> NightView:
         """The window labelled ``day``, or the last window holding any recording."""
         daily = self.daily
+        days = daily.text("day")
         if day is not None:
-            idx = daily.index[daily["day"].astype(str) == str(day)]
-            if len(idx) == 0:
-                days = ", ".join(daily["day"].astype(str))
-                raise InputError("--night", f"no night {day!r} in the summary (nights: {days})")
-            i = int(idx[-1])
+            idx = [i for i, d in enumerate(days) if d == str(day)]
+            if not idx:
+                raise InputError(
+                    "--night", f"no night {day!r} in the summary (nights: {', '.join(days)})"
+                )
+            i = idx[-1]
         else:
-            recorded = daily.index[daily["hours_recorded"].fillna(0) > 0]
-            i = int(recorded[-1]) if len(recorded) else int(daily.index[-1])
-        row = daily.loc[i].to_dict()
-        start, end = float(daily.at[i, "_start"]), float(daily.at[i, "_end"])
-        ev = self.events
-        events = ev[(ev["time"] >= start) & (ev["time"] < end)].reset_index(drop=True)
-        act = self.activity
-        activity = act[(act["end"] > start) & (act["start"] < end)].reset_index(drop=True)
-        hourly = self.hourly[self.hourly["day"].astype(str) == str(row["day"])]
-        return NightView(row, start, end, events, activity, hourly.reset_index(drop=True))
+            recorded = np.flatnonzero(np.nan_to_num(daily.num("hours_recorded")) > 0)
+            i = int(recorded[-1]) if recorded.size else len(daily) - 1
+        row = daily.row(i)
+        start, end = float(row["_start"]), float(row["_end"])
+        ev, act, hourly = self.events, self.activity, self.hourly
+        t = ev.num("time")
+        events = ev.take((t >= start) & (t < end))
+        activity = act.take((act.num("end") > start) & (act.num("start") < end))
+        hours = hourly.take(np.array([d == str(row["day"]) for d in hourly.text("day")], bool))
+        return NightView(row, start, end, events, activity, hours)
 
 
-def _read_csv(path: Path, required: list[str]) -> pd.DataFrame:
-    if not path.is_file():
-        raise InputError(str(path), "missing (run `jerkcount process` first)")
-    try:
-        frame = pd.read_csv(path, comment=None)
-    except pd.errors.EmptyDataError:
-        frame = pd.DataFrame(columns=required)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), f"not a readable CSV ({exc})") from None
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise InputError(str(path), f"missing columns: {', '.join(missing)}")
-    return frame
-
-
-def _numeric(frame: pd.DataFrame, columns: list[str]) -> None:
-    for c in columns:
-        if c in frame.columns:
-            frame[c] = pd.to_numeric(frame[c], errors="coerce")
-
-
-def _offsets_of(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _offsets_of(values: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(epoch, offset) pairs of a column of ISO times with offsets; bad cells dropped."""
     t: list[float] = []
     off: list[float] = []
-    for text in values.dropna().astype(str):
+    for text in values:
+        if not text:
+            continue
         try:
             t.append(iso_epoch(text))
             off.append(iso_offset_seconds(text))
@@ -223,10 +206,10 @@ def load_report_data(out_dir: str | Path) -> ReportData:
     contract column, or when ``daily_summary.csv`` has no rows.
     """
     out_dir = Path(out_dir)
-    daily = _read_csv(out_dir / "daily_summary.csv", DAILY_COLUMNS)
-    events = _read_csv(out_dir / "events.csv", EVENTS_COLUMNS)
-    hourly = _read_csv(out_dir / "hourly.csv", HOURLY_COLUMNS)
-    activity = _read_csv(out_dir / "activity.csv", ACTIVITY_COLUMNS)
+    daily = read_csv_table(out_dir / "daily_summary.csv", DAILY_COLUMNS)
+    events = read_csv_table(out_dir / "events.csv", EVENTS_COLUMNS)
+    hourly = read_csv_table(out_dir / "hourly.csv", HOURLY_COLUMNS)
+    activity = read_csv_table(out_dir / "activity.csv", ACTIVITY_COLUMNS)
     if daily.empty:
         raise InputError(str(out_dir / "daily_summary.csv"), "no windows (nothing was recorded)")
 
@@ -240,40 +223,40 @@ def load_report_data(out_dir: str | Path) -> ReportData:
             log.warning("%s: ignored (%s)", sj, exc)
 
     skip = {"day", "window_start", "window_end", "pattern", "recording_start", "recording_end"}
-    _numeric(daily, [c for c in daily.columns if c not in skip])
-    _numeric(events, ["time", "peak_g", "duration_ms", "background_g", "peak_time"])
-    _numeric(hourly, ["minutes_recorded", "minutes_valid", "jerks"])
-    _numeric(activity, ["start", "end", "minutes"])
-    events = events.dropna(subset=["time"]).sort_values("time", kind="stable")
-    activity = activity.dropna(subset=["start", "end"])
+    daily.numeric([c for c in daily.columns if c not in skip])
+    events.numeric(["time", "peak_g", "duration_ms", "background_g", "peak_time"])
+    hourly.numeric(["minutes_recorded", "minutes_valid", "jerks"])
+    activity.numeric(["start", "end", "minutes"])
+    t_ev = events.num("time")
+    keep = np.flatnonzero(~np.isnan(t_ev))
+    events = events.take(keep[np.argsort(t_ev[keep], kind="stable")])
+    activity = activity.take(~(np.isnan(activity.num("start")) | np.isnan(activity.num("end"))))
 
     try:
-        daily["_start"] = [iso_epoch(str(s)) for s in daily["window_start"]]
-        daily["_end"] = [iso_epoch(str(s)) for s in daily["window_end"]]
+        daily.set("_start", np.array([iso_epoch(s) for s in daily.text("window_start")]))
+        daily.set("_end", np.array([iso_epoch(s) for s in daily.text("window_end")]))
     except ValueError as exc:
         raise InputError(str(out_dir / "daily_summary.csv"), f"bad window time: {exc}") from None
-    daily = daily.sort_values("_start", kind="stable").reset_index(drop=True)
-    hourly["_start"] = [_safe_epoch(s) for s in hourly["hour_start"]]
-    hourly["_end"] = [_safe_epoch(s) for s in hourly["hour_end"]]
+    daily = daily.take(np.argsort(daily.num("_start"), kind="stable"))
+    hourly.set("_start", np.array([_safe_epoch(s) for s in hourly.text("hour_start")], float))
+    hourly.set("_end", np.array([_safe_epoch(s) for s in hourly.text("hour_end")], float))
 
     pairs = [
-        _offsets_of(daily["window_start"]),
-        _offsets_of(daily["window_end"]),
-        _offsets_of(hourly["hour_start"]),
-        _offsets_of(activity["start_local"]),
+        _offsets_of(daily.text("window_start")),
+        _offsets_of(daily.text("window_end")),
+        _offsets_of(hourly.text("hour_start")),
+        _offsets_of(activity.text("start_local")),
     ]
     # events: one (instant, offset) pair per distinct offset change is enough
     if len(events):
-        ev_off = np.array([_safe_offset(s) for s in events["time_local"]], dtype=float)
+        ev_off = np.array([_safe_offset(s) for s in events.text("time_local")], dtype=float)
         ok = np.isfinite(ev_off)
-        pairs.append((events["time"].to_numpy(float)[ok], ev_off[ok]))
+        pairs.append((events.num("time")[ok], ev_off[ok]))
     t = np.concatenate([p[0] for p in pairs])
     off = np.concatenate([p[1] for p in pairs])
     zone = summary.get("time_zone")
     clock = LocalClock(t, off, zone if isinstance(zone, str) else None)
-    return ReportData(
-        out_dir, daily, events.reset_index(drop=True), hourly, activity, summary, clock
-    )
+    return ReportData(out_dir, daily, events, hourly, activity, summary, clock)
 
 
 def _safe_epoch(text: object) -> float:

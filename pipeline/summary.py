@@ -467,6 +467,21 @@ def _hours(
 
 
 # ------------------------------------------------------------------ tables
+def _columns(rows: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, list[Any]]:
+    """Row dicts as columns ``names`` (a key missing from a row: ``None``)."""
+    return {name: [r.get(name) for r in rows] for name in names}
+
+
+def daily_columns(summaries: Sequence[WindowSummary]) -> dict[str, list[Any]]:
+    """``daily_summary.csv`` as columns :data:`DAILY_COLUMNS` (name -> values)."""
+    return _columns([s.as_row() for s in summaries], DAILY_COLUMNS)
+
+
+def hourly_columns(summaries: Sequence[WindowSummary]) -> dict[str, list[Any]]:
+    """``hourly.csv`` as columns :data:`HOURLY_COLUMNS` (name -> values)."""
+    return _columns([h.as_row(s.window.zone) for s in summaries for h in s.hourly], HOURLY_COLUMNS)
+
+
 def daily_frame(summaries: Sequence[WindowSummary]) -> pd.DataFrame:
     """``daily_summary.csv`` as a DataFrame, columns :data:`DAILY_COLUMNS`."""
     import pandas as pd

@@ -277,7 +277,7 @@ def test_write_csv_is_pandas_text_with_formats(tmp_path: Path) -> None:
             "plm_series": [1.0, np.nan, 2.5],  # float, not formatted: repr
         }
     )
-    path = write_csv(tmp_path / "t.csv", frame)
+    path = write_csv(tmp_path / "t.csv", {c: frame[c].tolist() for c in frame.columns})
     assert path.read_text(encoding="utf-8") == (
         "day,jerks,cv,peak_g,clipped,plm_series\n"
         "2026-03-28,3,0.1235,0.5000,True,1.0\n"
@@ -291,7 +291,7 @@ def test_write_csv_is_pandas_text_with_formats(tmp_path: Path) -> None:
             reference[column] = ["" if not np.isfinite(v) else fmt % v for v in values]
     expected = reference.to_csv(index=False, lineterminator="\n")
     assert path.read_text(encoding="utf-8") == expected
-    empty = write_csv(tmp_path / "e.csv", frame.iloc[:0])
+    empty = write_csv(tmp_path / "e.csv", {c: [] for c in frame.columns})
     assert empty.read_text(encoding="utf-8") == "day,jerks,cv,peak_g,clipped,plm_series\n"
 
 
@@ -344,3 +344,47 @@ def test_without_helper_threads_same_result_and_no_thread(
     assert alone.detection.activity == with_threads.detection.activity
     assert alone.nonwear == with_threads.nonwear
     assert alone.file == with_threads.file and len(alone.file.sha256) == 64
+
+
+def test_write_csv_upcasts_like_pandas(tmp_path: Path) -> None:
+    """Columns of mixed python/numpy values (as summary rows hold them) give the text
+    pandas gave for a DataFrame of the same columns: ints with a missing cell or a
+    float become floats, bools and text stay as they are, NaN/None empty."""
+    from pipeline.process import write_csv
+
+    columns = {
+        "ints": [3, 0, 12],
+        "ints_missing": [3, None, 12],
+        "ints_and_float": [np.int64(3), 1.5, 2],
+        "floats_nan": [np.float64(0.25), float("nan"), 1e-7],
+        "bools_missing": [True, None, False],
+        "text_missing": ["random", None, "periodic"],
+        "all_missing": [None, None, None],
+        "mixed": ["x", 2, 1.5],
+    }
+    path = write_csv(tmp_path / "m.csv", columns, formats={})
+    expected = pd.DataFrame(columns).to_csv(index=False, lineterminator="\n")
+    assert path.read_text(encoding="utf-8") == expected
+    assert path.read_text(encoding="utf-8").splitlines()[2] == "0,,1.5,,,,,2"
+
+
+def test_process_imports_neither_pandas_nor_scipy(nights: dict[str, Path], tmp_path: Path) -> None:
+    """`process` (outputs and report included) runs without importing pandas or scipy:
+    their imports (0.3-0.5 s each) were a third of it on an 8-hour night."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cli\n"
+        "try:\n"
+        "    cli.main(sys.argv[1:], standalone_mode=False)\n"
+        "finally:\n"
+        "    print(sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'scipy'}))\n"
+    )
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "process", str(nights["a"]), "--out", str(out)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert (out / "report.html").is_file() and (out / "daily_summary.csv").is_file()
