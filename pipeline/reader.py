@@ -63,7 +63,7 @@ __all__ = [
 ]
 
 MIN_FS, MAX_FS = 1.0, 10_000.0
-_WATCH_ROWS = 8192  # rows per step of the rate, clip and stuck-axis checks
+_WATCH_ROWS = 65_536  # rows per step of the rate, clip and stuck-axis checks
 
 
 @dataclass(frozen=True)
