@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.errors import InputError
 from pipeline.formats.base import InputOptions, TableSource
@@ -115,3 +117,23 @@ def test_clean_files_need_no_pandas(tmp_path: Path, name: str, monkeypatch) -> N
     assert sum(b.t.size for b in blocks) == CONTENTS[name].count(b"\n") + (
         not CONTENTS[name].endswith(b"\n")
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(0, 60), max_size=80),
+    st.booleans(),
+    st.integers(1, 90),
+    st.integers(-10, 5000),
+)
+def test_after_lines_finds_the_rows_th_line_end(
+    lengths: list[int], final_newline: bool, rows: int, guess: int
+) -> None:
+    """The offset after the ``rows``-th line end, whatever the guess it starts from."""
+    from pipeline.formats.arrowcsv import _after_lines
+
+    data = b"\n".join(b"x" * k for k in lengths) + (b"\n" if final_newline else b"")
+    ends = [i + 1 for i, c in enumerate(data) if c == 10]
+    want = ends[rows - 1] if len(ends) >= rows else -1
+    buffer = bytearray(data + b"\n\n")  # bytes beyond ``end`` are not looked at
+    assert _after_lines(buffer, len(data), rows, guess) == want

@@ -120,23 +120,32 @@ class ArrowBlocks:
 def _after_lines(buffer: bytearray, end: int, rows: int, guess: int) -> int:
     """Offset just after the ``rows``-th ``\\n`` of ``buffer[:end]``; -1 if it has fewer.
 
-    Counts up to ``guess`` (an estimate of that offset), then walks the line ends left
-    or right of it: a few thousand steps for a good guess.
+    Counts up to ``guess`` (an estimate of that offset), then finds the line ends
+    between the guess and the target with numpy (the guess is typically some
+    thousand lines off: line lengths vary with the signs and digits of the values).
     """
     guess = max(0, min(guess, end))
     n = buffer.count(b"\n", 0, guess)
-    if n >= rows:
-        i = guess
-        for _ in range(n - rows + 1):
-            i = buffer.rfind(b"\n", 0, i)
-        return i + 1
-    i = guess
-    for _ in range(rows - n):
-        i = buffer.find(b"\n", i, end)
-        if i < 0:
-            return -1
-        i += 1
-    return i
+    with memoryview(buffer) as view:
+        step = max(4096, 64 * abs(n - rows))
+        if n >= rows:  # the target is the (n - rows + 1)-th line end left of the guess
+            need, hi = n - rows + 1, guess
+            while True:
+                lo = max(0, hi - step)
+                ends = np.flatnonzero(np.frombuffer(view[lo:hi], dtype=np.uint8) == 10)
+                if ends.size >= need:
+                    return lo + int(ends[ends.size - need]) + 1
+                need -= ends.size
+                hi, step = lo, step * 2
+        need, lo = rows - n, guess  # the (rows - n)-th line end right of the guess
+        while lo < end:
+            hi = min(end, lo + step)
+            ends = np.flatnonzero(np.frombuffer(view[lo:hi], dtype=np.uint8) == 10)
+            if ends.size >= need:
+                return lo + int(ends[need - 1]) + 1
+            need -= ends.size
+            lo, step = hi, step * 2
+    return -1
 
 
 def _parse(
