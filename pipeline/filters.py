@@ -210,8 +210,8 @@ class BlockMedianBaseline:
             filt = median_filter1d(seg[:, k], 2 * K + 1)
             out[:, k] = filt[j0 - lo : j1 - lo]
         # windows clipped at the run's ends: the plain median of what exists
-        for j in range(j0, j1):
-            if j - K < 0 or j + K >= n_means:
-                a, b = max(0, j - K), min(n_means, j + K + 1)
-                out[j - j0] = np.median(m[a - off : b - off], axis=0)
+        clipped = [*range(j0, min(j1, K)), *range(max(j0, K, n_means - K), j1)]
+        for j in clipped:
+            a, b = max(0, j - K), min(n_means, j + K + 1)
+            out[j - j0] = np.median(m[a - off : b - off], axis=0)
         return out
