@@ -56,6 +56,12 @@ class DetectorParams:
         ``pause_frames`` frames each) is a jerk in a pause, even near movement or in a
         restless stretch; where the background is raised, a segment that reaches
         ``k_high`` x the quiet floor is such a candidate. ``pause_s`` 0 turns pauses off.
+    Extent
+        floor_extent: where the background is raised (``restless_bg_ratio``), a run's
+        low threshold is ``k_low`` x the quiet floor instead of ``k_low`` x that
+        background, a segment's duration (``max_jerk_s``) is the span above
+        ``end_fraction`` of its peak, and there its onset is where that span starts
+        (see :mod:`pipeline.segmenter`). False: the extents of release 0.1.0 before it.
     """
 
     baseline_block_s: float = 0.1
@@ -92,6 +98,7 @@ class DetectorParams:
     k_restless: float = 8.0
     pause_s: float = 2.0
     pause_frames: int = 4
+    floor_extent: bool = True
 
     def as_dict(self) -> dict[str, float | int]:
         """The parameters as a plain dict (for JSON sidecars)."""

@@ -1,7 +1,8 @@
 """Cut the released feature rows of a run into segments: candidate jerks or movement.
 
 A *run* is a stretch where the envelope is above its low threshold (``k_low`` x
-background, at least ``min_low_g``), joined over dips shorter than ``merge_gap_s``.
+background, at least ``min_low_g``; in a restless stretch ``k_low`` x the quiet floor,
+see below), joined over dips shorter than ``merge_gap_s``.
 A run that reaches the high threshold (``k_high`` x background, at least
 ``min_peak_g``) becomes a :class:`Segment`. Where the background stands above
 ``restless_bg_ratio`` x the quiet floor (after movement, or in a restless stretch) the
@@ -10,6 +11,15 @@ the quiet floor becomes a *weak* segment, which the classifier counts only as a 
 jerk in a pause. Runs
 are only cut once no later sample can extend them, so segments do not depend on
 the chunking.
+
+With ``floor_extent`` (the default), where the background is raised the run's low
+threshold is ``k_low`` x the quiet floor rather than ``k_low`` x that background: the
+raised background (the 30-s median still carrying a movement that ended seconds ago)
+overstates the noise, and against it a movement looks like a few brief pieces while a
+jerk in the still moment after it forms no run at all. A segment's *duration*, for the
+``max_jerk_s`` test, is its core: the span above ``end_fraction`` of its peak (and the
+low threshold); in a restless stretch its onset is where the core starts (the lowered
+threshold would otherwise start it on the residual motion before the jerk).
 """
 
 from __future__ import annotations
@@ -77,6 +87,7 @@ class Segmenter:
         self._hot = np.empty(0, dtype=bool)
         self._weak = np.empty(0, dtype=bool)
         self._lo = np.empty(0)
+        self._low_floor = np.empty(0, dtype=bool)  # rows whose low threshold is the floor's
         self._bg = np.empty(0)
         self._cut = False
 
@@ -102,7 +113,13 @@ class Segmenter:
             self._rows = append_rows(self._rows, rows)
             self._hot = append_rows(self._hot, hot)
             self._weak = append_rows(self._weak, weak)
-            self._lo = append_rows(self._lo, np.maximum(p.k_low * level, p.min_low_g))
+            lo = np.maximum(p.k_low * level, p.min_low_g)
+            if p.floor_extent:
+                lo[restless] = np.maximum(p.k_low * floor[restless], p.min_low_g)
+            else:
+                restless = np.zeros(restless.shape, dtype=bool)  # onsets: run starts
+            self._lo = append_rows(self._lo, lo)
+            self._low_floor = append_rows(self._low_floor, restless)
             self._bg = append_rows(self._bg, level)
         return self._cut_runs(final)
 
@@ -148,6 +165,7 @@ class Segmenter:
         self._rows, self._hot = self._rows[k:], self._hot[k:]
         self._weak = self._weak[k:]
         self._lo, self._bg = self._lo[k:], self._bg[k:]
+        self._low_floor = self._low_floor[k:]
         self.start = consumed
         return [s for s in out if s is not None]
 
@@ -158,19 +176,22 @@ class Segmenter:
         if not strong and not self._weak[s:e].any():
             return None
         k = int(np.argmax(fast))
-        end = e
+        first, end = s, e  # the core: the span above end_fraction of the peak
         if not forced:
             above = np.flatnonzero(fast > np.maximum(self._lo[s:e], self.p.end_fraction * fast[k]))
             if above.size:
                 end = s + int(above[-1]) + 1
-        movement = forced or edge or (end - s) > self.max_jerk
+                if self.p.floor_extent:
+                    first = s + int(above[0])
+        movement = forced or edge or (end - first) > self.max_jerk
         if not strong and movement:
             return None  # a weak candidate is a jerk or nothing
         dev = self._rows[s:e, DEV]
         mag = np.einsum("ij,ij->i", dev, dev)
         kp = int(np.argmax(mag))
+        onset = first if self._low_floor[s] else s
         return Segment(
-            onset=self.start + s,
+            onset=self.start + onset,
             end=self.start + end,
             peak_index=self.start + s + kp,
             peak_g=float(np.sqrt(mag[kp])),

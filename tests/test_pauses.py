@@ -6,8 +6,9 @@ the raised (restless) trigger or within the margin of the movement. A lone trans
 that stands ``k_restless`` x above the envelope of the pause on both sides is a jerk.
 These tests add one half-sine pulse (0.4 g, 100 ms, z axis) to two real recordings
 (MMA8451Q) in a still stretch found without the detector, and check the count with
-and without the rule, that two pulses in the same pause stay uncounted (not alone),
-and that chunking does not change the result.
+and without the rule, that two pulses in the same pause stay uncounted by it (not
+alone), that the floor extent lets the ordinary rules see them, and that chunking does
+not change the result.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ CASES = [
     ("SA01/D14_SA01_R01.txt.gz", 7.0),
 ]
 PULSE_G, PULSE_S = 0.4, 0.1
+#: neither the pause rule nor the floor extent (the rules before either)
+WITHOUT = DetectorParams(pause_s=0.0, floor_extent=False)
 
 
 def _with_pulses(rec: Recording, onsets_s: list[float]) -> Recording:
@@ -56,8 +59,8 @@ def test_a_jerk_in_a_pause_after_movement_is_counted(trial: str, onset: float) -
     found = _onsets(_with_pulses(rec, [onset]))
     assert len(found) == 1
     assert found[0] == pytest.approx(onset, abs=0.05)
-    # without the pause rule the raised background of the movement hides it
-    assert _onsets(_with_pulses(rec, [onset]), DetectorParams(pause_s=0.0)) == []
+    # without the pause rule (and the floor extent) the movement's raised background hides it
+    assert _onsets(_with_pulses(rec, [onset]), WITHOUT) == []
 
 
 @pytest.mark.parametrize(
@@ -68,9 +71,27 @@ def test_two_pulses_in_one_pause_are_not_alone(trial: str, onset: float) -> None
     # so only the pause rule could count them)
     rec = read_sisfall(DATA / trial, "mma8451q")
     early = _with_pulses(rec, [onset - 0.4])
-    assert _onsets(early, DetectorParams(pause_s=0.0)) == []  # hidden without the rule
+    assert _onsets(early, WITHOUT) == []  # hidden without the rules
     assert len(_onsets(early)) == 1  # each alone is counted
-    assert _onsets(_with_pulses(rec, [onset - 0.4, onset])) == []
+    # the pause rule counts a lone candidate only
+    pause_only = DetectorParams(floor_extent=False)
+    assert _onsets(_with_pulses(rec, [onset - 0.4, onset]), pause_only) == []
+
+
+def test_floor_extent_separates_jerks_from_the_movement_before() -> None:
+    """In the still moment 2.5 s after getting out of a car (D17) the 30-s background
+    still carries the movement. Measured against it, the movement's extent is cut
+    short and the pulses are hidden; measured against the quiet floor, the movement
+    ends where it ends and one pulse, or two 0.4 s apart, are jerks by the ordinary
+    rules, without the pause rule."""
+    trial, onset = CASES[0]
+    rec = read_sisfall(DATA / trial, "mma8451q")
+    no_pause = DetectorParams(pause_s=0.0)
+    assert _onsets(_with_pulses(rec, [onset]), no_pause) == pytest.approx([onset], abs=0.05)
+    two = _onsets(_with_pulses(rec, [onset - 0.4, onset]), no_pause)
+    assert two == pytest.approx([onset - 0.4, onset], abs=0.05)
+    assert _onsets(_with_pulses(rec, [onset - 0.4, onset]), WITHOUT) == []
+    assert _onsets(rec, no_pause) == []  # and the recording alone still has none
 
 
 @pytest.mark.parametrize("size", [1, 7, 200, 10**6])
