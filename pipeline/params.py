@@ -59,9 +59,11 @@ class DetectorParams:
     Extent
         floor_extent: where the background is raised (``restless_bg_ratio``), a run's
         low threshold is ``k_low`` x the quiet floor instead of ``k_low`` x that
-        background, a segment's duration (``max_jerk_s``) is the span above
-        ``end_fraction`` of its peak, and there its onset is where that span starts
-        (see :mod:`pipeline.segmenter`). False: the extents of release 0.1.0 before it.
+        background, and a segment's onset there is where its core starts; everywhere,
+        a segment's duration for ``max_jerk_s`` is its core, the span above
+        ``end_fraction`` of its peak (see :mod:`pipeline.segmenter`). False: the
+        extents before this rule (thresholds on the background, duration from the run's
+        start).
     """
 
     baseline_block_s: float = 0.1

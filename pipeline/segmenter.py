@@ -17,9 +17,10 @@ threshold is ``k_low`` x the quiet floor rather than ``k_low`` x that background
 raised background (the 30-s median still carrying a movement that ended seconds ago)
 overstates the noise, and against it a movement looks like a few brief pieces while a
 jerk in the still moment after it forms no run at all. A segment's *duration*, for the
-``max_jerk_s`` test, is its core: the span above ``end_fraction`` of its peak (and the
-low threshold); in a restless stretch its onset is where the core starts (the lowered
-threshold would otherwise start it on the residual motion before the jerk).
+``max_jerk_s`` test, is its core everywhere: the span above ``end_fraction`` of its
+peak (and the low threshold); where the low threshold is the floor's, its onset is
+where the core starts (the lowered threshold would otherwise start it on the residual
+motion before the jerk).
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ from pipeline.recording import append_rows
 class Segment:
     """A finished run. Indices are grid indices; sizes in g.
 
-    ``movement`` is True for runs longer than ``max_jerk_s``, pieces of very long
-    runs, and runs cut by the start or end of the stream. ``envelope_g`` is the
+    ``movement`` is True for runs whose core (see the module docstring) is longer than
+    ``max_jerk_s``, pieces of very long runs, and runs cut by the start or end of the
+    stream. ``envelope_g`` is the
     envelope's peak. ``weak`` segments reached only the quiet-floor trigger
     (``k_high`` x the quiet floor), not the trigger of their background: candidates for
     the classifier's pause test, never movement.
