@@ -105,3 +105,43 @@ def test_pause_decisions_do_not_depend_on_chunking(size: int) -> None:
     events += det.finish().events
     assert events == detect_recording(rec).events
     assert len(events) == 1
+
+
+@pytest.fixture(scope="module")
+def after_walking(tmp_path_factory: pytest.TempPathFactory) -> Recording:
+    """10 simulated minutes, 100 Hz, still but for a 60-s walk from 120 s to 180 s."""
+    from pipeline.reader import read_recording
+    from pipeline.writer import write_samples_csv
+    from sim import ForcedConfounder, NightConfig, simulate_night
+
+    cfg = NightConfig(
+        hours=600 / 3600, fs=100.0, pattern="none", seed=4, confounders=False,
+        forced_confounders=(ForcedConfounder("walking", 120.0, 60.0),),
+        outage_per_hour=0.0, drop_prob=0.0,
+    )  # fmt: skip
+    night = simulate_night(cfg)
+    path = tmp_path_factory.mktemp("walk") / "walk.csv"
+    write_samples_csv(path, night.time, night.acc, night.metadata())
+    return read_recording(path)
+
+
+def _with_x_pulse(rec: Recording, t: float, g: float = 0.3, dur_s: float = 0.06) -> Recording:
+    acc = rec.acc.copy()
+    n, i = int(dur_s * rec.fs), int(round(t * rec.fs))
+    acc[i : i + n, 0] += g * np.sin(np.pi * np.arange(n) / n)
+    return replace(rec, acc=acc)
+
+
+@pytest.mark.parametrize("onset", [185.0, 190.0])
+def test_a_jerk_seconds_after_walking_is_counted(after_walking: Recording, onset: float) -> None:
+    """5-10 s after a walk the 30-s background still carries it: the jerk (0.3 g, 60 ms)
+    forms a run only against the quiet floor, and is then counted as a lone jerk in
+    that still moment; without the floor extent it is lost."""
+    rec = after_walking
+    assert _onsets(rec) == []  # the walk itself gives no jerk
+    assert _onsets(_with_x_pulse(rec, onset)) == pytest.approx([onset], abs=0.05)
+    assert _onsets(_with_x_pulse(rec, onset), DetectorParams(floor_extent=False)) == []
+    # 2 minutes later the background has settled: found by either rule
+    late = _with_x_pulse(rec, 300.0)
+    assert _onsets(late) == _onsets(late, DetectorParams(floor_extent=False))
+    assert _onsets(late) == pytest.approx([300.0], abs=0.05)
