@@ -1,4 +1,4 @@
-"""Jerks in the still pauses of real movement (the classifier's pause rule).
+"""Jerks in the still pauses of movement (the classifier's pause rule, the floor extent).
 
 In the SisFall trials a still moment of 1-4 s sits between voluntary movements; the
 30-s background there still carries the movement, so a jerk in it used to fall under
@@ -8,7 +8,7 @@ These tests add one half-sine pulse (0.4 g, 100 ms, z axis) to two real recordin
 (MMA8451Q) in a still stretch found without the detector, and check the count with
 and without the rule, that two pulses in the same pause stay uncounted by it (not
 alone), that the floor extent lets the ordinary rules see them, and that chunking does
-not change the result.
+not change the result; and, on a simulated night, a jerk seconds after a walk.
 """
 
 from __future__ import annotations
