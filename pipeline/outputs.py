@@ -50,8 +50,8 @@ EVENT_CSV_COLUMNS = [*EVENT_COLUMNS, "peak_time", "background_g", "clipped"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-#: ``printf`` formats of the numeric columns when written.
-_FORMATS = {
+#: ``printf`` formats of the numeric columns of the events and activity CSVs.
+EVENT_FORMATS = {
     "time": "%.3f",
     "peak_time": "%.3f",
     "start": "%.3f",
@@ -147,6 +147,11 @@ def activity_columns(activity: Sequence[ActivityPeriod], tz: str | ZoneInfo) -> 
     }
 
 
+def _ordered(columns: dict[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    """``columns`` in the order ``names``."""
+    return {name: columns[name] for name in names}
+
+
 def _frame(columns: dict[str, Any], names: Sequence[str]) -> pd.DataFrame:
     """A DataFrame of ``columns`` (text columns as ``object``), in the order ``names``."""
     import pandas as pd  # imported here: ``detect`` writes its CSVs without pandas
@@ -168,19 +173,57 @@ def activity_frame(activity: Sequence[ActivityPeriod], tz: str | ZoneInfo) -> pd
     return _frame(activity_columns(activity, tz), ACTIVITY_COLUMNS)
 
 
-def _write_columns(path: str | Path, columns: dict[str, Any], names: Sequence[str]) -> Path:
-    """Write ``columns`` as CSV atomically, numeric columns in :data:`_FORMATS`.
+def _is_number(v: object) -> bool:
+    return isinstance(v, int | float | np.integer | np.floating) and not isinstance(
+        v, bool | np.bool_
+    )
+
+
+def _is_missing(v: object) -> bool:
+    return v is None or (isinstance(v, float | np.floating) and v != v)
+
+
+def _cells(values: Sequence[Any], fmt: str | None) -> list[str]:
+    """A column as CSV cell texts: ``fmt % value`` for numbers when ``fmt`` is given
+    (text that is not a number: empty), else the text pandas' ``to_csv`` writes for a
+    column of these values: NaN and None empty, and a column of numbers that holds a
+    float or a missing cell written as floats (``3.0``), as pandas upcasts it."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        values = values.tolist()
+    if fmt is not None:
+        out = []
+        for v in values:
+            try:
+                x = float(v)
+            except (TypeError, ValueError):
+                x = math.nan
+            out.append(fmt % x if math.isfinite(x) else "")
+        return out
+    present = [v for v in values if not _is_missing(v)]
+    as_float = (
+        all(_is_number(v) for v in present)
+        and len(present) > 0
+        and (len(present) < len(values) or any(isinstance(v, float | np.floating) for v in present))
+    )
+    if as_float:
+        return ["" if _is_missing(v) else repr(float(v)) for v in values]
+    return ["" if _is_missing(v) else str(v) for v in values]
+
+
+def write_columns_csv(
+    path: str | Path,
+    columns: Mapping[str, Sequence[Any]],
+    formats: Mapping[str, str] = EVENT_FORMATS,
+) -> Path:
+    """Write ``columns`` (name -> values, all of one length, in that order) as CSV
+    atomically; numeric columns in ``formats`` (``printf`` formats), NaN as empty.
 
     The same bytes as pandas' ``DataFrame.to_csv(index=False, lineterminator="\\n")``
-    (which quotes through Python's :mod:`csv` module, minimal quoting), without pandas.
+    of a DataFrame of these columns (Python's :mod:`csv` module, minimal quoting),
+    without pandas.
     """
-    cells = []
-    for name in names:
-        values = columns[name]
-        fmt = _FORMATS.get(name)
-        if fmt is not None:
-            values = [fmt % v for v in np.asarray(values, dtype=np.float64)]
-        cells.append(values)
+    names = [str(c) for c in columns]
+    cells = [_cells(columns[c], formats.get(c)) for c in columns]
     path = Path(path)
     with atomic_write(path) as fh:
         _write_rows(fh, names, zip(*cells, strict=True))
@@ -206,7 +249,7 @@ def write_events_csv(
     The CSV stays plain (header on line 1) so any CSV tool reads it; ``metadata``
     goes to :func:`sidecar_paths` ``(path)[1]`` (``EVENTS.json``).
     """
-    path = _write_columns(path, events_columns(events, tz), EVENT_CSV_COLUMNS)
+    path = write_columns_csv(path, _ordered(events_columns(events, tz), EVENT_CSV_COLUMNS))
     if metadata is not None:
         write_json(sidecar_paths(path)[1], metadata)
     return path
@@ -218,7 +261,7 @@ def write_activity_csv(
     tz: str | ZoneInfo,
 ) -> Path:
     """Write the activity periods CSV atomically."""
-    return _write_columns(path, activity_columns(activity, tz), ACTIVITY_COLUMNS)
+    return write_columns_csv(path, _ordered(activity_columns(activity, tz), ACTIVITY_COLUMNS))
 
 
 def write_json(path: str | Path, data: Mapping[str, Any]) -> Path:

@@ -25,10 +25,8 @@ output folder is written, every file atomically, only after everything was compu
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import logging
-import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,19 +35,18 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from pipeline import __version__
-from pipeline.atomic import atomic_write
 from pipeline.detector import Detection, detect_stream
 from pipeline.errors import InputError
 from pipeline.events import ActivityPeriod
 from pipeline.nonwear import NonWearParams, NonWearTracker
 from pipeline.outputs import (
+    EVENT_FORMATS,
     activity_columns,
     events_columns,
     get_zone,
     quality_dict,
+    write_columns_csv,
     write_json,
 )
 from pipeline.params import DetectorParams
@@ -81,14 +78,7 @@ FILE_NAMES = {
 
 #: ``printf`` formats of numeric CSV columns (others are written as they are; NaN empty).
 FORMATS: dict[str, str] = {
-    "time": "%.3f",
-    "peak_time": "%.3f",
-    "start": "%.3f",
-    "end": "%.3f",
-    "peak_g": "%.4f",
-    "background_g": "%.5f",
-    "duration_ms": "%.1f",
-    "minutes": "%.3f",
+    **EVENT_FORMATS,
     "hours_recorded": "%.4f",
     "hours_valid": "%.4f",
     "hours_in_window": "%.4f",
@@ -261,60 +251,12 @@ def process_recordings(
 
 
 # ------------------------------------------------------------------ writing
-def _is_number(v: object) -> bool:
-    return isinstance(v, int | float | np.integer | np.floating) and not isinstance(
-        v, bool | np.bool_
-    )
-
-
-def _is_missing(v: object) -> bool:
-    return v is None or (isinstance(v, float | np.floating) and v != v)
-
-
-def _cells(values: Sequence[Any], fmt: str | None) -> list[str]:
-    """A column as CSV cell texts: ``fmt % value`` for numbers when ``fmt`` is given
-    (text that is not a number: empty), else the text pandas' ``to_csv`` writes for a
-    column of these values: NaN and None empty, and a column of numbers that holds a
-    float or a missing cell written as floats (``3.0``), as pandas upcasts it."""
-    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
-        values = values.tolist()
-    if fmt is not None:
-        out = []
-        for v in values:
-            try:
-                x = float(v)
-            except (TypeError, ValueError):
-                x = math.nan
-            out.append(fmt % x if math.isfinite(x) else "")
-        return out
-    present = [v for v in values if not _is_missing(v)]
-    as_float = (
-        all(_is_number(v) for v in present)
-        and len(present) > 0
-        and (len(present) < len(values) or any(isinstance(v, float | np.floating) for v in present))
-    )
-    if as_float:
-        return ["" if _is_missing(v) else repr(float(v)) for v in values]
-    return ["" if _is_missing(v) else str(v) for v in values]
-
-
 def write_csv(
     path: Path, columns: Mapping[str, Sequence[Any]], formats: Mapping[str, str] = FORMATS
 ) -> Path:
-    """Write ``columns`` (name -> values, all of one length) as CSV atomically; numeric
-    columns in ``formats``, NaN as empty.
-
-    Written with the :mod:`csv` module: the same text as pandas' ``to_csv`` of a
-    DataFrame of these columns (minimal quoting, ``\\n`` line ends), without pandas.
-    """
-    names = [str(c) for c in columns]
-    cells = [_cells(columns[c], formats.get(c)) for c in columns]
-    with atomic_write(path) as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(names)
-        writer.writerows(zip(*cells, strict=True))
-    log.info("wrote %d rows to %s", len(cells[0]) if cells else 0, path)
-    return path
+    """Write ``columns`` as CSV atomically with the numeric formats of the process
+    outputs (:func:`pipeline.outputs.write_columns_csv`)."""
+    return write_columns_csv(path, columns, formats)
 
 
 def all_activity(combined: Combined) -> list[ActivityPeriod]:

@@ -115,13 +115,10 @@ class Segmenter:
             self._rows = append_rows(self._rows, rows)
             self._hot = append_rows(self._hot, hot)
             self._weak = append_rows(self._weak, weak)
-            lo = np.maximum(p.k_low * level, p.min_low_g)
-            if p.floor_extent:
-                lo[restless] = np.maximum(p.k_low * floor[restless], p.min_low_g)
-            else:
-                restless = np.zeros(restless.shape, dtype=bool)  # onsets: run starts
+            low_floor = restless if p.floor_extent else np.zeros(restless.shape, dtype=bool)
+            lo = np.maximum(p.k_low * np.where(low_floor, floor, level), p.min_low_g)
             self._lo = append_rows(self._lo, lo)
-            self._low_floor = append_rows(self._low_floor, restless)
+            self._low_floor = append_rows(self._low_floor, low_floor)
             self._bg = append_rows(self._bg, level)
         return self._cut_runs(final)
 

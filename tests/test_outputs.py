@@ -155,7 +155,7 @@ def test_events_csv_is_what_pandas_writes(tmp_path: Path) -> None:
         (tmp_path / "x.activity.csv", activity_frame(periods, "Europe/Berlin")),
     ):
         text = frame.copy()
-        for column, fmt in outputs._FORMATS.items():
+        for column, fmt in outputs.EVENT_FORMATS.items():
             if column in text.columns:
                 text[column] = [fmt % v for v in text[column].to_numpy(dtype=float)]
         assert path.read_text(encoding="utf-8") == text.to_csv(index=False, lineterminator="\n")
