@@ -137,3 +137,51 @@ def test_after_lines_finds_the_rows_th_line_end(
     want = ends[rows - 1] if len(ends) >= rows else -1
     buffer = bytearray(data + b"\n\n")  # bytes beyond ``end`` are not looked at
     assert _after_lines(buffer, len(data), rows, guess) == want
+
+
+def test_ramp_rows_doubles_from_the_first_size_up_to_rows() -> None:
+    from itertools import islice
+
+    from pipeline.formats.base import FIRST_BLOCK_ROWS, ramp_rows
+
+    assert list(islice(ramp_rows(50, first=7), 6)) == [7, 14, 28, 50, 50, 50]
+    assert list(islice(ramp_rows(5, first=7), 3)) == [5, 5, 5]
+    first = FIRST_BLOCK_ROWS
+    assert list(islice(ramp_rows(262_144), 5)) == [first, 65_536, 131_072, 262_144, 262_144]
+
+
+@pytest.mark.parametrize(
+    "name", ["clean", "long_digits", "text_late", "nan_row_late", "torn_last_line"]
+)
+def test_ramped_blocks_have_the_ramp_sizes_and_pandas_rows(tmp_path: Path, name: str) -> None:
+    """Arrow blocks of sizes 3, 6, 12, 24, 24, ... (the pandas path, from the first unclean
+    block, in blocks of 24) hold exactly the rows, values and lines of the pandas path."""
+    from pipeline.formats.arrowcsv import ArrowBlocks
+    from pipeline.formats.base import ramp_rows
+
+    path = tmp_path / f"{name}.csv"
+    path.write_bytes(HEAD + CONTENTS[name])
+    source = CanonicalCsvSource(path, InputOptions())
+    fast = ArrowBlocks(source.input.raw, source.data_line, 24, ramp_rows(24, first=3))
+    sizes = [b.t.size for b in fast]
+    source.close()
+    clean = fast.done
+    expected = [3, 6, 12] + [24] * 10
+    assert sizes[:-1] == expected[: len(sizes) - 1]
+    assert 0 < sizes[-1] <= expected[len(sizes) - 1]
+    if name in ("clean", "long_digits"):
+        assert clean and sum(sizes) == CONTENTS[name].count(b"\n")
+    else:
+        assert not clean  # the pandas path reads on from the first unclean block
+
+    def joined(pandas_only: bool) -> tuple:
+        out = _blocks(CanonicalCsvSource(path, InputOptions()), 24, pandas_only)
+        if out and out[-1][0] == "error":
+            return ("error", out[-1][1], out[-1][2])
+        return (
+            b"".join(b[1] for b in out),
+            b"".join(b[2] for b in out),
+            out[0][0] if out else None,
+        )
+
+    assert joined(False) == joined(True)

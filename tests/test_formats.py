@@ -359,6 +359,31 @@ def test_parquet_column_types_and_nulls(tmp_path):
         assert acc[400, 0] == (float(ax[399]) + float(ax[401])) / 2
 
 
+def test_parquet_blocks_ramp_up_and_hold_every_row(tmp_path):
+    """Blocks of exactly 32 768, 65 536, then 100 000 rows (batches joined and split, row
+    groups of 70 000), first lines counting the rows, values bit for bit the file's."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipeline.formats import open_source
+
+    n = 300_000
+    rng = np.random.default_rng(1)
+    t = 1_700_000_000.0 + np.arange(n) / 100.0
+    cols = {k: rng.normal(0.0, 1.0, n) for k in ("ax", "ay", "az")}
+    path = tmp_path / "ramp.parquet"
+    pq.write_table(pa.table({"time": t, **cols}), path, row_group_size=70_000)
+    src = open_source(path)
+    blocks = list(src.blocks(100_000))
+    src.close()
+    assert [b.t.size for b in blocks] == [32_768, 65_536, 100_000, 100_000, 1_696]
+    assert sum(b.t.size for b in blocks) == n
+    assert [b.first_line for b in blocks] == list(np.cumsum([1] + [b.t.size for b in blocks[:-1]]))
+    np.testing.assert_array_equal(np.concatenate([b.t for b in blocks]), t)
+    a = np.vstack([b.a for b in blocks])
+    np.testing.assert_array_equal(a, np.column_stack([cols["ax"], cols["ay"], cols["az"]]))
+
+
 def test_parquet_is_read_as_a_stream_not_whole(tmp_path):
     """A Parquet file in one big row group (96 MB of values) is read with bounded memory:
     Arrow's peak allocation stays far under the file's size (pre-buffering the row group

@@ -15,6 +15,7 @@ own, without a bound, and costs more CPU.)
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections.abc import Iterator
@@ -36,21 +37,24 @@ MAX_PIECE = 1 << 28
 
 
 class ArrowBlocks:
-    """Blocks of exactly ``rows`` clean data rows of a canonical CSV (the last one may be
-    shorter) from ``raw``, positioned at file line ``first_line`` (1-based): the blocks
-    pandas' parser gives with ``chunksize=rows``.
+    """Blocks of clean data rows of a canonical CSV from ``raw``, positioned at file line
+    ``first_line`` (1-based). Block ``k`` has exactly ``sizes[k]`` rows (the last one may
+    be shorter); without ``sizes``, every block has ``rows``: the blocks pandas' parser
+    gives with ``chunksize=rows``.
 
     When iteration stops, ``done`` says whether the file ended. If not, ``raw`` is
     positioned at the start of file line ``line``, the first row not delivered (the
     first row of a block), for the pandas path to read on from there.
     """
 
-    def __init__(self, raw: IO[bytes], first_line: int, rows: int) -> None:
+    def __init__(
+        self, raw: IO[bytes], first_line: int, rows: int, sizes: Iterator[int] | None = None
+    ) -> None:
         self.raw = raw
         self.line = first_line
         self.done = False
         self._first_line = first_line
-        self._rows = rows
+        self._sizes = sizes if sizes is not None else itertools.repeat(rows)
 
     def __iter__(self) -> Iterator[RawBlock]:
         import pyarrow as pa
@@ -65,7 +69,7 @@ class ArrowBlocks:
             quoted_strings_can_be_null=False,
         )
         errors = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
-        rows = self._rows
+        rows = next(self._sizes)
         per_row = float(BYTES_PER_ROW)  # bytes per line, estimated from the pieces read
         start = self.raw.tell()  # file offset of ``self.line``
         rest = b""  # what the last read brought beyond its ``rows`` lines
@@ -111,6 +115,7 @@ class ArrowBlocks:
             yield RawBlock(t, a, self.line)
             self.line += t.size
             start += cut
+            rows = next(self._sizes)
             if at_end and not rest:
                 self.done = True
                 return

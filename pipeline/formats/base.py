@@ -45,6 +45,22 @@ UNITS = ("g", "mg", "m/s2", "counts")
 MAGIC_GZIP = b"\x1f\x8b"
 MAGIC_ZIP = b"PK\x03\x04"
 MAGIC_PARQUET = b"PAR1"
+#: Rows of the first block of a source that ramps its block sizes (see :func:`ramp_rows`).
+FIRST_BLOCK_ROWS = 32_768
+
+
+def ramp_rows(rows: int, first: int = FIRST_BLOCK_ROWS) -> Iterator[int]:
+    """Block sizes (rows) that start at ``min(first, rows)`` and double up to ``rows``.
+
+    The reader cannot start its checks, resampling and detection before a first block is
+    parsed, and its read-ahead keeps a block or two ahead: small first blocks let all
+    of that start early, so on two cores the parse overlaps the rest of the pipeline
+    from the start (the grid and the events do not depend on block sizes).
+    """
+    size = max(1, min(first, rows))
+    while True:
+        yield size
+        size = min(rows, size * 2)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,14 @@ import numpy as np
 
 from pipeline.errors import InputError
 from pipeline.formats.arrowcsv import COLUMNS, ArrowBlocks
-from pipeline.formats.base import Column, InputOptions, LineReader, RawBlock, TableSource
+from pipeline.formats.base import (
+    Column,
+    InputOptions,
+    LineReader,
+    RawBlock,
+    TableSource,
+    ramp_rows,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -77,12 +84,14 @@ class CanonicalCsvSource(TableSource):
             return
 
     def blocks(self, rows: int) -> Iterator[RawBlock]:
-        """Clean rows through Arrow's CSV parser; from the first unclean block on (and
-        for compressed files) pandas' C parser: see :mod:`pipeline.formats.arrowcsv`."""
+        """Clean rows through Arrow's CSV parser, in blocks that ramp up to ``rows``
+        (:func:`~pipeline.formats.base.ramp_rows`); from the first unclean block on (and
+        for compressed files) pandas' C parser in blocks of ``rows``: see
+        :mod:`pipeline.formats.arrowcsv`."""
         if self.input.compression:
             yield from super().blocks(rows)
             return
-        fast = ArrowBlocks(self.input.raw, self.data_line, rows)
+        fast = ArrowBlocks(self.input.raw, self.data_line, rows, ramp_rows(rows))
         yield from fast
         if not fast.done:
             log.debug("%s: pandas reads on from line %d", self.path, fast.line)

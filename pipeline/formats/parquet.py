@@ -20,8 +20,18 @@ import numpy as np
 
 from pipeline.errors import InputError
 from pipeline.formats.arrays import float64_view
-from pipeline.formats.base import InputOptions, RawBlock, RawSource, check_path, get_tz
+from pipeline.formats.base import (
+    InputOptions,
+    RawBlock,
+    RawSource,
+    check_path,
+    get_tz,
+    ramp_rows,
+)
 from pipeline.formats.canonical import CANONICAL_COLUMNS
+
+#: One batch's columns: ``t`` (m,) epoch s UTC and the three axes (m,) each, in g.
+Columns = tuple[np.ndarray, list[np.ndarray]]
 
 
 def _pq():  # noqa: ANN202 - lazy import: pyarrow is only needed for Parquet
@@ -69,28 +79,73 @@ class ParquetSource(RawSource):
         self._tz = get_tz(options.tz, path)
 
     def blocks(self, rows: int) -> Iterator[RawBlock]:
+        """Blocks of exactly the sizes of :func:`~pipeline.formats.base.ramp_rows` (up to
+        ``rows``; the last may be shorter), joined from record batches (one copy)."""
+        sizes = ramp_rows(rows)
+        size = next(sizes)
+        line = 1
+        pending: list[Columns] = []
+        have = 0
+        for batch in self._file.iter_batches(batch_size=size, columns=self._cols):
+            pending.append(self._columns(batch))
+            have += batch.num_rows
+            while have >= size:
+                block, pending = _split(pending, size)
+                yield self._join(block, line)
+                line += size
+                have -= size
+                size = next(sizes)
+        if have:
+            yield self._join(pending, line)
+
+    def _columns(self, batch: object) -> Columns:
+        """``t`` (m,) epoch s UTC and the three axes (m,) each, g (views where possible)."""
         import pyarrow as pa
 
-        line = 1
-        for batch in self._file.iter_batches(batch_size=rows, columns=self._cols):
-            tcol = batch.column(0)
-            if pa.types.is_timestamp(tcol.type):
-                import pyarrow.compute as pc  # only here: it takes 0.05-0.07 s to import
+        tcol = batch.column(0)  # type: ignore[attr-defined]
+        if pa.types.is_timestamp(tcol.type):
+            import pyarrow.compute as pc  # only here: it takes 0.05-0.07 s to import
 
-                if tcol.type.tz is None:
-                    tcol = pc.assume_timezone(tcol, timezone=str(self._tz))
-                t = pc.cast(pc.cast(tcol, pa.timestamp("ns", "UTC")), pa.int64())
-                ns = t.to_numpy(zero_copy_only=False).astype(np.float64)
-                t_s = ns / 1e9
-            else:
-                t_s = _floats(tcol)
-            a = np.column_stack([_floats(batch.column(k), copy=False) for k in (1, 2, 3)])
-            self._rows_done += len(t_s)
-            yield RawBlock(t_s, a, line)
-            line += len(t_s)
+            if tcol.type.tz is None:
+                tcol = pc.assume_timezone(tcol, timezone=str(self._tz))
+            t = pc.cast(pc.cast(tcol, pa.timestamp("ns", "UTC")), pa.int64())
+            ns = t.to_numpy(zero_copy_only=False).astype(np.float64)
+            t_s = ns / 1e9
+        else:
+            t_s = _floats(tcol, copy=False)
+        axes = [_floats(batch.column(k), copy=False) for k in (1, 2, 3)]  # type: ignore[attr-defined]
+        return t_s, axes
+
+    def _join(self, parts: list[Columns], line: int) -> RawBlock:
+        """One block (copied, C-ordered) from the columns of consecutive batches."""
+        n = sum(t.size for t, _ in parts)
+        t = np.empty(n)
+        a = np.empty((n, 3))
+        i = 0
+        for tp, axes in parts:
+            m = tp.size
+            t[i : i + m] = tp
+            for k in range(3):
+                a[i : i + m, k] = axes[k]
+            i += m
+        self._rows_done += n
+        return RawBlock(t, a, line)
 
     def bytes_read(self) -> int:
         return int(self.size * min(self._rows_done / self._rows_total, 1.0))
+
+
+def _split(parts: list[Columns], n: int) -> tuple[list[Columns], list[Columns]]:
+    """The first ``n`` rows of consecutive batch columns, and the rest (views)."""
+    head: list[Columns] = []
+    for i, (t, axes) in enumerate(parts):
+        if t.size >= n:
+            head.append((t[:n], [x[:n] for x in axes]))
+            rest = [(t[n:], [x[n:] for x in axes])] if t.size > n else []
+            return head, rest + parts[i + 1 :]
+        head.append((t, axes))
+        n -= t.size
+    return head, []
 
 
 def _floats(col: object, copy: bool = True) -> np.ndarray:
