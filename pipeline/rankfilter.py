@@ -3,8 +3,12 @@
 They give exactly what ``scipy.ndimage.median_filter`` / ``minimum_filter1d`` give on a
 1-D array with ``mode="nearest"`` (tests compare them value for value), without
 importing ``scipy.ndimage``: that import alone takes 0.3-0.5 s, as long as the
-detector needs for hours of data, and the filters here run on frame- or block-rate
-series (a few values a second) where the compute is small.
+detector needs for hours of data. The median of an odd window is bottleneck's
+``move_median`` (a double heap in C, O(log size) a step; for an odd window the median
+is the window's middle element, so the value is the same bit for bit): 8-9x faster than
+partitioning every window at the background's 121 frames, 2x at the baseline's 11
+blocks. Even windows, and input with NaN (which bottleneck skips), take numpy's
+partition.
 
 Window of output ``i`` for ``size`` n and ``origin`` o: input samples
 ``i - (n // 2 + o) .. i - (n // 2 + o) + n - 1``, those outside the array replaced by
@@ -15,6 +19,7 @@ window (for an even ``n``, the upper of the two middle values, as in ``scipy``).
 from __future__ import annotations
 
 import numpy as np
+from bottleneck import move_median
 from numpy.lib.stride_tricks import sliding_window_view
 
 #: Windows partitioned per step of the median (bounds the temporary copy to ~8 MB).
@@ -42,6 +47,8 @@ def median_filter1d(x: np.ndarray, size: int, origin: int = 0) -> np.ndarray:
     p = _padded(x, size, origin)
     if x.size == 0 or size == 1:
         return p.copy()
+    if size % 2 == 1 and not np.isnan(p).any():
+        return move_median(p, size)[size - 1 :]
     windows = sliding_window_view(p, size)
     out = np.empty(x.size)
     rank = size // 2

@@ -59,3 +59,13 @@ def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="origin"):
         minimum_filter1d(np.zeros(5), 3, 2)
     assert median_filter1d(np.array([]), 5).size == 0
+
+
+def test_nan_takes_the_partition_path() -> None:
+    """bottleneck skips NaN in a window; with a NaN the median is numpy's partition (NaN
+    sorts last), as before bottleneck was used."""
+    x = np.array([3.0, np.nan, 1.0, 2.0, 5.0, 4.0])
+    padded = np.concatenate(([x[0]], x, [x[-1]]))
+    want = [np.partition(padded[i : i + 3], 1)[1] for i in range(x.size)]
+    np.testing.assert_array_equal(median_filter1d(x, 3), want)
+    assert median_filter1d(x, 3).tolist() == [3.0, 3.0, 2.0, 2.0, 4.0, 4.0]
