@@ -35,7 +35,7 @@ import numpy as np
 
 from pipeline.classifier import SegmentClassifier
 from pipeline.events import ActivityPeriod, JerkEvent
-from pipeline.features import FeatureStream
+from pipeline.features import Features, FeatureStream
 from pipeline.noisefloor import FrameTracker
 from pipeline.params import DetectorParams
 from pipeline.quality import DataQuality
@@ -117,8 +117,8 @@ class JerkDetector:
             steps.append(self._new_run(chunk.start))
         self._expected = chunk.start + len(chunk)
         self.samples_seen += len(chunk)
-        rows = self._features.push(np.asarray(chunk.acc, dtype=np.float64), final=False)
-        steps.append(FeatureStep(rows, chunk=chunk))
+        feat = self._features.push(np.asarray(chunk.acc, dtype=np.float64), final=False)
+        steps.append(FeatureStep(feat, chunk=chunk))
         return steps
 
     def _front_finish(self) -> list[FeatureStep]:
@@ -137,13 +137,13 @@ class JerkDetector:
     # -- stage 2: frames, segments and decisions (never touches the feature stream)
     def back(self, step: FeatureStep) -> DetectorOutput:
         """The second stage for one step of :meth:`staged` (or of :meth:`feed`)."""
-        if step.rows is None:
+        if step.features is None:
             self._frames.reset(step.run_start)
             self._segmenter.reset(step.run_start)
             return DetectorOutput()
         final = step.final
-        rows, bg = self._frames.push(step.rows, final=final)
-        segments = self._segmenter.push(rows, bg, final=final)
+        feat, levels = self._frames.push(step.features, final=final)
+        segments = self._segmenter.push(feat, levels, self._frames.frame, final=final)
         spans, self._frames.spans = self._frames.spans, []
         levels, self._frames.levels = self._frames.levels, []
         self._classifier.add(segments, spans, levels)
@@ -156,12 +156,12 @@ class JerkDetector:
 class FeatureStep:
     """One step between the detector's two stages.
 
-    ``rows`` (r, N_FEATURES): feature rows released by the first stage (``final``: the
+    ``features``: the samples' features released by the first stage (``final``: the
     last of a run); ``None`` marks the start of a run at grid index ``run_start``.
-    ``chunk`` is the chunk whose samples produced the rows (``None`` at a run's end).
+    ``chunk`` is the chunk whose samples produced them (``None`` at a run's end).
     """
 
-    rows: np.ndarray | None
+    features: Features | None
     final: bool = False
     run_start: int = 0
     chunk: Chunk | None = None

@@ -1,26 +1,58 @@
-"""Per-sample features of a run of samples: baseline, deviation and two envelopes.
+"""Per-sample features of a run of samples: baseline, deviation and envelope.
 
-:class:`FeatureStream` turns raw ``(m, 3)`` acceleration (g) into feature rows
-``(r, N_FEATURES)`` once they are settled (the centred filters need a little
-lookahead). Columns:
-
-- ``FAST``: the envelope, magnitude of the deviation from the baseline low-passed
-  at ``lp_hz`` (g);
-- ``DEV``: the deviation itself, 3 columns (g), for ``peak_g`` and the axis;
-- ``BASE``: the baseline, 3 columns (g): gravity in sensor axes, for posture change.
+:class:`FeatureStream` turns raw ``(m, 3)`` acceleration (g) into :class:`Features`
+once they are settled (the centred filters need a little lookahead): one entry per
+grid sample, in separate contiguous arrays (the later stages read the envelope on
+every sample, the deviation only where a segment is measured, the baseline only as
+frame means).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from pipeline.filters import BlockMedianBaseline, StreamFilter, lowpass_taps
 from pipeline.params import DetectorParams
+from pipeline.recording import append_rows
 
-FAST = 0
-DEV = slice(1, 4)
-BASE = slice(4, 7)
-N_FEATURES = 7
+
+@dataclass(frozen=True)
+class Features:
+    """Features of consecutive samples of a run.
+
+    ``fast`` (r,): the envelope, magnitude of the deviation from the baseline low-passed
+    at ``lp_hz`` (g). ``dev`` (r, 3): the deviation itself (g), for ``peak_g`` and the
+    axis. ``base`` (r, 3): the baseline (g), gravity in sensor axes, for posture change.
+    """
+
+    fast: np.ndarray
+    dev: np.ndarray
+    base: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Features:
+        return cls(np.empty(0), np.empty((0, 3)), np.empty((0, 3)))
+
+    def __len__(self) -> int:
+        return int(self.fast.shape[0])
+
+    def head(self, n: int) -> Features:
+        """The first ``n`` samples (views)."""
+        return Features(self.fast[:n], self.dev[:n], self.base[:n])
+
+    def tail(self, n: int) -> Features:
+        """Everything from sample ``n`` on (views)."""
+        return Features(self.fast[n:], self.dev[n:], self.base[n:])
+
+    def then(self, more: Features) -> Features:
+        """These samples followed by ``more`` (no copy when either is empty)."""
+        return Features(
+            append_rows(self.fast, more.fast),
+            append_rows(self.dev, more.dev),
+            append_rows(self.base, more.base),
+        )
 
 
 class FeatureStream:
@@ -36,13 +68,10 @@ class FeatureStream:
         self._baseline.reset()
         self._lp.reset()
 
-    def push(self, acc: np.ndarray, final: bool = False) -> np.ndarray:
-        """Add ``(m, 3)`` samples in g; return the settled feature rows ``(r, N_FEATURES)``."""
+    def push(self, acc: np.ndarray, final: bool = False) -> Features:
+        """Add ``(m, 3)`` samples in g; return the features of the samples now settled."""
         samples, base = self._baseline.push(acc, final=final)
         dev = samples - base
         band = self._lp(dev)
-        rows = np.empty((dev.shape[0], N_FEATURES))
-        rows[:, FAST] = np.sqrt(np.einsum("ij,ij->i", band, band))
-        rows[:, DEV] = dev
-        rows[:, BASE] = base
-        return rows
+        fast = np.sqrt(np.einsum("ij,ij->i", band, band))
+        return Features(fast, dev, base)

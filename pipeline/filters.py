@@ -38,6 +38,21 @@ def block_means(x: np.ndarray, n: int) -> np.ndarray:
     return np.einsum("ijk->ik", x[: k * n].reshape(k, n, x.shape[1])) / n
 
 
+def column_means(x: np.ndarray, n: int) -> np.ndarray:
+    """Means ``(k,)`` of the consecutive blocks of ``n`` values of ``x`` ``(k * n,)``.
+
+    Each block summed in row order, one add per row: bit for bit what
+    :func:`block_means` gives for the same values as a column of a wider array (on a
+    single column ``einsum`` would take a vectorised reduction with another order).
+    """
+    k = x.shape[0] // n
+    blocks = x[: k * n].reshape(k, n)
+    total = blocks[:, 0].copy()
+    for j in range(1, n):
+        total += blocks[:, j]
+    return total / n
+
+
 def butterworth2_coefficients(fs: float, lp_hz: float) -> tuple[np.ndarray, np.ndarray]:
     """Numerator ``b`` (3,) and denominator ``a`` (3,) of the 2nd-order Butterworth
     low-pass with corner ``lp_hz`` at ``fs`` (Hz), by the bilinear transform with the

@@ -1,10 +1,10 @@
 """Frame statistics of a run: the local background and frame-level activity.
 
-Feature rows are grouped in frames of ``frame_s`` counted from the start of the run.
+Feature samples are grouped in frames of ``frame_s`` counted from the start of the run.
 A frame's *background* (g) is the median of the frame means
 over the previous ``background_s`` (the first ``warmup_s`` of a run share the median
-of that stretch). Rows are released with their background once their frame is
-complete, so thresholds depend only on the data, never on the chunking.
+of that stretch). Samples are released with the levels of their frames once those
+are complete, so thresholds depend only on the data, never on the chunking.
 
 The same frame means flag two kinds of activity as spans of grid indices:
 sustained movement (the median envelope over ``sustained_s`` above both
@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.features import BASE, FAST, N_FEATURES
-from pipeline.filters import block_means
+from pipeline.features import Features
+from pipeline.filters import block_means, column_means
 from pipeline.params import DetectorParams
 from pipeline.rankfilter import median_filter1d, minimum_filter1d
-from pipeline.recording import append_rows, runs
+from pipeline.recording import runs
 
 Span = tuple[int, int, str]
 
@@ -53,68 +53,68 @@ class FrameTracker:
 
     def reset(self, run_start: int) -> None:
         self.run_start = run_start
-        self._rows = np.empty((0, N_FEATURES))
+        self._pending = Features.empty()  # samples not yet released
         self._means = np.empty((0, 4))  # per frame: envelope, baseline x, y, z
         self._bgs = np.empty(0)  # background of each released frame, from frame _off
         self._off = 0  # run frame number of _means[0]
         self._done = 0  # run frames released
 
     # ------------------------------------------------------------------ API
-    def push(self, rows: np.ndarray, final: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """Add feature rows; return the released rows ``(r, N)`` and ``(r, 2)`` levels:
-        the background and the quiet floor (lowest background of the last ``floor_s``),
-        in g.
+    def push(self, feat: Features, final: bool = False) -> tuple[Features, np.ndarray]:
+        """Add feature samples; return the released ones and the ``(k, 2)`` levels of their
+        ``k`` frames (``frame`` samples each, the last of a run possibly fewer): the
+        background and the quiet floor (lowest background of the last ``floor_s``), in g.
 
-        With ``final`` the run ends and every row is released (a last partial frame
+        With ``final`` the run ends and every sample is released (a last partial frame
         takes the background of the frames before it).
         """
         f = self.frame
-        self._rows = append_rows(self._rows, rows)
-        n_complete = self._rows.shape[0] // f
+        pending = self._pending = self._pending.then(feat)
+        n_complete = len(pending) // f
         have = self._off + self._means.shape[0]
         upto = self._done + n_complete
         if upto > have:
-            a = (have - self._done) * f
-            means = block_means(self._rows[a : n_complete * f], f)
-            new = np.column_stack([means[:, FAST], means[:, BASE]])
+            a, b = (have - self._done) * f, n_complete * f
+            new = np.column_stack(
+                [column_means(pending.fast[a:b], f), block_means(pending.base[a:b], f)]
+            )
             self._means = np.vstack([self._means, new])
-        out_rows: list[np.ndarray] = []
-        out_bg: list[np.ndarray] = []
+        out: list[Features] = []
+        out_levels: list[np.ndarray] = []
         if upto >= self.n_warm or final:
             if upto > self._done:
                 n = (upto - self._done) * f
-                out_rows.append(self._rows[:n])
+                out.append(self._pending.head(n))
                 env = self._means[self._done - self._off : upto - self._off, 0]
                 self.levels.append((self.run_start + self._done * f, env.copy()))
                 bgs = self._backgrounds(self._done, upto)
                 self._bgs = np.concatenate([self._bgs, bgs])
                 floors = self._floors(self._done, upto)
-                out_bg.append(np.repeat(np.column_stack([bgs, floors]), f, axis=0))
-                self._rows = self._rows[n:]
+                out_levels.append(np.column_stack([bgs, floors]))
+                self._pending = self._pending.tail(n)
                 self._mark_sustained(self._done, upto, floors)
                 self._mark_posture(self._done, upto)
                 self._done = upto
-            if final and self._rows.shape[0]:
-                m = self._rows.shape[0]
+            if final and len(self._pending):
                 if upto == 0:
-                    bg = float(self._rows[:, FAST].mean())
+                    bg = float(self._pending.fast.mean())
                 else:
                     bg = float(self._backgrounds(upto, upto + 1)[0])
                 recent = self._bgs[-(self.n_floor - 1) :] if self.n_floor > 1 else self._bgs[:0]
                 floor = min(bg, float(recent.min())) if recent.size else bg
-                out_rows.append(self._rows)
-                out_bg.append(np.tile([bg, floor], (m, 1)))
-                self._rows = np.empty((0, N_FEATURES))
+                out.append(self._pending)
+                out_levels.append(np.array([[bg, floor]]))
+                self._pending = Features.empty()
         drop = self._done - self.n_keep - self._off
         if drop > 0 and self._done >= self.n_warm:
             self._means = self._means[drop:]
             self._bgs = self._bgs[drop:]
             self._off += drop
-        if not out_rows:
-            return np.empty((0, N_FEATURES)), np.empty((0, 2))
-        if len(out_rows) == 1:
-            return out_rows[0], out_bg[0]
-        return np.vstack(out_rows), np.vstack(out_bg)
+        if not out:
+            return Features.empty(), np.empty((0, 2))
+        if len(out) == 1:
+            return out[0], out_levels[0]
+        return out[0].then(out[1]), np.vstack(out_levels)
 
     def horizon(self) -> int:
         """No activity span flagged later can start before this grid index."""

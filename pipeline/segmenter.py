@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.features import DEV, FAST, N_FEATURES
+from pipeline.features import Features
 from pipeline.params import DetectorParams
 from pipeline.recording import append_rows
 
@@ -84,8 +84,9 @@ class Segmenter:
 
     def reset(self, run_start: int) -> None:
         self.run_start = run_start
-        self.start = run_start  # grid index of _rows[0]
-        self._rows = np.empty((0, N_FEATURES))
+        self.start = run_start  # grid index of the first sample held
+        self._fast = np.empty(0)  # envelope (g) of the samples held
+        self._dev = np.empty((0, 3))  # their deviation from the baseline (g)
         self._hot = np.empty(0, dtype=bool)
         self._weak = np.empty(0, dtype=bool)
         self._lo = np.empty(0)
@@ -93,41 +94,51 @@ class Segmenter:
         self._bg = np.empty(0)
         self._cut = False
 
-    def push(self, rows: np.ndarray, bg: np.ndarray, final: bool = False) -> list[Segment]:
-        """Add released rows with their levels ``(r, 2)`` (background and quiet floor,
-        g); return finished segments.
+    def push(
+        self, feat: Features, levels: np.ndarray, frame: int, final: bool = False
+    ) -> list[Segment]:
+        """Add released samples with the levels ``(k, 2)`` of their frames (background and
+        quiet floor, g; ``frame`` samples a frame, the last possibly fewer); return
+        finished segments.
 
         Where the background stands above ``restless_bg_ratio`` x the quiet floor (a
-        restless stretch), a jerk must reach ``k_restless`` x the background.
+        restless stretch), a jerk must reach ``k_restless`` x the background. The
+        thresholds are computed per frame and spread over its samples.
         """
         p = self.p
-        if rows.shape[0]:
-            level, floor = bg[:, 0], bg[:, 1]
+        r = len(feat)
+        if r:
+            level, floor = levels[:, 0], levels[:, 1]
             hi = np.maximum(p.k_high * level, p.min_peak_g)
             restless = level > p.restless_bg_ratio * floor
             hi[restless] = np.maximum(hi[restless], p.k_restless * level[restless])
-            fast = rows[:, FAST]
-            hot = fast > hi
-            if p.pause_s > 0:
-                weak = (fast > np.maximum(p.k_high * floor, p.min_peak_g)) & ~hot & restless
+            if p.pause_s > 0:  # a weak candidate: the quiet floor's trigger, where restless
+                weak_hi = np.where(restless, np.maximum(p.k_high * floor, p.min_peak_g), np.inf)
             else:
-                weak = np.zeros(hot.shape, dtype=bool)
-            self._rows = append_rows(self._rows, rows)
-            self._hot = append_rows(self._hot, hot)
-            self._weak = append_rows(self._weak, weak)
+                weak_hi = np.full(level.shape, np.inf)
             low_floor = restless if p.floor_extent else np.zeros(restless.shape, dtype=bool)
             lo = np.maximum(p.k_low * np.where(low_floor, floor, level), p.min_low_g)
-            self._lo = append_rows(self._lo, lo)
-            self._low_floor = append_rows(self._low_floor, low_floor)
-            self._bg = append_rows(self._bg, level)
+
+            def spread(per_frame: np.ndarray) -> np.ndarray:
+                return np.repeat(per_frame, frame)[:r]
+
+            fast = feat.fast
+            hot = fast > spread(hi)
+            weak = (fast > spread(weak_hi)) & ~hot
+            self._fast = append_rows(self._fast, fast)
+            self._dev = append_rows(self._dev, feat.dev)
+            self._hot = append_rows(self._hot, hot)
+            self._weak = append_rows(self._weak, weak)
+            self._lo = append_rows(self._lo, spread(lo))
+            self._low_floor = append_rows(self._low_floor, spread(low_floor))
+            self._bg = append_rows(self._bg, spread(level))
         return self._cut_runs(final)
 
     def _cut_runs(self, final: bool) -> list[Segment]:
-        n = self._rows.shape[0]
+        n = self._fast.shape[0]
         if n == 0:
             return []
-        fast = self._rows[:, FAST]
-        runs = merged_runs(fast > self._lo, self.merge_gap)
+        runs = merged_runs(self._fast > self._lo, self.merge_gap)
         if runs:  # drop, without a Python loop, the many runs that never trigger
             hot = np.concatenate(([0], np.cumsum(self._hot | self._weak)))
             se = np.asarray(runs)
@@ -161,7 +172,7 @@ class Segmenter:
             if seg is not None:
                 out.append(seg)
         k = consumed - self.start
-        self._rows, self._hot = self._rows[k:], self._hot[k:]
+        self._fast, self._dev, self._hot = self._fast[k:], self._dev[k:], self._hot[k:]
         self._weak = self._weak[k:]
         self._lo, self._bg = self._lo[k:], self._bg[k:]
         self._low_floor = self._low_floor[k:]
@@ -170,7 +181,7 @@ class Segmenter:
 
     def _measure(self, s: int, e: int, forced: bool, edge: bool = False) -> Segment | None:
         """Measure rows ``s..e-1`` as a segment (``None`` if it never triggers)."""
-        fast = self._rows[s:e, FAST]
+        fast = self._fast[s:e]
         strong = forced or bool(self._hot[s:e].any())
         if not strong and not self._weak[s:e].any():
             return None
@@ -185,7 +196,7 @@ class Segmenter:
         movement = forced or edge or (end - first) > self.max_jerk
         if not strong and movement:
             return None  # a weak candidate is a jerk or nothing
-        dev = self._rows[s:e, DEV]
+        dev = self._dev[s:e]
         mag = np.einsum("ij,ij->i", dev, dev)
         kp = int(np.argmax(mag))
         onset = first if self._low_floor[s] else s

@@ -54,3 +54,18 @@ def test_any_chunking_gives_identical_output(sizes: list[int]) -> None:
         parts.append(filt(x[at : at + n]))
         at += n
     np.testing.assert_array_equal(np.vstack(parts), whole)
+
+
+@pytest.mark.parametrize("n", [1, 2, 12, 13, 25, 50, 250])
+def test_column_means_equal_block_means_of_a_wide_array(n: int) -> None:
+    """The frame means of the envelope alone (one column) are bit for bit those it had
+    as a column of the 7-column feature rows (``einsum`` sums each block in row order
+    there, but takes another order on a single contiguous column)."""
+    from pipeline.filters import block_means, column_means
+
+    x = np.random.default_rng(n).gamma(2.0, 0.01, (n * 997 + n // 2, 7))
+    wide = block_means(x, n)
+    fast = np.ascontiguousarray(x[:, 0])
+    np.testing.assert_array_equal(column_means(fast, n), wide[:, 0])
+    np.testing.assert_array_equal(block_means(np.ascontiguousarray(x[:, 4:]), n), wide[:, 4:])
+    assert column_means(fast, n).shape == (997,)
