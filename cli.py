@@ -18,6 +18,7 @@ import click
 
 from pipeline import __version__
 from pipeline.errors import InputError, describe_error
+from pipeline.memtune import keep_freed_memory
 
 EXIT_INPUT = 2
 _INPUT_ERRORS = (
@@ -154,6 +155,7 @@ def main(verbose: int) -> None:
     """Count myoclonic jerks in wearable accelerometer recordings."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="jerkcount: %(levelname)s: %(message)s")
+    keep_freed_memory()
 
 
 @main.command()

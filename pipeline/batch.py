@@ -56,6 +56,7 @@ import pandas as pd
 from pipeline import __version__
 from pipeline.atomic import atomic_write
 from pipeline.errors import InputError, describe_error
+from pipeline.memtune import keep_freed_memory
 from pipeline.outputs import get_zone, write_json
 from pipeline.process import FILE_NAMES, ProcessParams, process_recordings
 from pipeline.readahead import allow_helper_threads
@@ -509,14 +510,19 @@ def _run_isolated(tasks: Iterable[Task], on_done: OnOutcome) -> None:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _init_worker() -> None:
+    """A pool worker: no helper threads, and the command's malloc settings (a spawned
+    worker does not inherit them; see :mod:`pipeline.memtune`)."""
+    allow_helper_threads(False)
+    keep_freed_memory()
+
+
 def _run_pool(tasks: Sequence[Task], jobs: int, on_done: OnOutcome) -> None:
     """Tasks in ``jobs`` worker processes; after a worker death the rest one at a time."""
     ctx = _mp_context()
     retry: list[Task] = []
     # one thread per worker: ``jobs`` processes fill the cores without helper threads
-    with cf.ProcessPoolExecutor(
-        max_workers=jobs, mp_context=ctx, initializer=allow_helper_threads, initargs=(False,)
-    ) as pool:
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker) as pool:
         futures = {pool.submit(run_one, t): t for t in tasks}
         for future in cf.as_completed(futures):
             task = futures[future]
