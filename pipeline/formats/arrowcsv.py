@@ -34,13 +34,16 @@ BYTES_PER_ROW = 40
 COLUMNS = ("time", "ax", "ay", "az")
 #: the largest piece read at once (bytes); files with longer lines take the pandas path
 MAX_PIECE = 1 << 28
+#: the smallest piece read at once (bytes)
+MIN_PIECE = 64
 
 
 class ArrowBlocks:
     """Blocks of clean data rows of a canonical CSV from ``raw``, positioned at file line
-    ``first_line`` (1-based). Block ``k`` has exactly ``sizes[k]`` rows (the last one may
-    be shorter); without ``sizes``, every block has ``rows``: the blocks pandas' parser
-    gives with ``chunksize=rows``.
+    ``first_line`` (1-based). Block ``k`` holds about ``sizes[k]`` rows (every block
+    ``rows`` without ``sizes``): the whole lines of a piece of the file of that many
+    rows' worth of bytes (estimated from the blocks before). Where a block ends does not
+    change what the reader makes of the rows.
 
     When iteration stops, ``done`` says whether the file ended. If not, ``raw`` is
     positioned at the start of file line ``line``, the first row not delivered (the
@@ -72,13 +75,13 @@ class ArrowBlocks:
         rows = next(self._sizes)
         per_row = float(BYTES_PER_ROW)  # bytes per line, estimated from the pieces read
         start = self.raw.tell()  # file offset of ``self.line``
-        rest = b""  # what the last read brought beyond its ``rows`` lines
+        rest = b""  # what the last read brought beyond its last whole line
         buffer = bytearray()  # reused from block to block (no churn of ~10 MB blocks)
         while True:
-            size = int(rows * per_row * 1.02) + 4096  # a little more than ``rows`` lines
+            size = max(MIN_PIECE, int(rows * per_row))  # about ``rows`` lines
             if size > MAX_PIECE:
                 break  # lines far longer than a canonical row's: for the pandas path
-            want = max(size - len(rest), 4096)
+            want = max(size - len(rest), MIN_PIECE)
             if len(buffer) < len(rest) + want:
                 buffer = bytearray(len(rest) + want)
             buffer[: len(rest)] = rest
@@ -90,12 +93,10 @@ class ArrowBlocks:
                 if self.line > self._first_line:
                     self.done = True  # else no rows at all: the pandas path says so
                 break
-            cut = _after_lines(buffer, end, rows, int(rows * per_row))
-            if cut < 0 and not at_end:  # fewer than ``rows`` lines read: read more at once
+            cut = end if at_end else buffer.rfind(b"\n", 0, end) + 1
+            if cut == 0:  # not one whole line in the piece: read more at once
                 rest, per_row = bytes(buffer[:end]), per_row * 2
                 continue
-            if cut < 0:
-                cut = end  # the file's last lines
             # one Arrow block for the whole piece: one chunk per column, no copies
             read_options = pcsv.ReadOptions(
                 column_names=names, use_threads=False, block_size=cut + 1
@@ -107,8 +108,8 @@ class ArrowBlocks:
             except errors as err:
                 log.debug("Arrow stops at line %d (%s)", self.line, err)
                 parsed = None
-            if parsed is None or parsed[0].size > rows or (parsed[0].size < rows and not at_end):
-                break  # (more or fewer rows than lines: a lone "\r" or a quoted line end)
+            if parsed is None or parsed[0].size != _lines(buffer, cut, parsed[0].size):
+                break  # (more rows than lines: a lone "\r" or a quoted line end)
             rest = bytes(buffer[cut:end])
             t, a = parsed
             per_row = cut / t.size
@@ -122,35 +123,13 @@ class ArrowBlocks:
         self.raw.seek(start)
 
 
-def _after_lines(buffer: bytearray, end: int, rows: int, guess: int) -> int:
-    """Offset just after the ``rows``-th ``\\n`` of ``buffer[:end]``; -1 if it has fewer.
-
-    Counts up to ``guess`` (an estimate of that offset), then finds the line ends
-    between the guess and the target with numpy (the guess is typically some
-    thousand lines off: line lengths vary with the signs and digits of the values).
-    """
-    guess = max(0, min(guess, end))
-    n = buffer.count(b"\n", 0, guess)
-    with memoryview(buffer) as view:
-        step = max(4096, 64 * abs(n - rows))
-        if n >= rows:  # the target is the (n - rows + 1)-th line end left of the guess
-            need, hi = n - rows + 1, guess
-            while True:
-                lo = max(0, hi - step)
-                ends = np.flatnonzero(np.frombuffer(view[lo:hi], dtype=np.uint8) == 10)
-                if ends.size >= need:
-                    return lo + int(ends[ends.size - need]) + 1
-                need -= ends.size
-                hi, step = lo, step * 2
-        need, lo = rows - n, guess  # the (rows - n)-th line end right of the guess
-        while lo < end:
-            hi = min(end, lo + step)
-            ends = np.flatnonzero(np.frombuffer(view[lo:hi], dtype=np.uint8) == 10)
-            if ends.size >= need:
-                return lo + int(ends[need - 1]) + 1
-            need -= ends.size
-            lo, step = hi, step * 2
-    return -1
+def _lines(buffer: bytearray, cut: int, rows: int) -> int:
+    """Lines of ``buffer[:cut]`` (the last one may lack its line end), or ``rows`` (the
+    rows Arrow parsed) when the piece holds neither ``\r`` nor a quote: then each row
+    is one line, and the count is not needed (it costs a pass over the piece)."""
+    if buffer.find(b"\r", 0, cut) < 0 and buffer.find(b'"', 0, cut) < 0:
+        return rows
+    return buffer.count(b"\n", 0, cut) + (buffer[cut - 1] != 10)
 
 
 def _parse(
