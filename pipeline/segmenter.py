@@ -1,4 +1,4 @@
-"""Cut the released feature rows of a run into segments: candidate jerks or movement.
+"""Cut the released feature samples of a run into segments: candidate jerks or movement.
 
 A *run* is a stretch where the envelope is above its low threshold (``k_low`` x
 background, at least ``min_low_g``; in a restless stretch ``k_low`` x the quiet floor,
@@ -90,7 +90,7 @@ class Segmenter:
         self._hot = np.empty(0, dtype=bool)
         self._weak = np.empty(0, dtype=bool)
         self._lo = np.empty(0)
-        self._low_floor = np.empty(0, dtype=bool)  # rows whose low threshold is the floor's
+        self._low_floor = np.empty(0, dtype=bool)  # samples whose low threshold is the floor's
         self._bg = np.empty(0)
         self._cut = False
 
@@ -180,7 +180,7 @@ class Segmenter:
         return [s for s in out if s is not None]
 
     def _measure(self, s: int, e: int, forced: bool, edge: bool = False) -> Segment | None:
-        """Measure rows ``s..e-1`` as a segment (``None`` if it never triggers)."""
+        """Measure samples ``s..e-1`` as a segment (``None`` if it never triggers)."""
         fast = self._fast[s:e]
         strong = forced or bool(self._hot[s:e].any())
         if not strong and not self._weak[s:e].any():

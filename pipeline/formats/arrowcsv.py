@@ -125,7 +125,7 @@ class ArrowBlocks:
 
 def _lines(buffer: bytearray, cut: int, rows: int) -> int:
     """Lines of ``buffer[:cut]`` (the last one may lack its line end), or ``rows`` (the
-    rows Arrow parsed) when the piece holds neither ``\r`` nor a quote: then each row
+    rows Arrow parsed) when the piece holds neither ``\\r`` nor a quote: then each row
     is one line, and the count is not needed (it costs a pass over the piece)."""
     if buffer.find(b"\r", 0, cut) < 0 and buffer.find(b'"', 0, cut) < 0:
         return rows
