@@ -483,18 +483,17 @@ def hourly_columns(summaries: Sequence[WindowSummary]) -> dict[str, list[Any]]:
 
 
 def daily_frame(summaries: Sequence[WindowSummary]) -> pd.DataFrame:
-    """``daily_summary.csv`` as a DataFrame, columns :data:`DAILY_COLUMNS`."""
+    """:func:`daily_columns` as a DataFrame."""
     import pandas as pd
 
-    return pd.DataFrame([s.as_row() for s in summaries], columns=DAILY_COLUMNS)
+    return pd.DataFrame(daily_columns(summaries), columns=DAILY_COLUMNS)
 
 
 def hourly_frame(summaries: Sequence[WindowSummary]) -> pd.DataFrame:
-    """``hourly.csv`` as a DataFrame, columns :data:`HOURLY_COLUMNS`."""
-    rows = [h.as_row(s.window.zone) for s in summaries for h in s.hourly]
+    """:func:`hourly_columns` as a DataFrame."""
     import pandas as pd
 
-    return pd.DataFrame(rows, columns=HOURLY_COLUMNS)
+    return pd.DataFrame(hourly_columns(summaries), columns=HOURLY_COLUMNS)
 
 
 def night_table(summaries: Sequence[WindowSummary]) -> list[str]:
