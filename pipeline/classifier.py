@@ -21,8 +21,11 @@ frame envelope of the ``pause_s`` before its onset and of the ``pause_s`` after 
 end (each from at least ``pause_frames`` frames) is a jerk even near movement or in
 a restless stretch. *Weak* segments (they reached ``k_high`` x the quiet floor but
 not the raised trigger of a restless stretch; see :mod:`pipeline.segmenter`) count
-only that way, and only outside the activity margins. Weak segments take no part in
-the other rules, so they never change another segment's decision.
+only that way, and only outside the activity margins. *Quiet* segments (found by the
+energy trigger alone, see :mod:`pipeline.energy`) are weak segments that also count
+when they are alone and not in a restless stretch, outside the activity margins.
+Weak and quiet segments take no part in the other rules, so they never change another
+segment's decision.
 
 Activity spans are joined when closer than ``activity_join_s`` and emitted as
 :class:`~pipeline.events.ActivityPeriod` once closed.
@@ -119,7 +122,7 @@ class SegmentClassifier:
                 events.append(self._event(seg))
         self._pending = pending
         earliest = pending[0].onset if pending else horizon
-        events.extend(self._decide_weak(earliest, horizon, zones, moves + shorts))
+        events.extend(self._decide_weak(earliest, horizon, zones, moves, shorts))
         events.sort(key=lambda e: e.time)
         if self._weak:
             earliest = min(earliest, self._weak[0].onset)
@@ -156,12 +159,18 @@ class SegmentClassifier:
         return any(a - m <= seg.onset <= b + m for a, b in zones)
 
     def _decide_weak(
-        self, earliest: float, horizon: float, zones: list[tuple[int, int]], known: list[Segment]
+        self,
+        earliest: float,
+        horizon: float,
+        zones: list[tuple[int, int]],
+        moves: list[Segment],
+        shorts: list[Segment],
     ) -> list[JerkEvent]:
         """Decide the weak segments whose context is complete: every segment within
         ``reach`` is known (``horizon``) and no undecided chain starts before them
-        (``earliest``), so events stay in time order. ``known``: the other segments
-        in reach."""
+        (``earliest``), so events stay in time order. ``moves``, ``shorts``: the other
+        segments in reach."""
+        known = moves + shorts
         events = []
         n = 0
         for seg in self._weak:
@@ -172,7 +181,9 @@ class SegmentClassifier:
                 continue
             if any(abs(s.onset - seg.onset) <= self.chain_gap for s in known):
                 continue
-            if self._alone(seg, zones) and self._in_pause(seg):
+            if not self._alone(seg, zones):
+                continue
+            if seg.quiet and not self._restless(seg, moves, shorts) or self._in_pause(seg):
                 events.append(self._event(seg))
         self._weak_seen.extend(self._weak[:n])
         self._weak = self._weak[n:]

@@ -25,26 +25,29 @@ class Features:
     ``fast`` (r,): the envelope, magnitude of the deviation from the baseline low-passed
     at ``lp_hz`` (g). ``dev`` (r, 3): the deviation itself (g), for ``peak_g`` and the
     axis. ``base`` (r, 3): the baseline (g), gravity in sensor axes, for posture change.
+    ``energy`` (r,): the squared magnitude of the unfiltered deviation (g²), for the
+    energy trigger (:mod:`pipeline.energy`).
     """
 
     fast: np.ndarray
     dev: np.ndarray
     base: np.ndarray
+    energy: np.ndarray
 
     @classmethod
     def empty(cls) -> Features:
-        return cls(np.empty(0), np.empty((0, 3)), np.empty((0, 3)))
+        return cls(np.empty(0), np.empty((0, 3)), np.empty((0, 3)), np.empty(0))
 
     def __len__(self) -> int:
         return int(self.fast.shape[0])
 
     def head(self, n: int) -> Features:
         """The first ``n`` samples (views)."""
-        return Features(self.fast[:n], self.dev[:n], self.base[:n])
+        return Features(self.fast[:n], self.dev[:n], self.base[:n], self.energy[:n])
 
     def tail(self, n: int) -> Features:
         """Everything from sample ``n`` on (views)."""
-        return Features(self.fast[n:], self.dev[n:], self.base[n:])
+        return Features(self.fast[n:], self.dev[n:], self.base[n:], self.energy[n:])
 
     def then(self, more: Features) -> Features:
         """These samples followed by ``more`` (no copy when either is empty)."""
@@ -52,6 +55,7 @@ class Features:
             append_rows(self.fast, more.fast),
             append_rows(self.dev, more.dev),
             append_rows(self.base, more.base),
+            append_rows(self.energy, more.energy),
         )
 
 
@@ -74,4 +78,4 @@ class FeatureStream:
         dev = samples - base
         band = self._lp(dev)
         fast = np.sqrt(np.einsum("ij,ij->i", band, band))
-        return Features(fast, dev, base)
+        return Features(fast, dev, base, np.einsum("ij,ij->i", dev, dev))

@@ -26,6 +26,9 @@ from pipeline.recording import runs
 
 Span = tuple[int, int, str]
 
+#: Column of the frame means that holds the energy (``Features.energy``).
+ENERGY = 4
+
 
 def frame_length(fs: float, p: DetectorParams) -> int:
     """Samples per frame (``frame_s`` at ``fs`` Hz, at least 1)."""
@@ -54,16 +57,17 @@ class FrameTracker:
     def reset(self, run_start: int) -> None:
         self.run_start = run_start
         self._pending = Features.empty()  # samples not yet released
-        self._means = np.empty((0, 4))  # per frame: envelope, baseline x, y, z
+        self._means = np.empty((0, 5))  # per frame: envelope, baseline x, y, z, energy
         self._bgs = np.empty(0)  # background of each released frame, from frame _off
         self._off = 0  # run frame number of _means[0]
         self._done = 0  # run frames released
 
     # ------------------------------------------------------------------ API
     def push(self, feat: Features, final: bool = False) -> tuple[Features, np.ndarray]:
-        """Add feature samples; return the released ones and the ``(k, 2)`` levels of their
+        """Add feature samples; return the released ones and the ``(k, 3)`` levels of their
         ``k`` frames (``frame`` samples each, the last of a run possibly fewer): the
-        background and the quiet floor (lowest background of the last ``floor_s``), in g.
+        background and the quiet floor (lowest background of the last ``floor_s``), in g,
+        and the energy background (the same median of the frames' mean energy, g²).
 
         With ``final`` the run ends and every sample is released (a last partial frame
         takes the background of the frames before it).
@@ -76,7 +80,11 @@ class FrameTracker:
         if upto > have:
             a, b = (have - self._done) * f, n_complete * f
             new = np.column_stack(
-                [column_means(pending.fast[a:b], f), block_means(pending.base[a:b], f)]
+                [
+                    column_means(pending.fast[a:b], f),
+                    block_means(pending.base[a:b], f),
+                    column_means(pending.energy[a:b], f),
+                ]
             )
             self._means = np.vstack([self._means, new])
         out: list[Features] = []
@@ -90,7 +98,8 @@ class FrameTracker:
                 bgs = self._backgrounds(self._done, upto)
                 self._bgs = np.concatenate([self._bgs, bgs])
                 floors = self._floors(self._done, upto)
-                out_levels.append(np.column_stack([bgs, floors]))
+                energy = self._backgrounds(self._done, upto, ENERGY)
+                out_levels.append(np.column_stack([bgs, floors, energy]))
                 self._pending = self._pending.tail(n)
                 self._mark_sustained(self._done, upto, floors)
                 self._mark_posture(self._done, upto)
@@ -98,12 +107,14 @@ class FrameTracker:
             if final and len(self._pending):
                 if upto == 0:
                     bg = float(self._pending.fast.mean())
+                    energy = float(self._pending.energy.mean())
                 else:
                     bg = float(self._backgrounds(upto, upto + 1)[0])
+                    energy = float(self._backgrounds(upto, upto + 1, ENERGY)[0])
                 recent = self._bgs[-(self.n_floor - 1) :] if self.n_floor > 1 else self._bgs[:0]
                 floor = min(bg, float(recent.min())) if recent.size else bg
                 out.append(self._pending)
-                out_levels.append(np.array([[bg, floor]]))
+                out_levels.append(np.array([[bg, floor, energy]]))
                 self._pending = Features.empty()
         drop = self._done - self.n_keep - self._off
         if drop > 0 and self._done >= self.n_warm:
@@ -111,7 +122,7 @@ class FrameTracker:
             self._bgs = self._bgs[drop:]
             self._off += drop
         if not out:
-            return Features.empty(), np.empty((0, 2))
+            return Features.empty(), np.empty((0, 3))
         if len(out) == 1:
             return out[0], out_levels[0]
         return out[0].then(out[1]), np.vstack(out_levels)
@@ -122,9 +133,10 @@ class FrameTracker:
         return self.run_start + (self._done - back) * self.frame
 
     # ------------------------------------------------------------------ internals
-    def _backgrounds(self, start: int, stop: int) -> np.ndarray:
-        """Background ``(stop - start,)`` (g) of run frames ``start .. stop-1``."""
-        off, env = self._off, self._means[:, 0]
+    def _backgrounds(self, start: int, stop: int, column: int = 0) -> np.ndarray:
+        """Background ``(stop - start,)`` of run frames ``start .. stop-1``: of the envelope
+        (g), or with ``column`` :data:`ENERGY` of the energy (g²)."""
+        off, env = self._off, self._means[:, column]
         out = np.empty(stop - start)
         for j in range(start, min(stop, self.n_bg)):  # windows growing from the start
             hi = self.n_warm if j < self.n_warm else j
@@ -163,7 +175,7 @@ class FrameTracker:
     def _mark_posture(self, start: int, stop: int) -> None:
         """Flag frames whose baseline moved more than ``posture_g`` in ``posture_s``."""
         off, n = self._off, self.n_post
-        base = self._means[:, 1:]
+        base = self._means[:, 1:4]
         lo = max(0, start - n)
         seg = base[lo - off : stop - off]
         prev = np.maximum(np.arange(start, stop) - n, 0) - lo

@@ -64,6 +64,15 @@ class DetectorParams:
         ``end_fraction`` of its peak (see :mod:`pipeline.segmenter`). False: the
         extents before this rule (thresholds on the background, duration from the run's
         start).
+    Energy trigger
+        energy_z, energy_min_s, energy_max_s, energy_min_g: where the background is
+        sensor noise (not restless, envelope background under ``sustained_g``), a run
+        that never reaches the trigger but holds a window of ``energy_min_s`` to
+        ``energy_max_s`` whose energy white noise of the energy background exceeds
+        only as often as a standard normal exceeds ``energy_z`` (see
+        :mod:`pipeline.energy`), and whose envelope reaches ``energy_min_g``, is a
+        *quiet* candidate: a jerk when it is alone and not in a restless stretch.
+        ``energy_z`` 0 turns it off.
     """
 
     baseline_block_s: float = 0.1
@@ -101,6 +110,10 @@ class DetectorParams:
     pause_s: float = 2.0
     pause_frames: int = 4
     floor_extent: bool = True
+    energy_z: float = 5.0
+    energy_min_s: float = 0.02
+    energy_max_s: float = 0.3
+    energy_min_g: float = 0.05
 
     def as_dict(self) -> dict[str, float | int]:
         """The parameters as a plain dict (for JSON sidecars)."""

@@ -12,6 +12,13 @@ jerk in a pause. Runs
 are only cut once no later sample can extend them, so segments do not depend on
 the chunking.
 
+A run that reaches no trigger but is found by the energy trigger
+(:mod:`pipeline.energy`: a window of a jerk's duration whose energy stands beyond
+white noise of the energy background), where that background is sensor noise (not
+restless, the envelope background under ``sustained_g``) and whose envelope reaches
+``energy_min_g``, becomes a *quiet* segment: like a weak one, a candidate the
+classifier decides on its own.
+
 With ``floor_extent`` (the default), where the background is raised the run's low
 threshold is ``k_low`` x the quiet floor rather than ``k_low`` x that background: the
 raised background (the 30-s median still carrying a movement that ended seconds ago)
@@ -29,7 +36,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.energy import NONE, EnergyTrigger, triggered
 from pipeline.features import Features
+from pipeline.filters import lowpass_taps
 from pipeline.params import DetectorParams
 from pipeline.recording import append_rows
 
@@ -43,7 +52,8 @@ class Segment:
     stream. ``envelope_g`` is the
     envelope's peak. ``weak`` segments reached only the quiet-floor trigger
     (``k_high`` x the quiet floor), not the trigger of their background: candidates for
-    the classifier's pause test, never movement.
+    the classifier's pause test, never movement. ``quiet`` segments (also ``weak``)
+    were found by the energy trigger alone (see :mod:`pipeline.energy`).
     """
 
     onset: int
@@ -55,6 +65,7 @@ class Segment:
     movement: bool
     envelope_g: float = 0.0
     weak: bool = False
+    quiet: bool = False
 
 
 def merged_runs(mask: np.ndarray, max_gap: int) -> list[tuple[int, int]]:
@@ -71,6 +82,13 @@ def merged_runs(mask: np.ndarray, max_gap: int) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
+def run_peaks(x: np.ndarray, runs: np.ndarray) -> np.ndarray:
+    """Largest value of ``x`` in each run ``runs[j] = (start, end)`` (end exclusive,
+    non-empty, in order, not overlapping)."""
+    bounds = np.append(runs.ravel(), x.shape[0])  # the end of the last run may be len(x)
+    return np.maximum.reduceat(np.append(x, -np.inf), bounds[:-1])[::2]
+
+
 class Segmenter:
     """Segments of one run at ``fs`` Hz."""
 
@@ -80,6 +98,11 @@ class Segmenter:
         self.max_run = max(1, round(p.max_run_s * fs))
         self.max_jerk = p.max_jerk_s * fs
         self.edge = round(p.edge_s * fs)
+        self._energy = EnergyTrigger(fs, p) if p.energy_z > 0 else None
+        taps = lowpass_taps(fs, p.lp_hz)
+        #: the low-pass's delay (samples, its taps' centroid, rounded up): how much earlier
+        #: than the envelope's run a jerk's unfiltered energy may start
+        self.delay = 0 if taps is None else int(np.ceil(np.arange(taps.size) @ taps / taps.sum()))
         self.reset(0)
 
     def reset(self, run_start: int) -> None:
@@ -88,18 +111,22 @@ class Segmenter:
         self._fast = np.empty(0)  # envelope (g) of the samples held
         self._dev = np.empty((0, 3))  # their deviation from the baseline (g)
         self._hot = np.empty(0, dtype=bool)
+        self._elen = np.empty(0, dtype=np.int64)  # shortest triggering energy window
         self._weak = np.empty(0, dtype=bool)
+        self._quiet = np.empty(0, dtype=bool)  # starts of runs the energy trigger found
         self._lo = np.empty(0)
         self._low_floor = np.empty(0, dtype=bool)  # samples whose low threshold is the floor's
         self._bg = np.empty(0)
         self._cut = False
+        if self._energy is not None:
+            self._energy.reset()
 
     def push(
         self, feat: Features, levels: np.ndarray, frame: int, final: bool = False
     ) -> list[Segment]:
-        """Add released samples with the levels ``(k, 2)`` of their frames (background and
-        quiet floor, g; ``frame`` samples a frame, the last possibly fewer); return
-        finished segments.
+        """Add released samples with the levels ``(k, 3)`` of their frames (background and
+        quiet floor, g; energy background, g²; ``frame`` samples a frame, the last
+        possibly fewer); return finished segments.
 
         Where the background stands above ``restless_bg_ratio`` x the quiet floor (a
         restless stretch), a jerk must reach ``k_restless`` x the background. The
@@ -124,11 +151,17 @@ class Segmenter:
 
             fast = feat.fast
             hot = fast > spread(hi)
+            if self._energy is not None:
+                elen = self._energy.push(feat.energy, spread(levels[:, 2]))
+                noisy = restless | (level >= p.sustained_g)  # movement, not sensor noise
+                elen[spread(noisy)] = NONE
+                self._elen = append_rows(self._elen, elen)
             weak = (fast > spread(weak_hi)) & ~hot
             self._fast = append_rows(self._fast, fast)
             self._dev = append_rows(self._dev, feat.dev)
             self._hot = append_rows(self._hot, hot)
             self._weak = append_rows(self._weak, weak)
+            self._quiet = append_rows(self._quiet, np.zeros(r, dtype=bool))
             self._lo = append_rows(self._lo, spread(lo))
             self._low_floor = append_rows(self._low_floor, spread(low_floor))
             self._bg = append_rows(self._bg, spread(level))
@@ -140,8 +173,12 @@ class Segmenter:
             return []
         runs = merged_runs(self._fast > self._lo, self.merge_gap)
         if runs:  # drop, without a Python loop, the many runs that never trigger
-            hot = np.concatenate(([0], np.cumsum(self._hot | self._weak)))
             se = np.asarray(runs)
+            if self._energy is not None:  # a run holding a triggering window is hot
+                hit = triggered(self._elen, se[:, 0], se[:, 1], self.delay)
+                hit &= run_peaks(self._fast, se) >= self.p.energy_min_g
+                self._quiet[se[hit, 0]] = True
+            hot = np.concatenate(([0], np.cumsum(self._hot | self._weak | self._quiet)))
             keep = (hot[se[:, 1]] > hot[se[:, 0]]) | (se[:, 1] - se[:, 0] > self.max_run)
             keep[-1] = True  # the last run may still be growing
             if self._cut:
@@ -173,7 +210,9 @@ class Segmenter:
                 out.append(seg)
         k = consumed - self.start
         self._fast, self._dev, self._hot = self._fast[k:], self._dev[k:], self._hot[k:]
-        self._weak = self._weak[k:]
+        self._weak, self._quiet = self._weak[k:], self._quiet[k:]
+        if self._energy is not None:
+            self._elen = self._elen[k:]
         self._lo, self._bg = self._lo[k:], self._bg[k:]
         self._low_floor = self._low_floor[k:]
         self.start = consumed
@@ -183,7 +222,8 @@ class Segmenter:
         """Measure samples ``s..e-1`` as a segment (``None`` if it never triggers)."""
         fast = self._fast[s:e]
         strong = forced or bool(self._hot[s:e].any())
-        if not strong and not self._weak[s:e].any():
+        quiet = not strong and bool(self._quiet[s:e].any())
+        if not strong and not quiet and not self._weak[s:e].any():
             return None
         k = int(np.argmax(fast))
         first, end = s, e  # the core: the span above end_fraction of the peak
@@ -210,4 +250,5 @@ class Segmenter:
             movement=movement,
             envelope_g=float(fast[k]),
             weak=not strong,
+            quiet=quiet,
         )

@@ -1,0 +1,147 @@
+"""The energy trigger: a jerk's energy summed over its duration, against white noise.
+
+A peak trigger sees only a jerk's largest sample; a jerk of 100 ms at 100 Hz spans ten
+samples, and its energy over them stands far clearer above sensor noise than any one
+of them. For every sample and every window length ``L`` from ``energy_min_s`` to
+``energy_max_s`` (a jerk's duration; lengths about ``RATIO`` apart), the energy ``S``
+(g²) of the unfiltered deviation over the ``L`` samples ending there is compared with
+what white noise of the local energy background ``m`` (g² per sample, three axes)
+gives: ``S / (m / 3)`` is then chi-squared with ``3 L`` degrees of freedom, and the
+window *triggers* when ``S`` exceeds that distribution's quantile at the upper tail
+of a standard normal beyond ``energy_z``. A run of the envelope
+(see :mod:`pipeline.segmenter`) is found by this trigger when such a window ends inside
+it and starts no earlier than the run (less the low-pass's delay): a window that
+reaches back past the run's start holds some other run's energy.
+
+The sums are of energies rounded to integers of ``1 / SCALE`` g², added in int64, so
+each window's sum is exact and the same whatever the chunking (a running float sum
+would depend on where it started).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from pipeline.params import DetectorParams
+
+#: Energies are summed as integers of this many per g².
+SCALE = 1e10
+#: Ratio between consecutive window lengths.
+RATIO = 1.5
+#: No window triggers.
+NONE = np.iinfo(np.int64).max
+
+
+def window_lengths(fs: float, p: DetectorParams) -> np.ndarray:
+    """Window lengths (samples, ascending, unique) from ``energy_min_s`` to
+    ``energy_max_s`` at ``fs`` Hz, about ``RATIO`` apart."""
+    lo = max(1, round(p.energy_min_s * fs))
+    hi = max(lo, round(p.energy_max_s * fs))
+    n = 1 + int(np.ceil(np.log(hi / lo) / np.log(RATIO))) if hi > lo else 1
+    return np.unique(np.rint(np.geomspace(lo, hi, n)).astype(np.int64))
+
+
+def normal_tail(z: float) -> float:
+    """Probability that a standard normal exceeds ``z``."""
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+def chi2_tail(x: float, dof: int) -> float:
+    """Probability that chi-squared with ``dof`` degrees of freedom exceeds ``x``: the
+    regularised upper incomplete gamma ``Q(dof / 2, x / 2)``, by its series below
+    ``a + 1`` and its continued fraction (modified Lentz) above."""
+    a, y = dof / 2.0, x / 2.0
+    if y <= 0.0:
+        return 1.0
+    log_front = a * math.log(y) - y - math.lgamma(a)
+    if y < a + 1.0:  # P(a, y) by its series
+        term = total = 1.0 / a
+        n = a
+        while abs(term) > 1e-17 * abs(total):
+            n += 1.0
+            term *= y / n
+            total += term
+        return 1.0 - total * math.exp(log_front)
+    tiny = 1e-300
+    b = y + 1.0 - a
+    c, d = 1.0 / tiny, 1.0 / b
+    h = d
+    for i in range(1, 10_000):
+        an = -i * (i - a)
+        b += 2.0
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1.0 / d
+        step = d * c
+        h *= step
+        if abs(step - 1.0) < 1e-15:
+            break
+    return h * math.exp(log_front)
+
+
+def chi2_quantile(dof: int, tail: float) -> float:
+    """The ``x`` that chi-squared with ``dof`` degrees of freedom exceeds with
+    probability ``tail`` (bisection on :func:`chi2_tail`, to 1e-12 relative)."""
+    lo, hi = 0.0, float(dof)
+    while chi2_tail(hi, dof) > tail:
+        lo, hi = hi, 2.0 * hi
+    while hi - lo > 1e-12 * hi:
+        mid = 0.5 * (lo + hi)
+        if chi2_tail(mid, dof) > tail:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+class EnergyTrigger:
+    """The energy windows of one run at ``fs`` Hz that trigger (see the module docstring)."""
+
+    def __init__(self, fs: float, p: DetectorParams) -> None:
+        self.lengths = window_lengths(fs, p)
+        #: per window length: threshold of ``S`` in units of the per-axis noise ``m / 3``
+        tail = normal_tail(p.energy_z)
+        self.factors = np.array([chi2_quantile(3 * n, tail) / 3.0 for n in self.lengths.tolist()])
+        self.reset()
+
+    def reset(self) -> None:
+        """A new run: no samples before it."""
+        self._tail = np.zeros(int(self.lengths[-1]) - 1, dtype=np.int64)
+
+    def push(self, energy: np.ndarray, background: np.ndarray) -> np.ndarray:
+        """The shortest window that triggers, ``(r,)`` int (samples; :data:`NONE` where none
+        does), of the windows ending at each of the next ``r`` samples; ``energy`` (g²) and
+        the energy background ``background`` (g² per sample) of each sample's frame."""
+        r = energy.shape[0]
+        shortest = np.full(r, NONE, dtype=np.int64)
+        if r == 0:
+            return shortest
+        q = np.rint(energy * SCALE).astype(np.int64)
+        buf = np.concatenate((self._tail, q))
+        c = np.concatenate(([0], np.cumsum(buf)))
+        t = self._tail.shape[0]
+        end = c[t + 1 :]
+        pairs = zip(self.lengths[::-1].tolist(), self.factors[::-1].tolist(), strict=True)
+        for length, factor in pairs:  # longest first: the shortest that triggers stays
+            s = (end - c[t + 1 - length : t + 1 - length + r]) / SCALE
+            shortest[s > background * factor] = length
+        if t:
+            self._tail = buf[buf.shape[0] - t :]
+        return shortest
+
+
+def triggered(shortest: np.ndarray, starts: np.ndarray, ends: np.ndarray, slack: int) -> np.ndarray:
+    """Which runs ``[starts[j], ends[j])`` hold a triggering window: one that ends at a
+    sample of the run and starts at most ``slack`` samples before the run does
+    (``shortest`` from :meth:`EnergyTrigger.push`, over the samples the runs index)."""
+    lens = ends - starts
+    idx = np.arange(int(lens.sum())) + np.repeat(starts - (np.cumsum(lens) - lens), lens)
+    age = idx - np.repeat(starts, lens) + 1 + slack
+    inside = shortest[idx] <= age
+    hit = np.zeros(starts.shape[0], dtype=bool)
+    hit[np.repeat(np.arange(starts.shape[0]), lens)[inside]] = True
+    return hit
