@@ -9,9 +9,10 @@ what white noise of the local energy background ``m`` (g² per sample, three axe
 gives: ``S / (m / 3)`` is then chi-squared with ``3 L`` degrees of freedom, and the
 window *triggers* when ``S`` exceeds that distribution's quantile at the upper tail
 of a standard normal beyond ``energy_z``. A run of the envelope
-(see :mod:`pipeline.segmenter`) is found by this trigger when such a window ends inside
-it and starts no earlier than the run (less the low-pass's delay): a window that
-reaches back past the run's start holds some other run's energy.
+(see :mod:`pipeline.segmenter`) is found by this trigger when such a window ends at one
+of its samples above the low threshold and starts no earlier than the run (less the
+low-pass's delay): a window that reaches back past the run's start holds some other
+run's energy. Windows are only measured at the samples that can end one.
 
 The sums are of energies rounded to integers of ``1 / SCALE`` g², added in int64, so
 each window's sum is exact and the same whatever the chunking (a running float sum
@@ -112,10 +113,12 @@ class EnergyTrigger:
         """A new run: no samples before it."""
         self._tail = np.zeros(int(self.lengths[-1]) - 1, dtype=np.int64)
 
-    def push(self, energy: np.ndarray, background: np.ndarray) -> np.ndarray:
+    def push(self, energy: np.ndarray, background: np.ndarray, where: np.ndarray) -> np.ndarray:
         """The shortest window that triggers, ``(r,)`` int (samples; :data:`NONE` where none
-        does), of the windows ending at each of the next ``r`` samples; ``energy`` (g²) and
-        the energy background ``background`` (g² per sample) of each sample's frame."""
+        does or where ``where`` is False), of the windows ending at each of the next ``r``
+        samples; ``energy`` (g²), the energy background ``background`` (g² per sample) of
+        each sample's frame, and ``where`` (bool): the samples that need it (the rest
+        still count in the sums)."""
         r = energy.shape[0]
         shortest = np.full(r, NONE, dtype=np.int64)
         if r == 0:
@@ -124,13 +127,19 @@ class EnergyTrigger:
         buf = np.concatenate((self._tail, q))
         c = np.concatenate(([0], np.cumsum(buf)))
         t = self._tail.shape[0]
-        end = c[t + 1 :]
-        pairs = zip(self.lengths[::-1].tolist(), self.factors[::-1].tolist(), strict=True)
-        for length, factor in pairs:  # longest first: the shortest that triggers stays
-            s = (end - c[t + 1 - length : t + 1 - length + r]) / SCALE
-            shortest[s > background * factor] = length
         if t:
             self._tail = buf[buf.shape[0] - t :]
+        idx = np.flatnonzero(where)
+        if idx.size == 0:
+            return shortest
+        end = c[idx + t + 1]
+        bg = background[idx]
+        best = np.full(idx.size, NONE, dtype=np.int64)
+        pairs = zip(self.lengths[::-1].tolist(), self.factors[::-1].tolist(), strict=True)
+        for length, factor in pairs:  # longest first: the shortest that triggers stays
+            s = (end - c[idx + t + 1 - length]) / SCALE
+            best[s > bg * factor] = length
+        shortest[idx] = best
         return shortest
 
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.energy import NONE, EnergyTrigger, triggered
+from pipeline.energy import EnergyTrigger, triggered
 from pipeline.features import Features
 from pipeline.filters import lowpass_taps
 from pipeline.params import DetectorParams
@@ -151,10 +151,11 @@ class Segmenter:
 
             fast = feat.fast
             hot = fast > spread(hi)
-            if self._energy is not None:
-                elen = self._energy.push(feat.energy, spread(levels[:, 2]))
-                noisy = restless | (level >= p.sustained_g)  # movement, not sensor noise
-                elen[spread(noisy)] = NONE
+            low = spread(lo)
+            if self._energy is not None:  # where the background is sensor noise
+                noisy = restless | (level >= p.sustained_g)
+                where = (fast > low) & ~spread(noisy)
+                elen = self._energy.push(feat.energy, spread(levels[:, 2]), where)
                 self._elen = append_rows(self._elen, elen)
             weak = (fast > spread(weak_hi)) & ~hot
             self._fast = append_rows(self._fast, fast)
@@ -162,7 +163,7 @@ class Segmenter:
             self._hot = append_rows(self._hot, hot)
             self._weak = append_rows(self._weak, weak)
             self._quiet = append_rows(self._quiet, np.zeros(r, dtype=bool))
-            self._lo = append_rows(self._lo, spread(lo))
+            self._lo = append_rows(self._lo, low)
             self._low_floor = append_rows(self._low_floor, spread(low_floor))
             self._bg = append_rows(self._bg, spread(level))
         return self._cut_runs(final)

@@ -69,22 +69,28 @@ def _energies(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def test_shortest_window_equals_a_plain_loop() -> None:
     energy, bg = _energies(400, 1)
     trig = EnergyTrigger(100.0, P)
-    got = trig.push(energy, bg)
+    everywhere = np.ones(energy.size, dtype=bool)
+    got = trig.push(energy, bg, everywhere)
     assert np.array_equal(got, _reference(energy, bg, trig))
     assert (got != NONE).sum() > 0, "the bumps must trigger"
     assert (got[:100] == NONE).all(), "white noise alone must not"
+    where = np.arange(energy.size) % 3 == 0  # only where asked, the sums unchanged
+    part = EnergyTrigger(100.0, P).push(energy, bg, where)
+    assert np.array_equal(part[where], got[where])
+    assert (part[~where] == NONE).all()
 
 
 @settings(max_examples=25, deadline=None)
 @given(sizes=st.lists(st.integers(min_value=1, max_value=90), min_size=1, max_size=6))
 def test_any_chunking_gives_the_same_windows(sizes: list[int]) -> None:
     energy, bg = _energies(400, 2)
-    whole = EnergyTrigger(100.0, P).push(energy, bg)
+    where = np.ones(energy.size, dtype=bool)
+    whole = EnergyTrigger(100.0, P).push(energy, bg, where)
     trig = EnergyTrigger(100.0, P)
     parts, s, k = [], 0, 0
     while s < energy.size:
         e = min(energy.size, s + sizes[k % len(sizes)])
-        parts.append(trig.push(energy[s:e], bg[s:e]))
+        parts.append(trig.push(energy[s:e], bg[s:e], where[s:e]))
         s, k = e, k + 1
     assert np.array_equal(np.concatenate(parts), whole)
 
