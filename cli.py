@@ -81,6 +81,27 @@ _INPUT_KEYS = (
 )  # fmt: skip
 
 
+def _params_option(command: Any) -> Any:
+    """``--params FILE``: the detector parameters, passed to the command as ``params``."""
+    import functools
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from pipeline.params import DetectorParams, read_params_file
+
+        path = kwargs.pop("params_file")
+        kwargs["params"] = read_params_file(path) if path is not None else DetectorParams()
+        return command(*args, **kwargs)
+
+    return click.option(
+        "--params", "params_file", type=click.Path(dir_okay=False, path_type=Path),
+        metavar="FILE",
+        help="Detector parameters: a JSON object of fields of pipeline.params.DetectorParams "
+        "(the rest keep their defaults), or an EVENTS.json or summary.json whose "
+        "parameters to reuse.",
+    )(wrapper)  # fmt: skip
+
+
 def _input_options(command: Any) -> Any:
     """Add the shared input options (defined once) to a command.
 
@@ -275,7 +296,7 @@ def _tz_default() -> str:
 
 
 def _detect_and_write(
-    rec: Path, out: Path, tz: str, input_options: Any = None
+    rec: Path, out: Path, tz: str, input_options: Any = None, params: Any = None
 ) -> tuple[Any, dict[str, Path]]:
     """Run the detector on ``rec`` (progress bar on a terminal) and write its outputs."""
     from pipeline.detector import detect_file
@@ -287,7 +308,7 @@ def _detect_and_write(
     total = rec.stat().st_size if rec.is_file() else 0
     reader = ReaderParams(input=input_options)
     with progress_bar(total, f"detecting {rec.name}") as advance:
-        detection = detect_file(rec, progress=advance, reader_params=reader)
+        detection = detect_file(rec, params, progress=advance, reader_params=reader)
     return write_detection(detection, out, tz)
 
 
@@ -307,13 +328,14 @@ def _detect_and_write(
     help="IANA time zone for time_local, and of naive local times in REC "
     "[default: this machine's zone; naive times in REC: UTC].",
 )
+@_params_option
 @_input_options
-def detect(rec: Path, out: Path | None, tz: str | None, input_options: Any) -> None:
+def detect(rec: Path, out: Path | None, tz: str | None, params: Any, input_options: Any) -> None:
     """Detect jerks in a recording (any supported format) and write the events."""
     from pipeline.outputs import default_events_path
 
     out = out or default_events_path(rec)
-    summary, paths = _detect_and_write(rec, out, tz or _tz_default(), input_options)
+    summary, paths = _detect_and_write(rec, out, tz or _tz_default(), input_options, params)
     click.echo(summary.line(paths["events"]))
 
 
@@ -374,10 +396,11 @@ def _window_options(func: Any) -> Any:
     "summary.json and report.html.",
 )
 @_window_options
+@_params_option
 @_input_options
 def process(
     recs: tuple[Path, ...], out_dir: Path, tz: str | None, day_start: str | None,
-    calendar_days: bool, input_options: Any,
+    calendar_days: bool, params: Any, input_options: Any,
 ) -> None:  # fmt: skip
     """Summarise the recordings of one person per night (or day) into a folder.
 
@@ -390,10 +413,11 @@ def process(
     start = resolve_day_start(day_start, calendar_days)
     from pipeline.reader import ReaderParams
 
-    params = ProcessParams(
-        tz=tz or _tz_default(), day_start=start, reader=ReaderParams(input=input_options)
-    )
-    _run_process(recs, out_dir, params)
+    settings = ProcessParams(
+        tz=tz or _tz_default(), day_start=start, reader=ReaderParams(input=input_options),
+        detector=params,
+    )  # fmt: skip
+    _run_process(recs, out_dir, settings)
 
 
 def _run_process(recs: Sequence[Path], out_dir: Path, params: Any) -> Any:
@@ -499,11 +523,12 @@ def demo(out_dir: Path, hours: float, tz: str | None) -> None:
 )
 @click.option("--force", is_flag=True, help="Redo recordings whose outputs are up to date.")
 @_window_options
+@_params_option
 @click.pass_context
 def batch(
     ctx: click.Context, inputs: tuple[str, ...], out_dir: Path, jobs: int | None,
     scheduler: str | None, force: bool, tz: str | None, day_start: str | None,
-    calendar_days: bool,
+    calendar_days: bool, params: Any,
 ) -> None:  # fmt: skip
     """Process many recordings, each into its own folder, plus cohort tables.
 
@@ -526,8 +551,8 @@ def batch(
         raise click.UsageError("--jobs is for a local run; the cluster's workers set the pace "
                                "with --scheduler")  # fmt: skip
     start = resolve_day_start(day_start, calendar_days)
-    params = ProcessParams(tz=tz or _tz_default(), day_start=start)
-    plan = plan_batch(inputs, out_dir, params, force=force)
+    settings = ProcessParams(tz=tz or _tz_default(), day_start=start, detector=params)
+    plan = plan_batch(inputs, out_dir, settings, force=force)
     bar = BatchProgress(plan.total, plan.todo_bytes)
 
     def on_outcome(outcome: Any, nbytes: int) -> None:
@@ -546,6 +571,18 @@ def batch(
     )
     if result.failed:
         ctx.exit(1)
+
+
+def _interrupt_on_signals() -> None:
+    """SIGINT and SIGTERM raise KeyboardInterrupt, even in a process started with SIGINT
+    ignored (a background job of a shell script), so the command can clean up."""
+    import signal
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 # --------------------------------------------------------------------------- record
@@ -819,6 +856,7 @@ def sim_device(
                              faults=parse_faults(faults, hours * 3600))  # fmt: skip
     except ValueError as err:
         raise _config_error(err) from None
+    _interrupt_on_signals()
     board = VirtualSerialBoard(config)
     click.echo(board.open())
     sys.stdout.flush()

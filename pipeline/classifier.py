@@ -183,7 +183,7 @@ class SegmentClassifier:
                 continue
             if not self._alone(seg, zones):
                 continue
-            if seg.quiet and not self._restless(seg, moves, shorts) or self._in_pause(seg):
+            if (seg.quiet and not self._restless(seg, moves, shorts)) or self._in_pause(seg):
                 events.append(self._event(seg))
         self._weak_seen.extend(self._weak[:n])
         self._weak = self._weak[n:]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from pipeline.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -127,3 +132,46 @@ class DetectorParams:
         if unknown:
             raise ValueError(f"unknown detector parameter(s): {', '.join(unknown)}")
         return cls(**values)
+
+
+def read_params_file(path: str | Path) -> DetectorParams:
+    """Detector parameters from a JSON file; the fields it does not give keep their defaults.
+
+    The file holds either an object of :class:`DetectorParams` fields, or a jerkcount
+    output whose parameters to reuse: an ``EVENTS.json`` (its ``detector_params``) or a
+    ``summary.json`` (its ``parameters.detector``). Raises :class:`InputError` naming
+    the file (and line, for bad JSON) for anything else.
+    """
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(path, f"not JSON: {err.msg}", line=err.lineno) from None
+    if isinstance(data, dict) and isinstance(data.get("detector_params"), dict):
+        data = data["detector_params"]
+    elif isinstance(data, dict) and isinstance(data.get("parameters"), dict):
+        data = data["parameters"].get("detector")
+    if not isinstance(data, dict):
+        raise InputError(path, "expected a JSON object of detector parameters")
+    kinds = {f.name: f.type for f in fields(DetectorParams)}
+    unknown = sorted(set(data) - set(kinds))
+    if unknown:
+        raise InputError(path, f"unknown detector parameter(s): {', '.join(unknown)}")
+    for name, value in data.items():
+        _check_value(path, name, kinds[name], value)
+    return DetectorParams(**data)
+
+
+def _check_value(path: Path, name: str, kind: object, value: object) -> None:
+    """Raise :class:`InputError` unless ``value`` fits a field of type ``kind``."""
+    kind = getattr(kind, "__name__", kind)  # a string under postponed annotations
+    if kind == "bool":
+        ok, want = isinstance(value, bool), "true or false"
+    elif kind == "int":
+        ok, want = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    else:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        ok, want = ok and math.isfinite(value), "a number"
+    if not ok:
+        raise InputError(path, f"{name} must be {want}, not {json.dumps(value)}")

@@ -323,6 +323,36 @@ def test_cli_sim_device_and_record_sigint(tmp_path: Path) -> None:
     assert (summary / "events.csv").exists() and (summary / "report.html").exists()
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in a background job of a script
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_sim_device_stops_on_a_signal_even_started_with_sigint_ignored(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    link = tmp_path / "dev"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    dev = subprocess.Popen(
+        [*JERKCOUNT, "sim-device", "--protocol", "text:csv-ms", "--fs", "50", "--hours", "1",
+         "--speed", "20", "--link", str(link)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+        preexec_fn=_ignore_sigint,
+    )  # fmt: skip
+    try:
+        assert dev.stdout is not None
+        assert dev.stdout.readline().strip() == str(link)
+        assert link.is_symlink()
+        dev.send_signal(sig)
+        _, stderr = dev.communicate(timeout=20)
+    finally:
+        if dev.poll() is None:
+            dev.kill()
+    assert dev.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert not link.exists() and not link.is_symlink(), "the link is removed on the way out"
+
+
 def test_cli_record_bad_options(tmp_path: Path) -> None:
     """Bad --source/--protocol/port: one line, exit 2, no traceback."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}

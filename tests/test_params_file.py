@@ -1,0 +1,146 @@
+"""Detector parameters from a file: ``--params`` of detect, process and batch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from pipeline.errors import InputError
+from pipeline.params import DetectorParams, read_params_file
+from pipeline.writer import write_samples_csv
+
+T0 = 1_767_300_000.0
+
+
+def _run(*args: str | Path):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def _write(path: Path, data: object) -> Path:
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_a_partial_object_keeps_the_other_defaults(tmp_path: Path) -> None:
+    p = read_params_file(_write(tmp_path / "p.json", {"energy_z": 0, "k_high": 3.5}))
+    assert p == DetectorParams(energy_z=0.0, k_high=3.5)
+
+
+def test_the_parameters_of_an_events_sidecar_or_a_summary_are_reused(tmp_path: Path) -> None:
+    chosen = DetectorParams(k_low=1.5, pause_s=0.0).as_dict()
+    sidecar = _write(
+        tmp_path / "EVENTS.json", {"jerkcount_version": "x", "detector_params": chosen}
+    )
+    summary = _write(tmp_path / "summary.json", {"parameters": {"detector": chosen, "pattern": {}}})
+    assert read_params_file(sidecar) == DetectorParams(k_low=1.5, pause_s=0.0)
+    assert read_params_file(summary) == DetectorParams(k_low=1.5, pause_s=0.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "line"),
+    [
+        ('{"k_high": 4,\n "k_low": }', "not JSON", 2),
+        ("[1, 2]", "expected a JSON object of detector parameters", None),
+        ('{"k_hi": 4}', "unknown detector parameter(s): k_hi", None),
+        ('{"k_high": "4"}', 'k_high must be a number, not "4"', None),
+        ('{"k_high": true}', "k_high must be a number, not true", None),
+        ('{"k_high": NaN}', "k_high must be a number, not NaN", None),
+        ('{"rhythm_min_any": 2.5}', "rhythm_min_any must be a whole number, not 2.5", None),
+        ('{"floor_extent": 1}', "floor_extent must be true or false, not 1", None),
+        ('{"parameters": {"pattern": {}}}', "expected a JSON object of detector parameters", None),
+    ],
+)
+def test_bad_files_are_one_error_naming_the_file(
+    tmp_path: Path, text: str, message: str, line: int | None
+) -> None:
+    path = tmp_path / "params.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read_params_file(path)
+    assert err.value.path == str(path)
+    assert err.value.line == line
+    assert message in err.value.message
+
+
+@pytest.fixture(scope="module")
+def quiet_jerk(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A minute of 0.02 g noise at 100 Hz with one 250 ms, 0.06 g jerk at 30 s that only
+    the energy trigger finds."""
+    fs = 100.0
+    rng = np.random.default_rng(3)
+    acc = rng.normal(0.0, 0.02, (int(60 * fs), 3))
+    acc[:, 2] += 1.0
+    t = np.arange(acc.shape[0]) / fs
+    inside = (t >= 30.0) & (t < 30.25)
+    acc[inside, 0] += 0.06 * np.sin(np.pi * (t[inside] - 30.0) / 0.25)
+    path = tmp_path_factory.mktemp("quiet") / "night.csv"
+    write_samples_csv(path, T0 + t, acc, {"device": "test"})
+    return path
+
+
+def _events(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path)
+
+
+def test_detect_with_params_and_with_the_sidecar_of_a_run(quiet_jerk: Path, tmp_path: Path) -> None:
+    default = _run("detect", quiet_jerk, "--out", tmp_path / "a.csv", "--tz", "UTC")
+    assert default.exit_code == 0, default.output
+    assert len(_events(tmp_path / "a.csv")) == 1
+    off = _write(tmp_path / "off.json", {"energy_z": 0})
+    res = _run("detect", quiet_jerk, "--out", tmp_path / "b.csv", "--tz", "UTC", "--params", off)
+    assert res.exit_code == 0, res.output
+    assert len(_events(tmp_path / "b.csv")) == 0
+    sidecar = json.loads((tmp_path / "b.json").read_text())
+    assert sidecar["detector_params"] == DetectorParams(energy_z=0.0).as_dict()
+    again = _run(
+        "detect", quiet_jerk, "--out", tmp_path / "c.csv", "--tz", "UTC",
+        "--params", tmp_path / "b.json",
+    )  # fmt: skip
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / "c.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+def test_a_bad_params_file_is_one_line_and_exit_2(quiet_jerk: Path, tmp_path: Path) -> None:
+    bad = _write(tmp_path / "bad.json", {"k_hi": 3})
+    out = tmp_path / "e.csv"
+    res = _run("detect", quiet_jerk, "--out", out, "--params", bad)
+    assert res.exit_code == 2
+    assert res.stderr.strip() == f"jerkcount: error: {bad}: unknown detector parameter(s): k_hi"
+    assert not out.exists()
+    missing = _run("detect", quiet_jerk, "--out", out, "--params", tmp_path / "none.json")
+    assert missing.exit_code == 2
+    assert str(tmp_path / "none.json") in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_process_records_the_params_it_was_given(quiet_jerk: Path, tmp_path: Path) -> None:
+    off = _write(tmp_path / "off.json", {"energy_z": 0})
+    res = _run("process", quiet_jerk, "--out", tmp_path / "out", "--tz", "UTC", "--params", off)
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["parameters"]["detector"]["energy_z"] == 0
+    assert len(_events(tmp_path / "out" / "events.csv")) == 0
+
+
+def test_batch_redoes_a_recording_when_the_params_change(quiet_jerk: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cohort"
+    first = _run("batch", quiet_jerk, "--out", out, "--tz", "UTC", "--jobs", "1")
+    assert first.exit_code == 0, first.output
+    assert "1 ok, 0 skipped" in first.stdout
+    same = _run("batch", quiet_jerk, "--out", out, "--tz", "UTC", "--jobs", "1")
+    assert "0 ok, 1 skipped" in same.stdout
+    off = _write(tmp_path / "off.json", {"energy_z": 0})
+    changed = _run("batch", quiet_jerk, "--out", out, "--tz", "UTC", "--jobs", "1", "--params", off)
+    assert changed.exit_code == 0, changed.output
+    assert "1 ok, 0 skipped" in changed.stdout
+    rows = pd.read_csv(out / "cohort_daily_summary.csv")
+    assert rows["jerks"].sum() == 0
