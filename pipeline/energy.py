@@ -14,6 +14,16 @@ of its samples above the low threshold and starts no earlier than the run (less 
 low-pass's delay): a window that reaches back past the run's start holds some other
 run's energy. Windows are only measured at the samples that can end one.
 
+Sensor noise is often not white: a board's own low-pass filter makes neighbouring
+samples alike, and then a window's energy varies more than chi-squared with ``3 L``
+degrees of freedom, so white-noise thresholds would trigger on the noise (21 to 416
+false jerks an hour in noise of 0.02 g low-passed at a quarter or a tenth of the sample
+rate). The frame tracker measures how much more the frames' mean energy varies than
+white noise's would (:mod:`pipeline.noisefloor`: the *inflation*, 1 for white noise),
+and the windows take ``3 L / inflation`` degrees of freedom (at least 3, one sample's
+three axes) with the same mean; the inflation is rounded up to a power of
+``INFLATION_STEP``, so it is never taken lower than measured.
+
 The sums are of energies rounded to integers of ``1 / SCALE`` g², added in int64, so
 each window's sum is exact and the same whatever the chunking (a running float sum
 would depend on where it started).
@@ -33,6 +43,10 @@ SCALE = 1e10
 RATIO = 1.5
 #: No window triggers.
 NONE = np.iinfo(np.int64).max
+#: The noise's inflation is rounded up to a power of this.
+INFLATION_STEP = 1.2
+#: Highest power: an inflation of 1.2 ** 36 (about 710) and above counts as that.
+MAX_LEVEL = 36
 
 
 def window_lengths(fs: float, p: DetectorParams) -> np.ndarray:
@@ -104,21 +118,33 @@ class EnergyTrigger:
 
     def __init__(self, fs: float, p: DetectorParams) -> None:
         self.lengths = window_lengths(fs, p)
-        #: per window length: threshold of ``S`` in units of the per-axis noise ``m / 3``
-        tail = normal_tail(p.energy_z)
-        self.factors = np.array([chi2_quantile(3 * n, tail) / 3.0 for n in self.lengths.tolist()])
+        self.tail = normal_tail(p.energy_z)
+        self._factors: dict[int, np.ndarray] = {}
         self.reset()
+
+    def factors(self, level: int) -> np.ndarray:
+        """Per window length: the threshold of ``S`` in units of ``L m`` at inflation
+        ``INFLATION_STEP ** level``: ``q(k) / k`` with ``k = 3 L / inflation`` degrees of
+        freedom (at least 3: one sample's three axes) and ``q`` the chi-squared quantile."""
+        if level not in self._factors:
+            inflation = INFLATION_STEP**level
+            dof = np.maximum(3.0, 3.0 * self.lengths / inflation)
+            self._factors[level] = np.array([chi2_quantile(k, self.tail) / k for k in dof])
+        return self._factors[level]
 
     def reset(self) -> None:
         """A new run: no samples before it."""
         self._tail = np.zeros(int(self.lengths[-1]) - 1, dtype=np.int64)
 
-    def push(self, energy: np.ndarray, background: np.ndarray, where: np.ndarray) -> np.ndarray:
+    def push(
+        self, energy: np.ndarray, background: np.ndarray, inflation: np.ndarray, where: np.ndarray
+    ) -> np.ndarray:
         """The shortest window that triggers, ``(r,)`` int (samples; :data:`NONE` where none
         does or where ``where`` is False), of the windows ending at each of the next ``r``
-        samples; ``energy`` (g²), the energy background ``background`` (g² per sample) of
-        each sample's frame, and ``where`` (bool): the samples that need it (the rest
-        still count in the sums)."""
+        samples. ``energy`` (g²) per sample; per sample, of its frame: the energy
+        background ``background`` (g² per sample) and the noise's ``inflation`` (1 for
+        white noise; rounded up to a power of ``INFLATION_STEP``); ``where`` (bool): the
+        samples that need it (the rest still count in the sums)."""
         r = energy.shape[0]
         shortest = np.full(r, NONE, dtype=np.int64)
         if r == 0:
@@ -134,11 +160,16 @@ class EnergyTrigger:
             return shortest
         end = c[idx + t + 1]
         bg = background[idx]
+        level = np.ceil(np.log(inflation[idx]) / math.log(INFLATION_STEP) - 1e-9).astype(np.int64)
+        level = np.clip(level, 0, MAX_LEVEL)
+        used = np.unique(level).tolist()
+        table = np.stack([self.factors(k) for k in used])
+        row = np.searchsorted(np.asarray(used), level)
         best = np.full(idx.size, NONE, dtype=np.int64)
-        pairs = zip(self.lengths[::-1].tolist(), self.factors[::-1].tolist(), strict=True)
-        for length, factor in pairs:  # longest first: the shortest that triggers stays
+        for j in range(self.lengths.size - 1, -1, -1):  # longest first: the shortest stays
+            length = int(self.lengths[j])
             s = (end - c[idx + t + 1 - length]) / SCALE
-            best[s > bg * factor] = length
+            best[s > bg * (length * table[row, j])] = length
         shortest[idx] = best
         return shortest
 

@@ -28,6 +28,10 @@ Span = tuple[int, int, str]
 
 #: Column of the frame means that holds the energy (``Features.energy``).
 ENERGY = 4
+#: Standard deviations per median absolute deviation, for Gaussian data.
+MAD_TO_SD = 1.4826
+#: Energies below this (g² per sample) count as this, against division by zero.
+TINY_G2 = 1e-12
 
 
 def frame_length(fs: float, p: DetectorParams) -> int:
@@ -59,15 +63,19 @@ class FrameTracker:
         self._pending = Features.empty()  # samples not yet released
         self._means = np.empty((0, 5))  # per frame: envelope, baseline x, y, z, energy
         self._bgs = np.empty(0)  # background of each released frame, from frame _off
+        self._spread = np.empty(0)  # |energy - its background| / background, the same frames
         self._off = 0  # run frame number of _means[0]
         self._done = 0  # run frames released
 
     # ------------------------------------------------------------------ API
     def push(self, feat: Features, final: bool = False) -> tuple[Features, np.ndarray]:
-        """Add feature samples; return the released ones and the ``(k, 3)`` levels of their
+        """Add feature samples; return the released ones and the ``(k, 4)`` levels of their
         ``k`` frames (``frame`` samples each, the last of a run possibly fewer): the
-        background and the quiet floor (lowest background of the last ``floor_s``), in g,
-        and the energy background (the same median of the frames' mean energy, g²).
+        background and the quiet floor (lowest background of the last ``floor_s``), in g;
+        the energy background (the same median of the frames' mean energy, g²); and the
+        noise's *inflation* (see :meth:`_inflation`; 1 for white noise): how much more
+        the frames' mean energy varies than white noise's does, squared, from the median
+        of their relative deviations from the energy background over the same window.
 
         With ``final`` the run ends and every sample is released (a last partial frame
         takes the background of the frames before it).
@@ -99,7 +107,12 @@ class FrameTracker:
                 self._bgs = np.concatenate([self._bgs, bgs])
                 floors = self._floors(self._done, upto)
                 energy = self._backgrounds(self._done, upto, ENERGY)
-                out_levels.append(np.column_stack([bgs, floors, energy]))
+                mean_e = self._means[self._done - self._off : upto - self._off, ENERGY]
+                spread = np.abs(mean_e - energy) / np.maximum(energy, TINY_G2)
+                self._spread = np.concatenate([self._spread, spread])
+                typical = self._backgrounds(self._done, upto, values=self._spread)
+                inflation = self._inflation(typical)
+                out_levels.append(np.column_stack([bgs, floors, energy, inflation]))
                 self._pending = self._pending.tail(n)
                 self._mark_sustained(self._done, upto, floors)
                 self._mark_posture(self._done, upto)
@@ -108,21 +121,25 @@ class FrameTracker:
                 if upto == 0:
                     bg = float(self._pending.fast.mean())
                     energy = float(self._pending.energy.mean())
+                    inflation = 1.0
                 else:
                     bg = float(self._backgrounds(upto, upto + 1)[0])
                     energy = float(self._backgrounds(upto, upto + 1, ENERGY)[0])
+                    typical = self._backgrounds(upto, upto + 1, values=self._spread)
+                    inflation = float(self._inflation(typical)[0])
                 recent = self._bgs[-(self.n_floor - 1) :] if self.n_floor > 1 else self._bgs[:0]
                 floor = min(bg, float(recent.min())) if recent.size else bg
                 out.append(self._pending)
-                out_levels.append(np.array([[bg, floor, energy]]))
+                out_levels.append(np.array([[bg, floor, energy, inflation]]))
                 self._pending = Features.empty()
         drop = self._done - self.n_keep - self._off
         if drop > 0 and self._done >= self.n_warm:
             self._means = self._means[drop:]
             self._bgs = self._bgs[drop:]
+            self._spread = self._spread[drop:]
             self._off += drop
         if not out:
-            return Features.empty(), np.empty((0, 3))
+            return Features.empty(), np.empty((0, 4))
         if len(out) == 1:
             return out[0], out_levels[0]
         return out[0].then(out[1]), np.vstack(out_levels)
@@ -133,10 +150,14 @@ class FrameTracker:
         return self.run_start + (self._done - back) * self.frame
 
     # ------------------------------------------------------------------ internals
-    def _backgrounds(self, start: int, stop: int, column: int = 0) -> np.ndarray:
+    def _backgrounds(
+        self, start: int, stop: int, column: int = 0, values: np.ndarray | None = None
+    ) -> np.ndarray:
         """Background ``(stop - start,)`` of run frames ``start .. stop-1``: of the envelope
-        (g), or with ``column`` :data:`ENERGY` of the energy (g²)."""
-        off, env = self._off, self._means[:, column]
+        (g), with ``column`` :data:`ENERGY` of the energy (g²), or of ``values`` (one per
+        frame from frame ``_off``)."""
+        off = self._off
+        env = self._means[:, column] if values is None else values
         out = np.empty(stop - start)
         for j in range(start, min(stop, self.n_bg)):  # windows growing from the start
             hi = self.n_warm if j < self.n_warm else j
@@ -148,6 +169,13 @@ class FrameTracker:
             med = median_filter1d(arr, n, n // 2)
             out[first - start :] = med[n - 1 :]
         return out
+
+    def _inflation(self, typical: np.ndarray) -> np.ndarray:
+        """How much more the frames' mean energy varies than white noise's would, squared
+        (at least 1), from the median relative deviation ``typical`` of the frame means
+        from their background: ``(1.4826 * typical / sqrt(2 / (3 * frame)))**2``."""
+        white = np.sqrt(2.0 / (3.0 * self.frame))
+        return np.maximum(1.0, (MAD_TO_SD * typical / white) ** 2)
 
     def _mark_sustained(self, start: int, stop: int, floors: np.ndarray) -> None:
         """Flag frames whose trailing ``sustained_s`` median envelope is high, both in

@@ -124,9 +124,9 @@ class Segmenter:
     def push(
         self, feat: Features, levels: np.ndarray, frame: int, final: bool = False
     ) -> list[Segment]:
-        """Add released samples with the levels ``(k, 3)`` of their frames (background and
-        quiet floor, g; energy background, g²; ``frame`` samples a frame, the last
-        possibly fewer); return finished segments.
+        """Add released samples with the levels ``(k, 4)`` of their frames (background and
+        quiet floor, g; energy background, g²; the noise's inflation; ``frame`` samples
+        a frame, the last possibly fewer); return finished segments.
 
         Where the background stands above ``restless_bg_ratio`` x the quiet floor (a
         restless stretch), a jerk must reach ``k_restless`` x the background. The
@@ -155,7 +155,9 @@ class Segmenter:
             if self._energy is not None:  # where the background is sensor noise
                 noisy = restless | (level >= p.sustained_g)
                 where = (fast > low) & ~spread(noisy)
-                elen = self._energy.push(feat.energy, spread(levels[:, 2]), where)
+                elen = self._energy.push(
+                    feat.energy, spread(levels[:, 2]), spread(levels[:, 3]), where
+                )
                 self._elen = append_rows(self._elen, elen)
             weak = (fast > spread(weak_hi)) & ~hot
             self._fast = append_rows(self._fast, fast)

@@ -10,6 +10,7 @@ from scipy import stats
 
 from pipeline.detector import DetectorParams, JerkDetector, detect_recording
 from pipeline.energy import (
+    INFLATION_STEP,
     NONE,
     SCALE,
     EnergyTrigger,
@@ -19,6 +20,9 @@ from pipeline.energy import (
     triggered,
     window_lengths,
 )
+from pipeline.features import FeatureStream
+from pipeline.filters import lowpass_taps
+from pipeline.noisefloor import FrameTracker
 from pipeline.recording import Chunk, Recording
 
 T0 = 1_767_300_000.0
@@ -45,14 +49,17 @@ def test_chi2_tail_matches_scipy(x: float, dof: int) -> None:
     assert chi2_tail(x, dof) == pytest.approx(stats.chi2.sf(x, dof), rel=1e-9, abs=1e-15)
 
 
-def _reference(energy: np.ndarray, background: np.ndarray, trig: EnergyTrigger) -> np.ndarray:
+def _reference(
+    energy: np.ndarray, background: np.ndarray, inflation: float, trig: EnergyTrigger
+) -> np.ndarray:
     """Shortest triggering window at every sample, by plain loops."""
     q = np.rint(energy * SCALE).astype(np.int64)
+    level = int(np.ceil(np.log(inflation) / np.log(INFLATION_STEP) - 1e-9))
     out = np.full(energy.size, NONE, dtype=np.int64)
     for i in range(energy.size):
-        for length, factor in zip(trig.lengths, trig.factors, strict=True):
+        for length, factor in zip(trig.lengths, trig.factors(level), strict=True):
             s = int(q[max(0, i - length + 1) : i + 1].sum()) / SCALE
-            if s > background[i] * factor:
+            if s > background[i] * (length * factor):
                 out[i] = length
                 break
     return out
@@ -70,14 +77,36 @@ def test_shortest_window_equals_a_plain_loop() -> None:
     energy, bg = _energies(400, 1)
     trig = EnergyTrigger(100.0, P)
     everywhere = np.ones(energy.size, dtype=bool)
-    got = trig.push(energy, bg, everywhere)
-    assert np.array_equal(got, _reference(energy, bg, trig))
+    got = trig.push(energy, bg, np.ones(energy.size), everywhere)
+    assert np.array_equal(got, _reference(energy, bg, 1.0, trig))
     assert (got != NONE).sum() > 0, "the bumps must trigger"
     assert (got[:100] == NONE).all(), "white noise alone must not"
     where = np.arange(energy.size) % 3 == 0  # only where asked, the sums unchanged
-    part = EnergyTrigger(100.0, P).push(energy, bg, where)
+    part = EnergyTrigger(100.0, P).push(energy, bg, np.ones(energy.size), where)
     assert np.array_equal(part[where], got[where])
     assert (part[~where] == NONE).all()
+
+
+def test_white_noise_factors_are_the_chi2_quantile_of_3_l() -> None:
+    trig = EnergyTrigger(100.0, P)
+    tail = stats.norm.sf(P.energy_z)
+    dof = 3 * trig.lengths
+    assert trig.factors(0) == pytest.approx(stats.chi2.isf(tail, dof) / dof, rel=1e-9)
+    # inflation 1.2 ** 3: fewer degrees of freedom, never under one sample's three
+    inflated = np.maximum(3.0, dof / INFLATION_STEP**3)
+    assert trig.factors(3) == pytest.approx(stats.chi2.isf(tail, inflated) / inflated, rel=1e-9)
+
+
+def test_inflated_noise_needs_more_energy() -> None:
+    energy, bg = _energies(400, 1)
+    everywhere = np.ones(energy.size, dtype=bool)
+    white = EnergyTrigger(100.0, P).push(energy, bg, np.ones(energy.size), everywhere)
+    for inflation in (1.1, 1.6, 3.0, 7.0):
+        trig = EnergyTrigger(100.0, P)
+        got = trig.push(energy, bg, np.full(energy.size, inflation), everywhere)
+        assert np.array_equal(got, _reference(energy, bg, inflation, trig))
+        assert (got != NONE).sum() <= (white != NONE).sum()
+    assert (got != NONE).sum() < (white != NONE).sum()
 
 
 @settings(max_examples=25, deadline=None)
@@ -85,12 +114,13 @@ def test_shortest_window_equals_a_plain_loop() -> None:
 def test_any_chunking_gives_the_same_windows(sizes: list[int]) -> None:
     energy, bg = _energies(400, 2)
     where = np.ones(energy.size, dtype=bool)
-    whole = EnergyTrigger(100.0, P).push(energy, bg, where)
+    infl = np.where(np.arange(energy.size) < 200, 1.0, 2.0)
+    whole = EnergyTrigger(100.0, P).push(energy, bg, infl, where)
     trig = EnergyTrigger(100.0, P)
     parts, s, k = [], 0, 0
     while s < energy.size:
         e = min(energy.size, s + sizes[k % len(sizes)])
-        parts.append(trig.push(energy[s:e], bg[s:e], where[s:e]))
+        parts.append(trig.push(energy[s:e], bg[s:e], infl[s:e], where[s:e]))
         s, k = e, k + 1
     assert np.array_equal(np.concatenate(parts), whole)
 
@@ -158,4 +188,41 @@ def test_quiet_jerks_are_the_same_whatever_the_chunking() -> None:
 @pytest.mark.parametrize("fs", [50.0, 100.0, 200.0])
 def test_white_noise_gives_no_jerks(fs: float) -> None:
     acc = _still(fs, 600.0, 0.02, seed=5)
+    assert detect_recording(Recording(T0, fs, acc)).events == []
+
+
+def _band_limited(fs: float, seconds: float, noise: float, band: float, seed: int) -> np.ndarray:
+    """Gaussian noise low-passed at ``band`` x ``fs`` (a sensor's own filter), std ``noise``."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * fs)
+    taps = lowpass_taps(fs, band * fs)
+    white = rng.normal(0.0, 1.0, (n + taps.size, 3))
+    acc = np.stack([np.convolve(white[:, k], taps, mode="valid")[:n] for k in range(3)], axis=1)
+    acc *= noise / acc.std()
+    acc[:, 2] += 1.0
+    return acc
+
+
+def _inflations(acc: np.ndarray, fs: float) -> np.ndarray:
+    """The frame tracker's inflation for every frame of ``acc``."""
+    feats = FeatureStream(fs, P)
+    frames = FrameTracker(fs, P)
+    feat, levels = frames.push(feats.push(acc, final=True), final=True)
+    return levels[:, 3]
+
+
+def test_inflation_is_1_for_white_noise_and_grows_with_its_correlation() -> None:
+    fs = 100.0
+    white = np.median(_inflations(_still(fs, 300.0, 0.02, seed=6), fs))
+    quarter = np.median(_inflations(_band_limited(fs, 300.0, 0.02, 0.25, seed=6), fs))
+    tenth = np.median(_inflations(_band_limited(fs, 300.0, 0.02, 0.1, seed=6), fs))
+    assert 1.0 <= white < 1.15
+    assert 1.4 < quarter < tenth
+    assert tenth > 2.5
+
+
+@pytest.mark.parametrize("band", [0.25, 0.1])
+def test_band_limited_noise_gives_no_jerks(band: float) -> None:
+    fs = 100.0
+    acc = _band_limited(fs, 600.0, 0.02, band, seed=7)
     assert detect_recording(Recording(T0, fs, acc)).events == []
