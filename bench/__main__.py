@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--only accuracy|sisfall|speed|batch] [--out DIR]``.
+"""``python -m bench [--quick] [--only accuracy|sisfall|noise|speed|batch] [--out DIR]``.
 
 Prints markdown tables and writes each part's tables to ``DIR/<part>.md`` (with the
 detector parameters and the run's context), plus ``DIR/params.json``.
@@ -17,12 +17,21 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import DEFAULT_OUT, REPO_ROOT, SISFALL_ROOT, accuracy, batch_speed, sisfall, speed
+from bench import (
+    DEFAULT_OUT,
+    REPO_ROOT,
+    SISFALL_ROOT,
+    accuracy,
+    batch_speed,
+    noise,
+    sisfall,
+    speed,
+)
 from bench.report import Table
 from pipeline import __version__
 from pipeline.detector import DetectorParams
 
-PARTS = ("accuracy", "sisfall", "speed", "batch")
+PARTS = ("accuracy", "sisfall", "noise", "speed", "batch")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -70,6 +79,8 @@ def part_runner(name: str, args: argparse.Namespace) -> Callable[[DetectorParams
         return lambda params: accuracy.run(seeds, params)
     if name == "sisfall":
         return lambda params: sisfall.run(args.sisfall_root, params)
+    if name == "noise":
+        return lambda params: noise.run(params, quick=args.quick)
     if name == "batch":
         return lambda params: batch_speed.run(args.out, params)
     return lambda params: speed.run(args.out, params)
