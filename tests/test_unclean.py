@@ -323,6 +323,21 @@ def test_random_csv_variants_raise_only_input_error(tmp_path, variant):
     _expect_input_error_only(path, options)
 
 
+def test_a_cut_gzip_whose_first_rows_do_not_parse_is_an_input_error(tmp_path: Path) -> None:
+    """Found by the test above: pandas parses the first rows when its reader is made
+    (here an unclosed quote in what the cut gzip holds), which once escaped the check."""
+    path = tmp_path / "variant.csv"
+    path.write_bytes(
+        b"\x1f\x8b\x08\x00D\x95\x11k\x02\xff+\xc9\xccM\xd5I\xac\xd0I\xac\xd4I\xac"
+        b"\xe2R247\x80\x02=\x10"
+    )
+    with pytest.raises(InputError) as err:
+        with open_recording(path, ReaderParams(read_rows=7, probe_rows=20)) as s:
+            for _ in s.chunks(64):
+                pass
+    assert str(err.value).startswith(f"{path}:2: ")
+
+
 # --------------------------------------------------- watchers: shortcuts are exact
 def _stuck_brute_force(t: np.ndarray, a: np.ndarray, stuck_s: float) -> list[tuple]:
     """Stuck runs by definition, row by row: a maximal run of one value on an axis,

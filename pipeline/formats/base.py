@@ -629,20 +629,20 @@ class TableSource(RawSource):
         dtype: dict[int, Any] = {i: kinds[c.kind] for i, c in enumerate(self.columns)}
         if primer:
             stream = _Prepend(primer, stream)
-        reader = pd.read_csv(
-            stream,
-            sep=self.sep,
-            decimal=self.decimal,
-            header=None,
-            names=list(range(len(self.columns))),
-            dtype=dtype,
-            chunksize=rows,
-            engine="c",
-            skip_blank_lines=False,
-            encoding="utf-8",
-            index_col=False,
-        )
-        try:
+        try:  # the reader parses its first rows already when it is made
+            reader = pd.read_csv(
+                stream,
+                sep=self.sep,
+                decimal=self.decimal,
+                header=None,
+                names=list(range(len(self.columns))),
+                dtype=dtype,
+                chunksize=rows,
+                engine="c",
+                skip_blank_lines=False,
+                encoding="utf-8",
+                index_col=False,
+            )
             frames: Iterator[pd.DataFrame] = reader
             if primer:
                 first = reader.get_chunk(rows + 1).iloc[1:]
