@@ -21,7 +21,7 @@ import numpy as np
 from pipeline.features import Features
 from pipeline.filters import block_means, column_means
 from pipeline.params import DetectorParams
-from pipeline.rankfilter import median_filter1d, minimum_filter1d
+from pipeline.rankfilter import growing_medians, median_filter1d, minimum_filter1d
 from pipeline.recording import runs
 
 Span = tuple[int, int, str]
@@ -159,9 +159,11 @@ class FrameTracker:
         off = self._off
         env = self._means[:, column] if values is None else values
         out = np.empty(stop - start)
-        for j in range(start, min(stop, self.n_bg)):  # windows growing from the start
-            hi = self.n_warm if j < self.n_warm else j
-            out[j - start] = np.median(env[: hi - off])
+        grow = np.arange(start, min(stop, self.n_bg))  # windows growing from the start
+        if grow.size:  # (no frame is dropped before n_bg, so off is 0 here)
+            hi = np.maximum(grow, self.n_warm)  # median of env[:hi]
+            have = min(int(hi[-1]), env.shape[0])
+            out[: grow.size] = growing_medians(env[:have])[np.minimum(hi, have) - 1]
         first = max(start, self.n_bg)
         if stop > first:
             n = self.n_bg
@@ -185,8 +187,9 @@ class FrameTracker:
         lo = max(0, start - n + 1)
         seg = fast[lo - off : stop - off]
         med = median_filter1d(seg, n, n // 2)[start - lo :]
-        for j in range(start, min(stop, n - 1)):  # windows clipped at the run start
-            med[j - start] = float(np.median(fast[: j + 1 - off]))
+        if start < n - 1:  # windows clipped at the run start (off is 0 there)
+            clipped = growing_medians(fast[: min(stop, n - 1)])
+            med[: clipped.size - start] = clipped[start:]
         limit = np.maximum(self.p.sustained_g, self.p.k_sustained * floors)
         half = (n - 1) // 2  # the flag belongs to the centre of the window
         self._add_spans(start, med > limit, half, shift=half)

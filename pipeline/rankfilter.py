@@ -78,3 +78,11 @@ def minimum_filter1d(x: np.ndarray, size: int, origin: int = 0) -> np.ndarray:
     suffix = np.minimum.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()
     starts = np.arange(x.size)
     return np.minimum(suffix[starts], prefix[starts + size - 1])
+
+
+def growing_medians(x: np.ndarray) -> np.ndarray:
+    """``out[i]`` = the median of ``x[: i + 1]`` (``np.median``'s value; for an even count
+    the mean of the two middle values), for every ``i`` of ``x`` (1-D, no NaN)."""
+    if x.size == 0:
+        return x.astype(np.float64)
+    return move_median(np.asarray(x, dtype=np.float64), window=x.size, min_count=1)

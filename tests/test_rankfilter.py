@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
 
-from pipeline.rankfilter import median_filter1d, minimum_filter1d
+from pipeline.rankfilter import growing_medians, median_filter1d, minimum_filter1d
 
 
 @st.composite
@@ -69,3 +69,11 @@ def test_nan_takes_the_partition_path() -> None:
     want = [np.partition(padded[i : i + 3], 1)[1] for i in range(x.size)]
     np.testing.assert_array_equal(median_filter1d(x, 3), want)
     assert median_filter1d(x, 3).tolist() == [3.0, 3.0, 2.0, 2.0, 4.0, 4.0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=0, max_size=150))
+def test_growing_medians_equal_numpy_bit_for_bit(values: list[float]) -> None:
+    x = np.asarray(values, dtype=np.float64)
+    expected = [np.median(x[: i + 1]) for i in range(x.size)]
+    assert np.array_equal(growing_medians(x), np.asarray(expected, dtype=np.float64))
