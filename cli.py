@@ -671,9 +671,11 @@ def _print_record_result(result: Any) -> None:
     help="IANA time zone of the summary [default: this machine's zone].",
 )
 @click.option("--no-summary", is_flag=True, help="Do not write the summary at the end.")
+@_params_option
 def record(
     source_spec: str, protocol: str | None, profile: str | None, out_dir: Path,
     duration: str | None, rate: float | None, stall_s: float, tz: str | None, no_summary: bool,
+    params: Any,
 ) -> None:  # fmt: skip
     """Record a night from a board, counting jerks live; Ctrl-C ends it cleanly.
 
@@ -693,9 +695,9 @@ def record(
     try:
         seconds = parse_duration(duration) if duration else None
         source = make_source(source_spec, protocol, profile, rate, stall_s)
-        params = RecorderParams(out_dir=out_dir, duration_s=seconds, stall_s=stall_s, tz=zone,
-                                summarise=not no_summary)  # fmt: skip
-        result = run_recorder(source, params, LiveLine())
+        settings = RecorderParams(out_dir=out_dir, duration_s=seconds, stall_s=stall_s,
+                                  tz=zone, summarise=not no_summary, detector=params)  # fmt: skip
+        result = run_recorder(source, settings, LiveLine())
     except (ProtocolError, RecorderError, ValueError) as err:
         raise _config_error(err) from None
     _print_record_result(result)
@@ -724,7 +726,8 @@ def record(
     metavar="ZONE",
     help="IANA time zone of the summary [default: this machine's zone].",
 )
-def replay(rec: Path, speed: str, out_dir: Path | None, tz: str | None) -> None:
+@_params_option
+def replay(rec: Path, speed: str, out_dir: Path | None, tz: str | None, params: Any) -> None:
     """Feed a recording through the live path (source, detector, live line, outputs).
 
     The events are those `detect` finds in the same file.
@@ -750,13 +753,15 @@ def replay(rec: Path, speed: str, out_dir: Path | None, tz: str | None) -> None:
     zone = tz or _tz_default()
     get_zone(zone)
     source = ReplaySource(rec, factor)
-    params = RecorderParams(write=False, summarise=False, stall_s=1e9, tz=zone)
-    result = run_recorder(source, params, LiveLine())
+    settings = RecorderParams(write=False, summarise=False, stall_s=1e9, tz=zone, detector=params)
+    result = run_recorder(source, settings, LiveLine())
     if out_dir is not None:
         from firmware_bridge.recorder_writer import make_private_dir
 
         make_private_dir(out_dir)
-        result.process_result = process_recordings([rec], out_dir, ProcessParams(tz=zone))
+        result.process_result = process_recordings(
+            [rec], out_dir, ProcessParams(tz=zone, detector=params)
+        )
         result.summary_dir = out_dir
     _print_record_result(result)
 

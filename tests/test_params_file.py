@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -144,3 +147,23 @@ def test_batch_redoes_a_recording_when_the_params_change(quiet_jerk: Path, tmp_p
     assert "1 ok, 0 skipped" in changed.stdout
     rows = pd.read_csv(out / "cohort_daily_summary.csv")
     assert rows["jerks"].sum() == 0
+
+
+def test_replay_takes_params_for_the_live_count_and_the_summary(
+    quiet_jerk: Path, tmp_path: Path
+) -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    counts = {}
+    for name, params in (("default", None), ("off", {"energy_z": 0})):
+        extra = ["--params", str(_write(tmp_path / f"{name}.json", params))] if params else []
+        out = tmp_path / name
+        r = subprocess.run(
+            [sys.executable, "-m", "cli", "replay", str(quiet_jerk), "--speed", "max",
+             "--out", str(out), "--tz", "UTC", *extra],
+            capture_output=True, text=True, env=env, timeout=120,
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        counts[name] = int(r.stdout.split("jerks      ")[1].split()[0])
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["parameters"]["detector"]["energy_z"] == (0 if params else 5)
+    assert counts == {"default": 1, "off": 0}
