@@ -26,7 +26,9 @@ three axes) with the same mean; the inflation is rounded up to a power of
 
 The sums are of energies rounded to integers of ``1 / SCALE`` g², added in int64, so
 each window's sum is exact and the same whatever the chunking (a running float sum
-would depend on where it started).
+would depend on where it started). The chi-squared tail and quantile are computed
+here (tests compare them with ``scipy.stats``) to keep scipy's import off the
+detection path, as :mod:`pipeline.filters` does for the low-pass.
 """
 
 from __future__ import annotations

@@ -98,6 +98,14 @@ def lowpass_taps(fs: float, lp_hz: float) -> np.ndarray | None:
     return impulse_response(*butterworth2_coefficients(fs, lp_hz))
 
 
+def filter_delay(taps: np.ndarray | None) -> int:
+    """The delay of a low-pass with ``taps`` (samples): its taps' centroid, rounded up;
+    0 without a filter."""
+    if taps is None:
+        return 0
+    return int(np.ceil(np.arange(taps.size) @ taps / taps.sum()))
+
+
 @dataclass
 class StreamFilter:
     """A causal FIR filter over ``(m, 3)`` chunks, carrying the last inputs.

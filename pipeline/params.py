@@ -154,13 +154,14 @@ def read_params_file(path: str | Path) -> DetectorParams:
         data = data["parameters"].get("detector")
     if not isinstance(data, dict):
         raise InputError(path, "expected a JSON object of detector parameters")
+    try:
+        params = DetectorParams.from_dict(data)  # refuses unknown fields
+    except ValueError as err:
+        raise InputError(path, str(err)) from None
     kinds = {f.name: f.type for f in fields(DetectorParams)}
-    unknown = sorted(set(data) - set(kinds))
-    if unknown:
-        raise InputError(path, f"unknown detector parameter(s): {', '.join(unknown)}")
     for name, value in data.items():
         _check_value(path, name, kinds[name], value)
-    return DetectorParams(**data)
+    return params
 
 
 def _check_value(path: Path, name: str, kind: object, value: object) -> None:

@@ -38,7 +38,7 @@ import numpy as np
 
 from pipeline.energy import EnergyTrigger, triggered
 from pipeline.features import Features
-from pipeline.filters import lowpass_taps
+from pipeline.filters import filter_delay, lowpass_taps
 from pipeline.params import DetectorParams
 from pipeline.recording import append_rows
 
@@ -99,10 +99,9 @@ class Segmenter:
         self.max_jerk = p.max_jerk_s * fs
         self.edge = round(p.edge_s * fs)
         self._energy = EnergyTrigger(fs, p) if p.energy_z > 0 else None
-        taps = lowpass_taps(fs, p.lp_hz)
-        #: the low-pass's delay (samples, its taps' centroid, rounded up): how much earlier
-        #: than the envelope's run a jerk's unfiltered energy may start
-        self.delay = 0 if taps is None else int(np.ceil(np.arange(taps.size) @ taps / taps.sum()))
+        #: the envelope low-pass's delay (samples): how much earlier than the envelope's run
+        #: a jerk's unfiltered energy may start
+        self.delay = filter_delay(lowpass_taps(fs, p.lp_hz))
         self.reset(0)
 
     def reset(self, run_start: int) -> None:
