@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.filters import BlockMedianBaseline, StreamFilter, lowpass_taps
+from pipeline.fills import FillTracker
+from pipeline.filters import BlockMedianBaseline, StreamFilter, filter_support, lowpass_taps
 from pipeline.params import DetectorParams
 from pipeline.recording import append_rows
 
@@ -26,28 +27,37 @@ class Features:
     at ``lp_hz`` (g). ``dev`` (r, 3): the deviation itself (g), for ``peak_g`` and the
     axis. ``base`` (r, 3): the baseline (g), gravity in sensor axes, for posture change.
     ``energy`` (r,): the squared magnitude of the unfiltered deviation (g²), for the
-    energy trigger (:mod:`pipeline.energy`).
+    energy trigger (:mod:`pipeline.energy`). ``filled`` (r,) bool: the envelope carries
+    an interpolated stretch (:mod:`pipeline.fills`), whose noise the low-pass did not
+    average.
     """
 
     fast: np.ndarray
     dev: np.ndarray
     base: np.ndarray
     energy: np.ndarray
+    filled: np.ndarray
 
     @classmethod
     def empty(cls) -> Features:
-        return cls(np.empty(0), np.empty((0, 3)), np.empty((0, 3)), np.empty(0))
+        return cls(
+            np.empty(0), np.empty((0, 3)), np.empty((0, 3)), np.empty(0), np.zeros(0, dtype=bool)
+        )
 
     def __len__(self) -> int:
         return int(self.fast.shape[0])
 
     def head(self, n: int) -> Features:
         """The first ``n`` samples (views)."""
-        return Features(self.fast[:n], self.dev[:n], self.base[:n], self.energy[:n])
+        return Features(
+            self.fast[:n], self.dev[:n], self.base[:n], self.energy[:n], self.filled[:n]
+        )
 
     def tail(self, n: int) -> Features:
         """Everything from sample ``n`` on (views)."""
-        return Features(self.fast[n:], self.dev[n:], self.base[n:], self.energy[n:])
+        return Features(
+            self.fast[n:], self.dev[n:], self.base[n:], self.energy[n:], self.filled[n:]
+        )
 
     def then(self, more: Features) -> Features:
         """These samples followed by ``more`` (no copy when either is empty)."""
@@ -56,6 +66,7 @@ class Features:
             append_rows(self.dev, more.dev),
             append_rows(self.base, more.base),
             append_rows(self.energy, more.energy),
+            append_rows(self.filled, more.filled),
         )
 
 
@@ -66,11 +77,15 @@ class FeatureStream:
         block = max(1, round(p.baseline_block_s * fs))
         half = max(1, round((p.baseline_s * fs / block - 1) / 2))
         self._baseline = BlockMedianBaseline(block, half)
-        self._lp = StreamFilter(lowpass_taps(fs, p.lp_hz))
+        taps = lowpass_taps(fs, p.lp_hz)
+        self._lp = StreamFilter(taps)
+        self._fills = FillTracker(filter_support(taps)) if p.fill_guard else None
 
     def reset(self) -> None:
         self._baseline.reset()
         self._lp.reset()
+        if self._fills is not None:
+            self._fills.reset()
 
     def push(self, acc: np.ndarray, final: bool = False) -> Features:
         """Add ``(m, 3)`` samples in g; return the features of the samples now settled."""
@@ -78,4 +93,9 @@ class FeatureStream:
         dev = samples - base
         band = self._lp(dev)
         fast = np.sqrt(np.einsum("ij,ij->i", band, band))
-        return Features(fast, dev, base, np.einsum("ij,ij->i", dev, dev))
+        energy = np.einsum("ij,ij->i", dev, dev)
+        if self._fills is None:
+            filled = np.zeros(energy.shape, dtype=bool)
+        else:
+            filled = self._fills.push(samples)
+        return Features(fast, dev, base, energy, filled)

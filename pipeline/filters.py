@@ -106,6 +106,16 @@ def filter_delay(taps: np.ndarray | None) -> int:
     return int(np.ceil(np.arange(taps.size) @ taps / taps.sum()))
 
 
+def filter_support(taps: np.ndarray | None, share: float = 0.99) -> int:
+    """How many samples after an input a low-pass with ``taps`` still carries it: the
+    fewest leading taps holding ``share`` of ``sum(|taps|)``, less one (0 without a
+    filter)."""
+    if taps is None:
+        return 0
+    c = np.cumsum(np.abs(taps))
+    return int(np.searchsorted(c, share * c[-1]))
+
+
 @dataclass
 class StreamFilter:
     """A causal FIR filter over ``(m, 3)`` chunks, carrying the last inputs.

@@ -78,6 +78,11 @@ class DetectorParams:
         :mod:`pipeline.energy`), and whose envelope reaches ``energy_min_g``, is a
         *quiet* candidate: a jerk when it is alone and not in a restless stretch.
         ``energy_z`` 0 turns it off.
+    Interpolated stretches
+        fill_guard: where the envelope carries a stretch filled in by interpolation
+        (three samples on one line: a dropped packet, see :mod:`pipeline.fills`), the
+        triggers must reach ``k_high`` x the unfiltered noise (from the energy
+        background) and the energy trigger is not sought. False: as before this rule.
     """
 
     baseline_block_s: float = 0.1
@@ -119,6 +124,7 @@ class DetectorParams:
     energy_min_s: float = 0.02
     energy_max_s: float = 0.3
     energy_min_g: float = 0.05
+    fill_guard: bool = True
 
     def as_dict(self) -> dict[str, float | int]:
         """The parameters as a plain dict (for JSON sidecars)."""

@@ -42,6 +42,10 @@ from pipeline.filters import filter_delay, lowpass_taps
 from pipeline.params import DetectorParams
 from pipeline.recording import append_rows
 
+#: the mean of the magnitude of 3-axis white noise over its root mean square,
+#: sqrt(8 / (3 pi)): an envelope background from the energy background
+RAW_MEAN = float(np.sqrt(8.0 / (3.0 * np.pi)))
+
 
 @dataclass(frozen=True)
 class Segment:
@@ -148,17 +152,22 @@ class Segmenter:
             def spread(per_frame: np.ndarray) -> np.ndarray:
                 return np.repeat(per_frame, frame)[:r]
 
-            fast = feat.fast
-            hot = fast > spread(hi)
+            fast, filled = feat.fast, feat.filled
+            hi_s, weak_s = spread(hi), spread(weak_hi)
+            if filled.any():  # an interpolated stretch: the noise as the low-pass left it
+                held = spread(np.maximum(p.k_high * RAW_MEAN * np.sqrt(levels[:, 2]), p.min_peak_g))
+                hi_s[filled] = np.maximum(hi_s[filled], held[filled])
+                weak_s[filled] = np.maximum(weak_s[filled], held[filled])
+            hot = fast > hi_s
             low = spread(lo)
             if self._energy is not None:  # where the background is sensor noise
                 noisy = restless | (level >= p.sustained_g)
-                where = (fast > low) & ~spread(noisy)
+                where = (fast > low) & ~spread(noisy) & ~filled
                 elen = self._energy.push(
                     feat.energy, spread(levels[:, 2]), spread(levels[:, 3]), where
                 )
                 self._elen = append_rows(self._elen, elen)
-            weak = (fast > spread(weak_hi)) & ~hot
+            weak = (fast > weak_s) & ~hot
             self._fast = append_rows(self._fast, fast)
             self._dev = append_rows(self._dev, feat.dev)
             self._hot = append_rows(self._hot, hot)
