@@ -52,12 +52,30 @@ class FillTracker:
         self._prev = both[-2:]
         line = np.zeros(m, dtype=bool)  # line[j]: samples j-2, j-1, j collinear
         if both.shape[0] >= 3:
-            d2 = both[2:] - 2.0 * both[1:-1] + both[:-2]
-            ok = np.abs(d2).max(axis=1) <= LINE_TOL_G
-            line[m - ok.size :] = ok
+            line[m - (both.shape[0] - 2) :] = _collinear(both)
+        if not line.any():  # the common case: only a line before this chunk reaches it
+            out = np.zeros(m, dtype=bool)
+            out[: max(0, self.support - self._since)] = True
+            self._since = min(self._since + m, _FAR)
+            return out
         # samples since the last line's end (the carried count before this chunk)
         idx = np.arange(m, dtype=np.int64)
         last = np.maximum.accumulate(np.where(line, idx, -1))
         since = np.where(last >= 0, idx - last, self._since + idx + 1)
         self._since = min(int(since[-1]), _FAR)
         return since <= self.support
+
+
+def _collinear(x: np.ndarray) -> np.ndarray:
+    """``(n - 2,)`` bool: samples ``i, i+1, i+2`` of ``x`` (n, 3) g lie on one line on
+    every axis. The first axis alone first (in noise it rules out nearly every triple),
+    then the other two only where it holds."""
+    a = x[:, 0]
+    d2 = a[2:] + a[:-2]
+    d2 -= 2.0 * a[1:-1]
+    ok = np.abs(d2) <= LINE_TOL_G
+    cand = np.flatnonzero(ok)
+    if cand.size:
+        rest = x[cand + 2, 1:] + x[cand, 1:] - 2.0 * x[cand + 1, 1:]
+        ok[cand] = np.abs(rest).max(axis=1) <= LINE_TOL_G
+    return ok

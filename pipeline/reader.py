@@ -45,6 +45,7 @@ from pipeline.formats import InputOptions, RawSource, open_source
 from pipeline.formats.base import RawBlock
 from pipeline.formats.canonical import CANONICAL_COLUMNS
 from pipeline.quality import AXES, DataQuality, RateChange, StuckAxis, clipped_flags
+from pipeline.rate import estimate_fs, snap_rate
 from pipeline.readahead import ReadAhead, helper_threads
 from pipeline.recording import Chunk, Gap, Recording, RecordingHeader
 
@@ -107,36 +108,6 @@ class ReaderParams:
 ReadStats = DataQuality
 
 _Raw = RawBlock  # a block of raw rows (kept under its old name)
-
-
-def estimate_fs(t: np.ndarray, max_gap_s: float = 1.0) -> float:
-    """Sample rate (Hz) from timestamps ``t`` (s), robust to jitter, drops and gaps.
-
-    A rough period is the median of the positive intervals no longer than
-    ``max_gap_s``. Dropped samples bias that median (5 % drops with 20 % jitter: 1 %
-    low), and timestamp rounding quantises it, so the period is refined: the mean of
-    the one-period intervals, then total time over total whole periods for intervals
-    of an unambiguous 1-4 periods (jitter telescopes away). A rate within 0.5 % of a
-    whole number of Hz is snapped to it.
-    """
-    d = np.diff(np.asarray(t, dtype=np.float64))
-    d = d[(d > 0) & (d <= max_gap_s)]
-    if d.size == 0:
-        raise ValueError("no two samples closer than the maximum gap")
-    period = float(np.median(d))
-    period = float(np.mean(d[np.abs(d - period) < 0.5 * period]))
-    k = np.rint(d / period)
-    sel = (k >= 1) & (k <= 4) & (np.abs(d / period - k) < 0.45)  # unambiguous counts
-    fs = float(k[sel].sum() / d[sel].sum())
-    return _snap(fs)
-
-
-def _snap(fs: float) -> float:
-    """``fs`` (Hz) snapped to a whole number within 0.5 %, else rounded to 3 decimals."""
-    whole = round(fs)
-    if whole > 0 and abs(fs - whole) / fs < 0.005:
-        return float(whole)
-    return round(fs, 3)
 
 
 @dataclass
@@ -256,7 +227,10 @@ class RecordingStream:
         lines = np.arange(probe.size, dtype=np.int64)
         changes = watch.push(_Rows(probe, np.zeros((probe.size, 3)), lines))
         stop = changes[0].line if changes else probe.size
-        return estimate_fs(probe[:stop], p.max_gap_s)
+        try:
+            return estimate_fs(probe[:stop], p.max_gap_s)
+        except ValueError:  # a change within the first rows: too few before it
+            return fs_head
 
     def _first_block(self) -> _Raw:
         try:
@@ -655,6 +629,11 @@ def _resample_rows(
 
 
 # --------------------------------------------------------------------- watchers
+#: a window's period must differ from the current one by this many standard errors
+#: (as well as by ``rate_tolerance``) to be a change: heavy jitter is not one
+RATE_CHANGE_SE = 6.0
+
+
 class _RateWatch:
     """Finds changes of the raw sample rate (windows of ``rate_window`` intervals).
 
@@ -694,16 +673,18 @@ class _RateWatch:
                 break
             i = int(off[0]) * w  # the window before the first changed one starts here
             self.d, self.t_end, self.line_end = self.d[i:], self.t_end[i:], self.line_end[i:]
-            new = _robust_period(self.d[w : 2 * w])
-            if abs(new / self.period - 1.0) > self.p.rate_tolerance:
+            new, se = _robust_period_se(self.d[w : 2 * w])
+            if abs(new / self.period - 1.0) > max(
+                self.p.rate_tolerance, RATE_CHANGE_SE * se / self.period
+            ):
                 seg = self.d[: 2 * w]
                 old_cost = np.cumsum(np.abs(seg - self.period))
                 new_cost = np.cumsum(np.abs(seg - new)[::-1])[::-1]
                 cost = np.concatenate(([0.0], old_cost[:-1])) + new_cost
                 j = int(np.argmin(cost))
                 new = _robust_period(seg[j:])
-                out.append(RateChange(int(self.line_end[j]), float(self.t_end[j]),
-                                      _snap(1.0 / self.period), _snap(1.0 / new)))  # fmt: skip
+                old_fs, new_fs = snap_rate(1.0 / self.period), snap_rate(1.0 / new)
+                out.append(RateChange(int(self.line_end[j]), float(self.t_end[j]), old_fs, new_fs))
                 self.period = new
                 k = max(j, 1)
             else:
@@ -732,15 +713,25 @@ class _RateWatch:
             wins = wins[cand]
         med = np.median(wins, axis=1)
         near = np.abs(wins - med[:, None]) < 0.45 * med[:, None]
-        mean = (wins * near).sum(axis=1) / np.maximum(near.sum(axis=1), 1)
-        return cand[np.abs(mean / self.period - 1.0) > tol]
+        count = np.maximum(near.sum(axis=1), 1)
+        mean = (wins * near).sum(axis=1) / count
+        var = (((wins - mean[:, None]) ** 2) * near).sum(axis=1) / np.maximum(count - 1, 1)
+        allowed = np.maximum(tol, RATE_CHANGE_SE * np.sqrt(var / count) / self.period)
+        return cand[np.abs(mean / self.period - 1.0) > allowed]
 
 
 def _robust_period(d: np.ndarray) -> float:
     """Mean of the intervals within 45 % of their median (s)."""
+    return _robust_period_se(d)[0]
+
+
+def _robust_period_se(d: np.ndarray) -> tuple[float, float]:
+    """:func:`_robust_period` and its standard error (s)."""
     m = float(np.median(d))
     near = d[np.abs(d - m) < 0.45 * m]
-    return float(near.mean()) if near.size else m
+    if near.size < 2:
+        return (float(near.mean()) if near.size else m), 0.0
+    return float(near.mean()), float(near.std(ddof=1) / np.sqrt(near.size))
 
 
 class _ClipWatch:
