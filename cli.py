@@ -220,6 +220,11 @@ def main(verbose: int) -> None:
     type=click.FloatRange(min=0, min_open=True),
     help="Median jerk size above background, g.",
 )
+@click.option(
+    "--heartbeat",
+    type=click.FloatRange(min=0),
+    help="Heart motion as a chest strap sees it (seismocardiogram), peak g [default: 0].",
+)
 @click.option("--no-confounders", is_flag=True, help="No walking, tremor or restless bouts.")
 def simulate(
     out: Path,
@@ -232,6 +237,7 @@ def simulate(
     start: float | None,
     noise: float | None,
     jerk_size: float | None,
+    heartbeat: float | None,
     no_confounders: bool,
 ) -> None:
     """Simulate a night with ground truth."""
@@ -249,6 +255,7 @@ def simulate(
         noise=noise,
         jerk_size=jerk_size,
         confounders=not no_confounders,
+        heartbeat=heartbeat,
     )
     night = simulate_night(config)
     write_samples_csv(out, night.time, night.acc, night.metadata())
@@ -272,6 +279,7 @@ def _night_config(
     noise: float | None,
     jerk_size: float | None,
     confounders: bool,
+    heartbeat: float | None = None,
 ) -> Any:
     """Build a ``NightConfig``, leaving unset options at the simulator's defaults."""
     kwargs: dict[str, Any] = dict(
@@ -283,6 +291,8 @@ def _night_config(
         kwargs["noise_g"] = noise
     if jerk_size is not None:
         kwargs["jerk_median_g"] = jerk_size
+    if heartbeat is not None:
+        kwargs["heartbeat_g"] = heartbeat
     try:
         return cls(**kwargs)
     except ValueError as err:  # the simulator validates its settings

@@ -1,6 +1,7 @@
 """Benchmarks of jerkcount: accuracy on simulated nights, real SisFall recordings, speed.
 
-Run ``python -m bench [--quick] [--only accuracy|sisfall|speed] [--out bench/out]``.
+Run ``python -m bench [--quick] [--only PART] [--out bench/out]``, PART one of accuracy,
+sisfall, noise, chest, speed, batch.
 Every part prints markdown tables and writes them to ``OUT/<part>.md``. These are
 benchmarks, not tests: they report numbers and pass/fail against the targets of
 issue 2 section 6, and never fail the test suite.

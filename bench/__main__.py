@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--only accuracy|sisfall|noise|speed|batch] [--out DIR]``.
+"""``python -m bench [--quick] [--only accuracy|sisfall|noise|chest|speed|batch] [--out DIR]``.
 
 Prints markdown tables and writes each part's tables to ``DIR/<part>.md`` (with the
 detector parameters and the run's context), plus ``DIR/params.json``.
@@ -23,6 +23,7 @@ from bench import (
     SISFALL_ROOT,
     accuracy,
     batch_speed,
+    chest,
     noise,
     sisfall,
     speed,
@@ -31,7 +32,7 @@ from bench.report import Table
 from pipeline import __version__
 from pipeline.detector import DetectorParams
 
-PARTS = ("accuracy", "sisfall", "noise", "speed", "batch")
+PARTS = ("accuracy", "sisfall", "noise", "chest", "speed", "batch")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -81,6 +82,8 @@ def part_runner(name: str, args: argparse.Namespace) -> Callable[[DetectorParams
         return lambda params: sisfall.run(args.sisfall_root, params)
     if name == "noise":
         return lambda params: noise.run(params, quick=args.quick)
+    if name == "chest":
+        return lambda params: chest.run(params, quick=args.quick)
     if name == "batch":
         return lambda params: batch_speed.run(args.out, params)
     return lambda params: speed.run(args.out, params)

@@ -12,11 +12,25 @@ sustained movement (the median envelope over ``sustained_s`` above both
 the last ``floor_s``, so a noisy board is not taken for movement) and posture
 change (the baseline, i.e. gravity in sensor axes, moving more than ``posture_g``
 within ``posture_s``).
+
+The *pulse level* (g) follows a beat that comes again and again, like the heart's
+own motion on a chest strap (a seismocardiogram: ~80 ms complexes at 40-130 bpm,
+which the frame means and their median hardly see): the envelope's maximum in blocks
+of ``pulse_s`` counted from the start of the run, and of the blocks of the previous
+``background_s`` the value that ``pulse_share`` of them reach (the block before the
+frame's own, growing from the run's start; the first ``1 / (1 - pulse_share)``
+blocks share theirs, so that one of them may fall between two beats). A beat in
+nearly every block raises it to the beat's size; jerks, bursts and hiccup-like series
+at 2 s or more leave over a fifth of the blocks to the noise, and the level stays the
+noise's (for white noise, ~2x the background).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from pipeline.features import Features
 from pipeline.filters import block_means, column_means
@@ -28,6 +42,13 @@ Span = tuple[int, int, str]
 
 #: Column of the frame means that holds the energy (``Features.energy``).
 ENERGY = 4
+#: Columns of the frame means that hold the frame's largest envelope value (g) and
+#: its largest energy (g²).
+PEAK, RAW_PEAK = 5, 6
+#: Columns of the levels :meth:`FrameTracker.push` returns.
+N_LEVELS = 6
+#: Slack for ranks from shares (``(1 - 0.8) * 5`` is 0.9999999999999998 in floating point).
+EPS = 1e-9
 #: Standard deviations per median absolute deviation, for Gaussian data.
 MAD_TO_SD = 1.4826
 #: Energies below this (g² per sample) count as this, against division by zero.
@@ -52,6 +73,12 @@ class FrameTracker:
         self.n_warm = min(self.n_bg, max(1, round(p.warmup_s / p.frame_s)))
         self.n_floor = max(1, round(p.floor_s / p.frame_s))
         self.n_keep = max(self.n_bg, self.n_floor)
+        #: frames per pulse block (0: no pulse level) and blocks in the pulse window
+        self.n_pulse = max(1, round(p.pulse_s / p.frame_s)) if p.pulse_s > 0 else 0
+        self.n_pulse_win = max(1, round(p.background_s / p.pulse_s)) if self.n_pulse else 0
+        #: blocks the first windows share: one may fall between two beats
+        self.n_pulse_warm = math.ceil(1.0 / (1.0 - p.pulse_share) - EPS) if self.n_pulse else 0
+        self.n_first = max(self.n_warm, self.n_pulse * self.n_pulse_warm)  # first release
         self.spans: list[Span] = []
         #: Envelope frame means released since the caller last took them: ``(grid index of
         #: the first frame, (k,) means in g)``, frames ``frame`` samples long.
@@ -61,21 +88,27 @@ class FrameTracker:
     def reset(self, run_start: int) -> None:
         self.run_start = run_start
         self._pending = Features.empty()  # samples not yet released
-        self._means = np.empty((0, 5))  # per frame: envelope, baseline x, y, z, energy
+        # per frame: means of the envelope, baseline x, y, z, energy; peak envelope, energy
+        self._means = np.empty((0, 7))
         self._bgs = np.empty(0)  # background of each released frame, from frame _off
         self._spread = np.empty(0)  # |energy - its background| / background, the same frames
         self._off = 0  # run frame number of _means[0]
         self._done = 0  # run frames released
+        self._blocks = np.empty((0, 2))  # per pulse block from _boff: peak envelope, energy
+        self._boff = 0
 
     # ------------------------------------------------------------------ API
     def push(self, feat: Features, final: bool = False) -> tuple[Features, np.ndarray]:
-        """Add feature samples; return the released ones and the ``(k, 4)`` levels of their
+        """Add feature samples; return the released ones and the ``(k, 6)`` levels of their
         ``k`` frames (``frame`` samples each, the last of a run possibly fewer): the
         background and the quiet floor (lowest background of the last ``floor_s``), in g;
-        the energy background (the same median of the frames' mean energy, g²); and the
+        the energy background (the same median of the frames' mean energy, g²); the
         noise's *inflation* (see :meth:`_inflation`; 1 for white noise): how much more
         the frames' mean energy varies than white noise's does, squared, from the median
-        of their relative deviations from the energy background over the same window.
+        of their relative deviations from the energy background over the same window;
+        and the pulse levels (g, see the module docstring; 0 where there are none) of the
+        envelope and of the unfiltered deviation (from its energy), for stretches the
+        low-pass did not smooth (see :mod:`pipeline.fills`).
 
         With ``final`` the run ends and every sample is released (a last partial frame
         takes the background of the frames before it).
@@ -92,12 +125,15 @@ class FrameTracker:
                     column_means(pending.fast[a:b], f),
                     block_means(pending.base[a:b], f),
                     column_means(pending.energy[a:b], f),
+                    pending.fast[a:b].reshape(-1, f).max(axis=1),
+                    pending.energy[a:b].reshape(-1, f).max(axis=1),
                 ]
             )
             self._means = np.vstack([self._means, new])
+            self._add_blocks(upto)
         out: list[Features] = []
         out_levels: list[np.ndarray] = []
-        if upto >= self.n_warm or final:
+        if upto >= self.n_first or final:
             if upto > self._done:
                 n = (upto - self._done) * f
                 out.append(self._pending.head(n))
@@ -112,7 +148,8 @@ class FrameTracker:
                 self._spread = np.concatenate([self._spread, spread])
                 typical = self._backgrounds(self._done, upto, values=self._spread)
                 inflation = self._inflation(typical)
-                out_levels.append(np.column_stack([bgs, floors, energy, inflation]))
+                pulse = self._pulse(self._done, upto)
+                out_levels.append(np.column_stack([bgs, floors, energy, inflation, pulse]))
                 self._pending = self._pending.tail(n)
                 self._mark_sustained(self._done, upto, floors)
                 self._mark_posture(self._done, upto)
@@ -127,10 +164,11 @@ class FrameTracker:
                     energy = float(self._backgrounds(upto, upto + 1, ENERGY)[0])
                     typical = self._backgrounds(upto, upto + 1, values=self._spread)
                     inflation = float(self._inflation(typical)[0])
+                pulse = self._pulse(upto, upto + 1)[0]
                 recent = self._bgs[-(self.n_floor - 1) :] if self.n_floor > 1 else self._bgs[:0]
                 floor = min(bg, float(recent.min())) if recent.size else bg
                 out.append(self._pending)
-                out_levels.append(np.array([[bg, floor, energy, inflation]]))
+                out_levels.append(np.array([[bg, floor, energy, inflation, *pulse]]))
                 self._pending = Features.empty()
         drop = self._done - self.n_keep - self._off
         if drop > 0 and self._done >= self.n_warm:
@@ -138,8 +176,12 @@ class FrameTracker:
             self._bgs = self._bgs[drop:]
             self._spread = self._spread[drop:]
             self._off += drop
+        bdrop = (self._done // self.n_pulse - self.n_pulse_win - self._boff) if self.n_pulse else 0
+        if bdrop > 0:
+            self._blocks = self._blocks[bdrop:]
+            self._boff += bdrop
         if not out:
-            return Features.empty(), np.empty((0, 4))
+            return Features.empty(), np.empty((0, N_LEVELS))
         if len(out) == 1:
             return out[0], out_levels[0]
         return out[0].then(out[1]), np.vstack(out_levels)
@@ -171,6 +213,51 @@ class FrameTracker:
             med = median_filter1d(arr, n, n // 2)
             out[first - start :] = med[n - 1 :]
         return out
+
+    def _add_blocks(self, have: int) -> None:
+        """The envelope and energy maxima of the pulse blocks the first ``have`` frames
+        complete."""
+        m = self.n_pulse
+        if not m:
+            return
+        first, last = self._boff + self._blocks.shape[0], have // m
+        if last > first:
+            peaks = self._means[first * m - self._off : last * m - self._off, PEAK : RAW_PEAK + 1]
+            self._blocks = np.vstack([self._blocks, peaks.reshape(-1, m, 2).max(axis=1)])
+
+    def _pulse(self, start: int, stop: int) -> np.ndarray:
+        """Pulse levels ``(stop - start, 2)`` (g) of run frames ``start .. stop-1`` (0 before
+        the blocks they need end): of the envelope and of the unfiltered deviation.
+
+        Frame ``j`` of block ``b = j // pulse frames`` takes the blocks
+        ``max(0, b - n) .. max(b, w) - 1`` (``n`` blocks make ``background_s``; the
+        first ``w = ceil(1 / (1 - pulse_share))`` share theirs); of those ``m`` block
+        maxima, sorted, the one at rank ``floor((1 - pulse_share) * m)``.
+        """
+        out = np.zeros((stop - start, 2))
+        m, n = self.n_pulse, self.n_pulse_win
+        if not m:
+            return out
+        b = np.arange(start, stop) // m
+        ub, inverse = np.unique(b, return_inverse=True)
+        hi = np.maximum(ub, self.n_pulse_warm)
+        lo = np.maximum(0, ub - n)
+        have = self._boff + self._blocks.shape[0]
+        ok = hi <= have  # (every block the window needs has ended)
+        vals = np.zeros((ub.size, 2))
+        share = 1.0 - self.p.pulse_share
+        full = ok & (hi - lo == n)
+        if full.any():  # whole windows: one partition of their sliding view
+            a0, a1 = int(lo[full][0]) - self._boff, int(hi[full][-1]) - self._boff
+            win = sliding_window_view(self._blocks[a0:a1], n, axis=0)  # (k, 2, n)
+            rank = int(share * n + EPS)
+            vals[full] = np.partition(win, rank, axis=2)[:, :, rank]
+        for i in np.flatnonzero(ok & ~full):  # windows growing from the run's start
+            w = self._blocks[lo[i] - self._boff : hi[i] - self._boff]
+            rank = int(share * w.shape[0] + EPS)
+            vals[i] = np.partition(w, rank, axis=0)[rank]
+        vals[:, 1] = np.sqrt(vals[:, 1])
+        return vals[inverse]
 
     def _inflation(self, typical: np.ndarray) -> np.ndarray:
         """How much more the frames' mean energy varies than white noise's would, squared

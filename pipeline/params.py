@@ -83,6 +83,13 @@ class DetectorParams:
         (three samples on one line: a dropped packet, see :mod:`pipeline.fills`), the
         triggers must reach ``k_high`` x the unfiltered noise (from the energy
         background) and the energy trigger is not sought. False: as before this rule.
+    Beats
+        pulse_s, pulse_share, pulse_bg_ratio, k_pulse: the pulse level is the envelope
+        maximum of blocks of ``pulse_s`` that ``pulse_share`` of the blocks of the last
+        ``background_s`` reach (see :mod:`pipeline.noisefloor`); where it stands above
+        ``pulse_bg_ratio`` x the background (a beat in nearly every block: the heart
+        seen by a chest strap), a jerk must reach ``k_pulse`` x the pulse level and the
+        energy trigger is not sought. ``pulse_s`` 0 turns it off.
     """
 
     baseline_block_s: float = 0.1
@@ -125,6 +132,15 @@ class DetectorParams:
     energy_max_s: float = 0.3
     energy_min_g: float = 0.05
     fill_guard: bool = True
+    pulse_s: float = 1.25
+    pulse_share: float = 0.8
+    pulse_bg_ratio: float = 2.5
+    k_pulse: float = 2.0
+
+    def __post_init__(self) -> None:
+        share = self.pulse_share  # (a value of the wrong type is read_params_file's to name)
+        if isinstance(share, int | float) and not 0.0 < share < 1.0:
+            raise ValueError(f"pulse_share must be between 0 and 1, not {share}")
 
     def as_dict(self) -> dict[str, float | int]:
         """The parameters as a plain dict (for JSON sidecars)."""

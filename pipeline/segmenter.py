@@ -8,7 +8,9 @@ A run that reaches the high threshold (``k_high`` x background, at least
 ``restless_bg_ratio`` x the quiet floor (after movement, or in a restless stretch) the
 trigger is ``k_restless`` x the background; a run there that reaches only ``k_high`` x
 the quiet floor becomes a *weak* segment, which the classifier counts only as a lone
-jerk in a pause. Runs
+jerk in a pause. Where the pulse level (:mod:`pipeline.noisefloor`: a beat in
+nearly every block, as the heart on a chest strap) stands above ``pulse_bg_ratio`` x
+the background, both triggers are at least ``k_pulse`` x the pulse level. Runs
 are only cut once no later sample can extend them, so segments do not depend on
 the chunking.
 
@@ -127,12 +129,15 @@ class Segmenter:
     def push(
         self, feat: Features, levels: np.ndarray, frame: int, final: bool = False
     ) -> list[Segment]:
-        """Add released samples with the levels ``(k, 4)`` of their frames (background and
-        quiet floor, g; energy background, g²; the noise's inflation; ``frame`` samples
-        a frame, the last possibly fewer); return finished segments.
+        """Add released samples with the levels ``(k, 6)`` of their frames (background and
+        quiet floor, g; energy background, g²; the noise's inflation; the pulse levels of
+        the envelope and of the unfiltered deviation, g;
+        ``frame`` samples a frame, the last possibly fewer); return finished segments.
 
         Where the background stands above ``restless_bg_ratio`` x the quiet floor (a
-        restless stretch), a jerk must reach ``k_restless`` x the background. The
+        restless stretch), a jerk must reach ``k_restless`` x the background; where the
+        pulse level stands above ``pulse_bg_ratio`` x the background (beats), it must
+        reach ``k_pulse`` x the pulse level, and the energy trigger is not sought. The
         thresholds are computed per frame and spread over its samples.
         """
         p = self.p
@@ -146,6 +151,14 @@ class Segmenter:
                 weak_hi = np.where(restless, np.maximum(p.k_high * floor, p.min_peak_g), np.inf)
             else:
                 weak_hi = np.full(level.shape, np.inf)
+            pulse = levels[:, 4]
+            pulsed = pulse > p.pulse_bg_ratio * level  # a beat in nearly every block
+            if pulsed.any():
+                beat_hi = p.k_pulse * pulse[pulsed]
+                hi[pulsed] = np.maximum(hi[pulsed], beat_hi)
+                # (also the pause rule's candidates: beats make the background flicker
+                # above the quiet floor, and a beat in a still moment is no jerk)
+                weak_hi[pulsed] = np.maximum(weak_hi[pulsed], beat_hi)
             low_floor = restless if p.floor_extent else np.zeros(restless.shape, dtype=bool)
             lo = np.maximum(p.k_low * np.where(low_floor, floor, level), p.min_low_g)
 
@@ -155,13 +168,15 @@ class Segmenter:
             fast, filled = feat.fast, feat.filled
             hi_s, weak_s = spread(hi), spread(weak_hi)
             if filled.any():  # an interpolated stretch: the noise as the low-pass left it
-                held = spread(np.maximum(p.k_high * RAW_MEAN * np.sqrt(levels[:, 2]), p.min_peak_g))
+                raw = p.k_high * RAW_MEAN * np.sqrt(levels[:, 2])
+                raw[pulsed] = np.maximum(raw[pulsed], p.k_pulse * levels[pulsed, 5])
+                held = spread(np.maximum(raw, p.min_peak_g))
                 hi_s[filled] = np.maximum(hi_s[filled], held[filled])
                 weak_s[filled] = np.maximum(weak_s[filled], held[filled])
             hot = fast > hi_s
             low = spread(lo)
             if self._energy is not None:  # where the background is sensor noise
-                noisy = restless | (level >= p.sustained_g)
+                noisy = restless | (level >= p.sustained_g) | pulsed
                 where = (fast > low) & ~spread(noisy) & ~filled
                 elen = self._energy.push(
                     feat.energy, spread(levels[:, 2]), spread(levels[:, 3]), where

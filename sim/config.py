@@ -69,6 +69,9 @@ class NightConfig:
         ``nonwear_per_hour`` (default 0: never drawn at random) adds stretches of 30-90
         min with the sensor taken off and lying still on a table (kind ``"nonwear"``).
     breathing_g : breathing micro-motion amplitude, g.
+    heartbeat_g : peak of the heart's own motion (seismocardiogram, as a chest strap
+        such as the Polar H10 picks it up: a complex every beat at 50-75 bpm), g;
+        0 (the default, a wrist sensor) for none. See :class:`sim.body.Heartbeat`.
 
     Sensor
     ------
@@ -112,6 +115,7 @@ class NightConfig:
     nonwear_per_hour: float = 0.0
     forced_confounders: tuple[ForcedConfounder, ...] = field(default_factory=tuple)
     breathing_g: float = 0.003
+    heartbeat_g: float = 0.0
     bits: int = 12
     range_g: float = 8.0
     bias_g: float = 0.03
@@ -167,6 +171,7 @@ class NightConfig:
         need(0 <= self.plm_share <= 1 and 0 <= self.train_jitter < 0.3, "bad train settings")
         need(2 <= self.bits <= 32, "bits must be in 2..32")
         need(self.range_g > 0, "range_g must be > 0")
+        need(self.heartbeat_g >= 0, "heartbeat_g must be >= 0")
         need(self.noise_g >= 0 and self.bias_g >= 0, "noise_g and bias_g must be >= 0")
         need(0 <= self.jitter_s < 0.5 / self.fs, "jitter_s must be in [0, half a sample period)")
         need(0 <= self.drop_prob < 1 and self.packet_s > 0, "bad drop model")

@@ -1,8 +1,8 @@
 """Assemble a simulated night: sensor clock, confounders, jerks, body, sensor; plus truth.
 
 Random streams: one :class:`numpy.random.SeedSequence` from ``config.seed`` is split
-into independent streams for the clock, confounders, jerk timing, jerk shapes, body
-and sensor noise, so e.g. switching confounders off does not change the noise.
+into independent streams for the clock, confounders, jerk timing, jerk shapes, body,
+sensor noise and heartbeat, so e.g. switching confounders off does not change the noise.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 
 from pipeline.atomic import atomic_write
 from pipeline.recording import runs
-from sim.body import Breathing, Posture, Transition
+from sim.body import Breathing, Heartbeat, Posture, Transition
 from sim.config import (
     CONFOUNDER_CLEARANCE_S,
     EDGE_MARGIN_S,
@@ -85,6 +85,7 @@ class SimulatedNight:
             "range_g": f"{c.range_g:g}",
             "bits": str(c.bits),
             "noise_g": f"{c.noise_g:g}",
+            **({"heartbeat_g": f"{c.heartbeat_g:g}"} if c.heartbeat_g > 0 else {}),
         }
 
 
@@ -149,8 +150,8 @@ def simulate_night(config: NightConfig) -> SimulatedNight:
     """
     t_wall = _time.perf_counter()
     cfg = config
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(cfg.seed).spawn(6)]
-    r_clock, r_conf, r_timing, r_shape, r_body, r_sensor = streams
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(cfg.seed).spawn(7)]
+    r_clock, r_conf, r_timing, r_shape, r_body, r_sensor, r_heart = streams
 
     clock = sample_clock(cfg, r_clock)
     u0, confs = plan_confounders(cfg, r_conf)
@@ -162,12 +163,15 @@ def simulate_night(config: NightConfig) -> SimulatedNight:
     transitions: list[Transition] = [tr for c in confs for tr in c.transitions]
     posture = Posture.draw(r_body, u0, transitions, cfg.duration_s)
     breath = Breathing.draw(r_body, cfg.breathing_g)
+    heart = Heartbeat.draw(r_heart, cfg.heartbeat_g, cfg.duration_s)
     bias = draw_bias(cfg, r_sensor)
     acc = np.empty((t.size, 3))
     for i in range(0, t.size, BLOCK):  # blocks bound the temporaries' memory
         tb = t[i : i + BLOCK]
         ab = posture.gravity(tb)
         ab += breath.at(tb)
+        if cfg.heartbeat_g > 0:
+            ab += heart.at(tb)
         for c in confs:
             render_confounder(c, tb, ab)
         render_jerks(tb, jerks, ab)

@@ -181,6 +181,21 @@ def test_simulate_options(tmp_path: Path) -> None:
     assert data["time"].diff().median() == pytest.approx(0.02, abs=1e-3)
 
 
+def test_simulate_a_chest_strap_night_and_detect_no_beat(tmp_path: Path) -> None:
+    rec, truth, events = tmp_path / "r.csv", tmp_path / "t.csv", tmp_path / "e.csv"
+    result = _run(
+        "simulate", "--out", rec, "--truth", truth, "--hours", "0.1", "--fs", "200",
+        "--pattern", "none", "--no-confounders", "--noise", "0.005", "--heartbeat", "0.05",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "# heartbeat_g: 0.05\n" in rec.read_text()[:2000]
+    data = pd.read_csv(rec, comment="#")
+    assert (data[["ax", "ay", "az"]] - data[["ax", "ay", "az"]].median()).abs().max().max() > 0.03
+    result = _run("detect", rec, "--out", events, "--tz", "UTC")
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(events).empty  # 360 seconds of beats, none a jerk
+
+
 def test_simulate_bad_settings_one_line(tmp_path: Path) -> None:
     args = ["simulate", "--out", tmp_path / "r.csv", "--truth", tmp_path / "t.csv"]
     result = _run(*args, "--start", "yesterday")

@@ -59,6 +59,8 @@ def test_the_parameters_of_an_events_sidecar_or_a_summary_are_reused(tmp_path: P
         ('{"k_high": NaN}', "k_high must be a number, not NaN", None),
         ('{"rhythm_min_any": 2.5}', "rhythm_min_any must be a whole number, not 2.5", None),
         ('{"floor_extent": 1}', "floor_extent must be true or false, not 1", None),
+        ('{"pulse_share": 1}', "pulse_share must be between 0 and 1, not 1", None),
+        ('{"pulse_share": "x"}', 'pulse_share must be a number, not "x"', None),
         ('{"parameters": {"pattern": {}}}', "expected a JSON object of detector parameters", None),
     ],
 )

@@ -1,0 +1,146 @@
+"""Beats that come again and again (the heart on a chest strap) are not jerks.
+
+The simulator's ``heartbeat_g`` adds a seismocardiogram (:class:`sim.body.Heartbeat`);
+the detector's pulse level (:mod:`pipeline.noisefloor`) raises the trigger above it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.detector import DetectorParams, detect_recording
+from pipeline.features import Features
+from pipeline.noisefloor import FrameTracker
+from pipeline.score import score_onsets
+from sim import NightConfig, simulate_night
+from sim.body import Heartbeat
+from tests.test_detector import _feed, _sim_recording
+
+OFF = DetectorParams(pulse_s=0.0)
+
+
+def chest_night(tmp: Path, **kw: object):
+    """A still night on a chest strap: 200 Hz (the Polar H10's rate), a quiet board,
+    as canonical CSV read back; ``(night, recording)``."""
+    base = dict(fs=200.0, noise_g=0.005, confounders=False, heartbeat_g=0.05, seed=1)
+    base.update(kw)
+    rec, night = _sim_recording(tmp, **base)
+    return night, rec
+
+
+def onsets(det) -> np.ndarray:
+    return np.array([e.time for e in det.events])
+
+
+# --------------------------------------------------------------------------- simulator
+def test_heartbeat_model_rate_and_size() -> None:
+    rng = np.random.default_rng(4)
+    h = Heartbeat.draw(rng, 0.05, 3600.0)
+    rr = np.diff(h.beats)
+    assert 3000 <= h.beats.size <= 4500 * 1.1  # 50-75 bpm, +-8 % wander
+    assert 0.7 < rr.min() and rr.max() < 1.4
+    t = np.arange(0.0, 60.0, 1 / 1000)
+    wave = np.linalg.norm(h.at(t), axis=1)
+    peaks = [wave[(t >= b) & (t < b + 0.15)].max() for b in h.beats[h.beats < 59.5]]
+    assert 0.03 < np.median(peaks) < 0.07  # the complex peaks near heartbeat_g
+    assert Heartbeat.draw(rng, 0.0, 3600.0).beats.size == 0
+
+
+def test_heartbeat_0_leaves_the_night_as_it_was() -> None:
+    cfg = NightConfig(hours=0.05, seed=3)
+    a, b = simulate_night(cfg), simulate_night(NightConfig(hours=0.05, seed=3, heartbeat_g=0.0))
+    assert np.array_equal(a.acc, b.acc)
+    with_heart = simulate_night(NightConfig(hours=0.05, seed=3, heartbeat_g=0.05))
+    assert np.array_equal(a.time, with_heart.time)  # the same clock, confounders, jerks
+    assert with_heart.metadata()["heartbeat_g"] == "0.05"
+    assert "heartbeat_g" not in a.metadata()
+    assert a.truth.equals(with_heart.truth)
+
+
+# --------------------------------------------------------------------------- detector
+def test_heartbeat_alone_gives_no_jerks(tmp_path: Path) -> None:
+    night, rec = chest_night(tmp_path, hours=0.5, pattern="none")
+    assert len(detect_recording(rec, OFF).events) > 100  # what the guard is for
+    det = detect_recording(rec)
+    assert len(det.events) == 0
+    assert det.activity_minutes == 0.0
+
+
+def test_jerks_above_the_beats_are_found(tmp_path: Path) -> None:
+    night, rec = chest_night(
+        tmp_path, hours=1.0, pattern="random", rate_per_hour=60, heartbeat_g=0.1
+    )
+    truth = night.jerks["time"].to_numpy()
+    before = score_onsets(onsets(detect_recording(rec, OFF)), truth)
+    after = score_onsets(onsets(detect_recording(rec)), truth)
+    assert before.recall < 0.1  # the night was taken for rhythmic movement
+    assert after.tp == 49 and after.fp == 2 and truth.size == 53
+
+
+def test_hiccups_every_two_seconds_are_not_taken_for_beats(tmp_path: Path) -> None:
+    cfg = dict(
+        hours=0.5, fs=100.0, pattern="periodic", rate_per_hour=300, plm_share=0.0,
+        hiccup_interval_s=(2.0, 2.5), train_size=(20, 30), noise_g=0.01,
+        jerk_median_g=0.2, confounders=False, seed=5,
+    )  # fmt: skip
+    rec, night = _sim_recording(tmp_path, **cfg)
+    on, off = detect_recording(rec), detect_recording(rec, OFF)
+    assert on.events == off.events
+    assert score_onsets(onsets(on), night.jerks["time"].to_numpy()).recall > 0.9
+
+
+def test_chunking_does_not_change_events_under_beats(tmp_path: Path) -> None:
+    night, rec = chest_night(
+        tmp_path, hours=120 / 3600, fs=100.0, pattern="random", rate_per_hour=600
+    )
+    whole = _feed(rec, [rec.n])
+    assert whole[0] and whole == _feed(rec, [1]) == _feed(rec, [7, 100, 3])
+
+
+# --------------------------------------------------------------------------- the level
+def reference_pulse(fast: np.ndarray, energy: np.ndarray, tr: FrameTracker) -> np.ndarray:
+    """The pulse levels of every whole frame, straight from the definition."""
+    f, m, n, w = tr.frame, tr.n_pulse, tr.n_pulse_win, tr.n_pulse_warm
+    share = 1.0 - tr.p.pulse_share
+    k = fast.size // f
+    blocks = np.column_stack(
+        [x[: k // m * m * f].reshape(-1, m * f).max(axis=1) for x in (fast, energy)]
+    )
+    out = np.zeros((k, 2))
+    for j in range(k):
+        b = j // m
+        lo, hi = max(0, b - n), max(b, w)
+        if hi <= blocks.shape[0]:
+            win = np.sort(blocks[lo:hi], axis=0)
+            out[j] = win[round(share * (hi - lo) * 1e6) // 1_000_000]  # exact: 0.2 x 5 is 1
+    out[:, 1] = np.sqrt(out[:, 1])
+    return out
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    seconds=st.floats(3.0, 90.0),
+    sizes=st.lists(st.integers(1, 900), min_size=1, max_size=5),
+)
+def test_pulse_level_is_its_definition_whatever_the_chunks(seed, seconds, sizes) -> None:
+    rng = np.random.default_rng(seed)
+    fs = 40.0
+    r = int(seconds * fs)
+    fast = rng.gamma(2.0, 0.01, r)
+    energy = rng.gamma(2.0, 0.0001, r)
+    feat = Features(fast, np.zeros((r, 3)), np.zeros((r, 3)), energy, np.zeros(r, dtype=bool))
+    tr = FrameTracker(fs, DetectorParams())
+    got, i, k = [], 0, 0
+    while i < r:
+        step = sizes[k % len(sizes)]
+        _, lv = tr.push(feat.tail(i).head(step), final=i + step >= r)
+        got.append(lv[:, 4:])
+        i, k = i + step, k + 1
+    levels = np.vstack(got)
+    whole = r // tr.frame
+    np.testing.assert_array_equal(levels[:whole], reference_pulse(fast, energy, tr))
