@@ -19,10 +19,13 @@ which the frame means and their median hardly see): the envelope's maximum in bl
 of ``pulse_s`` counted from the start of the run, and of the blocks of the previous
 ``background_s`` the value that ``pulse_share`` of them reach (the block before the
 frame's own, growing from the run's start; the first ``1 / (1 - pulse_share)``
-blocks share theirs, so that one of them may fall between two beats). A beat in
-nearly every block raises it to the beat's size; jerks, bursts and hiccup-like series
-at 2 s or more leave over a fifth of the blocks to the noise, and the level stays the
-noise's (for white noise, ~2x the background).
+blocks share theirs, so that one of them may fall between two beats). Blocks of
+movement (mean envelope above ``sustained_g``) are left out: beats are seen in the
+still blocks, and a jerk in a pause between movements is measured against the pause,
+not against the movement (with fewer still blocks than the warm-up's, the level is 0).
+A beat in nearly every block raises it to the beat's size; jerks, bursts and
+hiccup-like series at 2 s or more leave over a fifth of the blocks to the noise, and
+the level stays the noise's (for white noise, ~2x the background).
 """
 
 from __future__ import annotations
@@ -216,14 +219,17 @@ class FrameTracker:
 
     def _add_blocks(self, have: int) -> None:
         """The envelope and energy maxima of the pulse blocks the first ``have`` frames
-        complete."""
+        complete; NaN for a block of movement (its mean envelope above ``sustained_g``)."""
         m = self.n_pulse
         if not m:
             return
         first, last = self._boff + self._blocks.shape[0], have // m
         if last > first:
-            peaks = self._means[first * m - self._off : last * m - self._off, PEAK : RAW_PEAK + 1]
-            self._blocks = np.vstack([self._blocks, peaks.reshape(-1, m, 2).max(axis=1)])
+            rows = self._means[first * m - self._off : last * m - self._off]
+            peaks = rows[:, PEAK : RAW_PEAK + 1].reshape(-1, m, 2).max(axis=1)
+            moving = rows[:, 0].reshape(-1, m).mean(axis=1) > self.p.sustained_g
+            peaks[moving] = np.nan  # movement, not beats: left out of the windows
+            self._blocks = np.vstack([self._blocks, peaks])
 
     def _pulse(self, start: int, stop: int) -> np.ndarray:
         """Pulse levels ``(stop - start, 2)`` (g) of run frames ``start .. stop-1`` (0 before
@@ -231,8 +237,9 @@ class FrameTracker:
 
         Frame ``j`` of block ``b = j // pulse frames`` takes the blocks
         ``max(0, b - n) .. max(b, w) - 1`` (``n`` blocks make ``background_s``; the
-        first ``w = ceil(1 / (1 - pulse_share))`` share theirs); of those ``m`` block
-        maxima, sorted, the one at rank ``floor((1 - pulse_share) * m)``.
+        first ``w = ceil(1 / (1 - pulse_share))`` share theirs); of the ``m`` block
+        maxima among them that are not movement, sorted, the one at rank
+        ``floor((1 - pulse_share) * m)``, or 0 when ``m < w``.
         """
         out = np.zeros((stop - start, 2))
         m, n = self.n_pulse, self.n_pulse_win
@@ -245,19 +252,26 @@ class FrameTracker:
         have = self._boff + self._blocks.shape[0]
         ok = hi <= have  # (every block the window needs has ended)
         vals = np.zeros((ub.size, 2))
-        share = 1.0 - self.p.pulse_share
         full = ok & (hi - lo == n)
-        if full.any():  # whole windows: one partition of their sliding view
+        if full.any():  # whole windows: one sort of their sliding view (NaN last)
             a0, a1 = int(lo[full][0]) - self._boff, int(hi[full][-1]) - self._boff
-            win = sliding_window_view(self._blocks[a0:a1], n, axis=0)  # (k, 2, n)
-            rank = int(share * n + EPS)
-            vals[full] = np.partition(win, rank, axis=2)[:, :, rank]
+            win = np.sort(sliding_window_view(self._blocks[a0:a1], n, axis=0), axis=2)
+            vals[full] = self._ranked(win, (~np.isnan(win[:, 0, :])).sum(axis=1))
         for i in np.flatnonzero(ok & ~full):  # windows growing from the run's start
-            w = self._blocks[lo[i] - self._boff : hi[i] - self._boff]
-            rank = int(share * w.shape[0] + EPS)
-            vals[i] = np.partition(w, rank, axis=0)[rank]
+            w = np.sort(self._blocks[lo[i] - self._boff : hi[i] - self._boff].T, axis=1)
+            vals[i] = self._ranked(w[None], np.array([(~np.isnan(w[0])).sum()]))[0]
         vals[:, 1] = np.sqrt(vals[:, 1])
         return vals[inverse]
+
+    def _ranked(self, windows: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """``(k, 2)``: of each window ``(k, 2, n)``, sorted along its last axis with its
+        ``valid`` (k,) values first, the value at rank ``floor((1 - pulse_share) *
+        valid)``; 0 where fewer than the warm-up's blocks are valid."""
+        rank = np.floor((1.0 - self.p.pulse_share) * valid + EPS).astype(np.int64)
+        rank = np.minimum(rank, windows.shape[2] - 1)
+        out = np.take_along_axis(windows, rank[:, None, None], axis=2)[:, :, 0]
+        out[valid < self.n_pulse_warm] = 0.0
+        return out
 
     def _inflation(self, typical: np.ndarray) -> np.ndarray:
         """How much more the frames' mean energy varies than white noise's would, squared

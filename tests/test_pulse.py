@@ -6,21 +6,25 @@ the detector's pulse level (:mod:`pipeline.noisefloor`) raises the trigger above
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.detector import DetectorParams, detect_recording
-from pipeline.features import Features
+from pipeline.features import Features, FeatureStream
 from pipeline.noisefloor import FrameTracker
 from pipeline.score import score_onsets
+from pipeline.sisfall import read_sisfall
 from sim import NightConfig, simulate_night
 from sim.body import Heartbeat
 from tests.test_detector import _feed, _sim_recording
 
 OFF = DetectorParams(pulse_s=0.0)
+SISFALL = Path(__file__).resolve().parent / "data" / "sisfall"
 
 
 def chest_night(tmp: Path, **kw: object):
@@ -101,22 +105,44 @@ def test_chunking_does_not_change_events_under_beats(tmp_path: Path) -> None:
     assert whole[0] and whole == _feed(rec, [1]) == _feed(rec, [7, 100, 3])
 
 
+def test_a_jerk_in_a_pause_after_jumping_is_measured_against_the_pause() -> None:
+    """Real movement (SisFall D19: jumping to reach something high): its blocks are left
+    out of the pulse level, which would otherwise be the jumps' size."""
+    rec = read_sisfall(SISFALL / "SA01" / "D19_SA01_R01.txt.gz", "mma8451q")
+    assert detect_recording(rec).events == []
+    acc = rec.acc.copy()
+    n, i = int(0.1 * rec.fs), int(7.0 * rec.fs)
+    acc[i : i + n, 2] += 0.4 * np.sin(np.pi * np.arange(n) / n)  # 0.4 g, 100 ms
+    jerk = replace(rec, acc=acc)
+    found = [e.time - rec.t0 for e in detect_recording(jerk).events]
+    assert found == [pytest.approx(7.0, abs=0.05)]
+    p = DetectorParams()
+    feat, levels = FrameTracker(rec.fs, p).push(
+        FeatureStream(rec.fs, p).push(jerk.acc, final=True), final=True
+    )
+    frame = round(p.frame_s * rec.fs)
+    assert feat.fast[int(1.25 * rec.fs) : int(6.25 * rec.fs)].max() > 1.0  # the jumps
+    assert levels[i // frame, 4] == 0.0  # too few still blocks before it: no pulse level
+
+
 # --------------------------------------------------------------------------- the level
 def reference_pulse(fast: np.ndarray, energy: np.ndarray, tr: FrameTracker) -> np.ndarray:
     """The pulse levels of every whole frame, straight from the definition."""
     f, m, n, w = tr.frame, tr.n_pulse, tr.n_pulse_win, tr.n_pulse_warm
     share = 1.0 - tr.p.pulse_share
     k = fast.size // f
-    blocks = np.column_stack(
-        [x[: k // m * m * f].reshape(-1, m * f).max(axis=1) for x in (fast, energy)]
-    )
+    whole = k // m * m * f
+    blocks = np.column_stack([x[:whole].reshape(-1, m * f).max(axis=1) for x in (fast, energy)])
+    moving = fast[:whole].reshape(-1, m * f).mean(axis=1) > tr.p.sustained_g
     out = np.zeros((k, 2))
     for j in range(k):
         b = j // m
         lo, hi = max(0, b - n), max(b, w)
         if hi <= blocks.shape[0]:
-            win = np.sort(blocks[lo:hi], axis=0)
-            out[j] = win[round(share * (hi - lo) * 1e6) // 1_000_000]  # exact: 0.2 x 5 is 1
+            still = blocks[lo:hi][~moving[lo:hi]]
+            if still.shape[0] >= w:
+                rank = round(share * still.shape[0] * 1e6) // 1_000_000  # exact: 0.2 x 5 is 1
+                out[j] = np.sort(still, axis=0)[rank]
     out[:, 1] = np.sqrt(out[:, 1])
     return out
 
@@ -133,6 +159,8 @@ def test_pulse_level_is_its_definition_whatever_the_chunks(seed, seconds, sizes)
     r = int(seconds * fs)
     fast = rng.gamma(2.0, 0.01, r)
     energy = rng.gamma(2.0, 0.0001, r)
+    for start in rng.integers(0, r, 3):  # movement: blocks that are left out
+        fast[start : start + rng.integers(10, 400)] += 0.1
     feat = Features(fast, np.zeros((r, 3)), np.zeros((r, 3)), energy, np.zeros(r, dtype=bool))
     tr = FrameTracker(fs, DetectorParams())
     got, i, k = [], 0, 0
