@@ -81,6 +81,12 @@ class JerkDetector:
         self._expected: int | None = None
         self.samples_seen = 0
 
+    @property
+    def pulse_samples(self) -> int:
+        """Samples so far whose triggers the pulse level held (beats: a chest strap's
+        heartbeat, see :mod:`pipeline.noisefloor`)."""
+        return self._segmenter.pulse_samples
+
     def feed(self, chunk: Chunk) -> DetectorOutput:
         """Consume a contiguous chunk (``(m, 3)`` g at grid index ``chunk.start``)."""
         out = DetectorOutput()
@@ -179,6 +185,8 @@ class Detection:
     params: DetectorParams
     n_samples: int = 0
     quality: DataQuality | None = None
+    #: grid samples whose triggers the pulse level held (see :mod:`pipeline.noisefloor`)
+    pulse_samples: int = 0
 
     @property
     def duration_s(self) -> float:
@@ -189,14 +197,25 @@ class Detection:
         return float(sum(a.minutes for a in self.activity))
 
 
+@dataclass
+class DetectorRun:
+    """What :func:`detect_chunks` found: events, activity, the samples seen and those
+    whose triggers the pulse level held."""
+
+    events: list[JerkEvent]
+    activity: list[ActivityPeriod]
+    samples_seen: int
+    pulse_samples: int
+
+
 def detect_chunks(
     header: RecordingHeader,
     chunks: Iterable[Chunk],
     params: DetectorParams | None = None,
     on_chunk: Callable[[Chunk], None] | None = None,
     threaded: bool | None = None,
-) -> tuple[list[JerkEvent], list[ActivityPeriod], int]:
-    """Run the detector over chunks; returns events, activity and samples seen.
+) -> DetectorRun:
+    """Run the detector over chunks.
 
     With ``threaded`` the chunks are read and their features computed in a second
     thread (:class:`~pipeline.readahead.ReadAhead`, two steps ahead) while this one
@@ -216,7 +235,7 @@ def detect_chunks(
             if on_chunk is not None:
                 on_chunk(chunk)
         out.extend(det.finish())
-        return out.events, out.activity, det.samples_seen
+        return DetectorRun(out.events, out.activity, det.samples_seen, det.pulse_samples)
     steps = ReadAhead(det.staged(chunks), depth=2, name="jerkcount-features")
     try:
         for step in steps:
@@ -225,7 +244,7 @@ def detect_chunks(
                 on_chunk(step.chunk)
     finally:
         steps.close()
-    return out.events, out.activity, det.samples_seen
+    return DetectorRun(out.events, out.activity, det.samples_seen, det.pulse_samples)
 
 
 def detect_recording(
@@ -233,8 +252,11 @@ def detect_recording(
 ) -> Detection:
     """Detect jerks in an in-memory :class:`Recording`."""
     params = params or DetectorParams()
-    events, activity, n = detect_chunks(rec.header, rec.chunks(chunk_samples), params)
-    return Detection(events, activity, rec.gaps, rec.header, params, rec.n)
+    run = detect_chunks(rec.header, rec.chunks(chunk_samples), params)
+    return Detection(
+        run.events, run.activity, rec.gaps, rec.header, params, rec.n,
+        pulse_samples=run.pulse_samples,
+    )  # fmt: skip
 
 
 def detect_stream(
@@ -261,14 +283,15 @@ def detect_stream(
             progress(pos - last[0])
             last[0] = pos
 
-    events, activity, _ = detect_chunks(stream.header, stream.chunks(chunk_samples), params, tick)
+    run = detect_chunks(stream.header, stream.chunks(chunk_samples), params, tick)
     if progress is not None:
         progress(stream.size - last[0])
     n_grid = stream.stats.samples_out + sum(g.end_index - g.start_index for g in stream.gaps)
-    events = stream.flag_clipped(events)
+    events = stream.flag_clipped(run.events)
     return Detection(
-        events, activity, list(stream.gaps), stream.header, params, n_grid, stream.quality
-    )
+        events, run.activity, list(stream.gaps), stream.header, params, n_grid,
+        stream.quality, run.pulse_samples,
+    )  # fmt: skip
 
 
 def detect_file(

@@ -315,6 +315,8 @@ class DetectionSummary:
     recorded_h : hours actually recorded (gaps excluded).
     rate_per_h : jerks per recorded hour (0 when nothing was recorded).
     activity_min : minutes of activity periods; gap_min : minutes of gaps.
+    pulse_min : minutes whose triggers the pulse level held (beats in nearly every
+    1.25 s, as a chest strap's heartbeat: a jerk there must reach twice their size).
     """
 
     jerks: int
@@ -324,6 +326,7 @@ class DetectionSummary:
     activity_min: float
     gaps: int
     gap_min: float
+    pulse_min: float = 0.0
 
     def line(self, path: str | Path) -> str:
         """The one-line report printed by ``jerkcount detect``."""
@@ -349,6 +352,7 @@ def summarize(detection: Detection) -> DetectionSummary:
         activity_min=float(sum(a.minutes for a in detection.activity)),
         gaps=len(detection.gaps),
         gap_min=gap_s / 60.0,
+        pulse_min=detection.pulse_samples / fs / 60.0 if fs else 0.0,
     )
 
 

@@ -297,6 +297,7 @@ def summary_json(
                 "activity_periods": len(r.detection.activity),
                 "nonwear_periods": len(r.nonwear),
                 "gaps": len(r.detection.gaps),
+                "pulse_min": r.detection.pulse_samples / h.fs / 60.0 if h.fs else 0.0,
             }
         )
         quality.append({"path": str(r.path), **(quality_dict(r.detection) or {})})

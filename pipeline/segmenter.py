@@ -108,6 +108,8 @@ class Segmenter:
         #: the envelope low-pass's delay (samples): how much earlier than the envelope's run
         #: a jerk's unfiltered energy may start
         self.delay = filter_delay(lowpass_taps(fs, p.lp_hz))
+        #: samples so far (all runs) whose triggers the pulse level held (beats)
+        self.pulse_samples = 0
         self.reset(0)
 
     def reset(self, run_start: int) -> None:
@@ -167,6 +169,8 @@ class Segmenter:
 
             fast, filled = feat.fast, feat.filled
             hi_s, weak_s = spread(hi), spread(weak_hi)
+            if pulsed.any():
+                self.pulse_samples += int(np.count_nonzero(spread(pulsed)))
             if filled.any():  # an interpolated stretch: the noise as the low-pass left it
                 raw = p.k_high * RAW_MEAN * np.sqrt(levels[:, 2])
                 raw[pulsed] = np.maximum(raw[pulsed], p.k_pulse * levels[pulsed, 5])

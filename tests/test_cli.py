@@ -102,6 +102,7 @@ def test_detect_and_score_in_process(night: dict[str, Path]) -> None:
     assert sidecar["time_zone"] == "Europe/Berlin"
     assert sidecar["recording"]["fs_hz"] == pytest.approx(100.0)
     assert sidecar["counts"]["jerks"] == len(events)
+    assert sidecar["counts"]["pulse_min"] == 0.0
     assert "k_high" in sidecar["detector_params"]
 
     result = _run("score", night["truth"], out, "--json")
@@ -194,6 +195,8 @@ def test_simulate_a_chest_strap_night_and_detect_no_beat(tmp_path: Path) -> None
     result = _run("detect", rec, "--out", events, "--tz", "UTC")
     assert result.exit_code == 0, result.output
     assert pd.read_csv(events).empty  # 360 seconds of beats, none a jerk
+    counts = json.loads(events.with_suffix(".json").read_text(encoding="utf-8"))["counts"]
+    assert 5.0 < counts["pulse_min"] <= 6.0  # the pulse level held the triggers throughout
 
 
 def test_simulate_bad_settings_one_line(tmp_path: Path) -> None:

@@ -120,6 +120,7 @@ def test_process_two_nights_end_to_end(nights: dict[str, Path], tmp_path: Path) 
     assert [Path(r["path"]).name for r in recs] == ["a.csv", "b.csv"]  # time order
     assert recs[0]["sha256"] == hashlib.sha256(nights["a"].read_bytes()).hexdigest()
     assert recs[0]["metadata"]["device"] == "jerkcount-sim"
+    assert [r["pulse_min"] for r in recs] == [0.0, 0.0]  # a wrist: no heartbeat in the data
     assert [w["jerks"] for w in summary["windows"]] == daily["jerks"].tolist()
     assert [len(w["hourly"]) for w in summary["windows"]] == [24, 23, 24]
     assert all(w["segments"] for w in summary["windows"])
