@@ -21,7 +21,7 @@ from bench.report import Table
 from pipeline.detector import DetectorParams
 from sim import NightConfig, simulate_night
 
-RATES_HZ = (100.0, 200.0)
+RATES_HZ = (50.0, 100.0, 200.0)
 BEATS_G = (0.03, 0.05, 0.1, 0.2)
 NOISE_G = 0.005
 RATE_PER_HOUR = 60.0
