@@ -8,7 +8,8 @@ see :mod:`pipeline.report_data`). The page shows:
    pattern in plain words ("came at random", "came in a regular rhythm about
    every 24 s", "came in clusters", "too few jerks to tell a pattern (needs 30)"),
    with which part of the night was which when the hours differ;
-2. a data-quality line: hours recorded and valid, gaps, non-wear, activity;
+2. a data-quality line: hours recorded and valid, gaps, non-wear, activity; and, where
+   a chest strap felt the heart, how long beats held the trigger at twice their size;
 3. plots: the night's timeline (each jerk as a line as tall as its size, activity
    and non-wear shaded), jerks per hour, the time between jerks (log-spaced
    histogram), the jerk sizes, and the trend over nights when there are several;
@@ -204,6 +205,28 @@ def quality_line(night: NightView) -> str:
     return "; ".join(parts) + ". Jerks are counted only in valid time."
 
 
+def beats_line(data: ReportData, night: NightView) -> str:
+    """A sentence when beats held the detector's triggers in this window (``""`` if not):
+    the ``pulse_min`` of each recording in ``summary.json`` that overlaps the window, in
+    proportion to the overlap (a chest strap sees the heart; see pipeline/noisefloor.py)."""
+    minutes = 0.0
+    for rec in data.summary.get("recordings", []) or []:
+        if not isinstance(rec, dict):
+            continue
+        pulse, start, end = (_num(rec.get(k)) for k in ("pulse_min", "start", "end"))
+        if not (pulse > 0 and end > start):  # (False for NaN)
+            continue
+        overlap = min(end, night.end) - max(start, night.start)
+        if overlap > 0:
+            minutes += pulse * overlap / (end - start)
+    if minutes < 1.0:
+        return ""
+    return (
+        f"A heartbeat was in the data for {_minutes(minutes)} (a chest strap feels the "
+        "heart): there a jerk had to be at least twice a heartbeat's size to count."
+    )
+
+
 def _window_text(night: NightView, clock: LocalClock) -> str:
     a, b = clock.wall(night.start), clock.wall(night.end)
     same_year = a.year == b.year
@@ -254,6 +277,9 @@ def _headline(data: ReportData, night: NightView, is_last: bool) -> str:
     if math.isfinite(hours) and abs(hours - 24) > 0.01 and abs(hours - 24) <= 2:
         lines.append(f'<p class="dst">The clocks changed: this {word} had {hours:g} hours.</p>')
     lines.append(f'<p class="quality" id="quality">{H.esc(quality_line(night))}</p>')
+    beats = beats_line(data, night)
+    if beats:
+        lines.append(f'<p class="quality" id="beats">{H.esc(beats)}</p>')
     return '<section class="headline" aria-label="summary">' + "".join(lines) + "</section>"
 
 

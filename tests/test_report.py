@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 from datetime import date
 from html.parser import HTMLParser
@@ -211,6 +212,23 @@ def test_night_without_jerks_still_renders(tmp_path: Path) -> None:
         assert text.count('class="spine"') == 2 and text.count('class="title"') == 1
         assert 'class="bar' not in text and 'class="jerks"' not in text
     assert "Night after night" not in html
+
+
+def test_a_chest_straps_heartbeat_is_said_where_it_held_the_trigger(tmp_path: Path) -> None:
+    out = build_output(tmp_path / "chest", [NightSpec(date(2026, 5, 2), "random", 40)])
+    assert "heartbeat" not in render_report(load_report_data(out))  # no pulse_min: no word
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    night = load_report_data(out).night()
+    start, end = night.start, night.end
+    # a recording over the whole window and as long again after it: half its beats fall here
+    summary["recordings"][0].update(start=start, end=2 * end - start, pulse_min=600.0)
+    (out / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    html = render_report(load_report_data(out))
+    assert (
+        '<p class="quality" id="beats">A heartbeat was in the data for 5.0 h (a chest strap '
+        "feels the heart): there a jerk had to be at least twice a heartbeat&#x27;s size "
+        "to count.</p>"
+    ) in html
 
 
 def test_missing_file_is_named(tmp_path: Path) -> None:
