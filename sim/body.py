@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.waveforms import random_unit_vectors
+
 
 @dataclass(frozen=True)
 class Transition:
@@ -158,8 +160,7 @@ class Heartbeat:
     @classmethod
     def draw(cls, rng: np.random.Generator, amplitude_g: float, total_s: float) -> Heartbeat:
         """Beats over ``total_s`` seconds (none when ``amplitude_g`` is 0)."""
-        d = random_direction(rng)
-        d2 = random_direction(rng)
+        d, d2 = random_unit_vectors(rng, 1)[0], random_unit_vectors(rng, 1)[0]
         d2 -= d2.dot(d) * d
         d2 /= np.linalg.norm(d2)
         if amplitude_g <= 0:
@@ -204,9 +205,3 @@ class Heartbeat:
         wave *= self.amplitude_g * size
         out[inside] = wave[:, None] * (self.direction + 0.25 * self.direction2)[None, :]
         return out
-
-
-def random_direction(rng: np.random.Generator) -> np.ndarray:
-    """A uniformly random unit 3-vector."""
-    d = rng.normal(size=3)
-    return d / np.linalg.norm(d)
