@@ -70,6 +70,6 @@ def run(params: DetectorParams | None = None, quick: bool = False) -> list[Table
         f"{RATE_PER_HOUR:g} an hour at random, median 0.5 g. Without the pulse level a "
         "beat that now and then reaches the trigger is a jerk, and one that reaches it "
         "every time makes the night rhythmic movement, hiding every jerk in it. With it "
-        "a jerk must reach twice the beats' level (see pipeline/noisefloor.py)."
+        "a jerk must reach twice the beats' level (see pipeline/pulse.py)."
     )
     return [table]

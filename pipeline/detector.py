@@ -84,7 +84,7 @@ class JerkDetector:
     @property
     def pulse_samples(self) -> int:
         """Samples so far whose triggers the pulse level held (beats: a chest strap's
-        heartbeat, see :mod:`pipeline.noisefloor`)."""
+        heartbeat, see :mod:`pipeline.pulse`)."""
         return self._segmenter.pulse_samples
 
     def feed(self, chunk: Chunk) -> DetectorOutput:
@@ -185,7 +185,7 @@ class Detection:
     params: DetectorParams
     n_samples: int = 0
     quality: DataQuality | None = None
-    #: grid samples whose triggers the pulse level held (see :mod:`pipeline.noisefloor`)
+    #: grid samples whose triggers the pulse level held (see :mod:`pipeline.pulse`)
     pulse_samples: int = 0
 
     @property

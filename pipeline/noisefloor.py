@@ -13,31 +13,18 @@ the last ``floor_s``, so a noisy board is not taken for movement) and posture
 change (the baseline, i.e. gravity in sensor axes, moving more than ``posture_g``
 within ``posture_s``).
 
-The *pulse level* (g) follows a beat that comes again and again, like the heart's
-own motion on a chest strap (a seismocardiogram: ~80 ms complexes at 40-130 bpm,
-which the frame means and their median hardly see): the envelope's maximum in blocks
-of ``pulse_s`` counted from the start of the run, and of the blocks of the previous
-``background_s`` the value that ``pulse_share`` of them reach (the block before the
-frame's own, growing from the run's start; the first ``1 / (1 - pulse_share)``
-blocks share theirs, so that one of them may fall between two beats). Blocks of
-movement (mean envelope above ``sustained_g``) are left out: beats are seen in the
-still blocks, and a jerk in a pause between movements is measured against the pause,
-not against the movement (with fewer still blocks than the warm-up's, the level is 0).
-A beat in nearly every block raises it to the beat's size; jerks, bursts and
-hiccup-like series at 2 s or more leave over a fifth of the blocks to the noise, and
-the level stays the noise's (for white noise, ~2x the background).
+The levels also carry the pulse level of :mod:`pipeline.pulse` (a beat in nearly
+every block, as a chest strap feels the heart).
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from pipeline.features import Features
 from pipeline.filters import block_means, column_means
 from pipeline.params import DetectorParams
+from pipeline.pulse import PulseLevel
 from pipeline.rankfilter import growing_medians, median_filter1d, minimum_filter1d
 from pipeline.recording import runs
 
@@ -45,13 +32,10 @@ Span = tuple[int, int, str]
 
 #: Column of the frame means that holds the energy (``Features.energy``).
 ENERGY = 4
-#: Columns of the frame means that hold the frame's largest envelope value (g) and
-#: its largest energy (g²).
-PEAK, RAW_PEAK = 5, 6
-#: Columns of the levels :meth:`FrameTracker.push` returns.
+#: Columns of the levels :meth:`FrameTracker.push` returns: background, quiet floor,
+#: energy background, inflation, pulse level, pulse level of the unfiltered deviation.
+BG, FLOOR, ENERGY_BG, INFLATION, PULSE, RAW_PULSE = range(6)
 N_LEVELS = 6
-#: Slack for ranks from shares (``(1 - 0.8) * 5`` is 0.9999999999999998 in floating point).
-EPS = 1e-9
 #: Standard deviations per median absolute deviation, for Gaussian data.
 MAD_TO_SD = 1.4826
 #: Energies below this (g² per sample) count as this, against division by zero.
@@ -76,12 +60,8 @@ class FrameTracker:
         self.n_warm = min(self.n_bg, max(1, round(p.warmup_s / p.frame_s)))
         self.n_floor = max(1, round(p.floor_s / p.frame_s))
         self.n_keep = max(self.n_bg, self.n_floor)
-        #: frames per pulse block (0: no pulse level) and blocks in the pulse window
-        self.n_pulse = max(1, round(p.pulse_s / p.frame_s)) if p.pulse_s > 0 else 0
-        self.n_pulse_win = max(1, round(p.background_s / p.pulse_s)) if self.n_pulse else 0
-        #: blocks the first windows share: one may fall between two beats
-        self.n_pulse_warm = math.ceil(1.0 / (1.0 - p.pulse_share) - EPS) if self.n_pulse else 0
-        self.n_first = max(self.n_warm, self.n_pulse * self.n_pulse_warm)  # first release
+        self.pulse = PulseLevel(p)
+        self.n_first = max(self.n_warm, self.pulse.first_frames)  # frames of the first release
         self.spans: list[Span] = []
         #: Envelope frame means released since the caller last took them: ``(grid index of
         #: the first frame, (k,) means in g)``, frames ``frame`` samples long.
@@ -91,14 +71,12 @@ class FrameTracker:
     def reset(self, run_start: int) -> None:
         self.run_start = run_start
         self._pending = Features.empty()  # samples not yet released
-        # per frame: means of the envelope, baseline x, y, z, energy; peak envelope, energy
-        self._means = np.empty((0, 7))
+        self._means = np.empty((0, 5))  # per frame: envelope, baseline x, y, z, energy
         self._bgs = np.empty(0)  # background of each released frame, from frame _off
         self._spread = np.empty(0)  # |energy - its background| / background, the same frames
         self._off = 0  # run frame number of _means[0]
         self._done = 0  # run frames released
-        self._blocks = np.empty((0, 2))  # per pulse block from _boff: peak envelope, energy
-        self._boff = 0
+        self.pulse.reset()
 
     # ------------------------------------------------------------------ API
     def push(self, feat: Features, final: bool = False) -> tuple[Features, np.ndarray]:
@@ -109,9 +87,9 @@ class FrameTracker:
         noise's *inflation* (see :meth:`_inflation`; 1 for white noise): how much more
         the frames' mean energy varies than white noise's does, squared, from the median
         of their relative deviations from the energy background over the same window;
-        and the pulse levels (g, see the module docstring; 0 where there are none) of the
-        envelope and of the unfiltered deviation (from its energy), for stretches the
-        low-pass did not smooth (see :mod:`pipeline.fills`).
+        and the pulse levels (g, see :mod:`pipeline.pulse`; 0 where there are none) of the
+        envelope and of the unfiltered deviation. :data:`BG` ... :data:`RAW_PULSE` name
+        the columns.
 
         With ``final`` the run ends and every sample is released (a last partial frame
         takes the background of the frames before it).
@@ -128,12 +106,14 @@ class FrameTracker:
                     column_means(pending.fast[a:b], f),
                     block_means(pending.base[a:b], f),
                     column_means(pending.energy[a:b], f),
-                    pending.fast[a:b].reshape(-1, f).max(axis=1),
-                    pending.energy[a:b].reshape(-1, f).max(axis=1),
                 ]
             )
             self._means = np.vstack([self._means, new])
-            self._add_blocks(upto)
+            self.pulse.add(
+                new[:, 0],
+                pending.fast[a:b].reshape(-1, f).max(axis=1),
+                pending.energy[a:b].reshape(-1, f).max(axis=1),
+            )
         out: list[Features] = []
         out_levels: list[np.ndarray] = []
         if upto >= self.n_first or final:
@@ -151,7 +131,7 @@ class FrameTracker:
                 self._spread = np.concatenate([self._spread, spread])
                 typical = self._backgrounds(self._done, upto, values=self._spread)
                 inflation = self._inflation(typical)
-                pulse = self._pulse(self._done, upto)
+                pulse = self.pulse.levels(self._done, upto)
                 out_levels.append(np.column_stack([bgs, floors, energy, inflation, pulse]))
                 self._pending = self._pending.tail(n)
                 self._mark_sustained(self._done, upto, floors)
@@ -167,7 +147,7 @@ class FrameTracker:
                     energy = float(self._backgrounds(upto, upto + 1, ENERGY)[0])
                     typical = self._backgrounds(upto, upto + 1, values=self._spread)
                     inflation = float(self._inflation(typical)[0])
-                pulse = self._pulse(upto, upto + 1)[0]
+                pulse = self.pulse.levels(upto, upto + 1)[0]
                 recent = self._bgs[-(self.n_floor - 1) :] if self.n_floor > 1 else self._bgs[:0]
                 floor = min(bg, float(recent.min())) if recent.size else bg
                 out.append(self._pending)
@@ -179,10 +159,7 @@ class FrameTracker:
             self._bgs = self._bgs[drop:]
             self._spread = self._spread[drop:]
             self._off += drop
-        bdrop = (self._done // self.n_pulse - self.n_pulse_win - self._boff) if self.n_pulse else 0
-        if bdrop > 0:
-            self._blocks = self._blocks[bdrop:]
-            self._boff += bdrop
+        self.pulse.forget_before(self._done)
         if not out:
             return Features.empty(), np.empty((0, N_LEVELS))
         if len(out) == 1:
@@ -215,62 +192,6 @@ class FrameTracker:
             arr = env[first - n - off : stop - 1 - off]
             med = median_filter1d(arr, n, n // 2)
             out[first - start :] = med[n - 1 :]
-        return out
-
-    def _add_blocks(self, have: int) -> None:
-        """The envelope and energy maxima of the pulse blocks the first ``have`` frames
-        complete; NaN for a block of movement (its mean envelope above ``sustained_g``)."""
-        m = self.n_pulse
-        if not m:
-            return
-        first, last = self._boff + self._blocks.shape[0], have // m
-        if last > first:
-            rows = self._means[first * m - self._off : last * m - self._off]
-            peaks = rows[:, PEAK : RAW_PEAK + 1].reshape(-1, m, 2).max(axis=1)
-            moving = rows[:, 0].reshape(-1, m).mean(axis=1) > self.p.sustained_g
-            peaks[moving] = np.nan  # movement, not beats: left out of the windows
-            self._blocks = np.vstack([self._blocks, peaks])
-
-    def _pulse(self, start: int, stop: int) -> np.ndarray:
-        """Pulse levels ``(stop - start, 2)`` (g) of run frames ``start .. stop-1`` (0 before
-        the blocks they need end): of the envelope and of the unfiltered deviation.
-
-        Frame ``j`` of block ``b = j // pulse frames`` takes the blocks
-        ``max(0, b - n) .. max(b, w) - 1`` (``n`` blocks make ``background_s``; the
-        first ``w = ceil(1 / (1 - pulse_share))`` share theirs); of the ``m`` block
-        maxima among them that are not movement, sorted, the one at rank
-        ``floor((1 - pulse_share) * m)``, or 0 when ``m < w``.
-        """
-        out = np.zeros((stop - start, 2))
-        m, n = self.n_pulse, self.n_pulse_win
-        if not m:
-            return out
-        b = np.arange(start, stop) // m
-        ub, inverse = np.unique(b, return_inverse=True)
-        hi = np.maximum(ub, self.n_pulse_warm)
-        lo = np.maximum(0, ub - n)
-        have = self._boff + self._blocks.shape[0]
-        ok = hi <= have  # (every block the window needs has ended)
-        vals = np.zeros((ub.size, 2))
-        full = ok & (hi - lo == n)
-        if full.any():  # whole windows: one sort of their sliding view (NaN last)
-            a0, a1 = int(lo[full][0]) - self._boff, int(hi[full][-1]) - self._boff
-            win = np.sort(sliding_window_view(self._blocks[a0:a1], n, axis=0), axis=2)
-            vals[full] = self._ranked(win, (~np.isnan(win[:, 0, :])).sum(axis=1))
-        for i in np.flatnonzero(ok & ~full):  # windows growing from the run's start
-            w = np.sort(self._blocks[lo[i] - self._boff : hi[i] - self._boff].T, axis=1)
-            vals[i] = self._ranked(w[None], np.array([(~np.isnan(w[0])).sum()]))[0]
-        vals[:, 1] = np.sqrt(vals[:, 1])
-        return vals[inverse]
-
-    def _ranked(self, windows: np.ndarray, valid: np.ndarray) -> np.ndarray:
-        """``(k, 2)``: of each window ``(k, 2, n)``, sorted along its last axis with its
-        ``valid`` (k,) values first, the value at rank ``floor((1 - pulse_share) *
-        valid)``; 0 where fewer than the warm-up's blocks are valid."""
-        rank = np.floor((1.0 - self.p.pulse_share) * valid + EPS).astype(np.int64)
-        rank = np.minimum(rank, windows.shape[2] - 1)
-        out = np.take_along_axis(windows, rank[:, None, None], axis=2)[:, :, 0]
-        out[valid < self.n_pulse_warm] = 0.0
         return out
 
     def _inflation(self, typical: np.ndarray) -> np.ndarray:

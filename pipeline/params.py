@@ -87,7 +87,7 @@ class DetectorParams:
         pulse_s, pulse_share, pulse_bg_ratio, k_pulse: the pulse level is the envelope
         maximum of blocks of ``pulse_s`` that ``pulse_share`` of the blocks of the last
         ``background_s`` reach, blocks of movement (mean envelope above ``sustained_g``)
-        left out (see :mod:`pipeline.noisefloor`); where it stands above
+        left out (see :mod:`pipeline.pulse`); where it stands above
         ``pulse_bg_ratio`` x the background (a beat in nearly every block: the heart
         seen by a chest strap), a jerk must reach ``k_pulse`` x the pulse level and the
         energy trigger is not sought. ``pulse_s`` 0 turns it off.

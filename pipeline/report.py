@@ -208,7 +208,7 @@ def quality_line(night: NightView) -> str:
 def beats_line(data: ReportData, night: NightView) -> str:
     """A sentence when beats held the detector's triggers in this window (``""`` if not):
     the ``pulse_min`` of each recording in ``summary.json`` that overlaps the window, in
-    proportion to the overlap (a chest strap sees the heart; see pipeline/noisefloor.py)."""
+    proportion to the overlap (a chest strap sees the heart; see pipeline/pulse.py)."""
     minutes = 0.0
     for rec in data.summary.get("recordings", []) or []:
         if not isinstance(rec, dict):

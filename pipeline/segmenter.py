@@ -8,7 +8,7 @@ A run that reaches the high threshold (``k_high`` x background, at least
 ``restless_bg_ratio`` x the quiet floor (after movement, or in a restless stretch) the
 trigger is ``k_restless`` x the background; a run there that reaches only ``k_high`` x
 the quiet floor becomes a *weak* segment, which the classifier counts only as a lone
-jerk in a pause. Where the pulse level (:mod:`pipeline.noisefloor`: a beat in
+jerk in a pause. Where the pulse level (:mod:`pipeline.pulse`: a beat in
 nearly every block, as the heart on a chest strap) stands above ``pulse_bg_ratio`` x
 the background, both triggers are at least ``k_pulse`` x the pulse level. Runs
 are only cut once no later sample can extend them, so segments do not depend on
@@ -41,6 +41,7 @@ import numpy as np
 from pipeline.energy import EnergyTrigger, triggered
 from pipeline.features import Features
 from pipeline.filters import filter_delay, lowpass_taps
+from pipeline.noisefloor import BG, ENERGY_BG, FLOOR, INFLATION, PULSE, RAW_PULSE
 from pipeline.params import DetectorParams
 from pipeline.recording import append_rows
 
@@ -145,7 +146,7 @@ class Segmenter:
         p = self.p
         r = len(feat)
         if r:
-            level, floor = levels[:, 0], levels[:, 1]
+            level, floor = levels[:, BG], levels[:, FLOOR]
             hi = np.maximum(p.k_high * level, p.min_peak_g)
             restless = level > p.restless_bg_ratio * floor
             hi[restless] = np.maximum(hi[restless], p.k_restless * level[restless])
@@ -153,7 +154,11 @@ class Segmenter:
                 weak_hi = np.where(restless, np.maximum(p.k_high * floor, p.min_peak_g), np.inf)
             else:
                 weak_hi = np.full(level.shape, np.inf)
-            pulse = levels[:, 4]
+
+            def spread(per_frame: np.ndarray) -> np.ndarray:
+                return np.repeat(per_frame, frame)[:r]
+
+            pulse = levels[:, PULSE]
             pulsed = pulse > p.pulse_bg_ratio * level  # a beat in nearly every block
             if pulsed.any():
                 beat_hi = p.k_pulse * pulse[pulsed]
@@ -161,19 +166,15 @@ class Segmenter:
                 # (also the pause rule's candidates: beats make the background flicker
                 # above the quiet floor, and a beat in a still moment is no jerk)
                 weak_hi[pulsed] = np.maximum(weak_hi[pulsed], beat_hi)
+                self.pulse_samples += int(np.count_nonzero(spread(pulsed)))
             low_floor = restless if p.floor_extent else np.zeros(restless.shape, dtype=bool)
             lo = np.maximum(p.k_low * np.where(low_floor, floor, level), p.min_low_g)
 
-            def spread(per_frame: np.ndarray) -> np.ndarray:
-                return np.repeat(per_frame, frame)[:r]
-
             fast, filled = feat.fast, feat.filled
             hi_s, weak_s = spread(hi), spread(weak_hi)
-            if pulsed.any():
-                self.pulse_samples += int(np.count_nonzero(spread(pulsed)))
             if filled.any():  # an interpolated stretch: the noise as the low-pass left it
-                raw = p.k_high * RAW_MEAN * np.sqrt(levels[:, 2])
-                raw[pulsed] = np.maximum(raw[pulsed], p.k_pulse * levels[pulsed, 5])
+                raw = p.k_high * RAW_MEAN * np.sqrt(levels[:, ENERGY_BG])
+                raw[pulsed] = np.maximum(raw[pulsed], p.k_pulse * levels[pulsed, RAW_PULSE])
                 held = spread(np.maximum(raw, p.min_peak_g))
                 hi_s[filled] = np.maximum(hi_s[filled], held[filled])
                 weak_s[filled] = np.maximum(weak_s[filled], held[filled])
@@ -183,7 +184,7 @@ class Segmenter:
                 noisy = restless | (level >= p.sustained_g) | pulsed
                 where = (fast > low) & ~spread(noisy) & ~filled
                 elen = self._energy.push(
-                    feat.energy, spread(levels[:, 2]), spread(levels[:, 3]), where
+                    feat.energy, spread(levels[:, ENERGY_BG]), spread(levels[:, INFLATION]), where
                 )
                 self._elen = append_rows(self._elen, elen)
             weak = (fast > weak_s) & ~hot

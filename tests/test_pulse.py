@@ -1,7 +1,7 @@
 """Beats that come again and again (the heart on a chest strap) are not jerks.
 
 The simulator's ``heartbeat_g`` adds a seismocardiogram (:class:`sim.body.Heartbeat`);
-the detector's pulse level (:mod:`pipeline.noisefloor`) raises the trigger above it.
+the detector's pulse level (:mod:`pipeline.pulse`) raises the trigger above it.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def test_a_jerk_in_a_pause_after_jumping_is_measured_against_the_pause() -> None
 # --------------------------------------------------------------------------- the level
 def reference_pulse(fast: np.ndarray, energy: np.ndarray, tr: FrameTracker) -> np.ndarray:
     """The pulse levels of every whole frame, straight from the definition."""
-    f, m, n, w = tr.frame, tr.n_pulse, tr.n_pulse_win, tr.n_pulse_warm
+    f, m, n, w = tr.frame, tr.pulse.block, tr.pulse.window, tr.pulse.warm
     share = 1.0 - tr.p.pulse_share
     k = fast.size // f
     whole = k // m * m * f
