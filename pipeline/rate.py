@@ -10,6 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
+#: the share of intervals more than a quarter period off a whole count above which
+#: the timestamps' jitter is heavy and :func:`_phase_rate` refines the rate
+HEAVY_JITTER_SHARE = 0.02
+#: samples in the successive stages of :func:`_phase_rate`'s search
+PHASE_STAGES = (256, 2048)
+#: the least peak (in units of what random phases give) :func:`_phase_rate` trusts
+PHASE_MIN_POWER = 8.0
+
 
 def estimate_fs(t: np.ndarray, max_gap_s: float = 1.0) -> float:
     """Sample rate (Hz) from timestamps ``t`` (s), robust to jitter, drops and gaps.
@@ -36,17 +44,6 @@ def estimate_fs(t: np.ndarray, max_gap_s: float = 1.0) -> float:
     if np.mean(np.abs(d / period - k) > 0.25) < HEAVY_JITTER_SHARE:
         return snap_rate(fs)  # near the grid: the counts are exact (and see phase jumps)
     return snap_rate(_phase_rate(t, d_all, fs))
-
-
-#: the share of intervals more than a quarter period off a whole count above which
-#: the timestamps' jitter is heavy and :func:`_phase_rate` refines the rate
-HEAVY_JITTER_SHARE = 0.02
-
-
-#: samples in the successive stages of :func:`_phase_rate`'s search
-PHASE_STAGES = (256, 2048)
-#: the least peak (in units of what random phases give) :func:`_phase_rate` trusts
-PHASE_MIN_POWER = 8.0
 
 
 def _phase_rate(t: np.ndarray, d: np.ndarray, fs: float) -> float:

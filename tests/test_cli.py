@@ -205,6 +205,11 @@ def test_simulate_bad_settings_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "not an ISO 8601 time" in result.stderr
     assert not list(tmp_path.iterdir())
+    result = _run(*args, "--heartbeat", "-0.1")
+    assert result.exit_code == 2
+    assert "Invalid value for '--heartbeat'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list(tmp_path.iterdir())
     # settings the simulator itself rejects become an InputError (one line, exit 2)
     from sim import NightConfig
 
