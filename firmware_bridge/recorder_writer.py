@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from firmware_bridge.recorder_clock import format_ticks
 from pipeline.writer import format_metadata
@@ -59,8 +58,12 @@ def parse_rows(text: str) -> tuple[np.ndarray, np.ndarray]:
     """Read rows of :func:`format_rows` back with the canonical reader's parser.
 
     The same pandas C parser as :class:`pipeline.formats.canonical.CanonicalCsvSource`,
-    so the values are bit-identical to what ``detect`` will read from the file.
+    so the values are bit-identical to what ``detect`` will read from the file. (pandas
+    is imported here, at the first packet: a replay, which writes nothing, never
+    needs its 0.2 s import.)
     """
+    import pandas as pd
+
     frame = pd.read_csv(
         io.StringIO(text), header=None, names=[0, 1, 2, 3], dtype=np.float64, engine="c"
     )

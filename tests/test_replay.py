@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import subprocess
 import sys
@@ -31,13 +32,15 @@ def night_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _replay(path: Path, speed: float | None) -> RecordResult:
+def _replay(path: Path, speed: float | None, **source: float) -> RecordResult:
     params = RecorderParams(write=False, summarise=False, stall_s=1e9)
-    return asyncio.run(Recorder(ReplaySource(path, speed), params).run())
+    return asyncio.run(Recorder(ReplaySource(path, speed, **source), params).run())
 
 
-def test_replay_equals_detect(night_csv: Path) -> None:
-    res = _replay(night_csv, None)
+@pytest.mark.parametrize("unpaced_batch_s", [30.0, 0.5])
+def test_replay_equals_detect(night_csv: Path, unpaced_batch_s: float) -> None:
+    """At full speed (30-s batches) and in a board's half-second packets alike."""
+    res = _replay(night_csv, None, unpaced_batch_s=unpaced_batch_s)
     det = detect_file(night_csv)
     assert res.stopped_by == "end of input"
     assert len(det.events) > 30 and det.gaps
@@ -47,6 +50,29 @@ def test_replay_equals_detect(night_csv: Path) -> None:
     assert [(g.start_index, g.end_index) for g in res.live.gaps] == [
         (g.start_index, g.end_index) for g in det.gaps
     ]
+
+
+@pytest.mark.parametrize(
+    ("speed", "batch_s", "rows"),
+    [(None, 30.0, 3000), (1.0, 0.5, 50), (10.0, 0.5, 50), (100.0, 5.0, 500)],
+)
+def test_replay_batch_sizes(
+    night_csv: Path, speed: float | None, batch_s: float, rows: int
+) -> None:
+    """Half a second of recording per batch, at least 50 ms of host time when paced,
+    30 s unpaced: each of the first batches of the 100 Hz night spans less than
+    ``batch_s`` and the next starts ``batch_s`` or more after it, about ``rows`` rows
+    (fewer where packets were dropped)."""
+    source = ReplaySource(night_csv, speed)
+    assert source.batch_s == batch_s
+    asyncio.run(source.open())
+    try:
+        batches = [source._next_batch().t for _ in range(4)]
+    finally:
+        asyncio.run(source.close())
+    for this, after in itertools.pairwise(batches):
+        assert this[-1] - this[0] < batch_s <= after[0] - this[0]
+        assert 0.95 * rows <= this.size <= rows + 1
 
 
 def test_replay_paced(night_csv: Path, tmp_path: Path) -> None:
