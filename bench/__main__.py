@@ -1,4 +1,6 @@
-"""``python -m bench [--quick] [--only accuracy|sisfall|noise|chest|speed|batch] [--out DIR]``.
+"""``python -m bench [--quick] [--only PART] [--out DIR]``.
+
+Parts: accuracy, sisfall, heldout, noise, chest, speed, batch.
 
 Prints markdown tables and writes each part's tables to ``DIR/<part>.md`` (with the
 detector parameters and the run's context), plus ``DIR/params.json``.
@@ -24,6 +26,7 @@ from bench import (
     accuracy,
     batch_speed,
     chest,
+    heldout,
     noise,
     sisfall,
     speed,
@@ -32,7 +35,7 @@ from bench.report import Table
 from pipeline import __version__
 from pipeline.detector import DetectorParams
 
-PARTS = ("accuracy", "sisfall", "noise", "chest", "speed", "batch")
+PARTS = ("accuracy", "sisfall", "heldout", "noise", "chest", "speed", "batch")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -80,6 +83,9 @@ def part_runner(name: str, args: argparse.Namespace) -> Callable[[DetectorParams
         return lambda params: accuracy.run(seeds, params)
     if name == "sisfall":
         return lambda params: sisfall.run(args.sisfall_root, params)
+    if name == "heldout":
+        reps = 3 if args.quick else heldout.REPLICATES
+        return lambda params: heldout.run(args.sisfall_root, params, reps)
     if name == "noise":
         return lambda params: noise.run(params, quick=args.quick)
     if name == "chest":

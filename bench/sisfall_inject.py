@@ -126,10 +126,16 @@ def inject(
     jerks = draw_jerks(cfg, rng, onsets_s)
     acc = rec.acc.copy()
     render_jerks(rec.time, jerks, acc)
+    return as_sensor(rec, acc, sensor, len(jerks))
+
+
+def as_sensor(rec: Recording, acc: np.ndarray, sensor: str, n_jerks: int) -> Recording:
+    """``rec`` with ``acc`` ``(n, 3)`` g (its samples plus ``n_jerks`` added jerks),
+    quantised and clipped like ``sensor`` records."""
     lsb = SENSORS[sensor][1]
     top = SENSOR_RANGE_G[sensor]
     acc = np.clip(np.rint(acc / lsb) * lsb, -top, top - lsb)
-    return replace(rec, acc=acc, metadata={**rec.metadata, "injected_jerks": str(len(jerks))})
+    return replace(rec, acc=acc, metadata={**rec.metadata, "injected_jerks": str(n_jerks)})
 
 
 def _rng(file_index: int, sensor: str, replicate: int) -> np.random.Generator:
