@@ -85,7 +85,8 @@ def part_runner(name: str, args: argparse.Namespace) -> Callable[[DetectorParams
         return lambda params: sisfall.run(args.sisfall_root, params)
     if name == "heldout":
         reps = 3 if args.quick else heldout.REPLICATES
-        return lambda params: heldout.run(args.sisfall_root, params, reps)
+        seeds = heldout.NIGHT_SEEDS[:1] if args.quick else heldout.NIGHT_SEEDS
+        return lambda params: heldout.run(args.sisfall_root, params, reps, seeds)
     if name == "noise":
         return lambda params: noise.run(params, quick=args.quick)
     if name == "chest":
