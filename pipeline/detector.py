@@ -38,6 +38,7 @@ from pipeline.events import ActivityPeriod, JerkEvent
 from pipeline.features import Features, FeatureStream
 from pipeline.noisefloor import FrameTracker
 from pipeline.params import DetectorParams
+from pipeline.pulse import beats_warning
 from pipeline.quality import DataQuality
 from pipeline.readahead import ReadAhead, helper_threads
 from pipeline.reader import ReaderParams, RecordingStream, open_recording
@@ -288,6 +289,12 @@ def detect_stream(
         progress(stream.size - last[0])
     n_grid = stream.stats.samples_out + sum(g.end_index - g.start_index for g in stream.gaps)
     events = stream.flag_clipped(run.events)
+    warning = beats_warning(
+        stream.header.fs, run.pulse_samples, run.samples_seen, stream.header.metadata
+    )
+    if warning is not None:
+        log.warning("%s: %s", stream.path, warning)
+        stream.quality.warn(warning)
     return Detection(
         events, run.activity, list(stream.gaps), stream.header, params, n_grid,
         stream.quality, run.pulse_samples,

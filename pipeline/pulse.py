@@ -20,6 +20,7 @@ the frames' largest energy), for stretches the low-pass did not smooth
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -28,6 +29,38 @@ from pipeline.params import DetectorParams
 
 #: Slack for ranks from shares (``(1 - 0.8) * 5`` is 0.9999999999999998 in floating point).
 EPS = 1e-9
+#: Below this sample rate (Hz) beats are not told from jerks well enough (the chest bench:
+#: 25-76 false jerks an hour at 50 Hz, 1.5 at 100-200 Hz).
+RELIABLE_HZ = 100.0
+#: Share of the samples under the pulse level from which a low rate is warned of (a wrist
+#: night's is 0; a 50-Hz chest strap's 0.2-1 where the level takes hold at all).
+WARN_SHARE = 0.05
+#: Device names (as ``record`` writes them into the metadata) of chest straps.
+CHEST_STRAPS = ("H10", "H9", "H7")
+
+
+def beats_warning(
+    fs: float, pulse_samples: int, n_samples: int, metadata: Mapping[str, str] | None = None
+) -> str | None:
+    """A one-line warning for a recording at ``fs`` (Hz) below ``RELIABLE_HZ`` in which a
+    heartbeat held the triggers for ``WARN_SHARE`` or more of its ``n_samples`` (seen
+    samples), or whose ``metadata`` ``device`` names a chest strap; else ``None``."""
+    if not (0 < fs < RELIABLE_HZ) or n_samples <= 0:
+        return None
+    share = pulse_samples / n_samples
+    device = str((metadata or {}).get("device", ""))
+    strap = any(name in device.split() or device.endswith(name) for name in CHEST_STRAPS)
+    if share >= WARN_SHARE:
+        what = f"a heartbeat was in {share:.0%} of the recording at {fs:g} Hz"
+    elif strap:
+        what = f"recorded by a chest strap ({device}) at {fs:g} Hz"
+    else:
+        return None
+    return (
+        f"{what}: below {RELIABLE_HZ:g} Hz beats are hard to tell from jerks (a simulated "
+        "chest strap at 50 Hz gave dozens to hundreds of false jerks an hour); record at "
+        "100-200 Hz"
+    )
 
 
 class PulseLevel:

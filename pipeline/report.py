@@ -37,6 +37,7 @@ from pipeline import __version__
 from pipeline import report_html as H
 from pipeline import report_plots as P
 from pipeline.atomic import atomic_write
+from pipeline.pulse import RELIABLE_HZ
 from pipeline.report_data import (
     LocalClock,
     NightView,
@@ -210,6 +211,7 @@ def beats_line(data: ReportData, night: NightView) -> str:
     the ``pulse_min`` of each recording in ``summary.json`` that overlaps the window, in
     proportion to the overlap (a chest strap sees the heart; see pipeline/pulse.py)."""
     minutes = 0.0
+    rates: list[float] = []
     for rec in data.summary.get("recordings", []) or []:
         if not isinstance(rec, dict):
             continue
@@ -219,12 +221,20 @@ def beats_line(data: ReportData, night: NightView) -> str:
         overlap = min(end, night.end) - max(start, night.start)
         if overlap > 0:
             minutes += pulse * overlap / (end - start)
+            rates.append(_num(rec.get("fs_hz")))
     if minutes < 1.0:
         return ""
-    return (
+    text = (
         f"A heartbeat was in the data for {_minutes(minutes)} (a chest strap feels the "
         "heart): there a jerk had to be at least twice a heartbeat's size to count."
     )
+    low = [fs for fs in rates if 0 < fs < RELIABLE_HZ]
+    if low:
+        text += (
+            f" At {min(low):g} Hz beats are hard to tell from jerks, so some counted "
+            "jerks may be beats: record at 100–200 Hz."
+        )
+    return text
 
 
 def _window_text(night: NightView, clock: LocalClock) -> str:

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.detector import DetectorParams, detect_recording
+from pipeline.detector import DetectorParams, detect_file, detect_recording
 from pipeline.features import Features, FeatureStream
 from pipeline.noisefloor import FrameTracker
+from pipeline.pulse import beats_warning
 from pipeline.score import score_onsets
 from pipeline.sisfall import read_sisfall
 from sim import NightConfig, simulate_night
@@ -172,3 +173,33 @@ def test_pulse_level_is_its_definition_whatever_the_chunks(seed, seconds, sizes)
     levels = np.vstack(got)
     whole = r // tr.frame
     np.testing.assert_array_equal(levels[:whole], reference_pulse(fast, energy, tr))
+
+
+# --------------------------------------------------------------------- low-rate warning
+def test_beats_warning_thresholds() -> None:
+    advice = (
+        ": below 100 Hz beats are hard to tell from jerks (a simulated chest strap at 50 Hz "
+        "gave dozens to hundreds of false jerks an hour); record at 100-200 Hz"
+    )
+    assert (
+        beats_warning(50.0, 19, 100) == "a heartbeat was in 19% of the recording at 50 Hz" + advice
+    )
+    assert beats_warning(50.0, 4, 100) is None  # beats in under 5 % of it
+    assert beats_warning(100.0, 100, 100) is None  # 100 Hz and above: told apart
+    assert beats_warning(0.0, 10, 10) is None and beats_warning(50.0, 0, 0) is None
+    # a chest strap is named by its device, whether or not the beats took hold
+    h10 = {"device": "Polar H10 8C4D2A1B", "profile": "polar"}
+    assert beats_warning(50.0, 0, 100, h10) == (
+        "recorded by a chest strap (Polar H10 8C4D2A1B) at 50 Hz" + advice
+    )
+    assert beats_warning(200.0, 0, 100, h10) is None
+    assert beats_warning(52.0, 0, 100, {"device": "Polar Sense 1A2B3C4D"}) is None  # arm band
+
+
+@pytest.mark.parametrize(("fs", "warned"), [(50.0, True), (200.0, False)])
+def test_a_chest_strap_below_100_hz_is_warned_of(tmp_path: Path, fs: float, warned: bool) -> None:
+    night, rec = chest_night(tmp_path, hours=0.1, pattern="none", fs=fs)
+    det = detect_file(tmp_path / "night.csv")
+    assert det.pulse_samples > 0.5 * det.n_samples  # beats nearly all night, either rate
+    texts = [w for w in det.quality.warnings if "heartbeat" in w]
+    assert texts == ([beats_warning(fs, det.pulse_samples, det.n_samples)] if warned else [])

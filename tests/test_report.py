@@ -229,6 +229,14 @@ def test_a_chest_straps_heartbeat_is_said_where_it_held_the_trigger(tmp_path: Pa
         "feels the heart): there a jerk had to be at least twice a heartbeat&#x27;s size "
         "to count.</p>"
     ) in html
+    # below 100 Hz beats pass for jerks too often: the line says so
+    summary["recordings"][0].update(fs_hz=50.0)
+    (out / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    html = render_report(load_report_data(out))
+    assert (
+        "to count. At 50 Hz beats are hard to tell from jerks, so some counted jerks may be "
+        "beats: record at 100–200 Hz.</p>"
+    ) in html
 
 
 def test_missing_file_is_named(tmp_path: Path) -> None:
