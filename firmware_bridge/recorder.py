@@ -51,6 +51,7 @@ from firmware_bridge.source import LinkLost, Source, SourceInfo
 from pipeline import __version__
 from pipeline.outputs import write_json
 from pipeline.params import DetectorParams
+from pipeline.pulse import beats_warning
 
 log = logging.getLogger(__name__)
 
@@ -283,6 +284,9 @@ class Recorder:
             info.rate_hz, self.params.far_forward_s, absolute=self.source.absolute_time
         )
         md = self._metadata(info)
+        strap = beats_warning(info.rate_hz, 0, 1, md)  # said before the night, not after
+        if strap is not None:
+            log.warning("%s", strap)
         label = info.device
         if self.params.write:
             assert self.params.out_dir is not None
