@@ -34,10 +34,10 @@ from bench.sisfall_inject import (
     REPLICATES,
     SENSOR_NAMES,
     TARGET_F1,
-    _rng,
     as_sensor,
     inject,
     place_onsets,
+    placement_rng,
     still_intervals,
 )
 from pipeline.detector import DetectorParams, detect_recording
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 #: The simulator's four families together, as the reference row.
 SIM_FAMILIES = "simulator's families"
 #: Shapes are drawn from this stream (per file, sensor, replicate and family), apart
-#: from the placements' (which :func:`bench.sisfall_inject._rng` gives).
+#: from the placements' (which :func:`bench.sisfall_inject.placement_rng` gives).
 SHAPE_SEED = 20261203
 
 
@@ -82,7 +82,7 @@ def run_heldout(
             rec = read_sisfall(path, sensor)
             intervals = still_intervals(rec)
             for rep in range(replicates):
-                place = _rng(fi, sensor, rep)
+                place = placement_rng(fi, sensor, rep)
                 onsets = rec.t0 + place_onsets(intervals, longest, place)
                 state = place.bit_generator.state  # the simulator's shapes follow on
                 for median in JERK_MEDIANS_G:
@@ -219,7 +219,7 @@ def nights_table(rows: list[NightRow], n_nights: int) -> Table:
             cells.append(f"{s.f1:.3f} ({s.precision:.3f} / {s.recall:.3f})")
         table.add([f, *cells])
     table.caption = (
-        f"{n_nights} one-hour nights per rate (random pattern), each simulated with its "
+        f"One-hour nights, {n_nights} per rate (random pattern), each simulated with its "
         "jerks and again without them; each held-out shape added at the true onsets with "
         "the true sizes and durations and quantised like the night's sensor, then written "
         "to canonical CSV and read by `detect_file`. The last row is the nights with the "

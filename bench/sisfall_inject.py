@@ -138,7 +138,7 @@ def as_sensor(rec: Recording, acc: np.ndarray, sensor: str, n_jerks: int) -> Rec
     return replace(rec, acc=acc, metadata={**rec.metadata, "injected_jerks": str(n_jerks)})
 
 
-def _rng(file_index: int, sensor: str, replicate: int) -> np.random.Generator:
+def placement_rng(file_index: int, sensor: str, replicate: int) -> np.random.Generator:
     """The fixed random stream of one file, sensor and replicate (same for every size)."""
     return np.random.default_rng([SEED, file_index, SENSOR_NAMES.index(sensor), replicate])
 
@@ -173,7 +173,7 @@ def run_injection(
             usable = sum(b - a for a, b in intervals)
             for median in JERK_MEDIANS_G:
                 for rep in range(replicates):
-                    rng = _rng(fi, sensor, rep)
+                    rng = placement_rng(fi, sensor, rep)
                     onsets = rec.t0 + place_onsets(intervals, longest, rng)
                     det = detect_recording(inject(rec, onsets, median, sensor, rng), params)
                     detected = np.array([e.time for e in det.events])
