@@ -38,6 +38,7 @@ from bench.sisfall_inject import (
     inject,
     place_onsets,
     placement_rng,
+    quantise,
     still_intervals,
 )
 from pipeline.detector import DetectorParams, detect_recording
@@ -194,8 +195,7 @@ def run_nights(
                         )
                         acc = without.acc.copy()
                         render_heldout(without.time, jerks, acc)
-                        acc = np.clip(np.rint(acc / lsb) * lsb, -top, top - lsb)
-                        night = replace(without, acc=acc)
+                        night = replace(without, acc=quantise(acc, lsb, top))
                     found = detect_via_csv(night, work, params)
                     rows[(family, fs)].score.add(found, onsets)
                 log.info("held-out shapes: %g Hz seed %d done", fs, seed)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim import NightConfig
+from sim.waveforms import random_unit_vectors
 
 HELDOUT_FAMILIES = ("twitch", "plateau", "triphasic", "impact", "swing")
 _FINE = np.linspace(0.0, 1.0, 4001)
@@ -103,8 +104,7 @@ def draw_heldout(
     amplitude = np.clip(
         median_g * np.exp(cfg.jerk_sigma * rng.standard_normal(m)), cfg.jerk_min_g, cfg.jerk_max_g
     )
-    d1 = rng.normal(size=(m, 3))
-    d1 /= np.linalg.norm(d1, axis=1, keepdims=True)
+    d1 = random_unit_vectors(rng, m)
     d2 = rng.normal(size=(m, 3))
     d2 -= (d2 * d1).sum(axis=1, keepdims=True) * d1
     d2 /= np.linalg.norm(d2, axis=1, keepdims=True)

@@ -132,10 +132,13 @@ def inject(
 def as_sensor(rec: Recording, acc: np.ndarray, sensor: str, n_jerks: int) -> Recording:
     """``rec`` with ``acc`` ``(n, 3)`` g (its samples plus ``n_jerks`` added jerks),
     quantised and clipped like ``sensor`` records."""
-    lsb = SENSORS[sensor][1]
-    top = SENSOR_RANGE_G[sensor]
-    acc = np.clip(np.rint(acc / lsb) * lsb, -top, top - lsb)
+    acc = quantise(acc, SENSORS[sensor][1], SENSOR_RANGE_G[sensor])
     return replace(rec, acc=acc, metadata={**rec.metadata, "injected_jerks": str(n_jerks)})
+
+
+def quantise(acc: np.ndarray, lsb: float, top: float) -> np.ndarray:
+    """``acc`` (g) on a converter's steps of ``lsb`` g, clipped to ``[-top, top - lsb]``."""
+    return np.clip(np.rint(acc / lsb) * lsb, -top, top - lsb)
 
 
 def placement_rng(file_index: int, sensor: str, replicate: int) -> np.random.Generator:

@@ -284,7 +284,7 @@ class Recorder:
             info.rate_hz, self.params.far_forward_s, absolute=self.source.absolute_time
         )
         md = self._metadata(info)
-        strap = beats_warning(info.rate_hz, 0, 1, md)  # said before the night, not after
+        strap = beats_warning(info.rate_hz, 0.0, md)  # a strap by name: said before the night
         if strap is not None:
             log.warning("%s", strap)
         label = info.device

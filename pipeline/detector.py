@@ -289,9 +289,8 @@ def detect_stream(
         progress(stream.size - last[0])
     n_grid = stream.stats.samples_out + sum(g.end_index - g.start_index for g in stream.gaps)
     events = stream.flag_clipped(run.events)
-    warning = beats_warning(
-        stream.header.fs, run.pulse_samples, run.samples_seen, stream.header.metadata
-    )
+    share = run.pulse_samples / run.samples_seen if run.samples_seen else 0.0
+    warning = beats_warning(stream.header.fs, share, stream.header.metadata)
     if warning is not None:
         log.warning("%s: %s", stream.path, warning)
         stream.quality.warn(warning)

@@ -39,15 +39,12 @@ WARN_SHARE = 0.05
 CHEST_STRAPS = ("H10", "H9", "H7")
 
 
-def beats_warning(
-    fs: float, pulse_samples: int, n_samples: int, metadata: Mapping[str, str] | None = None
-) -> str | None:
+def beats_warning(fs: float, share: float, metadata: Mapping[str, str] | None = None) -> str | None:
     """A one-line warning for a recording at ``fs`` (Hz) below ``RELIABLE_HZ`` in which a
-    heartbeat held the triggers for ``WARN_SHARE`` or more of its ``n_samples`` (seen
-    samples), or whose ``metadata`` ``device`` names a chest strap; else ``None``."""
-    if not (0 < fs < RELIABLE_HZ) or n_samples <= 0:
+    heartbeat held the triggers for a ``share`` (0-1) of its samples of ``WARN_SHARE``
+    or more, or whose ``metadata`` ``device`` names a chest strap; else ``None``."""
+    if not 0 < fs < RELIABLE_HZ:
         return None
-    share = pulse_samples / n_samples
     device = str((metadata or {}).get("device", ""))
     strap = any(name in device.split() or device.endswith(name) for name in CHEST_STRAPS)
     if share >= WARN_SHARE:
