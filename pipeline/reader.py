@@ -48,6 +48,7 @@ from pipeline.quality import AXES, DataQuality, RateChange, StuckAxis, clipped_f
 from pipeline.rate import estimate_fs, snap_rate
 from pipeline.readahead import ReadAhead, helper_threads
 from pipeline.recording import Chunk, Gap, Recording, RecordingHeader
+from pipeline.timescale import relative_time_warning, time_unit_problem
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +181,7 @@ class RecordingStream:
         self._pending: list[_Raw] = []
         first = self._first_block()
         good = ~(np.isnan(first.t) | np.isnan(first.a).any(axis=1))
+        self._check_time_unit(first, good)
         try:
             fs = self._probe_rate(first, good)
         except ValueError as err:
@@ -262,8 +264,24 @@ class RecordingStream:
             raise InputError(self.path, "fewer than 2 samples", self._data_line)
         return first
 
+    def _check_time_unit(self, first: _Raw, good: np.ndarray) -> None:
+        """An error when the first timestamp is not Unix seconds (milliseconds, say);
+        a warning when it dates the recording before 1973 (relative times)."""
+        k = int(np.argmax(good))
+        if not good[k]:
+            return  # no complete row: the checks after this one say so
+        t0 = float(first.t[k])
+        problem = time_unit_problem(t0)
+        if problem is not None:
+            raise InputError(self.path, problem, first.first_line + k)
+        warning = relative_time_warning(t0)
+        if warning is not None:
+            log.warning("%s: %s", self.path, warning)
+            self.stats.warn(warning)
+
     def _check_units(self, a: np.ndarray) -> None:
         """Warn (once, one line) when the values look like m/s² or mg rather than g."""
+        a = a[np.isfinite(a).all(axis=1)]  # an infinite value is an error of its own
         if a.shape[0] == 0:
             return
         norm = float(np.median(np.linalg.norm(a, axis=1)))

@@ -50,6 +50,30 @@ def infer_time_unit(value: str) -> str:
     return "ns" if x > 1e16 else "ms" if x > 1e11 else "s" if x > 1e8 else "relative"
 
 
+#: axis names recognised in a header when ``--axes`` is not given (lower case)
+DEFAULT_AXES = (("ax", "ay", "az"), ("x", "y", "z"), ("acc_x", "acc_y", "acc_z"),
+                ("accel_x", "accel_y", "accel_z"), ("accx", "accy", "accz"))  # fmt: skip
+#: time column names recognised in a header when ``--time-col`` is not given
+DEFAULT_TIME = ("time", "timestamp", "t", "epoch")
+
+
+def default_axes(header: list[str]) -> tuple[str, str, str] | None:
+    """The axis columns of ``header`` (a header line's fields) by well-known names
+    (:data:`DEFAULT_AXES`, case-insensitive), or ``None``."""
+    low = [f.strip().lower() for f in header]
+    for names in DEFAULT_AXES:
+        if all(n in low for n in names):
+            return names
+    return None
+
+
+def default_time(header: list[str]) -> str | None:
+    """The time column of ``header`` by a well-known name (:data:`DEFAULT_TIME`), or
+    ``None`` (then the file is read as having no time column)."""
+    low = [f.strip().lower() for f in header]
+    return next((n for n in DEFAULT_TIME if n in low), None)
+
+
 def _check_iso(value: str) -> str | None:
     """Why a time field is not ISO 8601 text, or ``None``."""
     import pandas as pd
@@ -72,13 +96,6 @@ class GenericSource(TableSource):
 
     def _preamble(self, lines: LineReader) -> None:
         opt = self.options
-        if opt.axis_cols is None:
-            raise InputError(self.path, "give the axis columns with --axes X,Y,Z "
-                             "(or --format for a known dialect)")  # fmt: skip
-        specs = list(opt.axis_cols) + ([opt.time_col] if opt.time_col else [])
-        positional = all(_is_position(s) for s in specs)
-        if not positional and any(_is_position(s) for s in specs):
-            raise InputError(self.path, "--time-col and --axes: use all names or all positions")
         if opt.time_unit is not None and opt.time_unit not in TIME_UNITS:
             raise InputError(self.path, f"unknown --time-unit '{opt.time_unit}'")
         self._factor = unit_factor(opt.units or "g", opt.scale, self.path)
@@ -90,6 +107,18 @@ class GenericSource(TableSource):
                              None if lines.lineno == 0 else lines.lineno + 1)  # fmt: skip
         self.sep = opt.delimiter or sniff_delimiter(first)
         fields = split_fields(first, self.sep)
+        axis_cols, time_col = opt.axis_cols, opt.time_col
+        if axis_cols is None:  # a header with well-known names (the canonical ones, x,y,z)
+            axis_cols = default_axes(fields)
+            if axis_cols is None:
+                raise InputError(self.path, "give the axis columns with --axes X,Y,Z "
+                                 "(or --format for a known dialect)")  # fmt: skip
+            if time_col is None and not (opt.rate and opt.rate > 0):
+                time_col = default_time(fields)
+        specs = list(axis_cols) + ([time_col] if time_col else [])
+        positional = all(_is_position(s) for s in specs)
+        if not positional and any(_is_position(s) for s in specs):
+            raise InputError(self.path, "--time-col and --axes: use all names or all positions")
         if positional:
             names = [f"column {i + 1}" for i in range(len(fields))]
             index = [int(s) - 1 for s in specs]
@@ -110,7 +139,7 @@ class GenericSource(TableSource):
                 index.append(low.index(s.strip().lower()))
             sample = None
         self._axes = index[:3]
-        self._time = index[3] if opt.time_col else None
+        self._time = index[3] if time_col else None
         unit = opt.time_unit
         if self._time is not None and unit is None:
             if sample is None:

@@ -1,0 +1,55 @@
+"""Is a recording's time column Unix seconds? Checks on its first timestamp.
+
+Every dialect ends in epoch seconds UTC. A file whose times are in another unit gives
+absurd dates rather than an error further on: milliseconds since the epoch
+(1.7e12 for 2023) read as seconds lie 50 000 years ahead and give no sample rate
+(every step looks like a gap); seconds since the recording began (0, 0.01, ...) read
+as epoch seconds put the night on 1 January 1970. The first is an error that says
+which unit the numbers look like, the second a warning (a device clock that was
+never set gives such times too, and the events are still right relative to each
+other).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+#: Epoch seconds beyond this (year 5138) are not seconds: the same bounds as
+#: :func:`pipeline.formats.generic.infer_time_unit` uses to tell the units apart.
+MAX_EPOCH_S = 1e11
+#: Epoch seconds below this (1973-03-03) are taken for time since the recording began.
+MIN_EPOCH_S = 1e8
+
+#: (lower bound, unit name, option value) for numbers above :data:`MAX_EPOCH_S`
+_UNITS = ((1e17, "nanoseconds", "ns"), (1e14, "microseconds", None), (1e11, "milliseconds", "ms"))
+
+
+def time_unit_problem(t0: float) -> str | None:
+    """Why a first timestamp ``t0`` (as read, in what should be epoch seconds) cannot be
+    Unix seconds, with the fix, or ``None`` when it can."""
+    if abs(t0) <= MAX_EPOCH_S:
+        return None
+    for bound, name, option in _UNITS:
+        if abs(t0) > bound:
+            fix = (
+                f"read it with --time-unit {option}"
+                if option is not None
+                else "divide the time column by 1e6"
+            )
+            return (
+                f"time {t0:.0f} is not Unix seconds (it would be past the year 5000): it "
+                f"looks like {name} since the epoch; {fix}"
+            )
+    return None  # pragma: no cover - the last bound is MAX_EPOCH_S
+
+
+def relative_time_warning(t0: float) -> str | None:
+    """A one-line warning when a first timestamp ``t0`` (epoch s) lies before 1973,
+    which is time since the recording began rather than a date; else ``None``."""
+    if t0 >= MIN_EPOCH_S:
+        return None
+    day = dt.datetime.fromtimestamp(t0, dt.UTC).date().isoformat()
+    return (
+        f"time starts at {t0:g} s, which dates the recording {day}: if the times count "
+        "from the start of the recording, read it with --time-unit relative --start ISO-8601"
+    )

@@ -1,0 +1,171 @@
+"""Time columns that are not Unix seconds: milliseconds (an error that says so and the
+fix, which then works), times from the recording's start (a warning; with the options,
+the same events), and a header of well-known names read without ``--axes``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from pipeline.detector import Detection, detect_stream
+from pipeline.formats import InputOptions
+from pipeline.formats.generic import default_axes, default_time
+from pipeline.reader import open_recording
+from pipeline.timescale import relative_time_warning, time_unit_problem
+
+NIGHT = Path(__file__).parent / "data" / "formats" / "night.csv"
+HEADER_LINE = 13  # the fixture's ``time,ax,ay,az`` line (12 metadata lines before it)
+
+
+def _rows() -> tuple[list[str], list[tuple[str, str]]]:
+    """The fixture's metadata lines and its rows as (time text, axes text)."""
+    lines = NIGHT.read_text().splitlines()
+    meta = lines[: HEADER_LINE - 1]
+    assert lines[HEADER_LINE - 1] == "time,ax,ay,az"
+    rows = [(s.split(",", 1)[0], s.split(",", 1)[1]) for s in lines[HEADER_LINE:]]
+    return meta, rows
+
+
+def _write(path: Path, header: str, times: list[str], axes: list[str]) -> Path:
+    path.write_text(header + "\n" + "".join(f"{t},{a}\n" for t, a in zip(times, axes, strict=True)))
+    return path
+
+
+def _detect(path: Path, options: InputOptions | None = None) -> Detection:
+    with open_recording(path, None, options) as stream:
+        return detect_stream(stream)
+
+
+@pytest.fixture(scope="module")
+def reference() -> Detection:
+    det = _detect(NIGHT)
+    assert len(det.events) >= 5
+    return det
+
+
+def _same_events(got: Detection, ref: Detection) -> None:
+    """The same events; times a last bit apart (t / 1e3 against the decimal's nearest
+    double) move the resampling a hair, so peaks (given to 1e-5 g) agree within 5e-5."""
+    assert len(got.events) == len(ref.events)
+    assert got.header.fs == ref.header.fs
+    np.testing.assert_allclose([e.time for e in got.events], [e.time for e in ref.events],
+                               rtol=0, atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose([e.peak_g for e in got.events],
+                               [e.peak_g for e in ref.events], rtol=0, atol=5e-5)  # fmt: skip
+    assert [e.axis for e in got.events] == [e.axis for e in ref.events]
+
+
+# ------------------------------------------------------------------------- the checks
+def test_time_unit_problem_names_the_unit_and_the_fix():
+    assert time_unit_problem(1.767e9) is None
+    assert time_unit_problem(1e11) is None
+    assert time_unit_problem(1.767e12) == (
+        "time 1767000000000 is not Unix seconds (it would be past the year 5000): it looks "
+        "like milliseconds since the epoch; read it with --time-unit ms"
+    )
+    assert "microseconds since the epoch; divide the time column by 1e6" in (
+        time_unit_problem(1.767e15) or ""
+    )
+    assert "nanoseconds since the epoch; read it with --time-unit ns" in (
+        time_unit_problem(1.767e18) or ""
+    )
+
+
+def test_relative_time_warning_dates_the_recording():
+    assert relative_time_warning(1.767e9) is None
+    assert relative_time_warning(1e8) is None
+    assert relative_time_warning(0.0) == (
+        "time starts at 0 s, which dates the recording 1970-01-01: if the times count from "
+        "the start of the recording, read it with --time-unit relative --start ISO-8601"
+    )
+    assert "1970-01-02" in (relative_time_warning(86_400.5) or "")
+
+
+def test_default_columns_from_well_known_names():
+    assert default_axes(["time", "ax", "ay", "az"]) == ("ax", "ay", "az")
+    assert default_axes(["Timestamp", " X ", "Y", "Z"]) == ("x", "y", "z")
+    assert default_axes(["t", "ACC_X", "acc_y", "acc_z"]) == ("acc_x", "acc_y", "acc_z")
+    assert default_axes(["time", "ax", "ay"]) is None
+    assert default_axes(["1700000000", "0", "0", "1"]) is None
+    assert default_time(["Timestamp", "x", "y", "z"]) == "timestamp"
+    assert default_time(["when", "x", "y", "z"]) is None
+
+
+# ------------------------------------------------------------------------ milliseconds
+def _ms_file(tmp_path: Path) -> Path:
+    """The fixture with its times in milliseconds (exact decimal shifts of the text)."""
+    _, rows = _rows()
+    times = []
+    for t, _a in rows:
+        whole, frac = t.split(".")
+        frac = frac.ljust(4, "0")
+        times.append(f"{whole}{frac[:3]}.{frac[3:]}")
+    return _write(tmp_path / "night_ms.csv", "time,ax,ay,az", times, [a for _, a in rows])
+
+
+def test_milliseconds_are_a_one_line_error_naming_file_and_line(tmp_path):
+    path = _ms_file(tmp_path)
+    res = CliRunner().invoke(main, ["detect", str(path), "--out", str(tmp_path / "ev.csv")])
+    assert res.exit_code == 2
+    first = float(path.read_text().splitlines()[1].split(",")[0])
+    assert res.output == (
+        f"jerkcount: error: {path}:2: time {first:.0f} is not Unix seconds (it would be "
+        "past the year 5000): it looks like milliseconds since the epoch; read it with "
+        "--time-unit ms\n"
+    )
+    assert not (tmp_path / "ev.csv").exists()
+
+
+def test_the_suggested_time_unit_reads_the_night(tmp_path, reference):
+    path = _ms_file(tmp_path)
+    _same_events(_detect(path, InputOptions(time_unit="ms")), reference)
+    out = tmp_path / "ev.csv"
+    res = CliRunner().invoke(
+        main, ["detect", str(path), "--time-unit", "ms", "--out", str(out), "--tz", "UTC"]
+    )
+    assert res.exit_code == 0, res.output
+    assert out.read_text().splitlines()[0].startswith("time,time_local,peak_g,duration_ms,axis")
+    assert len(out.read_text().splitlines()) == len(reference.events) + 1
+
+
+# ---------------------------------------------------------------------- relative times
+def test_relative_times_warn_and_read_with_start(tmp_path, reference):
+    _, rows = _rows()
+    t0 = float(rows[0][0])
+    rel = [f"{float(t) - t0:.4f}" for t, _ in rows]
+    path = _write(tmp_path / "night_rel.csv", "time,ax,ay,az", rel, [a for _, a in rows])
+
+    plain = _detect(path)
+    warning = relative_time_warning(0.0)
+    assert warning is not None and warning in plain.quality.warnings
+    assert len(plain.events) == len(reference.events)  # right relative to each other
+
+    start = dt.datetime.fromtimestamp(t0, dt.UTC).isoformat()
+    with_start = _detect(path, InputOptions(time_unit="relative", start=t0))
+    assert warning not in with_start.quality.warnings
+    assert len(with_start.events) == len(reference.events)
+    # relative seconds with 4 decimals plus t0: within a microsecond of the epoch times
+    np.testing.assert_allclose([e.time for e in with_start.events],
+                               [e.time for e in reference.events], rtol=0, atol=1e-4)  # fmt: skip
+    res = CliRunner().invoke(main, ["detect", str(path), "--time-unit", "relative", "--start",
+                                    start, "--out", str(tmp_path / "ev.csv")])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "WARNING" not in res.output
+
+
+# ------------------------------------------------------------ well-known column names
+def test_units_alone_read_a_header_of_well_known_names(tmp_path, reference):
+    _, rows = _rows()
+    mg = [",".join(f"{float(v) * 1000:.2f}" for v in a.split(",")) for _, a in rows]
+    path = _write(tmp_path / "night_mg.csv", "Timestamp;X;Y;Z".replace(";", ","),
+                  [t for t, _ in rows], mg)  # fmt: skip
+    got = _detect(path, InputOptions(units="mg"))
+    assert got.quality.warnings == reference.quality.warnings
+    _same_events(got, reference)
+    res = CliRunner().invoke(main, ["detect", str(path), "--out", str(tmp_path / "e.csv")])
+    assert res.exit_code == 2  # without --units the header is not the canonical one
