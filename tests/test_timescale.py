@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from cli import main
 from pipeline.detector import Detection, detect_stream
+from pipeline.errors import InputError
 from pipeline.formats import InputOptions
 from pipeline.formats.generic import default_axes, default_time
 from pipeline.reader import open_recording
@@ -169,3 +170,20 @@ def test_units_alone_read_a_header_of_well_known_names(tmp_path, reference):
     _same_events(got, reference)
     res = CliRunner().invoke(main, ["detect", str(path), "--out", str(tmp_path / "e.csv")])
     assert res.exit_code == 2  # without --units the header is not the canonical one
+
+
+# ---------------------------------------------------------------------------- Parquet
+def test_parquet_in_milliseconds_and_mg(tmp_path, reference):
+    from pipeline.formats import write_samples_parquet
+
+    _, rows = _rows()
+    t = np.array([float(r[0]) for r in rows])
+    a = np.array([[float(v) for v in r[1].split(",")] for r in rows])
+    path = write_samples_parquet(tmp_path / "night_ms.parquet", t * 1e3, a * 1e3)
+    res = CliRunner().invoke(main, ["detect", str(path), "--out", str(tmp_path / "ev.csv")])
+    assert res.exit_code == 2
+    assert res.output.startswith(f"jerkcount: error: {path}:1: time {t[0] * 1e3:.0f} is not ")
+    assert res.output.endswith("read it with --time-unit ms\n")
+    _same_events(_detect(path, InputOptions(time_unit="ms", units="mg")), reference)
+    with pytest.raises(InputError, match="--time-unit iso: a Parquet time column is numeric"):
+        _detect(path, InputOptions(time_unit="iso"))

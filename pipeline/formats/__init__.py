@@ -138,7 +138,10 @@ def open_source(path: str | Path, options: InputOptions | None = None) -> RawSou
     options = options or InputOptions()
     name = options.format
     if name is None:
-        name = "csv" if options.explicit_columns else detect_format(path)
+        if read_magic(path).startswith(MAGIC_PARQUET):
+            name = "parquet"  # its columns are typed: the options apply to it (not "csv")
+        else:
+            name = "csv" if options.explicit_columns else detect_format(path)
     if name not in DIALECTS:
         raise InputError(path, f"unknown format '{name}' (one of {', '.join(DIALECTS)})")
     log.debug("%s: reading as %s", path, name)

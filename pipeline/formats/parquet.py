@@ -8,6 +8,10 @@ batches with pyarrow, never whole. "Line" numbers in messages are 1-based row nu
 Recognised by the magic bytes ``PAR1``. Source checked: the Apache Parquet format
 specification (file starts and ends with ``PAR1``; key-value metadata in the footer)
 and pyarrow's ``ParquetFile.iter_batches`` documentation.
+
+Options as for other CSV apply where they make sense: ``--time-unit`` s, ms, ns or
+relative (with ``--start``) for a numeric time column, ``--units``, and ``--time-col``
+/ ``--axes`` naming other columns.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pipeline.formats.base import (
     check_path,
     get_tz,
     ramp_rows,
+    unit_factor,
 )
 from pipeline.formats.canonical import CANONICAL_COLUMNS
 
@@ -61,13 +66,19 @@ class ParquetSource(RawSource):
         self.size = os.path.getsize(path)
         schema = self._file.schema_arrow
         names = [n.lower() for n in schema.names]
-        missing = [c for c in CANONICAL_COLUMNS if c not in names]
+        wanted = [
+            (options.time_col or CANONICAL_COLUMNS[0]).strip().lower(),
+            *[c.strip().lower() for c in (options.axis_cols or CANONICAL_COLUMNS[1:])],
+        ]
+        missing = [c for c in wanted if c not in names]
         if missing:
             raise InputError(
                 path, f"missing column(s) {','.join(missing)}: Parquet columns are "
-                f"{','.join(schema.names)[:60]}, expected time,ax,ay,az",
+                f"{','.join(schema.names)[:60]}, expected {','.join(wanted)}",
             )  # fmt: skip
-        self._cols = [schema.names[names.index(c)] for c in CANONICAL_COLUMNS]
+        self._cols = [schema.names[names.index(c)] for c in wanted]
+        self._time_scale, self._time_offset = _time_unit(options, path)
+        self._factor = unit_factor(options.units or "g", options.scale, path)
         meta = schema.metadata or {}
         for key, value in meta.items():
             k = key.decode("utf-8", "replace")
@@ -113,7 +124,11 @@ class ParquetSource(RawSource):
             t_s = ns / 1e9
         else:
             t_s = _floats(tcol, copy=False)
+            if self._time_scale != 1.0 or self._time_offset != 0.0:
+                t_s = t_s * self._time_scale + self._time_offset
         axes = [_floats(batch.column(k), copy=False) for k in (1, 2, 3)]  # type: ignore[attr-defined]
+        if self._factor != 1.0:
+            axes = [x * self._factor for x in axes]
         return t_s, axes
 
     def _join(self, parts: list[Columns], line: int) -> RawBlock:
@@ -133,6 +148,24 @@ class ParquetSource(RawSource):
 
     def bytes_read(self) -> int:
         return int(self.size * min(self._rows_done / self._rows_total, 1.0))
+
+
+#: seconds per unit of a numeric time column, for ``--time-unit``
+_TIME_SCALE = {"s": 1.0, "ms": 1e-3, "ns": 1e-9, "relative": 1.0}
+
+
+def _time_unit(options: InputOptions, path: Path) -> tuple[float, float]:
+    """``(scale, offset)`` taking a numeric time column to epoch seconds: ``--time-unit``
+    s (default), ms, ns, or relative (seconds from ``--start``)."""
+    unit = options.time_unit or "s"
+    if unit not in _TIME_SCALE:
+        raise InputError(path, f"--time-unit {unit}: a Parquet time column is numeric "
+                         "(s, ms, ns or relative) or a Parquet timestamp")  # fmt: skip
+    if unit == "relative":
+        if options.start is None:
+            raise InputError(path, "relative times: give --start ISO-8601")
+        return 1.0, float(options.start)
+    return _TIME_SCALE[unit], 0.0
 
 
 def _split(parts: list[Columns], n: int) -> tuple[list[Columns], list[Columns]]:
