@@ -21,6 +21,8 @@ from pipeline.errors import InputError, describe_error
 from pipeline.memtune import keep_freed_memory
 
 EXIT_INPUT = 2
+#: exit status when writing an output failed (disk full, quota, I/O error)
+EXIT_IO = 1
 _INPUT_ERRORS = (
     InputError,
     FileNotFoundError,
@@ -52,7 +54,8 @@ def _jerk_timing_options(func: Any) -> Any:
 
 
 class _Group(click.Group):
-    """Click group that turns input errors into one line on stderr and exit 2."""
+    """Click group that turns input errors into one line on stderr and exit 2, failed
+    writes (disk full) into one line and exit 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -60,6 +63,9 @@ class _Group(click.Group):
         except _INPUT_ERRORS as err:
             click.echo(_error_line(err), err=True)
             ctx.exit(EXIT_INPUT)
+        except OSError as err:  # writing failed (disk full, quota): the files before stay
+            click.echo(_error_line(err), err=True)
+            ctx.exit(EXIT_IO)
 
 
 def _parse_start(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
@@ -711,6 +717,11 @@ def record(
     except (ProtocolError, RecorderError, ValueError) as err:
         raise _config_error(err) from None
     _print_record_result(result)
+    if result.write_error is not None:  # the disk filled: the night up to then is kept
+        hours = (result.end - result.start) / 3600.0
+        click.echo(f"jerkcount: error: {result.write_error}: the recording stopped after "
+                   f"{hours:.2f} h; what came before is kept", err=True)  # fmt: skip
+        click.get_current_context().exit(EXIT_IO)
 
 
 # --------------------------------------------------------------------------- replay

@@ -46,7 +46,12 @@ import numpy as np
 
 from firmware_bridge.recorder_clock import TICKS_PER_S, ClockMapper
 from firmware_bridge.recorder_live import LiveDetector, LiveLine, LiveResult, LiveStatus
-from firmware_bridge.recorder_writer import RecordingWriter, make_private_dir, parse_rows
+from firmware_bridge.recorder_writer import (
+    RecordingWriter,
+    WriteFailed,
+    make_private_dir,
+    parse_rows,
+)
 from firmware_bridge.source import LinkLost, Source, SourceInfo
 from pipeline import __version__
 from pipeline.outputs import write_json
@@ -126,6 +131,8 @@ class RecordResult:
     summary_dir: Path | None = None
     summary_error: str | None = None
     process_result: Any = None
+    #: why writing the recording failed and stopped it (disk full), else ``None``
+    write_error: str | None = None
 
 
 def utc_stamp(epoch: float) -> str:
@@ -153,6 +160,7 @@ class Recorder:
         self.gaps: list[LinkGap] = []
         self.clock: ClockMapper | None = None
         self.writer: RecordingWriter | None = None
+        self.write_error: str | None = None
         self.live: LiveDetector | None = None
         self.path: Path | None = None
         self.session_path: Path | None = None
@@ -346,7 +354,11 @@ class Recorder:
             with contextlib.suppress(Exception):
                 await self.source.close()
             if self.writer is not None:
-                self.writer.close()
+                try:
+                    self.writer.close()
+                except WriteFailed as err:  # the last fsync: the kernel lost the tail
+                    self._write_failed(err)
+                    stopped_by = "write failed"
         assert self.live is not None
         self.status.link = "finishing"
         self._refresh()
@@ -358,6 +370,7 @@ class Recorder:
         result = RecordResult(
             self.path, info, self.start, time.time(), self.samples, self.gaps,
             self.clock.clock_resets if self.clock else 0, live, stopped_by, self.session_path,
+            write_error=self.write_error,
         )  # fmt: skip
         if self.params.write and self.params.summarise:
             self._summarise(result)
@@ -387,7 +400,11 @@ class Recorder:
                 continue
             now_mono = time.monotonic()
             if len(batch):
-                self._take(batch.t, batch.acc, time.time())
+                try:
+                    self._take(batch.t, batch.acc, time.time())
+                except WriteFailed as err:
+                    self._write_failed(err)
+                    return "write failed"
                 self.status.link = "streaming"
             else:
                 silent = now_mono - self._last_sample_host
@@ -399,8 +416,18 @@ class Recorder:
                 if silent >= 1.0:
                     self.status.link = "stalled"
             if self.writer is not None:
-                self.writer.maybe_sync()
+                try:
+                    self.writer.maybe_sync()
+                except WriteFailed as err:
+                    self._write_failed(err)
+                    return "write failed"
             self._refresh()
+
+    def _write_failed(self, err: WriteFailed) -> None:
+        """Note the first write failure: the recording stops with what the file holds."""
+        if self.write_error is None:
+            self.write_error = str(err)
+            log.info("%s: recording stopped after %d samples", err, self.samples)
 
     # ------------------------------------------------------------------ end
     def _summarise(self, result: RecordResult) -> None:
@@ -420,6 +447,9 @@ class Recorder:
         except InputError as err:
             result.summary_error = str(err)
             log.warning("no summary: %s", err)
+        except OSError as err:  # a full disk: the recording is kept, the summary not written
+            result.summary_error = f"cannot write the summary in {out}: {err.strerror or err}"
+            log.warning("no summary: %s", result.summary_error)
 
     def _write_session(self, result: RecordResult | None) -> None:
         if self.session_path is None or self.info is None:
@@ -450,6 +480,7 @@ class Recorder:
                 live_error=live.error,
                 summary=None if result.summary_dir is None else str(result.summary_dir),
                 summary_error=result.summary_error,
+                write_error=result.write_error,
             )
         try:
             write_json(self.session_path, data)

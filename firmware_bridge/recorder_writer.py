@@ -13,6 +13,7 @@ decimals — the canonical writer's precision.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -71,6 +72,17 @@ def parse_rows(text: str) -> tuple[np.ndarray, np.ndarray]:
     return values[:, 0].copy(), values[:, 1:4].copy()
 
 
+class WriteFailed(Exception):
+    """The recording file could not be written (disk full, quota, I/O error): the
+    recording must stop; what the file holds is whole lines up to the failure."""
+
+    def __init__(self, path: Path, err: OSError) -> None:
+        self.path = path
+        self.errno = err.errno
+        self.reason = err.strerror or type(err).__name__
+        super().__init__(f"cannot write {path}: {self.reason}")
+
+
 @dataclass
 class WriterStats:
     """Counters of a :class:`RecordingWriter`: rows and bytes written, fsyncs done."""
@@ -98,11 +110,18 @@ class RecordingWriter:
         _fsync_dir(self.path.parent)
 
     def _write(self, data: bytes) -> None:
+        """Write all of ``data``; on failure (disk full) cut the file back to the end of
+        the last whole write, so it ends with a whole line, and raise :class:`WriteFailed`."""
         assert self._fd is not None, "writer closed"
         view = memoryview(data)
-        while view:
-            n = os.write(self._fd, view)
-            view = view[n:]
+        try:
+            while view:
+                n = os.write(self._fd, view)
+                view = view[n:]
+        except OSError as err:
+            with contextlib.suppress(OSError):  # shrinking a file needs no space
+                os.ftruncate(self._fd, self.stats.bytes)
+            raise WriteFailed(self.path, err) from err
         self.stats.bytes += len(data)
         if self._dirty_since is None:
             self._dirty_since = time.monotonic()
@@ -125,7 +144,10 @@ class RecordingWriter:
     def sync(self) -> None:
         """fsync now if anything is unsynced."""
         if self._fd is not None and self._dirty_since is not None:
-            os.fsync(self._fd)
+            try:
+                os.fsync(self._fd)
+            except OSError as err:  # the kernel could not store what was written
+                raise WriteFailed(self.path, err) from err
             self.stats.fsyncs += 1
             self._dirty_since = None
 
