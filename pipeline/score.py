@@ -194,6 +194,10 @@ def read_onsets(path: str | Path, kind: str | None = None) -> np.ndarray:
     if "time" not in frame.columns:
         found = ",".join(frame.columns) or "nothing"
         raise InputError(path, f"missing column 'time' (header is: {found})", line=header_line)
+    if {"ax", "ay", "az"} <= {c.lower() for c in frame.columns}:
+        raise InputError(path, "a recording (columns ax,ay,az), not onsets: score takes the "
+                         "ground truth (or your annotations) and an events CSV from detect",
+                         line=header_line)  # fmt: skip
     times = frame["time"].str.strip()
     numeric = pd.to_numeric(times, errors="coerce").to_numpy(dtype=np.float64)
     bad = np.flatnonzero(~np.isfinite(numeric))

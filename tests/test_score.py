@@ -150,6 +150,7 @@ def test_read_onsets_skips_comments_and_allows_header_only(tmp_path: Path) -> No
         (b"time,peak_g\n1.0,0.1\n,0.2\n", 3, "time is missing"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", None, "binary"),
         (b"time\n\xff\xfe1.0\n", 2, "not UTF-8"),
+        (b"# fs: 100\ntime,ax,ay,az\n1767302400.0,0,0,1\n", 2, "a recording (columns ax,ay,az)"),
     ],
 )
 def test_bad_files_raise_input_error(
