@@ -529,7 +529,8 @@ def demo(out_dir: Path, hours: float, tz: str | None) -> None:
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
-    help="Recordings processed in parallel processes [default: the machine's cores].",
+    help="Cores to use: N recordings at once in worker processes of one thread each; 1 "
+    "processes one recording at a time in one thread [default: the machine's cores].",
 )
 @click.option(
     "--scheduler",

@@ -59,15 +59,24 @@ def make_nights(folder: Path, nights: int = NIGHTS, hours: float = HOURS) -> lis
     return paths
 
 
-def run_batch(nights: Path, out: Path, jobs: int, threads: bool = True) -> float:
-    """Wall time (s) of ``jerkcount batch nights --out out --jobs N --force`` in a subprocess
-    (``threads=False``: with ``JERKCOUNT_THREADS=0``, no helper threads)."""
+def run_batch(nights: Path, out: Path, jobs: int) -> float:
+    """Wall time (s) of ``jerkcount batch nights --out out --jobs N --force`` in a subprocess."""
+    return _timed(["batch", str(nights), "--out", str(out), "--jobs", str(jobs),
+                   "--tz", "Europe/Berlin", "--force"], out)  # fmt: skip
+
+
+def run_process(paths: list[Path], out: Path) -> float:
+    """Wall time (s) of ``jerkcount process NIGHTS... --out out``: one recording after the
+    other in one process with its helper threads (context for ``--jobs 1``, one thread)."""
+    return _timed(["process", *map(str, paths), "--out", str(out), "--tz", "Europe/Berlin"], out)
+
+
+def _timed(args: list[str], out: Path) -> float:
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, "-m", "cli", "batch", str(nights), "--out", str(out),
-           "--jobs", str(jobs), "--tz", "Europe/Berlin", "--force"]  # fmt: skip
-    env = {**os.environ, THREADS_ENV: "1" if threads else "0"}
+    env = {**os.environ, THREADS_ENV: "1"}
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=REPO_ROOT, check=True, stdout=subprocess.DEVNULL, env=env)
+    subprocess.run([sys.executable, "-m", "cli", *args], cwd=REPO_ROOT, check=True,
+                   stdout=subprocess.DEVNULL, env=env)  # fmt: skip
     return time.perf_counter() - start
 
 
@@ -111,23 +120,25 @@ def run(
     folder = out / f"batch_nights_{nights}x{hours:g}h"
     paths = make_nights(folder, nights, hours)
     total_mb = sum(p.stat().st_size for p in paths) / 1e6
-    # 0: start only; 1, 2: --jobs; -1: --jobs 1 in one thread (JERKCOUNT_THREADS=0)
+    # 0: start only; 1, 2: --jobs; -1: `process` of all the nights (helper threads on)
     times: dict[int, list[float]] = {0: [], 1: [], 2: [], -1: []}
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     for r in range(repeats):
         for jobs in (1, 2, -1) if r % 2 == 0 else (-1, 2, 1):
-            t = run_batch(folder, out / f"batch_out_j{jobs}", abs(jobs), threads=jobs > 0)
+            if jobs < 0:
+                t = run_process(paths, out / "batch_out_process")
+            else:
+                t = run_batch(folder, out / f"batch_out_j{jobs}", jobs)
             times[jobs].append(t)
-            log.info("batch --jobs %d%s: %.1f s", abs(jobs), "" if jobs > 0 else " (1 thread)", t)
+            log.info("%s: %.1f s", f"batch --jobs {jobs}" if jobs > 0 else "process", t)
         times[0].append(run_imports())
     load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    tree = _tree(out / "batch_out_j1")
-    identical = tree == _tree(out / "batch_out_j2") == _tree(out / "batch_out_j-1")
+    identical = _tree(out / "batch_out_j1") == _tree(out / "batch_out_j2")
     med = {j: statistics.median(ts) for j, ts in times.items()}
     ratio = med[1] / med[2]
     net = (med[1] - med[0]) / (med[2] - med[0])
     best = min(times[1]) / min(times[2])
-    single = med[-1] / med[2]
+    threaded = med[-1] / med[2]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     samples = nights * hours * 3600 * FS
     table = Table(
@@ -138,11 +149,13 @@ def run(
             f"Ratio jobs-1 / jobs-2 **{ratio:.2f}x** (goal ≥ {GOAL_RATIO:g}, near 2 on two "
             f"cores: {verdict(ratio >= GOAL_RATIO)}); {net:.2f}x net of the fixed start "
             f"({med[0]:.1f} s: Python and imports, paid once per run); best run against "
-            f"best run {best:.2f}x (the least disturbed by other work). One process on its "
-            f"own already uses the second core (reading ahead, the detector's feature "
-            f"stage and hashing run in helper threads; batch workers run without them): "
-            f"against `--jobs 1` in one thread (`{THREADS_ENV}=0`) `--jobs 2` is "
-            f"**{single:.2f}x** faster. Outputs identical: "
+            f"best run {best:.2f}x (the least disturbed by other work). `--jobs N` is the "
+            f"cores to use: N worker processes of one thread each, and `--jobs 1` one "
+            f"recording after the other in one thread. One process with its helper threads "
+            f"(reading ahead, the detector's feature stage, hashing) already uses part of "
+            f"the second core: `jerkcount process` of the same nights in one command, one "
+            f"after the other so, takes {threaded:.2f}x the time of `--jobs 2` (context). "
+            f"Outputs of `--jobs 1` and `--jobs 2` identical: "
             f"{'yes' if identical else 'NO'}. Each run is the whole command in a fresh "
             "process (start, spawning workers, reading, detection, summaries, reports, "
             f"cohort tables), alternating, {repeats} each; load average {load_before:.1f} "
@@ -153,8 +166,8 @@ def run(
     )
     table.add(["start and imports only", f"{fmt(med[0], 1)} s",
                ", ".join(f"{t:.1f}" for t in times[0]), ""])  # fmt: skip
-    for jobs in (-1, 1, 2):
-        label = f"`{THREADS_ENV}=0 jerkcount batch --jobs 1` (one thread)" if jobs < 0 else ""
+    for jobs in (1, 2, -1):
+        label = "`jerkcount process` of the nights (helper threads on)" if jobs < 0 else ""
         table.add(
             [
                 label or f"`jerkcount batch --jobs {jobs}`",

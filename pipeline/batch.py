@@ -6,8 +6,9 @@ Plan, run, tabulate:
    recordings, glob patterns), gives each recording an output folder name (its path
    relative to the inputs' common root, suffix dropped, folders joined with ``__``,
    unsafe characters replaced, made unique) and decides which are up to date.
-2. :func:`execute` runs the others with :func:`run_one` — in this process
-   (``jobs=1``), in a pool of worker processes, or on a Dask distributed cluster
+2. :func:`execute` runs the others with :func:`run_one` — in this process (one core
+   allowed, or one recording to do), in a pool of ``jobs`` worker processes of one
+   thread each (``jobs`` is the cores to use), or on a Dask distributed cluster
    (``scheduler``). Each recording is processed like ``jerkcount process`` into a
    staging folder ``OUT/.jerkcount-partial/NAME``, its ``summary.json`` gets a
    ``batch`` block, and only then is the folder renamed to ``OUT/NAME``. An
@@ -59,7 +60,7 @@ from pipeline.errors import InputError, describe_error
 from pipeline.memtune import keep_freed_memory
 from pipeline.outputs import get_zone, write_json
 from pipeline.process import FILE_NAMES, ProcessParams, process_recordings
-from pipeline.readahead import allow_helper_threads
+from pipeline.readahead import allow_helper_threads, helper_threads
 from pipeline.summary import DAILY_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -476,9 +477,16 @@ def _died(task: Task, why: str) -> Outcome:
     return Outcome(task.recording, "failed", error=f"{task.recording}: {why}")
 
 
-def _run_serial(tasks: Iterable[Task], on_done: OnOutcome) -> None:
-    for task in tasks:
-        on_done(task, run_one(task))
+def _run_serial(tasks: Iterable[Task], on_done: OnOutcome, threads: bool) -> None:
+    """Tasks one after another in this process; with ``threads`` (more than one core
+    allowed) each recording's reader and detector run their helper threads."""
+    before = helper_threads()
+    allow_helper_threads(before and threads)
+    try:
+        for task in tasks:
+            on_done(task, run_one(task))
+    finally:
+        allow_helper_threads(before)
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:
@@ -634,7 +642,9 @@ def execute(
 ) -> BatchResult:
     """Run a plan and write the cohort tables.
 
-    jobs : local processes (default ``os.cpu_count()``); 1 runs in this process.
+    jobs : the cores to use (default ``os.cpu_count()``): that many worker processes of
+        one thread each, or, with one recording to do (or ``jobs`` 1), this process,
+        with helper threads only when ``jobs`` allows more than one core.
     scheduler : address of a Dask distributed scheduler; runs there instead.
     on_outcome : called in this process as each recording finishes, with its outcome
         and its input bytes (for progress and error lines).
@@ -653,15 +663,16 @@ def execute(
             on_outcome(outcome, task.size_bytes)
 
     todo = sorted(plan.todo, key=lambda t: -t.size_bytes)  # longest first: less idle time
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+    cores = max(1, jobs or os.cpu_count() or 1)
+    workers = max(1, min(cores, len(todo)))
     if not todo:
         pass
     elif scheduler:
         _run_dask(todo, scheduler, done)
-    elif jobs == 1:
-        _run_serial(todo, done)
+    elif workers == 1:
+        _run_serial(todo, done, threads=cores > 1)
     else:
-        _run_pool(todo, jobs, done)
+        _run_pool(todo, workers, done)
     with contextlib.suppress(OSError):
         (plan.out_dir / STAGING).rmdir()  # only when empty
     outcomes.sort(key=lambda o: o.recording)

@@ -374,3 +374,29 @@ def test_progress_line_on_a_terminal() -> None:
     quiet = io.StringIO()
     BatchProgress(4, 400, quiet).advance(1, 100, 10)
     assert quiet.getvalue() == ""
+
+
+def test_jobs_is_the_cores_to_use(cohort: Path, tmp_path: Path, monkeypatch) -> None:
+    """``--jobs 1``: one recording at a time in one thread; one recording with cores to
+    spare: this process with its helper threads; the setting is restored after."""
+    import pipeline.batch as batch
+    from pipeline.readahead import helper_threads
+
+    seen: list[bool] = []
+    real = batch.run_one
+
+    def spy(task):  # noqa: ANN001, ANN202 - the task as run_one takes it
+        seen.append(helper_threads())
+        return real(task)
+
+    monkeypatch.setattr(batch, "run_one", spy)
+    assert helper_threads()
+    plan = batch.plan_batch([cohort], tmp_path / "one", batch.ProcessParams(tz=BERLIN))
+    result = batch.execute(plan, jobs=1)
+    assert [o.status for o in result.outcomes] == ["ok"] * 3
+    assert seen == [False, False, False] and helper_threads()
+    seen.clear()
+    plan = batch.plan_batch([cohort / "P02" / "n1.csv"], tmp_path / "two",
+                            batch.ProcessParams(tz=BERLIN))  # fmt: skip
+    batch.execute(plan, jobs=2)
+    assert seen == [True] and helper_threads()
