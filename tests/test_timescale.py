@@ -187,3 +187,26 @@ def test_parquet_in_milliseconds_and_mg(tmp_path, reference):
     _same_events(_detect(path, InputOptions(time_unit="ms", units="mg")), reference)
     with pytest.raises(InputError, match="--time-unit iso: a Parquet time column is numeric"):
         _detect(path, InputOptions(time_unit="iso"))
+
+
+# ------------------------------------------------------------------- decimal commas
+def test_semicolons_and_decimal_commas_with_delimiter_alone(tmp_path, reference):
+    """A European spreadsheet's export (``;`` between fields, ``,`` in numbers): the
+    delimiter alone reads it, the decimal comma recognised from the first row."""
+    _, rows = _rows()
+    lines = ["Time;X;Y;Z"] + [f"{t};{a.replace(',', ';')}".replace(".", ",") for t, a in rows]
+    path = tmp_path / "night_eu.csv"
+    path.write_text("\n".join(lines) + "\n")
+    assert lines[1] == "1767302400,0001;0,80078;0,39062;-0,40234"
+    got = _detect(path, InputOptions(delimiter=";"))
+    assert got.events == reference.events  # the same text, so the same doubles
+
+
+def test_sniff_decimal():
+    from pipeline.formats.generic import sniff_decimal
+
+    assert sniff_decimal(["0,80078", "0,39062", "-0,40234"], ";") == ","
+    assert sniff_decimal(["0.80078", "0.39062", "-0.40234"], ";") == "."
+    assert sniff_decimal(["1", "0", "0"], ";") == "."
+    assert sniff_decimal(["0,8", "0,3", "-0,4"], ",") == "."  # a comma separates there
+    assert sniff_decimal(["0,8", "1.000,5", "2"], "\t") == "."  # not all alike: as it was

@@ -100,7 +100,14 @@ class InputOptions:
         """True when the options describe the columns themselves (the generic dialect)."""
         return any(
             v is not None
-            for v in (self.time_col, self.time_unit, self.axis_cols, self.units, self.rate)
+            for v in (
+                self.time_col,
+                self.time_unit,
+                self.axis_cols,
+                self.units,
+                self.rate,
+                self.delimiter,
+            )  # fmt: skip
         )
 
 

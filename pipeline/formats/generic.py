@@ -57,6 +57,17 @@ DEFAULT_AXES = (("ax", "ay", "az"), ("x", "y", "z"), ("acc_x", "acc_y", "acc_z")
 DEFAULT_TIME = ("time", "timestamp", "t", "epoch")
 
 
+def sniff_decimal(values: list[str], sep: str) -> str:
+    """``","`` when a first data row's axis ``values`` are written with a decimal comma
+    (``0,981``: only where the separator is not a comma), else ``"."``."""
+    if sep == "," or not values:
+        return "."
+    texts = [v.strip() for v in values]
+    if any("," in v for v in texts) and all("." not in v and is_number(v, ",") for v in texts):
+        return ","
+    return "."
+
+
 def default_axes(header: list[str]) -> tuple[str, str, str] | None:
     """The axis columns of ``header`` (a header line's fields) by well-known names
     (:data:`DEFAULT_AXES`, case-insensitive), or ``None``."""
@@ -140,12 +151,15 @@ class GenericSource(TableSource):
             sample = None
         self._axes = index[:3]
         self._time = index[3] if time_col else None
+        if sample is None:
+            peek = lines.stream.peek(4096)[:4096].split(b"\n", 1)[0]
+            sample = split_fields(peek.decode("utf-8", "replace").rstrip("\r"), self.sep)
+        self.decimal = sniff_decimal([sample[i] for i in self._axes if i < len(sample)], self.sep)
         unit = opt.time_unit
         if self._time is not None and unit is None:
-            if sample is None:
-                peek = lines.stream.peek(4096)[:4096].split(b"\n", 1)[0]
-                sample = split_fields(peek.decode("utf-8", "replace").rstrip("\r"), self.sep)
-            unit = infer_time_unit(sample[self._time] if len(sample) > self._time else "")
+            value = sample[self._time] if len(sample) > self._time else ""
+            unit = infer_time_unit(value.replace(self.decimal, ".") if is_number(
+                value, self.decimal) else value)  # fmt: skip
         self._unit = unit
         self._tz = get_tz(opt.tz, self.path)
         if (self._time is None or unit == "relative") and opt.start is None:
