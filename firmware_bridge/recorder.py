@@ -309,6 +309,10 @@ class Recorder:
                     f"{self.path} already exists: a recording is never overwritten "
                     "(wait a second, or choose another --out)"
                 ) from None
+            except WriteFailed as err:  # a full disk before the first sample
+                with contextlib.suppress(OSError):
+                    self.path.unlink()  # only the start of its header: nothing recorded
+                raise RecorderError(f"{err}: nothing recorded") from None
             label = str(self.path)
             log.info("recording to %s", self.path)
         self.live = LiveDetector(label, md, self.params.detector)

@@ -105,8 +105,13 @@ class RecordingWriter:
         self.stats = WriterStats()
         self._fd: int | None = create_private(self.path)
         self._dirty_since: float | None = None
-        self._write((format_metadata(metadata) + HEADER).encode("utf-8"))
-        self.sync()
+        try:
+            self._write((format_metadata(metadata) + HEADER).encode("utf-8"))
+            self.sync()
+        except WriteFailed:
+            os.close(self._fd)
+            self._fd = None
+            raise
         _fsync_dir(self.path.parent)
 
     def _write(self, data: bytes) -> None:

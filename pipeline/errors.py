@@ -10,7 +10,8 @@ class InputError(Exception):
 
     Parameters
     ----------
-    path : the file the problem is in (or ``None`` when there is no file).
+    path : the file the problem is in (or ``None`` when there is no file: then the
+        message is the whole line, naming the option or device it is about).
     message : what is wrong, one line, no trailing period needed.
     line : 1-based line number in the file, when it applies.
     """
@@ -22,6 +23,8 @@ class InputError(Exception):
         super().__init__(str(self))
 
     def __str__(self) -> str:
+        if self.path is None and self.line is None:
+            return self.message  # a setting, not a file (the message names what it is)
         where = self.path or "<input>"
         if self.line is not None:
             where = f"{where}:{self.line}"

@@ -140,3 +140,30 @@ def test_process_names_the_file_it_cannot_write(tmp_path: Path) -> None:
     assert failed.parent == out
     assert not failed.exists()
     assert [p.name for p in out.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_record_on_a_full_disk_from_the_start(tmp_path: Path) -> None:
+    """A 100-byte file limit: the header does not fit; one line, exit 2, no file left."""
+    link = tmp_path / "dev"
+    out = tmp_path / "out"
+    dev = subprocess.Popen(
+        [*JERKCOUNT, "sim-device", "--protocol", "text:csv-ms", "--fs", "50", "--hours", "1",
+         "--link", str(link)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), text=True,
+    )  # fmt: skip
+    try:
+        assert dev.stdout is not None
+        assert dev.stdout.readline().strip() == str(link)
+        rec = subprocess.run(
+            [*JERKCOUNT, "record", "--source", f"serial:{link}", "--protocol", "text:csv-ms",
+             "--out", str(out), "--tz", "UTC", "--duration", "1m"],
+            capture_output=True, text=True, env=_env(), timeout=120, preexec_fn=_limit(100),
+        )  # fmt: skip
+    finally:
+        dev.send_signal(signal.SIGINT)
+        dev.wait(10)
+    assert rec.returncode == 2, rec.stderr
+    lines = rec.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"jerkcount: error: cannot write {out}/")
+    assert lines[0].endswith(".csv: File too large: nothing recorded")
+    assert list(out.glob("recording-*.csv")) == []
