@@ -6,9 +6,10 @@ yield blocks of raw rows — epoch seconds UTC and (m, 3) g with the file line o
 first row. This module checks and repairs them the same way for every dialect — rows
 with missing values, a torn last line, rows arriving a little late, repeated
 timestamps; a clock going back, a broken row: an error naming the line — finds rate
-changes, clipping, stuck axes and values in the wrong unit, optionally calibrates
+changes, clipping and stuck axes (:mod:`pipeline.watches`), times and values in the
+wrong unit (:mod:`pipeline.timescale`), optionally calibrates
 (:mod:`pipeline.calibration`), and resamples them onto the uniform grid
-``t0 + i / fs``. Every repair and finding is counted in the
+``t0 + i / fs`` (:mod:`pipeline.resample`). Every repair and finding is counted in the
 :class:`~pipeline.quality.DataQuality` record (``RecordingStream.quality``).
 
 The reader never holds the whole file: it reads blocks of rows and resamples each
@@ -44,11 +45,13 @@ from pipeline.events import JerkEvent
 from pipeline.formats import InputOptions, RawSource, open_source
 from pipeline.formats.base import RawBlock
 from pipeline.formats.canonical import CANONICAL_COLUMNS
-from pipeline.quality import AXES, DataQuality, RateChange, StuckAxis, clipped_flags
-from pipeline.rate import estimate_fs, snap_rate
+from pipeline.quality import AXES, DataQuality, RateChange, clipped_flags
+from pipeline.rate import estimate_fs
 from pipeline.readahead import ReadAhead, helper_threads
 from pipeline.recording import Chunk, Gap, Recording, RecordingHeader
+from pipeline.resample import Prev, resample
 from pipeline.timescale import relative_time_warning, time_unit_problem
+from pipeline.watches import WATCH_ROWS, ClipWatch, RateWatch, Rows, StuckWatch
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +68,6 @@ __all__ = [
 ]
 
 MIN_FS, MAX_FS = 1.0, 10_000.0
-_WATCH_ROWS = 65_536  # rows per step of the rate, clip and stuck-axis checks
 
 
 @dataclass(frozen=True)
@@ -109,24 +111,6 @@ class ReaderParams:
 ReadStats = DataQuality
 
 _Raw = RawBlock  # a block of raw rows (kept under its old name)
-
-
-@dataclass
-class _Rows:
-    """Raw rows with their file lines: ``t`` (m,) epoch s, ``a`` (m, 3) g, ``line`` (m,)."""
-
-    t: np.ndarray
-    a: np.ndarray
-    line: np.ndarray
-
-    @classmethod
-    def of(cls, raw: RawBlock) -> _Rows:
-        line = raw.first_line + np.arange(raw.t.size, dtype=np.int64)
-        return cls(np.asarray(raw.t, np.float64), np.asarray(raw.a, np.float64), line)
-
-    def take(self, keep: np.ndarray | slice) -> _Rows:
-        """The rows selected by a mask, an index array or a slice (a view)."""
-        return _Rows(self.t[keep], self.a[keep], self.line[keep])
 
 
 class RecordingStream:
@@ -225,9 +209,9 @@ class RecordingStream:
             return fs
         if abs(fs_head / fs - 1.0) <= p.rate_tolerance:
             return fs
-        watch = _RateWatch(fs_head, p)
+        watch = RateWatch(fs_head, p)
         lines = np.arange(probe.size, dtype=np.int64)
-        changes = watch.push(_Rows(probe, np.zeros((probe.size, 3)), lines))
+        changes = watch.push(Rows(probe, np.zeros((probe.size, 3)), lines))
         stop = changes[0].line if changes else probe.size
         try:
             return estimate_fs(probe[:stop], p.max_gap_s)
@@ -260,7 +244,7 @@ class RecordingStream:
         bad = np.isnan(columns).any(axis=1)
         if int((~bad).sum()) < 2:
             if bad[:-1].any():  # a broken row, not just missing values: say which
-                self._clean(_Rows.of(first), is_last=False)
+                self._clean(Rows.of(first), is_last=False)
             raise InputError(self.path, "fewer than 2 samples", self._data_line)
         return first
 
@@ -302,7 +286,7 @@ class RecordingStream:
             self.stats.warn(text)
 
     # ----------------------------------------------------------------- checks
-    def _clean(self, rows: _Rows, is_last: bool) -> _Rows:
+    def _clean(self, rows: Rows, is_last: bool) -> Rows:
         """Drop rows with missing values (counted); a broken row is an error naming it."""
         if _all_finite(rows.t, rows.a):  # the common case: one cheap pass
             return rows
@@ -329,7 +313,7 @@ class RecordingStream:
             self.stats.nan_rows_dropped += idx.size
         return rows.take(~bad)
 
-    def _order(self, rows: _Rows, final: bool) -> list[_Rows]:
+    def _order(self, rows: Rows, final: bool) -> list[Rows]:
         """Rows in time order: late rows (up to ``reorder_s``) sorted in, repeats dropped.
 
         Rows are held back until no later row may still land before them (``reorder_s``
@@ -345,7 +329,7 @@ class RecordingStream:
             hc = int(np.searchsorted(held.t, limit))
             c = int(np.searchsorted(t, limit))
             rest = (held.take(slice(hc, None)), rows.take(slice(c, None)))
-            self._held = _Rows(
+            self._held = Rows(
                 np.concatenate([r.t for r in rest]),
                 np.vstack([r.a for r in rest]),
                 np.concatenate([r.line for r in rest]),
@@ -364,7 +348,7 @@ class RecordingStream:
                 )  # fmt: skip
             late = back > 0
             self._max_t = max(self._max_t, float(t.max()))
-        both = _Rows(
+        both = Rows(
             np.concatenate((held.t, t)),
             np.vstack((held.a, rows.a)),
             np.concatenate((held.line, rows.line)),
@@ -412,22 +396,22 @@ class RecordingStream:
     def _checks(self, source: Iterator[_Raw]) -> Iterator[_Raw]:
         """The raw blocks of ``source`` validated and repaired (see :meth:`_checked_blocks`)."""
         current = next(source, None)
-        self._held = _Rows(np.empty(0), np.empty((0, 3)), np.empty(0, dtype=np.int64))
+        self._held = Rows(np.empty(0), np.empty((0, 3)), np.empty(0, dtype=np.int64))
         self._max_t = -math.inf
         p = self.params
-        rate = _RateWatch(self.header.fs, p)
-        clip = _ClipWatch(self._metadata.get("range_g"), p)
-        stuck = _StuckWatch(p.stuck_axis_s)
+        rate = RateWatch(self.header.fs, p)
+        clip = ClipWatch(self._metadata.get("range_g"), p)
+        stuck = StuckWatch(p.stuck_axis_s)
         self._clip = clip
         while current is not None:
             nxt = next(source, None)
-            rows = self._clean(_Rows.of(current), is_last=nxt is None)
+            rows = self._clean(Rows.of(current), is_last=nxt is None)
             for piece in self._order(rows, final=nxt is None):
                 self.stats.rows += piece.t.size
                 if piece.t.size == 0:
                     continue
-                for i in range(0, piece.t.size, _WATCH_ROWS):  # bounded temporaries
-                    part = piece.take(slice(i, i + _WATCH_ROWS))
+                for i in range(0, piece.t.size, WATCH_ROWS):  # bounded temporaries
+                    part = piece.take(slice(i, i + WATCH_ROWS))
                     for change in rate.push(part):
                         self._rate_changed(change)
                     clip.push(part.t, part.a)
@@ -507,7 +491,7 @@ class RecordingStream:
         """
         t0, fs, max_gap = self.header.t0, self.header.fs, self.params.max_gap_s
         next_index = 0
-        prev: _Prev | None = None
+        prev: Prev | None = None
         raw = next(blocks, None)
         while raw is not None:
             following = next(blocks, None)
@@ -546,7 +530,7 @@ class RecordingStream:
                 if first > next_index:
                     self._add_gap(next_index, first)
                 lo = max(s, 0)
-                out = _resample(
+                out = resample(
                     first, last, p[lo:e], a[lo:e], bool(near[lo:e].all()),
                     prev if s < 0 else None,
                 )  # fmt: skip
@@ -554,7 +538,7 @@ class RecordingStream:
                 self.stats.samples_out += out.shape[0]
                 for c in range(0, out.shape[0], chunk_samples):
                     yield Chunk(first + c, out[c : c + chunk_samples])
-            prev = _Prev(float(t[-1]), a[-1].copy())
+            prev = Prev(float(t[-1]), a[-1].copy())
             raw = following
 
     def _add_gap(self, start_index: int, end_index: int) -> None:
@@ -571,397 +555,6 @@ class RecordingStream:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-# -------------------------------------------------------------------- resampling
-@dataclass
-class _Prev:
-    """The last raw row of the block before: ``t`` epoch s, ``a`` (3,) g, and ``p``, its
-    position on the grid (snapped like the current block's rows, see :meth:`snap`)."""
-
-    t: float
-    a: np.ndarray
-    p: float = math.nan
-
-    def snap(self, t0: float, fs: float, tol: float) -> None:
-        """Grid position with the current block's tolerance (the same float steps)."""
-        p = (self.t - t0) * fs
-        whole = float(np.rint(p))
-        self.p = whole if abs(p - whole) <= tol else p
-
-
-def _resample(
-    first: int, last: int, xp: np.ndarray, fp: np.ndarray, exact: bool, prev: _Prev | None
-) -> np.ndarray:
-    """Grid samples ``first..last`` (n, 3) g, C-ordered, from raw rows at grid positions
-    ``xp`` (r,) (increasing) with values ``fp`` (r, 3), preceded by ``prev`` if given.
-
-    Bit for bit what ``np.interp`` over the rows (``prev`` first) gives, column by
-    column: an index below ``xp[0]`` depends only on ``prev`` and the first row, one at
-    or above it only on the rows, so the two parts are interpolated apart. ``exact``
-    says every ``xp`` is a whole grid index: those samples are the rows themselves.
-    """
-    n = last - first + 1
-    if prev is None:
-        return _resample_rows(first, last, xp, fp, exact)
-    if xp.size == 0:  # prev alone (a gap follows): np.interp of one point is that point
-        return np.tile(prev.a, (n, 1))
-    n_lo = min(max(math.ceil(float(xp[0])) - first, 0), n)
-    if n_lo == 0:
-        return _resample_rows(first, last, xp, fp, exact)
-    out = np.empty((n, 3), dtype=np.float64)
-    idx = np.arange(first, first + n_lo, dtype=np.float64)
-    xp2 = np.array([prev.p, float(xp[0])])
-    for k in range(3):
-        out[:n_lo, k] = np.interp(idx, xp2, np.array([prev.a[k], fp[0, k]]))
-    if n_lo < n:
-        out[n_lo:] = _resample_rows(first + n_lo, last, xp, fp, exact)
-    return out
-
-
-def _resample_rows(
-    first: int, last: int, xp: np.ndarray, fp: np.ndarray, exact: bool
-) -> np.ndarray:
-    """:func:`_resample` without a preceding row."""
-    n = last - first + 1
-    if exact:
-        lo = int(np.searchsorted(xp, first))
-        hi = int(np.searchsorted(xp, last, side="right"))
-        if hi - lo == n:  # n distinct whole positions in [first, last]: every one
-            return np.ascontiguousarray(fp[lo:hi])
-        out = np.empty((n, 3), dtype=np.float64)
-        pos = (xp[lo:hi] - first).astype(np.intp)
-        out[pos] = fp[lo:hi]
-        hole = np.ones(n, dtype=bool)
-        hole[pos] = False
-        miss = np.flatnonzero(hole)
-        x = (miss + first).astype(np.float64)
-        for k in range(3):
-            out[miss, k] = np.interp(x, xp, fp[:, k])
-        return out
-    idx = np.arange(first, last + 1, dtype=np.float64)
-    out = np.empty((n, 3), dtype=np.float64)
-    for k in range(3):
-        out[:, k] = np.interp(idx, xp, fp[:, k])
-    return out
-
-
-# --------------------------------------------------------------------- watchers
-#: a window's period must differ from the current one by this many standard errors
-#: (as well as by ``rate_tolerance``) to be a change: heavy jitter is not one
-RATE_CHANGE_SE = 6.0
-
-
-class _RateWatch:
-    """Finds changes of the raw sample rate (windows of ``rate_window`` intervals).
-
-    A window whose median interval, refined as the mean of the intervals within 45 %
-    of it (jitter and timestamp rounding average out, dropped samples are left out),
-    differs from the current period by more than ``rate_tolerance`` is a change; its
-    place is the split of the last two windows that best fits old and new period.
-    """
-
-    def __init__(self, fs: float, p: ReaderParams) -> None:
-        self.period = 1.0 / fs
-        self.p = p
-        self.d = np.empty(0)
-        self.t_end = np.empty(0)
-        self.line_end = np.empty(0, dtype=np.int64)
-        self.prev: tuple[float, int] | None = None
-
-    def push(self, rows: _Rows) -> list[RateChange]:
-        t, line = rows.t, rows.line
-        if self.prev is not None:
-            t = np.concatenate(([self.prev[0]], t))
-            line = np.concatenate(([self.prev[1]], line))
-        self.prev = (float(t[-1]), int(line[-1]))
-        d = np.diff(t)
-        ok = (d > 0) & (d <= self.p.max_gap_s)
-        self.d = np.concatenate((self.d, d[ok]))
-        self.t_end = np.concatenate((self.t_end, t[1:][ok]))
-        self.line_end = np.concatenate((self.line_end, line[1:][ok]))
-        w, out = self.p.rate_window, []
-        while self.d.size >= 2 * w:
-            nwin = self.d.size // w - 1  # whole windows after the first (kept for the split)
-            wins = self.d[w : (nwin + 1) * w].reshape(nwin, w)
-            off = self._off_windows(wins)
-            if off.size == 0:
-                k = nwin * w
-                self.d, self.t_end, self.line_end = self.d[k:], self.t_end[k:], self.line_end[k:]
-                break
-            i = int(off[0]) * w  # the window before the first changed one starts here
-            self.d, self.t_end, self.line_end = self.d[i:], self.t_end[i:], self.line_end[i:]
-            new, se = _robust_period_se(self.d[w : 2 * w])
-            if abs(new / self.period - 1.0) > max(
-                self.p.rate_tolerance, RATE_CHANGE_SE * se / self.period
-            ):
-                seg = self.d[: 2 * w]
-                old_cost = np.cumsum(np.abs(seg - self.period))
-                new_cost = np.cumsum(np.abs(seg - new)[::-1])[::-1]
-                cost = np.concatenate(([0.0], old_cost[:-1])) + new_cost
-                j = int(np.argmin(cost))
-                new = _robust_period(seg[j:])
-                old_fs, new_fs = snap_rate(1.0 / self.period), snap_rate(1.0 / new)
-                out.append(RateChange(int(self.line_end[j]), float(self.t_end[j]), old_fs, new_fs))
-                self.period = new
-                k = max(j, 1)
-            else:
-                k = w
-            self.d, self.t_end, self.line_end = self.d[k:], self.t_end[k:], self.line_end[k:]
-        return out
-
-    def _off_windows(self, wins: np.ndarray) -> np.ndarray:
-        """Indices of the windows (rows of ``wins``, (nwin, w) intervals in s) whose robust
-        period differs from the current one by more than ``rate_tolerance``.
-
-        A window whose every interval is within 90 % of the tolerance of the period has
-        its robust mean (a mean of some of those intervals) within it too, so only the
-        other windows (drops, a changed rate, large jitter) need their median.
-        """
-        tol = self.p.rate_tolerance
-        cand = np.arange(wins.shape[0])
-        if tol >= 1e-6:
-            margin = 0.9 * tol * self.period
-            sure = (wins.max(axis=1) - self.period <= margin) & (
-                self.period - wins.min(axis=1) <= margin
-            )
-            cand = np.flatnonzero(~sure)
-            if cand.size == 0:
-                return cand
-            wins = wins[cand]
-        med = np.median(wins, axis=1)
-        near = np.abs(wins - med[:, None]) < 0.45 * med[:, None]
-        count = np.maximum(near.sum(axis=1), 1)
-        mean = (wins * near).sum(axis=1) / count
-        var = (((wins - mean[:, None]) ** 2) * near).sum(axis=1) / np.maximum(count - 1, 1)
-        allowed = np.maximum(tol, RATE_CHANGE_SE * np.sqrt(var / count) / self.period)
-        return cand[np.abs(mean / self.period - 1.0) > allowed]
-
-
-def _robust_period(d: np.ndarray) -> float:
-    """Mean of the intervals within 45 % of their median (s)."""
-    return _robust_period_se(d)[0]
-
-
-def _robust_period_se(d: np.ndarray) -> tuple[float, float]:
-    """:func:`_robust_period` and its standard error (s)."""
-    m = float(np.median(d))
-    near = d[np.abs(d - m) < 0.45 * m]
-    if near.size < 2:
-        return (float(near.mean()) if near.size else m), 0.0
-    return float(near.mean()), float(near.std(ddof=1) / np.sqrt(near.size))
-
-
-class _ClipWatch:
-    """Finds the sensor's clip levels: from metadata ``range_g`` or values piling up.
-
-    With ``range_g`` every raw sample with an axis at or beyond 99.5 % of it is clipped.
-    Without, each axis and sign keeps its extreme value, how many samples hold it (and
-    their times) and how many hold the next lower value: an extreme of at least
-    ``clip_min_g`` held by ``clip_min_samples`` or more samples, twice as many as the
-    next value, is a clip level.
-    """
-
-    MAX_TIMES = 100_000  # 0.8 MB of clipped-sample times at most
-
-    def __init__(self, range_g: str | None, p: ReaderParams) -> None:
-        self.p = p
-        try:
-            self.range = float(range_g) if range_g not in (None, "") else None
-        except ValueError:
-            self.range = None
-        if self.range is not None and not (math.isfinite(self.range) and self.range > 0):
-            self.range = None
-        self._meta_times: list[np.ndarray] = []
-        self._meta_count = 0
-        # per (axis, sign): [value, count, times list, second value, second count]
-        self._top: dict[str, list[Any]] = {}
-        self._levels: dict[str, float] = {}
-        self._tiled: tuple[Any, np.ndarray, np.ndarray] | None = None
-
-    def push(self, t: np.ndarray, a: np.ndarray) -> None:
-        """Take raw rows ``t`` (m,) epoch s, ``a`` (m, 3) g (finite, m > 0)."""
-        if self.range is not None:
-            level = 0.995 * self.range
-            if not ((a >= level).any() or (a <= -level).any()):
-                return  # no sample at the range (|a| >= level, the test below)
-            hit = (np.abs(a) >= level).any(axis=1)
-            if hit.any():
-                self._meta_count += int(hit.sum())
-                if sum(x.size for x in self._meta_times) < self.MAX_TIMES:
-                    self._meta_times.append(t[hit])
-            return
-        if len(self._top) == 6 and not self._may_change(a):
-            return
-        for k in range(3):
-            for sign, key in ((1.0, f"{AXES[k]}+"), (-1.0, f"{AXES[k]}-")):
-                cur = self._top.get(key)
-                v = sign * a[:, k]
-                m1 = float(v.max())
-                at = v == m1
-                below = v[~at]
-                m2 = float(below.max()) if below.size else -math.inf
-                c2 = int((below == m2).sum()) if below.size else 0
-                if cur is None or m1 > cur[0]:
-                    second = (m2, c2) if cur is None or m2 > cur[0] else (cur[0], cur[1])
-                    if cur is not None and m2 == cur[0]:
-                        second = (m2, c2 + cur[1])
-                    self._top[key] = [m1, int(at.sum()), [t[at]], *second]
-                elif m1 == cur[0]:
-                    cur[1] += int(at.sum())
-                    if sum(x.size for x in cur[2]) < self.MAX_TIMES:
-                        cur[2].append(t[at])
-                    if m2 > cur[3]:
-                        cur[3], cur[4] = m2, c2
-                    elif m2 == cur[3]:
-                        cur[4] += c2
-                elif m1 > cur[3]:
-                    cur[3], cur[4] = m1, int(at.sum())
-                elif m1 == cur[3]:
-                    cur[4] += int(at.sum())
-
-    def _may_change(self, a: np.ndarray) -> bool:
-        """False when every value of ``a`` (m, 3) lies below the second value kept for its
-        axis and sign, so that :meth:`push` would change nothing (``-a >= c`` is exactly
-        ``a <= -c``).
-
-        Compared against the thresholds tiled to (m, 3) and kept between calls:
-        broadcasting a (3,) row over a C-ordered (m, 3) array is several times slower.
-        """
-        hi = tuple(float(self._top[f"{ax}+"][3]) for ax in AXES)
-        lo = tuple(-float(self._top[f"{ax}-"][3]) for ax in AXES)
-        m = a.shape[0]
-        if self._tiled is None or self._tiled[0] != (hi, lo) or self._tiled[1].shape[0] < m:
-            n = max(m, _WATCH_ROWS)
-            self._tiled = ((hi, lo), np.tile(hi, (n, 1)), np.tile(lo, (n, 1)))
-        _, hi_rows, lo_rows = self._tiled
-        return bool((a >= hi_rows[:m]).any() or (a <= lo_rows[:m]).any())
-
-    def _clipped_keys(self) -> list[str]:
-        p = self.p
-        return [
-            key
-            for key, (v, n, _, _, n2) in self._top.items()
-            if v >= p.clip_min_g and n >= p.clip_min_samples and n >= 2 * n2
-        ]
-
-    def times(self) -> np.ndarray:
-        """Sorted times (epoch s) of the raw samples at a clip level."""
-        if self.range is not None:
-            parts = self._meta_times
-        else:
-            parts = [x for key in self._clipped_keys() for x in self._top[key][2]]
-        return np.sort(np.concatenate(parts)) if parts else np.empty(0)
-
-    def finish(self, q: DataQuality) -> None:
-        """Write the clip levels and counts into the quality record."""
-        if self.range is not None:
-            if self._meta_count:
-                q.clip_source = "metadata"
-                q.clip_levels_g = {"range": self.range}
-                q.clipped_samples = self._meta_count
-        else:
-            keys = self._clipped_keys()
-            if keys:
-                q.clip_source = "values"
-                q.clip_levels_g = {
-                    k: (1.0 if k.endswith("+") else -1.0) * self._top[k][0] for k in keys
-                }
-                q.clipped_samples = int(sum(self._top[k][1] for k in keys))
-
-
-class _StuckWatch:
-    """Finds axes that hold exactly one value for ``stuck_s`` or more while another moves."""
-
-    MAX_FOUND = 100
-
-    def __init__(self, stuck_s: float) -> None:
-        self.stuck_s = stuck_s
-        self.found: list[StuckAxis] = []
-        # per axis: run value, run start time, run start line, other axes moved in run
-        self._run: list[list[Any]] | None = None
-        self._last_t = math.nan
-        self._last_a: np.ndarray | None = None
-
-    def push(self, rows: _Rows) -> None:
-        """Take the next raw rows (``t`` (m,) epoch s, ``a`` (m, 3) g, m > 0).
-
-        A run of axis ``k`` is a stretch of rows holding one value; it ends at the row
-        where the value changes. Only runs long enough to be stuck need to know whether
-        another axis moved during them, so that is looked up for those few runs (and
-        for the run still open at the end of the rows).
-        """
-        t, a, line = rows.t, rows.a, rows.line
-        if self._run is None:
-            self._run = [[a[0, k], t[0], int(line[0]), False] for k in range(3)]
-            self._last_a = a[0].copy()
-            self._last_t = float(t[0])
-        assert self._last_a is not None
-        m = t.size
-        change = np.empty((m, 3), dtype=bool)  # row i differs from the row before
-        np.not_equal(a[0], self._last_a, out=change[0])
-        np.not_equal(a[1:], a[:-1], out=change[1:])
-        for k in range(3):
-            others = [j for j in range(3) if j != k]
-            bounds = np.flatnonzero(change[:, k])  # rows where a new run starts
-            run = self._run[k]
-            if bounds.size:
-                self._closed_runs(k, bounds, rows, change)
-                last = int(bounds[-1])
-                moved_last = bool(change[last + 1 :, others].any())
-                self._run[k] = [a[last, k], float(t[last]), int(line[last]), moved_last]
-            else:
-                run[3] = bool(run[3]) or bool(change[:, others].any())
-        self._last_a = a[-1].copy()
-        self._last_t = float(t[-1])
-
-    def _closed_runs(self, k: int, bounds: np.ndarray, rows: _Rows, change: np.ndarray) -> None:
-        """Report the long runs of axis ``k`` that end inside ``rows``.
-
-        ``bounds`` (r,) are the rows where a new run starts; the closed runs are the one
-        carried in (ending before ``bounds[0]``) and ``bounds[i - 1]`` up to
-        ``bounds[i]``. A run's last row is the one before the next run starts.
-        """
-        t, a, line = rows.t, rows.a, rows.line
-        run = self._run[k]  # type: ignore[index]
-        others = [j for j in range(3) if j != k]
-        first_end = float(t[bounds[0] - 1]) if bounds[0] > 0 else self._last_t
-        if bounds.size > 1:
-            # t[b - 1] <= t[b] and rounding is monotonic: the times between run starts
-            # bound the run lengths from above (no long run: the common case)
-            if first_end - run[1] < self.stuck_s and (
-                float(np.diff(t[bounds]).max()) < self.stuck_s
-            ):
-                return
-        elif first_end - run[1] < self.stuck_s:
-            return
-        t_start = np.concatenate(([run[1]], t[bounds[:-1]]))
-        t_end = np.where(bounds > 0, t[np.maximum(bounds - 1, 0)], self._last_t)
-        long = np.flatnonzero(t_end - t_start >= self.stuck_s)
-        for i in long.tolist():
-            end = int(bounds[i])
-            if i == 0:
-                moved = bool(run[3]) or bool(change[:end, others].any())
-                value, ln = run[0], run[2]
-            else:
-                begin = int(bounds[i - 1])
-                moved = bool(change[begin + 1 : end, others].any())
-                value, ln = a[begin, k], int(line[begin])
-            if moved:
-                self._add(k, float(t_start[i]), float(t_end[i]), float(value), ln)
-
-    def _add(self, k: int, start: float, end: float, value: float, line: int) -> None:
-        if len(self.found) < self.MAX_FOUND:
-            self.found.append(StuckAxis(AXES[k], start, end, value, line))
-
-    def finish(self) -> None:
-        """Close the runs still open at the end of the file."""
-        if self._run is None:
-            return
-        for k, (value, start, line, moved) in enumerate(self._run):
-            if moved and self._last_t - start >= self.stuck_s:
-                self._add(k, float(start), float(self._last_t), float(value), int(line))
-        self._run = None
 
 
 def _all_finite(t: np.ndarray, a: np.ndarray) -> bool:

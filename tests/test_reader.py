@@ -14,15 +14,9 @@ from hypothesis import strategies as st
 
 from pipeline.errors import InputError
 from pipeline.readahead import ReadAhead
-from pipeline.reader import (
-    ReaderParams,
-    _Prev,
-    _resample,
-    estimate_fs,
-    open_recording,
-    read_recording,
-)
+from pipeline.reader import ReaderParams, estimate_fs, open_recording, read_recording
 from pipeline.recording import Gap
+from pipeline.resample import Prev, resample
 from pipeline.writer import write_samples_csv
 
 T0 = 1_700_000_000.0
@@ -703,7 +697,7 @@ def test_resample_is_np_interp_bit_for_bit(
     prev = None
     xp_all, fp_all = pos, fp
     if with_prev:
-        prev = _Prev(0.0, np.round(rng.normal(0, 1, 3), 5))
+        prev = Prev(0.0, np.round(rng.normal(0, 1, 3), 5))
         prev.p = float(pos[0]) + prev_off
         xp_all, fp_all = np.r_[prev.p, pos], np.vstack([prev.a, fp])
     first = math.ceil(float(xp_all[0]) - 0.5) + lo_pad
@@ -713,7 +707,7 @@ def test_resample_is_np_interp_bit_for_bit(
     if last < first:
         return
     exact = bool(np.all(pos == np.rint(pos)))
-    out = _resample(first, last, pos, fp, exact, prev)
+    out = resample(first, last, pos, fp, exact, prev)
     ref = _reference_grid(xp_all, fp_all, first, last)
     assert out.shape == (last - first + 1, 3) and out.flags.c_contiguous
     np.testing.assert_array_equal(out.view(np.int64), ref.view(np.int64))

@@ -27,15 +27,8 @@ from hypothesis import strategies as st
 from pipeline.errors import InputError
 from pipeline.formats import InputOptions
 from pipeline.quality import AXES, DataQuality
-from pipeline.reader import (
-    ReaderParams,
-    _ClipWatch,
-    _RateWatch,
-    _Rows,
-    _StuckWatch,
-    open_recording,
-    read_recording,
-)
+from pipeline.reader import ReaderParams, open_recording, read_recording
+from pipeline.watches import ClipWatch, RateWatch, Rows, StuckWatch
 
 T0 = 1_700_000_000.0
 HEADER = b"time,ax,ay,az\n"
@@ -377,17 +370,17 @@ def test_stuck_watch_finds_what_the_definition_says(seed, levels, part, stuck_s)
     hold = rng.random((n, 3)) < 0.9  # long runs: values mostly repeat
     for i in range(1, n):
         a[i, hold[i]] = a[i - 1, hold[i]]
-    watch = _StuckWatch(stuck_s)
+    watch = StuckWatch(stuck_s)
     line = np.arange(n, dtype=np.int64)
     for i in range(0, n, part):
-        watch.push(_Rows(t[i : i + part], a[i : i + part], line[i : i + part]))
+        watch.push(Rows(t[i : i + part], a[i : i + part], line[i : i + part]))
     watch.finish()
     got = [(s.axis, s.start, s.end, s.value_g, s.line) for s in watch.found]
     want = _stuck_brute_force(t, a, stuck_s)
-    if len(want) <= _StuckWatch.MAX_FOUND:
+    if len(want) <= StuckWatch.MAX_FOUND:
         assert sorted(got) == sorted(want)
     else:  # the first MAX_FOUND found (in the reader's order) are kept
-        assert len(got) == _StuckWatch.MAX_FOUND and set(got) <= set(want)
+        assert len(got) == StuckWatch.MAX_FOUND and set(got) <= set(want)
 
 
 @SETTINGS
@@ -401,7 +394,7 @@ def test_clip_watch_skip_changes_nothing(seed, part, spread, monkeypatch):
     a[rng.integers(0, n, 5)] = 2.0  # a few at a would-be clip level
     t = T0 + np.arange(n) / 100.0
     params = ReaderParams()
-    fast, slow = _ClipWatch(None, params), _ClipWatch(None, params)
+    fast, slow = ClipWatch(None, params), ClipWatch(None, params)
     monkeypatch.setattr(slow, "_may_change", lambda block: True)
     for i in range(0, n, part):
         fast.push(t[i : i + part], a[i : i + part])
@@ -433,7 +426,7 @@ def test_rate_windows_shortcut_is_exact(seed, jitter, drop, change):
     d[rng.random(d.shape) < drop] *= 3
     if change is not None:
         d[25:] *= change
-    watch = _RateWatch(100.0, ReaderParams())
+    watch = RateWatch(100.0, ReaderParams())
     med = np.median(d, axis=1)
     near = np.abs(d - med[:, None]) < 0.45 * med[:, None]
     mean = (d * near).sum(axis=1) / np.maximum(near.sum(axis=1), 1)
