@@ -210,3 +210,17 @@ def test_sniff_decimal():
     assert sniff_decimal(["1", "0", "0"], ";") == "."
     assert sniff_decimal(["0,8", "0,3", "-0,4"], ",") == "."  # a comma separates there
     assert sniff_decimal(["0,8", "1.000,5", "2"], "\t") == "."  # not all alike: as it was
+
+
+def test_metadata_lines_are_kept_through_the_column_options(tmp_path):
+    """``# key: value`` lines before the header of a file read with options are the
+    recording's metadata, as in the canonical format (a ``#`` note without a colon
+    is skipped)."""
+    meta, rows = _rows()
+    path = _ms_file(tmp_path)
+    path.write_text("\n".join([*meta, "# a note", path.read_text()]))
+    got = _detect(path, InputOptions(time_unit="ms"))
+    assert got.header.metadata["device"] == "jerkcount-sim"
+    assert got.header.metadata["seed"] == "1"
+    assert "a note" not in got.header.metadata
+    assert got.header.metadata["time"] == "time (ms)"

@@ -7,7 +7,8 @@ text; naive times in ``--tz``, default UTC) or ``relative`` (seconds from
 start + ``i`` / rate. ``--axes X,Y,Z`` names the axis columns (same rules), ``--units``
 g, mg, m/s2 or counts (with ``--scale`` counts per g), ``--delimiter`` the separator
 (default: sniffed from the first line). Lines starting with ``#`` before the header
-are skipped. Without ``--time-unit`` the unit is inferred from the first value: text
+are skipped (``# key: value`` ones kept as metadata, as in the canonical format).
+Without ``--time-unit`` the unit is inferred from the first value: text
 → ISO; a number above 1e16 → ns, above 1e11 → ms, above 1e8 → s, else relative.
 """
 
@@ -33,6 +34,7 @@ from pipeline.formats.base import (
     split_fields,
     unit_factor,
 )
+from pipeline.formats.canonical import parse_metadata_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -112,6 +114,10 @@ class GenericSource(TableSource):
         self._factor = unit_factor(opt.units or "g", opt.scale, self.path)
         first = lines.next()
         while first is not None and (not first.strip() or first.lstrip().startswith("#")):
+            if first.lstrip().startswith("#"):  # ``# key: value`` lines: kept as metadata
+                key, value = parse_metadata_line(first.strip())
+                if key and ":" in first:
+                    self.metadata[key] = value
             first = lines.next()
         if first is None:
             raise InputError(self.path, "empty file" if lines.lineno == 0 else "no data",
