@@ -153,10 +153,12 @@ def _input_options(command: Any) -> Any:
                      help="Absolute time of relative time zero (phyphox, --time-unit "
                      "relative, files without a time column)."),
         click.option("--time-col", metavar="COL",
-                     help="Time column: header name or 1-based position (other CSV)."),
+                     help="Time column: header name or 1-based position (other CSV) "
+                     "[default: time, timestamp, t or epoch in the header]."),
         click.option("--time-unit", type=click.Choice(["s", "ms", "ns", "iso", "relative"]),
                      help="Form of the time column [default: inferred]."),
-        click.option("--axes", metavar="X,Y,Z", help="Axis columns: names or 1-based positions."),
+        click.option("--axes", metavar="X,Y,Z", help="Axis columns: names or 1-based positions "
+                     "[default: ax,ay,az, x,y,z, acc_x,... in the header]."),
         click.option("--units", type=click.Choice(["g", "mg", "m/s2", "counts"]),
                      help="Unit of the axis columns [default: g]."),
         click.option("--scale", type=click.FloatRange(min=0, min_open=True),
