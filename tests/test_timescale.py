@@ -224,3 +224,21 @@ def test_metadata_lines_are_kept_through_the_column_options(tmp_path):
     assert got.header.metadata["seed"] == "1"
     assert "a note" not in got.header.metadata
     assert got.header.metadata["time"] == "time (ms)"
+
+
+def test_delimiter_alone_keeps_a_dialect_that_claims_the_file(tmp_path, reference):
+    """``--delimiter`` alone: a file a dialect claims stays that dialect (Polar's
+    ``;`` export, the canonical file); ``#`` lines before another header, or no
+    dialect at all, take the column options."""
+    from pipeline.formats import open_source
+
+    polar = NIGHT.parent / "Polar_Verity_SIM_ACC.txt"
+    assert open_source(polar, InputOptions(delimiter=";")).name == "polar"
+    assert open_source(NIGHT, InputOptions(delimiter=",")).name == "canonical"
+    assert _detect(NIGHT, InputOptions(delimiter=",")).events == reference.events
+    other = tmp_path / "other.csv"
+    other.write_text("# device: logger\nTime;X;Y;Z\n1767302400,00;0,1;0,2;0,9\n")
+    assert open_source(other, InputOptions(delimiter=";")).name == "csv"
+    plain = tmp_path / "plain.csv"
+    plain.write_text("Time;X;Y;Z\n1767302400.00;0.1;0.2;0.9\n")
+    assert open_source(plain, InputOptions(delimiter=";")).name == "csv"

@@ -58,6 +58,7 @@ __all__ = [
     "RawBlock",
     "RawSource",
     "detect_format",
+    "recognised_format",
     "open_source",
     "write_samples_parquet",
 ]
@@ -95,6 +96,12 @@ def detect_format(path: str | Path) -> str:
     Headerless ``epoch,x,y,z`` rows are not taken for Axivity's Unix-time export (they
     are a canonical file missing its header): force that one with ``--format axivity``.
     """
+    return recognised_format(path) or "canonical"
+
+
+def recognised_format(path: str | Path) -> str | None:
+    """The dialect that claims ``path`` (see :func:`detect_format`), or ``None`` when
+    none does (the canonical reader would then say what its header should be)."""
     path = Path(path)
     magic = read_magic(path)
     if magic.startswith(MAGIC_PARQUET):
@@ -113,7 +120,7 @@ def detect_format(path: str | Path) -> str:
         raise InputError(path, "a compressed Parquet file: decompress it first")
     text = [s for s in head if s.strip()]
     if not text:
-        return "canonical"
+        return None
     first = text[0]
     if first.lstrip().startswith("#") or header_columns(first) == ("time", "ax", "ay", "az"):
         return "canonical"
@@ -129,7 +136,15 @@ def detect_format(path: str | Path) -> str:
         return "geneactiv"
     if is_axivity_line(first, text_time_only=True):
         return "axivity"
-    return "canonical"  # its reader says what the header should be
+    return None  # no dialect claims it
+
+
+def _canonical_header(path: Path) -> bool:
+    """Whether the first line after the ``#`` lines is the canonical ``time,ax,ay,az``."""
+    for line in head_lines(path, 1000):
+        if line.strip() and not line.lstrip().startswith("#"):
+            return header_columns(line) == ("time", "ax", "ay", "az")
+    return True  # no header at all: the canonical reader says so
 
 
 def open_source(path: str | Path, options: InputOptions | None = None) -> RawSource:
@@ -140,8 +155,14 @@ def open_source(path: str | Path, options: InputOptions | None = None) -> RawSou
     if name is None:
         if read_magic(path).startswith(MAGIC_PARQUET):
             name = "parquet"  # its columns are typed: the options apply to it (not "csv")
+        elif not options.explicit_columns:
+            name = detect_format(path)
+        elif options.only_delimiter:  # a dialect that claims the file keeps it
+            name = recognised_format(path) or "csv"
+            if name == "canonical" and not _canonical_header(path):
+                name = "csv"  # ``#`` lines before another header: the column options
         else:
-            name = "csv" if options.explicit_columns else detect_format(path)
+            name = "csv"
     if name not in DIALECTS:
         raise InputError(path, f"unknown format '{name}' (one of {', '.join(DIALECTS)})")
     log.debug("%s: reading as %s", path, name)

@@ -96,6 +96,14 @@ class InputOptions:
     calibrate: str | None = None
 
     @property
+    def only_delimiter(self) -> bool:
+        """True when ``delimiter`` is the only column option given."""
+        return self.delimiter is not None and not any(
+            v is not None
+            for v in (self.time_col, self.time_unit, self.axis_cols, self.units, self.rate)
+        )
+
+    @property
     def explicit_columns(self) -> bool:
         """True when the options describe the columns themselves (the generic dialect)."""
         return any(
