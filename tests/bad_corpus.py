@@ -60,6 +60,10 @@ def files() -> dict[str, bytes]:
     out["wrong_column_count.csv"] = (HEADER + "".join(five)).encode()
     word = body[:30] + [body[30].replace(f",{a[30, 1]:.5f},", ",abc,")] + body[31:]
     out["not_a_number.csv"] = (HEADER + "".join(word)).encode()
+    out["joined_files.csv"] = (HEADER + "".join(body[:300]) + HEADER + "".join(body[300:])).encode()
+    ms = [f"{ti * 1000:.1f},{x:.5f},{y:.5f},{z:.5f}\n" for ti, (x, y, z) in zip(t, a, strict=True)]
+    out["time_in_ms.csv"] = (HEADER + "".join(ms)).encode()
+    out["relative_times.csv"] = (HEADER + _rows(t - T0, a)).encode()
     nan_col = [f"{ti:.4f},{x:.5f},,{z:.5f}\n" for ti, (x, _, z) in zip(t, a, strict=True)]
     out["nan_column.csv"] = (HEADER + "".join(nan_col)).encode()
     reset = np.concatenate((t[:300], t[:200] - 3600.0 + 300 / 25.0))  # clock back ~1 h

@@ -29,6 +29,14 @@ ERRORS: dict[str, tuple[list[str], str]] = {
     "mixed_delimiters.csv": ([], ":52: expected 4 fields time,ax,ay,az, found 1"),
     "wrong_column_count.csv": ([], ":72: expected 4 fields time,ax,ay,az, found 5"),
     "not_a_number.csv": ([], ":32: ay is not a number: 'abc'"),
+    "joined_files.csv": (
+        [], ":302: the header again (two recordings joined end to end?): split the file here "
+        "and read each part",
+    ),
+    "time_in_ms.csv": (
+        [], ":2: time 1767225600000 is not Unix seconds (it would be past the year 5000): it "
+        "looks like milliseconds since the epoch; read it with --time-unit ms",
+    ),
     "nan_column.csv": ([], ":2: axis y has no values (empty or NaN in every row)"),
     "clock_reset.csv": (
         [], ":302: timestamp goes backwards by 3599.960 s (a device clock reset?): "
@@ -76,6 +84,11 @@ REPAIRS: dict[str, tuple[list[str], dict, int, int | None]] = {
     "clipped_jerk.csv": (
         [], {"clip_source": "metadata", "clip_levels_g": {"range": 8.0}, "clipped_samples": 2,
              "clipped_events": 1}, 0, 2,
+    ),
+    "relative_times.csv": (
+        [], {"repairs": 0, "warnings": ["time starts at 0 s, which dates the recording "
+             "1970-01-01: if the times count from the start of the recording, read it with "
+             "--time-unit relative --start ISO-8601"]}, 0, 0,
     ),
     "rate_12.5hz.csv": ([], {"repairs": 0, "rate_changes": []}, 0, 0),
     "rate_1000hz.csv.gz": ([], {"repairs": 0, "rate_changes": []}, 0, 0),

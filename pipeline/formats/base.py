@@ -338,6 +338,12 @@ def decode_line(raw: bytes, path: Path, lineno: int) -> str:
     return text.rstrip("\r\n")
 
 
+#: what a data line that repeats the header is (two files joined end to end)
+REPEATED_HEADER = (
+    "the header again (two recordings joined end to end?): split the file here and read each part"
+)
+
+
 def head_lines(path: Path, n: int, member: str | None = None) -> list[str]:
     """The first ``n`` lines of a (possibly compressed) text file, decoded leniently."""
     src = ByteInput(path, member)
@@ -711,6 +717,8 @@ class TableSource(RawSource):
             names = ",".join(c.name for c in self.columns)
             what = "missing fields: " if len(fields) < n else ""
             return f"{what}expected {n} fields {names}, found {len(fields)}"
+        if [f.strip().lower() for f in fields] == [c.name.strip().lower() for c in self.columns]:
+            return REPEATED_HEADER
         for col, value in zip(self.columns, fields, strict=True):
             if col.kind == "skip":
                 continue

@@ -17,6 +17,7 @@ import numpy as np
 from pipeline.errors import InputError
 from pipeline.formats.arrowcsv import COLUMNS, ArrowBlocks
 from pipeline.formats.base import (
+    REPEATED_HEADER,
     Column,
     InputOptions,
     LineReader,
@@ -111,6 +112,8 @@ class CanonicalCsvSource(TableSource):
     def _check_fields(self, fields: list[str]) -> str | None:
         if len(fields) != 4:
             return f"expected 4 fields time,ax,ay,az, found {len(fields)}"
+        if tuple(f.strip().lower() for f in fields) == CANONICAL_COLUMNS:
+            return REPEATED_HEADER
         for name, value in zip(CANONICAL_COLUMNS, fields, strict=True):
             try:
                 float(value)
