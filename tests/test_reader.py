@@ -409,8 +409,8 @@ BAD_CONTENT = [
     ("header_only_no_newline", b"time,ax,ay,az", 2, "header only"),
     ("blank_then_nothing", b"\n\n", 3, "no header line"),
     ("missing_column", META + b"time,ax,ay\n" + _ok_rows(), 3, "missing column(s) az"),
-    ("wrong_header", b"t,x,y,z\n" + _ok_rows(), 1, "missing column(s) time,ax,ay,az"),
-    ("column_order", b"time,ax,az,ay\n" + _ok_rows(), 1, "unexpected columns"),
+    ("wrong_header", b"when,a1,a2,a3\n" + _ok_rows(), 1, "missing column(s) time,ax,ay,az"),
+    ("meta_wrong_header", META + b"when,a1,a2,a3\n" + _ok_rows(), 3, "missing column(s)"),
     ("no_header", _ok_rows(), 1, "expected 'time,ax,ay,az'"),
     ("one_sample", META + HEADER + _ok_rows(1), 4, "fewer than 2 samples"),
     (

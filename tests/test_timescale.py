@@ -168,8 +168,10 @@ def test_units_alone_read_a_header_of_well_known_names(tmp_path, reference):
     got = _detect(path, InputOptions(units="mg"))
     assert got.quality.warnings == reference.quality.warnings
     _same_events(got, reference)
-    res = CliRunner().invoke(main, ["detect", str(path), "--out", str(tmp_path / "e.csv")])
-    assert res.exit_code == 2  # without --units the header is not the canonical one
+    plain = _detect(path)  # the names are recognised without options; mg is not assumed
+    assert plain.quality.warnings == [
+        "values look like mg (median |a| 986, expected about 1 g): use --units mg"
+    ]
 
 
 # ---------------------------------------------------------------------------- Parquet
@@ -242,3 +244,31 @@ def test_delimiter_alone_keeps_a_dialect_that_claims_the_file(tmp_path, referenc
     plain = tmp_path / "plain.csv"
     plain.write_text("Time;X;Y;Z\n1767302400.00;0.1;0.2;0.9\n")
     assert open_source(plain, InputOptions(delimiter=";")).name == "csv"
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["timestamp,x,y,z", "t;X;Y;Z", "Time\tacc_x\tacc_y\tacc_z", "time,ax,az,ay",
+     "# device: logger\n# note\ntimestamp,x,y,z"],
+)  # fmt: skip
+def test_well_known_names_need_no_option(tmp_path, header):
+    """A header of well-known time and axis names is recognised: each axis by its name
+    (so ``time,ax,az,ay`` is read with y and z in their places), ``#`` lines before it
+    kept as metadata."""
+    from pipeline.formats import detect_format
+
+    sep = "\t" if "\t" in header else ";" if ";" in header else ","
+    names = header.splitlines()[-1].split(sep)
+    t = 1767302400 + np.arange(200) / 50
+    values = {"x": 0.1, "y": 0.2, "z": 0.9}
+    axes = [n.strip().lower().removeprefix("acc_").removeprefix("a") or n for n in names[1:]]
+    rows = "".join(sep.join([f"{ti:.2f}", *(f"{values[a]}" for a in axes)]) + "\n" for ti in t)
+    path = tmp_path / "log.csv"
+    path.write_text(header + "\n" + rows)
+    assert detect_format(path) == "csv"
+    with open_recording(path) as stream:
+        acc = np.concatenate([c.acc for c in stream.chunks()])
+        assert stream.header.fs == 50.0 and stream.header.t0 == pytest.approx(t[0])
+        if header.startswith("#"):
+            assert stream.header.metadata["device"] == "logger"
+    np.testing.assert_array_equal(acc[0], [0.1, 0.2, 0.9])

@@ -17,7 +17,9 @@ metabase      header ``epoch (ms),time (...),elapsed (s),x-axis (g),...``
 actilife      first line ``------------ Data File Created By ActiGraph ... date format``
 geneactiv     ``Device Type,GENEActiv`` in the first lines
 axivity       no header; ``YYYY-MM-DD hh:mm:ss.fff,x,y,z`` (Unix seconds: --format)
-csv           only through explicit options (``--time-col``, ``--axes``, ...)
+csv           a header with a well-known time and axis names (``timestamp,x,y,z``,
+              ``time;acc_x;acc_y;acc_z``, ...); else through explicit options
+              (``--time-col``, ``--axes``, ...)
 ============  ===============================================================
 
 Every source yields :class:`~pipeline.formats.base.RawBlock` objects that the reader
@@ -46,7 +48,7 @@ from pipeline.formats.base import (
 )
 from pipeline.formats.canonical import CanonicalCsvSource, header_columns
 from pipeline.formats.geneactiv import GeneActivSource, is_geneactiv_head
-from pipeline.formats.generic import GenericSource
+from pipeline.formats.generic import GenericSource, has_default_columns
 from pipeline.formats.metabase import MetaBaseSource, is_metabase_header
 from pipeline.formats.parquet import ParquetSource, write_samples_parquet
 from pipeline.formats.phyphox import PhyphoxSource, is_phyphox_header, zip_layout
@@ -122,7 +124,12 @@ def recognised_format(path: str | Path) -> str | None:
     if not text:
         return None
     first = text[0]
-    if first.lstrip().startswith("#") or header_columns(first) == ("time", "ax", "ay", "az"):
+    if first.lstrip().startswith("#"):  # metadata lines: the header after them decides
+        header = _first_header(path, member)
+        if header is not None and not _is_canonical(header) and has_default_columns(header):
+            return "csv"
+        return "canonical"
+    if _is_canonical(first):
         return "canonical"
     if is_phyphox_header(first):
         return "phyphox"
@@ -136,15 +143,27 @@ def recognised_format(path: str | Path) -> str | None:
         return "geneactiv"
     if is_axivity_line(first, text_time_only=True):
         return "axivity"
+    if has_default_columns(first):
+        return "csv"  # a header of well-known names: the column options' defaults
     return None  # no dialect claims it
+
+
+def _is_canonical(line: str) -> bool:
+    return header_columns(line) == ("time", "ax", "ay", "az")
+
+
+def _first_header(path: Path, member: str | None = None) -> str | None:
+    """The first line that is neither blank nor a ``#`` line (within 1 000), or ``None``."""
+    for line in head_lines(path, 1000, member):
+        if line.strip() and not line.lstrip().startswith("#"):
+            return line
+    return None
 
 
 def _canonical_header(path: Path) -> bool:
     """Whether the first line after the ``#`` lines is the canonical ``time,ax,ay,az``."""
-    for line in head_lines(path, 1000):
-        if line.strip() and not line.lstrip().startswith("#"):
-            return header_columns(line) == ("time", "ax", "ay", "az")
-    return True  # no header at all: the canonical reader says so
+    header = _first_header(path)
+    return header is None or _is_canonical(header)  # no header: the canonical reader says so
 
 
 def open_source(path: str | Path, options: InputOptions | None = None) -> RawSource:

@@ -87,6 +87,13 @@ def default_time(header: list[str]) -> str | None:
     return next((n for n in DEFAULT_TIME if n in low), None)
 
 
+def has_default_columns(line: str) -> bool:
+    """Whether a first line is a header with a well-known time column and axis names
+    (:data:`DEFAULT_TIME`, :data:`DEFAULT_AXES`), so that no option is needed."""
+    fields = split_fields(line, sniff_delimiter(line))
+    return default_axes(fields) is not None and default_time(fields) is not None
+
+
 def _check_iso(value: str) -> str | None:
     """Why a time field is not ISO 8601 text, or ``None``."""
     import pandas as pd
