@@ -440,10 +440,12 @@ def process(
 
 def _run_process(recs: Sequence[Path], out_dir: Path, params: Any) -> Any:
     """Process recordings into ``out_dir`` (progress bar on a terminal), print the nights."""
+    from pipeline.inputs import expand_folders
     from pipeline.process import process_recordings
     from pipeline.progress import progress_bar
     from pipeline.summary import night_table
 
+    recs = expand_folders(recs, out_dir)  # a folder: the recordings in it
     total = sum(p.stat().st_size for p in recs if p.is_file())
     with progress_bar(total, f"processing {len(recs)} recording(s)") as advance:
         result = process_recordings(recs, out_dir, params, progress=advance)

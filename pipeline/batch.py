@@ -35,7 +35,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import dataclasses
-import glob
 import hashlib
 import itertools
 import json
@@ -57,6 +56,10 @@ import pandas as pd
 from pipeline import __version__
 from pipeline.atomic import atomic_write
 from pipeline.errors import InputError, describe_error
+from pipeline.inputs import GLOB_CHARS as _GLOB_CHARS
+from pipeline.inputs import abs_path as _abs
+from pipeline.inputs import find_inputs, recording_suffixes
+from pipeline.inputs import suffix_of as _suffix_of
 from pipeline.memtune import keep_freed_memory
 from pipeline.outputs import get_zone, write_json
 from pipeline.process import FILE_NAMES, ProcessParams, process_recordings
@@ -65,8 +68,6 @@ from pipeline.summary import DAILY_COLUMNS
 
 log = logging.getLogger(__name__)
 
-#: Recording suffixes looked for in folders when ``pipeline.formats`` names none.
-DEFAULT_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 #: Cohort tables written into the batch's output folder.
 COHORT_FILES = {
     "daily": "cohort_daily_summary.csv",
@@ -81,96 +82,11 @@ ERRORS_COLUMNS = ["recording", "error"]
 STAGING = ".jerkcount-partial"
 FAULT_ENV = "JERKCOUNT_BATCH_FAULT"
 FAULT_EXIT = 86
-_GLOB_CHARS = re.compile(r"[*?\[]")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_NAME = 120
 
 
 # --------------------------------------------------------------------------- inputs
-def recording_suffixes() -> tuple[str, ...]:
-    """Suffixes of recordings found in folders: ``pipeline.formats``' list, else the default."""
-    try:
-        from pipeline import formats
-    except ImportError:  # pragma: no cover - formats is part of the package
-        return DEFAULT_SUFFIXES
-    for attr in ("EXTENSIONS", "SUFFIXES", "RECORDING_SUFFIXES"):
-        found = getattr(formats, attr, None)
-        if found:
-            return tuple(sorted({str(s).lower() for s in found}, key=len, reverse=True))
-    return DEFAULT_SUFFIXES
-
-
-def _suffix_of(path: Path, suffixes: Sequence[str]) -> str:
-    """The longest recognised suffix ``path`` ends with (case-insensitive), else ``""``."""
-    name = path.name.lower()
-    return max((s for s in suffixes if name.endswith(s)), key=len, default="")
-
-
-def _hidden(path: Path, root: Path) -> bool:
-    """True if any part of ``path`` below ``root`` starts with a dot."""
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
-
-
-def _inside(path: Path, folder: Path | None) -> bool:
-    """True if ``path`` lies in ``folder`` (both made absolute)."""
-    return folder is not None and path.resolve().is_relative_to(folder.resolve())
-
-
-def find_inputs(
-    inputs: Sequence[str | Path],
-    exclude: Path | None = None,
-    suffixes: Sequence[str] | None = None,
-) -> list[Path]:
-    """Expand files, folders and glob patterns into recording paths (absolute, sorted).
-
-    A file given by name is taken whatever its suffix; a folder is searched
-    recursively for files with a recording suffix (``suffixes``, default
-    :func:`recording_suffixes`), skipping hidden files and folders and anything in
-    ``exclude`` (the batch's own output folder). Glob patterns are expanded here
-    (``**`` recursive), so quoting them on the shell works. Raises :class:`InputError`
-    for a name that does not exist, a pattern that matches nothing, or no recordings.
-    """
-    suffixes = tuple(suffixes or recording_suffixes())
-    found: dict[Path, None] = {}
-
-    def add_folder(folder: Path) -> None:
-        for p in sorted(folder.rglob("*")):
-            if (
-                p.is_file()
-                and _suffix_of(p, suffixes)
-                and not _hidden(p, folder)
-                and not _inside(p, exclude)
-            ):
-                found.setdefault(_abs(p), None)
-
-    for item in inputs:
-        text = str(item)
-        path = Path(text)
-        if path.exists():
-            matches = [path]
-        elif _GLOB_CHARS.search(text):
-            matches = [Path(m) for m in sorted(glob.glob(text, recursive=True))]
-            if not matches:
-                raise InputError(text, "matches no file")
-        else:
-            raise InputError(text, "no such file or folder")
-        for m in matches:
-            if m.is_dir():
-                add_folder(m)
-            elif not (path is not m and _inside(m, exclude)):
-                found.setdefault(_abs(m), None)
-    if not found:
-        raise InputError(
-            None, f"no recordings ({', '.join(suffixes)}) in {' '.join(map(str, inputs))}"
-        )
-    return sorted(found)
-
-
-def _abs(path: str | Path) -> Path:
-    """``path`` made absolute with ``..`` resolved, symbolic links kept."""
-    return Path(os.path.abspath(path))
-
-
 def input_root(inputs: Sequence[str | Path]) -> Path:
     """The common folder of the inputs as given: a folder itself, a file's folder, a
     pattern's folder before its first wildcard. Output names are relative to it, so

@@ -1,0 +1,131 @@
+"""Recordings named on a command line: files, folders (searched recursively) and globs.
+
+Shared by ``batch`` and ``process``. A folder yields the files with a recording suffix
+inside it, skipping hidden files and folders and jerkcount's own output folders (those
+holding a ``summary.json`` that jerkcount wrote: a ``record`` folder's summaries, an
+earlier ``process`` or ``batch`` output).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipeline.errors import InputError
+
+#: Recording suffixes looked for in folders when ``pipeline.formats`` names none.
+DEFAULT_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+#: characters that make an input a glob pattern
+GLOB_CHARS = re.compile(r"[*?\[]")
+#: what the first bytes of a ``summary.json`` written by jerkcount hold
+_OUTPUT_MARK = b'"jerkcount_version"'
+
+
+def recording_suffixes() -> tuple[str, ...]:
+    """Suffixes of recordings found in folders: ``pipeline.formats``' list, else the default."""
+    try:
+        from pipeline import formats
+    except ImportError:  # pragma: no cover - formats is part of the package
+        return DEFAULT_SUFFIXES
+    for attr in ("EXTENSIONS", "SUFFIXES", "RECORDING_SUFFIXES"):
+        found = getattr(formats, attr, None)
+        if found:
+            return tuple(sorted({str(s).lower() for s in found}, key=len, reverse=True))
+    return DEFAULT_SUFFIXES
+
+
+def suffix_of(path: Path, suffixes: Sequence[str]) -> str:
+    """The longest recognised suffix ``path`` ends with (case-insensitive), else ``""``."""
+    name = path.name.lower()
+    return max((s for s in suffixes if name.endswith(s)), key=len, default="")
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    """True if any part of ``path`` below ``root`` starts with a dot."""
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def _inside(path: Path, folder: Path | None) -> bool:
+    """True if ``path`` lies in ``folder`` (both made absolute)."""
+    return folder is not None and path.resolve().is_relative_to(folder.resolve())
+
+
+def find_inputs(
+    inputs: Sequence[str | Path],
+    exclude: Path | None = None,
+    suffixes: Sequence[str] | None = None,
+) -> list[Path]:
+    """Expand files, folders and glob patterns into recording paths (absolute, sorted).
+
+    A file given by name is taken whatever its suffix; a folder is searched
+    recursively for files with a recording suffix (``suffixes``, default
+    :func:`recording_suffixes`), skipping hidden files and folders, jerkcount's own
+    output folders (:func:`is_output_summary`) and anything in ``exclude`` (the batch's
+    own output folder). Glob patterns are expanded here
+    (``**`` recursive), so quoting them on the shell works. Raises :class:`InputError`
+    for a name that does not exist, a pattern that matches nothing, or no recordings.
+    """
+    suffixes = tuple(suffixes or recording_suffixes())
+    found: dict[Path, None] = {}
+
+    def add_folder(folder: Path) -> None:
+        outputs = [p.parent for p in folder.rglob("summary.json") if is_output_summary(p)]
+        for p in sorted(folder.rglob("*")):
+            if (
+                p.is_file()
+                and suffix_of(p, suffixes)
+                and not _hidden(p, folder)
+                and not _inside(p, exclude)
+                and not any(_inside(p, out) for out in outputs)
+            ):
+                found.setdefault(abs_path(p), None)
+
+    for item in inputs:
+        text = str(item)
+        path = Path(text)
+        if path.exists():
+            matches = [path]
+        elif GLOB_CHARS.search(text):
+            matches = [Path(m) for m in sorted(glob.glob(text, recursive=True))]
+            if not matches:
+                raise InputError(text, "matches no file")
+        else:
+            raise InputError(text, "no such file or folder")
+        for m in matches:
+            if m.is_dir():
+                add_folder(m)
+            elif not (path is not m and _inside(m, exclude)):
+                found.setdefault(abs_path(m), None)
+    if not found:
+        raise InputError(
+            None, f"no recordings ({', '.join(suffixes)}) in {' '.join(map(str, inputs))}"
+        )
+    return sorted(found)
+
+
+def abs_path(path: str | Path) -> Path:
+    """``path`` made absolute with ``..`` resolved, symbolic links kept."""
+    return Path(os.path.abspath(path))
+
+
+def is_output_summary(path: Path) -> bool:
+    """Whether ``path`` is a ``summary.json`` that jerkcount wrote (its folder holds
+    outputs, not recordings): its first bytes name the jerkcount version."""
+    try:
+        with open(path, "rb") as fh:
+            return _OUTPUT_MARK in fh.read(256)
+    except OSError:
+        return False
+
+
+def expand_folders(paths: Sequence[Path], exclude: Path | None = None) -> list[Path]:
+    """``paths`` with each folder replaced by the recordings in it (:func:`find_inputs`:
+    recursively, sorted; not inside ``exclude``, the command's own output folder);
+    files stay as given, so messages name them as the user did."""
+    out: list[Path] = []
+    for path in paths:
+        out.extend(find_inputs([path], exclude) if path.is_dir() else [path])
+    return out
