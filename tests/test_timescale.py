@@ -272,3 +272,17 @@ def test_well_known_names_need_no_option(tmp_path, header):
         if header.startswith("#"):
             assert stream.header.metadata["device"] == "logger"
     np.testing.assert_array_equal(acc[0], [0.1, 0.2, 0.9])
+
+
+def test_named_axes_alone_find_the_time_column(tmp_path):
+    """``--axes`` by name without ``--time-col``: the time column by its well-known name
+    (``timestamp`` here); by position, the file has no header and no time column."""
+    path = tmp_path / "log.csv"
+    t = 1767302400 + np.arange(100) / 25
+    path.write_text("Timestamp;X;Y;Z\n" + "".join(f"{x:.2f};0.1;0.2;0.9\n" for x in t))
+    with open_recording(path, None, InputOptions(axis_cols=("x", "y", "z"))) as stream:
+        assert stream.header.fs == 25.0 and stream.header.t0 == pytest.approx(t[0])
+    headerless = tmp_path / "raw.csv"
+    headerless.write_text("".join(f"{x:.2f};0.1;0.2;0.9\n" for x in t))
+    with pytest.raises(InputError, match="no time column: give --start ISO-8601"):
+        open_recording(headerless, None, InputOptions(axis_cols=("2", "3", "4")))

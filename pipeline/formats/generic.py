@@ -137,8 +137,9 @@ class GenericSource(TableSource):
             if axis_cols is None:
                 raise InputError(self.path, "give the axis columns with --axes X,Y,Z "
                                  "(or --format for a known dialect)")  # fmt: skip
-            if time_col is None and not (opt.rate and opt.rate > 0):
-                time_col = default_time(fields)
+        named = not any(_is_position(a) for a in axis_cols)  # positions: no header line
+        if time_col is None and named and not (opt.rate and opt.rate > 0):
+            time_col = default_time(fields)  # a well-known name in the header, else none
         specs = list(axis_cols) + ([time_col] if time_col else [])
         positional = all(_is_position(s) for s in specs)
         if not positional and any(_is_position(s) for s in specs):
