@@ -10,6 +10,8 @@ see :mod:`pipeline.report_data`). The page shows:
    with which part of the night was which when the hours differ;
 2. a data-quality line: hours recorded and valid, gaps, non-wear, activity; and, where
    a chest strap felt the heart, how long beats held the trigger at twice their size;
+   and the recordings' data-quality warnings (values in another unit, times that are
+   not dates, a stuck axis...), so that a doubtful night is not read as a clean one;
 3. plots: the night's timeline (each jerk as a line as tall as its size, activity
    and non-wear shaded), jerks per hour, the time between jerks (log-spaced
    histogram), the jerk sizes, and the trend over nights when there are several;
@@ -206,6 +208,31 @@ def quality_line(night: NightView) -> str:
     return "; ".join(parts) + ". Jerks are counted only in valid time."
 
 
+def warnings_line(data: ReportData, night: NightView) -> str:
+    """The data-quality warnings of the recordings that overlap this window, as one
+    sentence (``""`` if none): values in another unit, times that are not dates, a
+    stuck axis, a chest strap at a low rate... (``data_quality.recordings[].warnings`` in
+    ``summary.json``, matched to the recordings' spans by path)."""
+    spans = {}
+    for rec in data.summary.get("recordings", []) or []:
+        if isinstance(rec, dict):
+            spans[rec.get("path")] = (_num(rec.get("start")), _num(rec.get("end")))
+    quality = data.summary.get("data_quality", {}) or {}
+    found: list[str] = []
+    for rec in quality.get("recordings", []) if isinstance(quality, dict) else []:
+        if not isinstance(rec, dict):
+            continue
+        start, end = spans.get(rec.get("path"), (math.nan, math.nan))
+        if not (min(end, night.end) > max(start, night.start)):  # (False for NaN)
+            continue
+        for text in rec.get("warnings", []) or []:
+            if isinstance(text, str) and text not in found:
+                found.append(text)
+    if not found:
+        return ""
+    return "Check the recording: " + "; ".join(found) + "."
+
+
 def beats_line(data: ReportData, night: NightView) -> str:
     """A sentence when beats held the detector's triggers in this window (``""`` if not):
     the ``pulse_min`` of each recording in ``summary.json`` that overlaps the window, in
@@ -290,6 +317,9 @@ def _headline(data: ReportData, night: NightView, is_last: bool) -> str:
     beats = beats_line(data, night)
     if beats:
         lines.append(f'<p class="quality" id="beats">{H.esc(beats)}</p>')
+    warnings = warnings_line(data, night)
+    if warnings:
+        lines.append(f'<p class="quality" id="warnings">{H.esc(warnings)}</p>')
     return '<section class="headline" aria-label="summary">' + "".join(lines) + "</section>"
 
 

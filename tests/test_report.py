@@ -510,3 +510,28 @@ def test_histograms_and_trend_exact() -> None:
     assert [t["text"] for t in _elements(trend, "text", "value")] == ["2.0", "no data", "4.0"]
     assert [t["text"] for t in _elements(trend, "text", "xtick")] == ["d1", "<d2>", "d3"]
     assert "&lt;d2&gt;" in trend
+
+
+def test_data_quality_warnings_are_in_the_headline(tmp_path: Path, report_html: str) -> None:
+    """A recording whose times count from its start (dated 1970): `process` says so in
+    the report, under the headline; a clean night has no such line."""
+    from click.testing import CliRunner
+
+    from cli import main
+
+    assert 'id="warnings"' not in report_html
+    lines = (Path(__file__).parent / "data" / "formats" / "night.csv").read_text().splitlines()
+    rows = [s for s in lines if s and not s.startswith("#")][1:]
+    t0 = float(rows[0].split(",")[0])
+    rel = [f"{float(r.split(',')[0]) - t0:.4f},{r.split(',', 1)[1]}" for r in rows]
+    path = tmp_path / "rel.csv"
+    path.write_text("time,ax,ay,az\n" + "\n".join(rel) + "\n")
+    res = CliRunner().invoke(main, ["process", str(path), "--out", str(tmp_path / "o"),
+                                    "--tz", "UTC"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert (
+        '<p class="quality" id="warnings">Check the recording: time starts at 0 s, which '
+        "dates the recording 1970-01-01: if the times count from the start of the "
+        "recording, read it with --time-unit relative --start ISO-8601.</p>"
+    ) in html
