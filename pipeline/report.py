@@ -208,11 +208,16 @@ def quality_line(night: NightView) -> str:
     return "; ".join(parts) + ". Jerks are counted only in valid time."
 
 
-def warnings_line(data: ReportData, night: NightView) -> str:
+#: what the low-rate strap warning says, which :func:`beats_line` says in plain words
+_BEATS_WARNING = "beats are hard to tell from jerks"
+
+
+def warnings_line(data: ReportData, night: NightView, beats_said: bool = False) -> str:
     """The data-quality warnings of the recordings that overlap this window, as one
     sentence (``""`` if none): values in another unit, times that are not dates, a
     stuck axis, a chest strap at a low rate... (``data_quality.recordings[].warnings`` in
-    ``summary.json``, matched to the recordings' spans by path)."""
+    ``summary.json``, matched to the recordings' spans by path). With ``beats_said``
+    the heartbeat line already gives the low-rate advice, and its warning is left out."""
     spans = {}
     for rec in data.summary.get("recordings", []) or []:
         if isinstance(rec, dict):
@@ -227,7 +232,8 @@ def warnings_line(data: ReportData, night: NightView) -> str:
             continue
         for text in rec.get("warnings", []) or []:
             if isinstance(text, str) and text not in found:
-                found.append(text)
+                if not (beats_said and _BEATS_WARNING in text):
+                    found.append(text)
     if not found:
         return ""
     return "Check the recording: " + "; ".join(found) + "."
@@ -317,7 +323,7 @@ def _headline(data: ReportData, night: NightView, is_last: bool) -> str:
     beats = beats_line(data, night)
     if beats:
         lines.append(f'<p class="quality" id="beats">{H.esc(beats)}</p>')
-    warnings = warnings_line(data, night)
+    warnings = warnings_line(data, night, beats_said=bool(beats))
     if warnings:
         lines.append(f'<p class="quality" id="warnings">{H.esc(warnings)}</p>')
     return '<section class="headline" aria-label="summary">' + "".join(lines) + "</section>"

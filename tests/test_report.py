@@ -237,6 +237,16 @@ def test_a_chest_straps_heartbeat_is_said_where_it_held_the_trigger(tmp_path: Pa
         "to count. At 50 Hz beats are hard to tell from jerks, so some counted jerks may be "
         "beats: record at 100–200 Hz.</p>"
     ) in html
+    # the recording's own low-rate warning is not said twice; its other warnings are
+    strap = (
+        "a heartbeat was in 39% of the recording at 50 Hz: below 100 Hz beats are hard to "
+        "tell from jerks"
+    )
+    rec = {"path": summary["recordings"][0]["path"], "warnings": [strap, "axis y is stuck"]}
+    summary["data_quality"] = {"recordings": [rec]}
+    (out / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    html = render_report(load_report_data(out))
+    assert '<p class="quality" id="warnings">Check the recording: axis y is stuck.</p>' in html
 
 
 def test_missing_file_is_named(tmp_path: Path) -> None:
