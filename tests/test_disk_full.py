@@ -82,28 +82,35 @@ def test_writer_error_is_raised_as_write_failed(tmp_path: Path) -> None:
     w._fd = None
 
 
-def test_record_stops_on_a_full_disk_and_keeps_the_night(tmp_path: Path) -> None:
-    """`sim-device` + `record` with a 200 kB file limit: exit 1, one error line naming
-    the recording, every sample before it readable, the session says why."""
+def _record_with_limit(
+    tmp_path: Path, limit: int, fs: str, duration: str, speed: str = "1"
+) -> subprocess.CompletedProcess[str]:
+    """`jerkcount record` from a `sim-device` board over a pseudo-terminal into
+    ``tmp_path/out``, in a child whose files may not grow past ``limit`` bytes."""
     link = tmp_path / "dev"
-    out = tmp_path / "out"
     dev = subprocess.Popen(
-        [*JERKCOUNT, "sim-device", "--protocol", "text:csv-ms", "--fs", "100", "--hours", "1",
-         "--speed", "20", "--link", str(link)],
+        [*JERKCOUNT, "sim-device", "--protocol", "text:csv-ms", "--fs", fs, "--hours", "1",
+         "--speed", speed, "--link", str(link)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), text=True,
     )  # fmt: skip
     try:
         assert dev.stdout is not None
         assert dev.stdout.readline().strip() == str(link)
-        rec = subprocess.run(
+        return subprocess.run(
             [*JERKCOUNT, "record", "--source", f"serial:{link}", "--protocol", "text:csv-ms",
-             "--out", str(out), "--tz", "UTC", "--duration", "10m"],
-            capture_output=True, text=True, env=_env(), timeout=120,
-            preexec_fn=_limit(200_000),
+             "--out", str(tmp_path / "out"), "--tz", "UTC", "--duration", duration],
+            capture_output=True, text=True, env=_env(), timeout=120, preexec_fn=_limit(limit),
         )  # fmt: skip
     finally:
         dev.send_signal(signal.SIGINT)
         dev.wait(10)
+
+
+def test_record_stops_on_a_full_disk_and_keeps_the_night(tmp_path: Path) -> None:
+    """`sim-device` + `record` with a 200 kB file limit: exit 1, one error line naming
+    the recording, every sample before it readable, the session says why."""
+    out = tmp_path / "out"
+    rec = _record_with_limit(tmp_path, 200_000, fs="100", duration="10m", speed="20")
     assert rec.returncode == 1, rec.stderr
     assert "Traceback" not in rec.stderr
     (path,) = out.glob("recording-*.csv")
@@ -144,24 +151,8 @@ def test_process_names_the_file_it_cannot_write(tmp_path: Path) -> None:
 
 def test_record_on_a_full_disk_from_the_start(tmp_path: Path) -> None:
     """A 100-byte file limit: the header does not fit; one line, exit 2, no file left."""
-    link = tmp_path / "dev"
     out = tmp_path / "out"
-    dev = subprocess.Popen(
-        [*JERKCOUNT, "sim-device", "--protocol", "text:csv-ms", "--fs", "50", "--hours", "1",
-         "--link", str(link)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), text=True,
-    )  # fmt: skip
-    try:
-        assert dev.stdout is not None
-        assert dev.stdout.readline().strip() == str(link)
-        rec = subprocess.run(
-            [*JERKCOUNT, "record", "--source", f"serial:{link}", "--protocol", "text:csv-ms",
-             "--out", str(out), "--tz", "UTC", "--duration", "1m"],
-            capture_output=True, text=True, env=_env(), timeout=120, preexec_fn=_limit(100),
-        )  # fmt: skip
-    finally:
-        dev.send_signal(signal.SIGINT)
-        dev.wait(10)
+    rec = _record_with_limit(tmp_path, 100, fs="50", duration="1m")
     assert rec.returncode == 2, rec.stderr
     lines = rec.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"jerkcount: error: cannot write {out}/")
