@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-#: Epoch seconds beyond this (year 5138) are not seconds: the same bounds as
-#: :func:`pipeline.formats.generic.infer_time_unit` uses to tell the units apart.
+#: Epoch seconds beyond this (year 5138) are not seconds (also the bound at which
+#: :func:`pipeline.formats.generic.infer_time_unit` takes numbers for milliseconds).
 MAX_EPOCH_S = 1e11
-#: Epoch seconds below this (1973-03-03) are taken for time since the recording began.
+#: Epoch seconds below this (1973-03-03) are taken for time since the recording began
+#: (and below it ``infer_time_unit`` takes numbers for relative seconds).
 MIN_EPOCH_S = 1e8
 
 #: (lower bound, unit name, option value) for numbers above :data:`MAX_EPOCH_S`

@@ -46,7 +46,7 @@ from pipeline.formats.base import (
     read_magic,
     zip_members,
 )
-from pipeline.formats.canonical import CanonicalCsvSource, header_columns
+from pipeline.formats.canonical import CANONICAL_COLUMNS, CanonicalCsvSource, header_columns
 from pipeline.formats.geneactiv import GeneActivSource, is_geneactiv_head
 from pipeline.formats.generic import GenericSource, has_default_columns
 from pipeline.formats.metabase import MetaBaseSource, is_metabase_header
@@ -149,7 +149,7 @@ def recognised_format(path: str | Path) -> str | None:
 
 
 def _is_canonical(line: str) -> bool:
-    return header_columns(line) == ("time", "ax", "ay", "az")
+    return header_columns(line) == CANONICAL_COLUMNS
 
 
 def _first_header(path: Path, member: str | None = None) -> str | None:

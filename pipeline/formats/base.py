@@ -95,28 +95,19 @@ class InputOptions:
     rate: float | None = None
     calibrate: str | None = None
 
+    def _column_values(self) -> tuple[object, ...]:
+        """The options that describe columns, besides the delimiter (``None``: not given)."""
+        return (self.time_col, self.time_unit, self.axis_cols, self.units, self.rate)
+
     @property
     def only_delimiter(self) -> bool:
         """True when ``delimiter`` is the only column option given."""
-        return self.delimiter is not None and not any(
-            v is not None
-            for v in (self.time_col, self.time_unit, self.axis_cols, self.units, self.rate)
-        )
+        return self.delimiter is not None and all(v is None for v in self._column_values())
 
     @property
     def explicit_columns(self) -> bool:
         """True when the options describe the columns themselves (the generic dialect)."""
-        return any(
-            v is not None
-            for v in (
-                self.time_col,
-                self.time_unit,
-                self.axis_cols,
-                self.units,
-                self.rate,
-                self.delimiter,
-            )  # fmt: skip
-        )
+        return self.delimiter is not None or any(v is not None for v in self._column_values())
 
 
 @dataclass
@@ -361,6 +352,19 @@ def head_lines(path: Path, n: int, member: str | None = None) -> list[str]:
 
 
 # ----------------------------------------------------------------------- conversions
+def numeric_times(x: np.ndarray, unit: str, start: float | None) -> np.ndarray:
+    """A numeric time column ``x`` (m,) as epoch seconds: ``unit`` ``s`` (as is),
+    ``ms``, ``ns`` (divided), or ``relative`` (seconds after ``start``, epoch s)."""
+    if unit == "ms":
+        return x / 1e3
+    if unit == "ns":
+        return x / 1e9
+    if unit == "relative":
+        assert start is not None
+        return start + x
+    return x
+
+
 def unit_factor(units: str, scale: float | None, path: Path) -> float:
     """Multiplier from the file's unit to g."""
     if units == "g":

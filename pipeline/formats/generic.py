@@ -30,11 +30,13 @@ from pipeline.formats.base import (
     grid_times,
     is_number,
     naive_to_epoch,
+    numeric_times,
     sniff_delimiter,
     split_fields,
     unit_factor,
 )
 from pipeline.formats.canonical import parse_metadata_line
+from pipeline.timescale import MAX_EPOCH_S, MIN_EPOCH_S
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,7 +51,9 @@ def infer_time_unit(value: str) -> str:
     if not is_number(value):
         return "iso"
     x = abs(float(value))
-    return "ns" if x > 1e16 else "ms" if x > 1e11 else "s" if x > 1e8 else "relative"
+    if x > 1e16:
+        return "ns"
+    return "ms" if x > MAX_EPOCH_S else "s" if x > MIN_EPOCH_S else "relative"
 
 
 #: axis names recognised in a header when ``--axes`` is not given (lower case)
@@ -214,13 +218,5 @@ class GenericSource(TableSource):
             )
         else:
             x = frame[self._time].to_numpy(dtype=np.float64)
-            if self._unit == "ms":
-                t = x / 1e3
-            elif self._unit == "ns":
-                t = x / 1e9
-            elif self._unit == "relative":
-                assert opt.start is not None
-                t = opt.start + x
-            else:
-                t = x
+            t = numeric_times(x, self._unit, opt.start)
         return t, a

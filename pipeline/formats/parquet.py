@@ -30,6 +30,7 @@ from pipeline.formats.base import (
     RawSource,
     check_path,
     get_tz,
+    numeric_times,
     ramp_rows,
     unit_factor,
 )
@@ -77,7 +78,7 @@ class ParquetSource(RawSource):
                 f"{','.join(schema.names)[:60]}, expected {','.join(wanted)}",
             )  # fmt: skip
         self._cols = [schema.names[names.index(c)] for c in wanted]
-        self._time_scale, self._time_offset = _time_unit(options, path)
+        self._time_unit = _time_unit(options, path)
         self._factor = unit_factor(options.units or "g", options.scale, path)
         meta = schema.metadata or {}
         for key, value in meta.items():
@@ -123,9 +124,7 @@ class ParquetSource(RawSource):
             ns = t.to_numpy(zero_copy_only=False).astype(np.float64)
             t_s = ns / 1e9
         else:
-            t_s = _floats(tcol, copy=False)
-            if self._time_scale != 1.0 or self._time_offset != 0.0:
-                t_s = t_s * self._time_scale + self._time_offset
+            t_s = numeric_times(_floats(tcol, copy=False), self._time_unit, self.options.start)
         axes = [_floats(batch.column(k), copy=False) for k in (1, 2, 3)]  # type: ignore[attr-defined]
         if self._factor != 1.0:
             axes = [x * self._factor for x in axes]
@@ -150,22 +149,20 @@ class ParquetSource(RawSource):
         return int(self.size * min(self._rows_done / self._rows_total, 1.0))
 
 
-#: seconds per unit of a numeric time column, for ``--time-unit``
-_TIME_SCALE = {"s": 1.0, "ms": 1e-3, "ns": 1e-9, "relative": 1.0}
+#: the forms of a numeric Parquet time column (:func:`~pipeline.formats.base.numeric_times`)
+_TIME_UNITS = ("s", "ms", "ns", "relative")
 
 
-def _time_unit(options: InputOptions, path: Path) -> tuple[float, float]:
-    """``(scale, offset)`` taking a numeric time column to epoch seconds: ``--time-unit``
-    s (default), ms, ns, or relative (seconds from ``--start``)."""
+def _time_unit(options: InputOptions, path: Path) -> str:
+    """The ``--time-unit`` of a numeric time column: s (default), ms, ns, or relative
+    (seconds from ``--start``)."""
     unit = options.time_unit or "s"
-    if unit not in _TIME_SCALE:
+    if unit not in _TIME_UNITS:
         raise InputError(path, f"--time-unit {unit}: a Parquet time column is numeric "
                          "(s, ms, ns or relative) or a Parquet timestamp")  # fmt: skip
-    if unit == "relative":
-        if options.start is None:
-            raise InputError(path, "relative times: give --start ISO-8601")
-        return 1.0, float(options.start)
-    return _TIME_SCALE[unit], 0.0
+    if unit == "relative" and options.start is None:
+        raise InputError(path, "relative times: give --start ISO-8601")
+    return unit
 
 
 def _split(parts: list[Columns], n: int) -> tuple[list[Columns], list[Columns]]:
