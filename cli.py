@@ -423,7 +423,9 @@ def process(
     """Summarise the recordings of one person per night (or day) into a folder.
 
     Several recordings (several nights, or one night split into files) are combined
-    in time order; overlapping recordings are an error.
+    in time order; overlapping recordings are an error. A folder stands for the
+    recordings in it (searched recursively; jerkcount's own output folders, such as
+    record's summary-*/, are left out).
     """
     from pipeline.process import ProcessParams
     from pipeline.windows import resolve_day_start
