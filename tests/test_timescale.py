@@ -189,6 +189,8 @@ def test_parquet_in_milliseconds_and_mg(tmp_path, reference):
     _same_events(_detect(path, InputOptions(time_unit="ms", units="mg")), reference)
     with pytest.raises(InputError, match="--time-unit iso: a Parquet time column is numeric"):
         _detect(path, InputOptions(time_unit="iso"))
+    with pytest.raises(InputError, match="relative times: give --start ISO-8601"):
+        _detect(path, InputOptions(time_unit="relative"))
 
 
 # ------------------------------------------------------------------- decimal commas
