@@ -42,6 +42,10 @@ from pipeline.params import DetectorParams
 
 #: Energies are summed as integers of this many per g².
 SCALE = 1e10
+#: Energies above this (g² a sample; a deviation of 316 g) count as this, so that the
+#: longest window (0.3 s at 10 kHz) sums to less than int64's range; such a sample
+#: triggers every window anyway.
+MAX_ENERGY_G2 = 1e5
 #: Ratio between consecutive window lengths.
 RATIO = 1.5
 #: No window triggers.
@@ -169,7 +173,7 @@ class EnergyTrigger:
         shortest = np.full(r, NONE, dtype=np.int64)
         if r == 0:
             return shortest
-        q = np.rint(energy * SCALE).astype(np.int64)
+        q = np.rint(np.minimum(energy, MAX_ENERGY_G2) * SCALE).astype(np.int64)
         buf = np.concatenate((self._tail, q))
         c = np.concatenate(([0], np.cumsum(buf)))
         t = self._tail.shape[0]

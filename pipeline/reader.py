@@ -68,6 +68,12 @@ __all__ = [
 ]
 
 MIN_FS, MAX_FS = 1.0, 10_000.0
+#: Below this rate (Hz) a recording is read, with a warning: its shortest jerks fall
+#: between samples (issue 2's range is 25-1000 Hz).
+LOW_FS = 25.0
+#: No accelerometer measures more than this (g); a larger value is a wrong column or
+#: unit, an error naming its line (raw counts and mg stay below it).
+MAX_ABS_G = 1e5
 
 
 @dataclass(frozen=True)
@@ -177,6 +183,11 @@ class RecordingStream:
         self.header = RecordingHeader(
             float(first.t[good][0]), fs, dict(self._metadata), source=str(self.path)
         )
+        if fs < LOW_FS:
+            text = low_rate_warning(fs)
+            log.warning("%s: %s", self.path, text)
+            self.stats.warn(text)
+        self._check_magnitude(Rows.of(first))
         self._check_units(first.a[good])
         self._calibration: Calibration | None = None
         self._calibrate = getattr(self.options, "calibrate", None) or "off"
@@ -286,9 +297,24 @@ class RecordingStream:
             self.stats.warn(text)
 
     # ----------------------------------------------------------------- checks
+    def _check_magnitude(self, rows: Rows) -> None:
+        """An error naming the first row with a finite value beyond :data:`MAX_ABS_G`
+        (NaN is a missing value; an infinity is :meth:`_clean`'s own error)."""
+        with np.errstate(invalid="ignore"):
+            over = (np.abs(rows.a) > MAX_ABS_G) & np.isfinite(rows.a)
+        if not over.any():
+            return
+        i, k = (int(x) for x in np.argwhere(over)[0])
+        raise InputError(self.path, f"axis {AXES[k]} value {rows.a[i, k]:.6g} g is beyond "
+                         f"any accelerometer's range (±{MAX_ABS_G:g} g): a wrong column, or "
+                         "a unit to give with --units", int(rows.line[i]))  # fmt: skip
+
     def _clean(self, rows: Rows, is_last: bool) -> Rows:
-        """Drop rows with missing values (counted); a broken row is an error naming it."""
+        """Drop rows with missing values (counted); a broken row is an error naming it;
+        so is a value beyond :data:`MAX_ABS_G`."""
         if _all_finite(rows.t, rows.a):  # the common case: one cheap pass
+            if not _within(rows.a, MAX_ABS_G):
+                self._check_magnitude(rows)
             return rows
         inf = np.isinf(rows.t) | np.isinf(rows.a).any(axis=1)
         if inf.any():
@@ -297,6 +323,7 @@ class RecordingStream:
             name = ("time", "axis x", "axis y", "axis z")[k]
             raise InputError(self.path, f"{name} value is not finite (too large)",
                              int(rows.line[i]))  # fmt: skip
+        self._check_magnitude(rows)
         bad = np.isnan(rows.t) | np.isnan(rows.a).any(axis=1)
         if not bad.any():
             return rows
@@ -555,6 +582,18 @@ class RecordingStream:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _within(a: np.ndarray, bound: float) -> bool:
+    """True when every value of ``a`` (finite) lies within ``[-bound, bound]``."""
+    return a.size == 0 or (float(a.max()) <= bound and float(a.min()) >= -bound)
+
+
+def low_rate_warning(fs: float) -> str:
+    """The data-quality warning for a recording at ``fs`` Hz, below :data:`LOW_FS`."""
+    return (f"sample rate {fs:g} Hz is below {LOW_FS:g} Hz: a jerk shorter than "
+            f"{2000.0 / fs:.0f} ms spans fewer than two samples and may be missed, so the "
+            "count is a lower bound")  # fmt: skip
 
 
 def _all_finite(t: np.ndarray, a: np.ndarray) -> bool:

@@ -58,6 +58,8 @@ def files() -> dict[str, bytes]:
     out["mixed_delimiters.csv"] = (HEADER + "".join(mixed)).encode()
     five = body[:70] + [body[70].rstrip("\n") + ",0.5\n"] + body[71:]
     out["wrong_column_count.csv"] = (HEADER + "".join(five)).encode()
+    far = body[:200] + [f"{t[200]:.4f},0.05000,1e30,0.99000\n"] + body[201:]
+    out["beyond_range.csv"] = (HEADER + "".join(far)).encode()  # a value no sensor gives
     word = body[:30] + [body[30].replace(f",{a[30, 1]:.5f},", ",abc,")] + body[31:]
     out["not_a_number.csv"] = (HEADER + "".join(word)).encode()
     out["joined_files.csv"] = (HEADER + "".join(body[:300]) + HEADER + "".join(body[300:])).encode()

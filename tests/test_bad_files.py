@@ -26,6 +26,10 @@ ERRORS: dict[str, tuple[list[str], str]] = {
     "header_only.csv": ([], ":3: header only, no samples"),
     "binary_garbage.csv": ([], ":1: not a text CSV file (not UTF-8)"),
     "huge_line.csv": ([], ":102: axis x value is not finite (too large)"),
+    "beyond_range.csv": (
+        [], ":202: axis y value 1e+30 g is beyond any accelerometer's range (±100000 g): a "
+        "wrong column, or a unit to give with --units",
+    ),
     "mixed_delimiters.csv": ([], ":52: expected 4 fields time,ax,ay,az, found 1"),
     "wrong_column_count.csv": ([], ":72: expected 4 fields time,ax,ay,az, found 5"),
     "not_a_number.csv": ([], ":32: ay is not a number: 'abc'"),
@@ -90,7 +94,11 @@ REPAIRS: dict[str, tuple[list[str], dict, int, int | None]] = {
              "1970-01-01: if the times count from the start of the recording, read it with "
              "--time-unit relative --start ISO-8601"]}, 0, 0,
     ),
-    "rate_12.5hz.csv": ([], {"repairs": 0, "rate_changes": []}, 0, 0),
+    "rate_12.5hz.csv": (
+        [], {"repairs": 0, "rate_changes": [], "warnings": ["sample rate 12.5 Hz is below 25 "
+             "Hz: a jerk shorter than 160 ms spans fewer than two samples and may be missed, "
+             "so the count is a lower bound"]}, 0, 0,
+    ),
     "rate_1000hz.csv.gz": ([], {"repairs": 0, "rate_changes": []}, 0, 0),
 }  # fmt: skip
 

@@ -226,3 +226,15 @@ def test_band_limited_noise_gives_no_jerks(band: float) -> None:
     fs = 100.0
     acc = _band_limited(fs, 600.0, 0.02, band, seed=7)
     assert detect_recording(Recording(T0, fs, acc)).events == []
+
+
+def test_energies_beyond_int64_sums_still_trigger() -> None:
+    """A deviation of 100 000 g (the reader's bound; 1e10 g² a sample) is clipped, never
+    cast past int64's range: the windows over it trigger, noise alone still does not."""
+    energy, bg = _energies(400, 1)
+    energy[150] = 1e10
+    everywhere = np.ones(energy.size, dtype=bool)
+    with np.errstate(all="raise"):
+        got = EnergyTrigger(100.0, P).push(energy, bg, np.ones(energy.size), everywhere)
+    assert got[150] == EnergyTrigger(100.0, P).lengths[0]
+    assert (got[:100] == NONE).all()
