@@ -368,11 +368,16 @@ def detect(rec: Path, out: Path | None, tz: str | None, params: Any, input_optio
     help="Greatest onset difference that still matches, seconds.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def score(truth: Path, events: Path, tolerance: float, as_json: bool) -> None:
+@click.option(
+    "--matches",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write every truth and detection with its outcome (tp, fn, fp) to this CSV.",
+)
+def score(truth: Path, events: Path, tolerance: float, as_json: bool, matches: Path | None) -> None:
     """Score an events CSV against a ground-truth CSV (one-to-one onset matching)."""
     from pipeline.score import score_files
 
-    result = score_files(truth, events, tolerance)
+    result = score_files(truth, events, tolerance, matches)
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:

@@ -14,7 +14,9 @@ see :func:`child_env`):
     pattern analysis, report);
 (e) the same ``process`` on the Parquet copy;
 (f) ``jerkcount replay path --speed max --out DIR``: the live path (recorder loop,
-    live reader and detector, then the summaries), as fast as it goes.
+    live reader and detector, then the summaries), as fast as it goes;
+(g) jerkcount's reader alone over the Parquet copy (open, check, resample onto the
+    grid; no detection): the floor under (e), since ``process`` must read the file.
 
 Wall time is that of the whole child process (interpreter start and imports
 included, for all); peak memory is the child's own ``ru_maxrss`` from
@@ -22,7 +24,8 @@ included, for all); peak memory is the child's own ``ru_maxrss`` from
 ratios of the medians are the figures of merit: b/a (issue 2: goal ≤ 2), d/a (issue
 6: goal ≤ 1.5) and e/d (issue 6: goal ≤ 0.5); b/a net of (c), a child that only
 starts Python and imports pandas, is shown beside them, and so is f/b, what the live
-path costs over ``detect`` on the same file. Detector-only throughput is measured in
+path costs over ``detect`` on the same file, and g/d, the lowest e/d any detector could
+give. Detector-only throughput is measured in
 this process on an in-memory recording.
 """
 
@@ -56,6 +59,10 @@ GOAL_PROCESS = 1.5
 GOAL_PARQUET = 0.5
 READ_ONLY = "import sys, pandas; pandas.read_csv(sys.argv[1], comment='#')"
 IMPORT_ONLY = "import pandas"
+READER_ONLY = (
+    "import sys\nfrom pipeline.reader import open_recording\n"
+    "with open_recording(sys.argv[1]) as stream:\n    for _ in stream.chunks(65_536): pass"
+)
 #: Runs argv[1:] from a small process; prints its wall time (s) and ru_maxrss.
 LAUNCHER = """
 import os, subprocess, sys, time
@@ -160,7 +167,7 @@ def run_child(cmd: list[str], log_path: Path) -> tuple[float, float]:
 
 
 def measure(path: Path, out: Path, repeats: int = REPEATS) -> list[Runs]:
-    """Alternate the six children (a)-(f) ``repeats`` times each."""
+    """Alternate the seven children (a)-(g) ``repeats`` times each."""
     events = out / "speed_night.events.csv"
     parquet = cached_parquet(out, path)
     jc = jerkcount_command()
@@ -186,6 +193,9 @@ def measure(path: Path, out: Path, repeats: int = REPEATS) -> list[Runs]:
         "(f) jerkcount replay --speed max (the live path, then the summaries)": [
             *jc, "replay", str(path), "--speed", "max", "--out", str(out / "speed_replay"),
             "--tz", "UTC",
+        ],
+        "(g) jerkcount's reader alone over the Parquet (context: the floor under e)": [
+            sys.executable, "-c", READER_ONLY, str(parquet),
         ],
     }  # fmt: skip
     results = {label: Runs(label) for label in commands}
@@ -233,7 +243,7 @@ def speed_table(path: Path, runs: list[Runs], throughput: float) -> Table:
                 fmt(r.max_peak_mb, 0),
             ]
         )
-    read, detect, base, process, parquet, replay = (r.median_s for r in runs)
+    read, detect, base, process, parquet, replay, reader = (r.median_s for r in runs)
     for label, (num, den), goal in (
         ("**ratio b / a**: detect vs read", (1, 0), GOAL_RATIO),
         ("**ratio d / a**: process vs read", (3, 0), GOAL_PROCESS),
@@ -259,6 +269,14 @@ def speed_table(path: Path, runs: list[Runs], throughput: float) -> Table:
             "",
         ]
     )
+    table.add(
+        [
+            "g / d: reading the Parquet alone vs process of the CSV (the floor of e / d)",
+            f"{reader / process:.2f}×",
+            "",
+            "",
+        ]
+    )
     hours_per_s = throughput / FS / 3600.0
     table.add(
         [
@@ -269,7 +287,7 @@ def speed_table(path: Path, runs: list[Runs], throughput: float) -> Table:
         ]
     )
     table.caption = (
-        f"Each child process runs {len(runs[0].wall_s)} times, alternating (a) to (f); "
+        f"Each child process runs {len(runs[0].wall_s)} times, alternating (a) to (g); "
         "wall time covers the whole process (interpreter start and imports included for "
         "every row), peak memory is the child's own maximum resident set size. Absolute "
         "times depend on the machine and are context only; the ratio is the figure of merit: "

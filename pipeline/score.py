@@ -12,6 +12,9 @@ matching, swapping its partner for ``t`` keeps every pair within tolerance becau
 all later points lie to the right of both.) ``tests/test_score.py`` checks this
 against an assignment solver on random inputs.
 
+:func:`match_table` lists every truth and every detection with its outcome (``tp``
+matched, ``fn`` missed, ``fp`` false), for ``jerkcount score --matches``.
+
 Conventions for empty inputs, chosen so that "nothing to find and nothing found"
 is a perfect score and every other empty case is scored honestly:
 
@@ -37,6 +40,28 @@ import pandas as pd
 from pipeline.errors import InputError
 
 DEFAULT_TOLERANCE_S = 0.3
+#: Columns of the matches CSV, in order (``jerkcount score --matches``).
+MATCH_COLUMNS = (
+    "status", "truth_time", "event_time", "error_ms", "truth_peak_g", "event_peak_g",
+    "truth_duration_ms", "event_duration_ms", "truth_detail",
+)  # fmt: skip
+#: Their numeric formats (times to the millisecond's tenth, sizes as in the events CSV).
+MATCH_FORMATS = {
+    "truth_time": "%.4f", "event_time": "%.4f", "error_ms": "%.1f", "truth_peak_g": "%.4f",
+    "event_peak_g": "%.4f", "truth_duration_ms": "%.1f", "event_duration_ms": "%.1f",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Onsets:
+    """Onsets read from a CSV: ``time`` (n,) epoch s, and per onset, where the file has
+    them, ``peak_g`` (n,) g and ``duration_ms`` (n,) ms (else NaN) and ``detail`` (n,)
+    text (else empty)."""
+
+    time: np.ndarray
+    peak_g: np.ndarray
+    duration_ms: np.ndarray
+    detail: list[str]
 
 
 @dataclass(frozen=True)
@@ -146,9 +171,13 @@ def score_onsets(
 
 
 def score_files(
-    truth_csv: str | Path, events_csv: str | Path, tolerance_s: float = DEFAULT_TOLERANCE_S
+    truth_csv: str | Path,
+    events_csv: str | Path,
+    tolerance_s: float = DEFAULT_TOLERANCE_S,
+    matches: str | Path | None = None,
 ) -> ScoreResult:
-    """Score an events CSV against a truth CSV.
+    """Score an events CSV against a truth CSV; with ``matches``, also write there
+    (atomically) every truth and detection with its outcome (:func:`match_table`).
 
     ``truth_csv`` needs a ``time`` column (onset, epoch seconds); when it has a
     ``kind`` column only rows with ``kind == "jerk"`` count (the simulator also lists
@@ -156,18 +185,62 @@ def score_files(
     written by ``jerkcount detect``. A header-only file is a valid empty list.
     Raises :class:`InputError` naming the file (and line) for bad input.
     """
-    truth = read_onsets(truth_csv, kind="jerk")
-    events = read_onsets(events_csv)
-    return score_onsets(events, truth, tolerance_s)
+    truth = read_onset_table(truth_csv, kind="jerk")
+    events = read_onset_table(events_csv)
+    if matches is not None:
+        from pipeline.outputs import write_columns_csv
+
+        write_columns_csv(matches, match_table(events, truth, tolerance_s), MATCH_FORMATS)
+    return score_onsets(events.time, truth.time, tolerance_s)
+
+
+def match_table(
+    events: Onsets, truth: Onsets, tolerance_s: float = DEFAULT_TOLERANCE_S
+) -> dict[str, list[object]]:
+    """Every truth and every detection with its outcome, in time order (a pair at its
+    true onset): columns :data:`MATCH_COLUMNS`, ``status`` ``tp`` (a pair; ``error_ms``
+    is detected minus true onset), ``fn`` (a truth no detection matched) or ``fp`` (a
+    detection that matched no truth); the other side's cells are NaN (empty)."""
+    pairs = match_onsets(events.time, truth.time, tolerance_s)
+    paired_e = {i for i, _ in pairs}
+    paired_t = {j for _, j in pairs}
+    rows: list[tuple[float, tuple[str, int | None, int | None]]] = []
+    rows += [(float(truth.time[j]), ("tp", i, j)) for i, j in pairs]
+    rows += [(float(truth.time[j]), ("fn", None, j)) for j in range(truth.time.size)
+             if j not in paired_t]  # fmt: skip
+    rows += [(float(events.time[i]), ("fp", i, None)) for i in range(events.time.size)
+             if i not in paired_e]  # fmt: skip
+    rows.sort(key=lambda r: r[0])
+    nan = math.nan
+    table: dict[str, list[object]] = {c: [] for c in MATCH_COLUMNS}
+    for _, (status, i, j) in rows:
+        te = float(events.time[i]) if i is not None else nan
+        tt = float(truth.time[j]) if j is not None else nan
+        table["status"].append(status)
+        table["truth_time"].append(tt)
+        table["event_time"].append(te)
+        table["error_ms"].append((te - tt) * 1000.0 if status == "tp" else nan)
+        table["truth_peak_g"].append(float(truth.peak_g[j]) if j is not None else nan)
+        table["event_peak_g"].append(float(events.peak_g[i]) if i is not None else nan)
+        table["truth_duration_ms"].append(float(truth.duration_ms[j]) if j is not None else nan)
+        table["event_duration_ms"].append(float(events.duration_ms[i]) if i is not None else nan)
+        table["truth_detail"].append(truth.detail[j] if j is not None else "")
+    return table
 
 
 def read_onsets(path: str | Path, kind: str | None = None) -> np.ndarray:
-    """Read the ``time`` column of a CSV as float seconds.
+    """Read the ``time`` column of a CSV as float seconds (see :func:`read_onset_table`)."""
+    return read_onset_table(path, kind).time
+
+
+def read_onset_table(path: str | Path, kind: str | None = None) -> Onsets:
+    """Read the onsets of a CSV: its ``time`` column as float seconds, and its
+    ``peak_g``, ``duration_ms`` and ``detail`` columns where it has them.
 
     Leading ``#`` lines are skipped. With ``kind`` given and a ``kind`` column
     present, only rows of that kind are kept. Raises :class:`InputError` for a
     missing, unreadable, empty, non-CSV or malformed file, naming the line of the
-    first bad value.
+    first bad value (of ``time``; a size that is not a number is left empty).
     """
     path = Path(path)
     text = _read_text(path)
@@ -210,9 +283,21 @@ def read_onsets(path: str | Path, kind: str | None = None) -> np.ndarray:
             else f"time is not a number: {value!r}"
         )
         raise InputError(path, what, line=header_line + 1 + row)
+    keep = np.ones(numeric.size, dtype=bool)
     if kind is not None and "kind" in frame.columns:
-        numeric = numeric[(frame["kind"].str.strip() == kind).to_numpy()]
-    return numeric
+        keep = (frame["kind"].str.strip() == kind).to_numpy()
+
+    def column(name: str) -> np.ndarray:
+        if name not in frame.columns:
+            return np.full(int(keep.sum()), np.nan)
+        values = pd.to_numeric(frame[name].str.strip(), errors="coerce")
+        return values.to_numpy(dtype=np.float64)[keep]
+
+    detail = frame["detail"].str.strip().tolist() if "detail" in frame.columns else None
+    return Onsets(
+        numeric[keep], column("peak_g"), column("duration_ms"),
+        [d for d, k in zip(detail, keep, strict=True) if k] if detail else [""] * int(keep.sum()),
+    )  # fmt: skip
 
 
 def _read_text(path: Path) -> str:

@@ -105,12 +105,24 @@ def test_detect_and_score_in_process(night: dict[str, Path]) -> None:
     assert sidecar["counts"]["pulse_min"] == 0.0
     assert "k_high" in sidecar["detector_params"]
 
-    result = _run("score", night["truth"], out, "--json")
+    matches = night["dir"] / "matches.csv"
+    result = _run("score", night["truth"], out, "--json", "--matches", matches)
     assert result.exit_code == 0, result.output
     score = json.loads(result.stdout)
     assert score["f1"] >= 0.9, score
     assert score["tolerance_s"] == 0.3
     assert score["tp"] + score["fn"] == int((pd.read_csv(night["truth"])["kind"] == "jerk").sum())
+    table = pd.read_csv(matches)
+    counts = table["status"].value_counts().to_dict()
+    assert {k: counts.get(k, 0) for k in ("tp", "fp", "fn")} == {
+        k: score[k] for k in ("tp", "fp", "fn")
+    }
+    pairs = table[table["status"] == "tp"]
+    lag_ms = 1000.0 * (pairs["event_time"] - pairs["truth_time"])
+    assert (pairs["error_ms"] - lag_ms).abs().max() < 0.2
+    median_ms = pairs["error_ms"].abs().median()
+    assert median_ms == pytest.approx(score["median_onset_error_ms"], abs=0.1)
+    assert len(table) == len(events) + score["fn"]
 
 
 def test_detect_default_output_beside_recording(night: dict[str, Path]) -> None:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
 from pipeline.errors import InputError
-from pipeline.score import match_onsets, read_onsets, score_files, score_onsets
+from pipeline.score import MATCH_COLUMNS, match_onsets, read_onsets, score_files, score_onsets
 
 
 def _max_matching_lsa(d: list[float], t: list[float], tol: float) -> int:
@@ -131,6 +131,43 @@ def test_score_files_uses_jerk_rows_only(tmp_path: Path) -> None:
     r = score_files(truth, events, 0.3)
     assert (r.tp, r.fp, r.fn) == (1, 1, 1)
     assert r.mean_onset_error_ms == pytest.approx(50.0)
+
+
+def test_matches_csv_lists_every_truth_and_detection(tmp_path: Path) -> None:
+    """``--matches``: a pair at its true onset, the miss and the false one, exact bytes;
+    an onset list with no sizes leaves those cells empty."""
+    truth = _write(
+        tmp_path / "truth.csv",
+        "kind,time,end,peak_g,duration_ms,detail\n"
+        "jerk,300.0,300.05,0.3,50,pulse\n"
+        "walking,200.0,260.0,,,\n"
+        "jerk,100.0,100.1,0.5,80,biphasic\n",
+    )
+    events = _write(
+        tmp_path / "events.csv",
+        "time,time_local,peak_g,duration_ms,axis\n"
+        "100.050,1970-01-01T00:01:40.050+00:00,0.48,70,x\n"
+        "210.000,1970-01-01T00:03:30.000+00:00,0.9,40,z\n",
+    )
+    out = tmp_path / "matches.csv"
+    r = score_files(truth, events, 0.3, matches=out)
+    assert (r.tp, r.fp, r.fn) == (1, 1, 1)
+    assert out.read_text() == (
+        ",".join(MATCH_COLUMNS) + "\n"
+        "tp,100.0000,100.0500,50.0,0.5000,0.4800,80.0,70.0,biphasic\n"
+        "fp,,210.0000,,,0.9000,,40.0,\n"
+        "fn,300.0000,,,0.3000,,50.0,,pulse\n"
+    )
+    plain = _write(tmp_path / "onsets.csv", "time\n99.9\n")
+    score_files(plain, events, 0.3, matches=out)
+    assert out.read_text().splitlines()[1:] == [
+        "tp,99.9000,100.0500,150.0,,0.4800,,70.0,",
+        "fp,,210.0000,,,0.9000,,40.0,",
+    ]
+    assert MATCH_COLUMNS == (
+        "status", "truth_time", "event_time", "error_ms", "truth_peak_g", "event_peak_g",
+        "truth_duration_ms", "event_duration_ms", "truth_detail",
+    )  # fmt: skip
 
 
 def test_read_onsets_skips_comments_and_allows_header_only(tmp_path: Path) -> None:
