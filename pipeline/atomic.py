@@ -1,17 +1,29 @@
 """Atomic file output: write to a temporary file beside the target, then rename.
 
 An interrupted run leaves at most a ``.tmp`` file, never a half-written file under
-the final name.
+the final name. The file gets the mode a plain ``open`` would give it (``0o666`` less
+the process's umask: ``-rw-r--r--`` under the usual ``022``), not the temporary file's
+private ``0o600``, so results in a shared study folder stay readable by the group.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+
+
+@functools.cache
+def file_mode() -> int:
+    """The permission bits of a new file: ``0o666`` less the umask (read once; setting
+    the umask is the only way to read it, so it is set back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 @contextlib.contextmanager
@@ -26,6 +38,8 @@ def atomic_write(path: str | Path, mode: str = "w", newline: str | None = "") ->
     try:
         kwargs = {} if "b" in mode else {"encoding": "utf-8", "newline": newline}
         with os.fdopen(fd, mode, **kwargs) as fh:
+            if hasattr(os, "fchmod"):  # POSIX; on Windows the mode bits do not apply
+                os.fchmod(fh.fileno(), file_mode())
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

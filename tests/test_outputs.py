@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pandas as pd
 import pytest
 
 from pipeline import outputs
+from pipeline.atomic import atomic_write, file_mode
 from pipeline.errors import InputError
 from pipeline.events import ACTIVITY_COLUMNS, ActivityPeriod, JerkEvent
 from pipeline.outputs import (
@@ -184,3 +187,23 @@ def test_paths_beside_events() -> None:
     activity, sidecar = sidecar_paths(Path("d/night.events.csv"))
     assert activity == Path("d/night.events.activity.csv")
     assert sidecar == Path("d/night.events.json")
+
+
+@pytest.mark.skipif(not hasattr(os, "fchmod"), reason="POSIX file modes")
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
+def test_outputs_get_the_mode_of_a_plain_open(tmp_path: Path, umask: int, mode: int) -> None:
+    """An atomic output is not left at its temporary file's private 0600: it gets the
+    mode ``open`` gives under the umask (group-readable results in a study folder)."""
+    old = os.umask(umask)
+    file_mode.cache_clear()
+    try:
+        with atomic_write(tmp_path / "events.csv") as fh:
+            fh.write("time\n")
+        plain = tmp_path / "plain.csv"
+        plain.write_text("time\n")
+    finally:
+        os.umask(old)
+        file_mode.cache_clear()
+    assert stat.S_IMODE((tmp_path / "events.csv").stat().st_mode) == mode
+    assert stat.S_IMODE(plain.stat().st_mode) == mode
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
