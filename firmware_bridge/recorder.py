@@ -54,9 +54,11 @@ from firmware_bridge.recorder_writer import (
 )
 from firmware_bridge.source import LinkLost, Source, SourceInfo
 from pipeline import __version__
+from pipeline.atomic import private_files
 from pipeline.outputs import write_json
 from pipeline.params import DetectorParams
 from pipeline.pulse import beats_warning
+from pipeline.reader import LOW_FS, low_rate_warning
 
 log = logging.getLogger(__name__)
 
@@ -295,6 +297,8 @@ class Recorder:
         strap = beats_warning(info.rate_hz, 0.0, md)  # a strap by name: said before the night
         if strap is not None:
             log.warning("%s", strap)
+        if info.rate_hz < LOW_FS:  # said before the night, as the summary will say it
+            log.warning("%s", low_rate_warning(info.rate_hz))
         label = info.device
         if self.params.write:
             assert self.params.out_dir is not None
@@ -337,7 +341,14 @@ class Recorder:
 
     # ------------------------------------------------------------------ run
     async def run(self, stop: asyncio.Event | None = None) -> RecordResult:
-        """Record until ``stop`` is set, the duration passes or a finite source ends."""
+        """Record until ``stop`` is set, the duration passes or a finite source ends.
+
+        Every file it writes (session log, summary) is readable by the owner only.
+        """
+        with private_files():
+            return await self._run(stop)
+
+    async def _run(self, stop: asyncio.Event | None) -> RecordResult:
         stop = stop or asyncio.Event()
         self._t0 = time.monotonic()
         self.status.link = "connecting"

@@ -3,7 +3,9 @@
 An interrupted run leaves at most a ``.tmp`` file, never a half-written file under
 the final name. The file gets the mode a plain ``open`` would give it (``0o666`` less
 the process's umask: ``-rw-r--r--`` under the usual ``022``), not the temporary file's
-private ``0o600``, so results in a shared study folder stay readable by the group.
+private ``0o600``, so results in a shared study folder stay readable by the group;
+inside :func:`private_files` (the recorder: a patient's night and its summary) they
+stay ``0o600``.
 """
 
 from __future__ import annotations
@@ -16,9 +18,23 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+_private = 0  # how many private_files() blocks are open (any thread)
+
+
+@contextlib.contextmanager
+def private_files() -> Iterator[None]:
+    """Within this block (process-wide) atomic outputs are readable by the owner only
+    (``0o600``), whatever the umask."""
+    global _private
+    _private += 1
+    try:
+        yield
+    finally:
+        _private -= 1
+
 
 @functools.cache
-def file_mode() -> int:
+def umask_mode() -> int:
     """The permission bits of a new file: ``0o666`` less the umask (read once; setting
     the umask is the only way to read it, so it is set back at once)."""
     mask = os.umask(0o022)
@@ -39,7 +55,7 @@ def atomic_write(path: str | Path, mode: str = "w", newline: str | None = "") ->
         kwargs = {} if "b" in mode else {"encoding": "utf-8", "newline": newline}
         with os.fdopen(fd, mode, **kwargs) as fh:
             if hasattr(os, "fchmod"):  # POSIX; on Windows the mode bits do not apply
-                os.fchmod(fh.fileno(), file_mode())
+                os.fchmod(fh.fileno(), 0o600 if _private else umask_mode())
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

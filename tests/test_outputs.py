@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from pipeline import outputs
-from pipeline.atomic import atomic_write, file_mode
+from pipeline.atomic import atomic_write, private_files, umask_mode
 from pipeline.errors import InputError
 from pipeline.events import ACTIVITY_COLUMNS, ActivityPeriod, JerkEvent
 from pipeline.outputs import (
@@ -195,15 +195,18 @@ def test_outputs_get_the_mode_of_a_plain_open(tmp_path: Path, umask: int, mode: 
     """An atomic output is not left at its temporary file's private 0600: it gets the
     mode ``open`` gives under the umask (group-readable results in a study folder)."""
     old = os.umask(umask)
-    file_mode.cache_clear()
+    umask_mode.cache_clear()
     try:
         with atomic_write(tmp_path / "events.csv") as fh:
             fh.write("time\n")
         plain = tmp_path / "plain.csv"
         plain.write_text("time\n")
+        with private_files(), atomic_write(tmp_path / "night.csv") as fh:
+            fh.write("time\n")
     finally:
         os.umask(old)
-        file_mode.cache_clear()
+        umask_mode.cache_clear()
     assert stat.S_IMODE((tmp_path / "events.csv").stat().st_mode) == mode
     assert stat.S_IMODE(plain.stat().st_mode) == mode
+    assert stat.S_IMODE((tmp_path / "night.csv").stat().st_mode) == 0o600
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []

@@ -284,6 +284,31 @@ class StrapSource(ScriptedSource):
         return SourceInfo("Polar H10 8C4D2A1B", "polar", 50.0, 8.0, {})
 
 
+class SlowSource(ScriptedSource):
+    """A board that says it sends 12.5 Hz."""
+
+    async def open(self) -> SourceInfo:
+        self.opens += 1
+        return SourceInfo("slow board", "test", 12.5, 8.0, {})
+
+
+def test_recorder_warns_below_25_hz_at_the_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    params = RecorderParams(out_dir=tmp_path / "slow", stall_s=100, summarise=False)
+    with caplog.at_level("WARNING", logger="firmware_bridge.recorder"):
+        asyncio.run(Recorder(SlowSource(["data"] * 3), params).run())
+    assert [r.getMessage() for r in caplog.records if "below 25 Hz" in r.getMessage()] == [
+        "sample rate 12.5 Hz is below 25 Hz: a jerk shorter than 160 ms spans fewer than two "
+        "samples and may be missed, so the count is a lower bound"
+    ]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="firmware_bridge.recorder"):
+        fast = RecorderParams(out_dir=tmp_path / "fast", stall_s=100, summarise=False)
+        asyncio.run(Recorder(ScriptedSource(["data"] * 3), fast).run())  # 100 Hz
+    assert not [r for r in caplog.records if "below 25 Hz" in r.getMessage()]
+
+
 def test_recorder_warns_of_a_chest_strap_below_100_hz_at_the_start(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
