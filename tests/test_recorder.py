@@ -292,36 +292,36 @@ class SlowSource(ScriptedSource):
         return SourceInfo("slow board", "test", 12.5, 8.0, {})
 
 
+def _start_warnings(
+    source: ScriptedSource, out: Path, caplog: pytest.LogCaptureFixture, needle: str
+) -> list[str]:
+    """The recorder's warnings containing ``needle`` over a short night from ``source``."""
+    caplog.clear()
+    params = RecorderParams(out_dir=out, stall_s=100, summarise=False)
+    with caplog.at_level("WARNING", logger="firmware_bridge.recorder"):
+        asyncio.run(Recorder(source, params).run())
+    return [r.getMessage() for r in caplog.records if needle in r.getMessage()]
+
+
 def test_recorder_warns_below_25_hz_at_the_start(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    params = RecorderParams(out_dir=tmp_path / "slow", stall_s=100, summarise=False)
-    with caplog.at_level("WARNING", logger="firmware_bridge.recorder"):
-        asyncio.run(Recorder(SlowSource(["data"] * 3), params).run())
-    assert [r.getMessage() for r in caplog.records if "below 25 Hz" in r.getMessage()] == [
+    assert _start_warnings(SlowSource(["data"] * 3), tmp_path / "slow", caplog, "25 Hz") == [
         "sample rate 12.5 Hz is below 25 Hz: a jerk shorter than 160 ms spans fewer than two "
         "samples and may be missed, so the count is a lower bound"
     ]
-    caplog.clear()
-    with caplog.at_level("WARNING", logger="firmware_bridge.recorder"):
-        fast = RecorderParams(out_dir=tmp_path / "fast", stall_s=100, summarise=False)
-        asyncio.run(Recorder(ScriptedSource(["data"] * 3), fast).run())  # 100 Hz
-    assert not [r for r in caplog.records if "below 25 Hz" in r.getMessage()]
+    fast = ScriptedSource(["data"] * 3)  # 100 Hz
+    assert _start_warnings(fast, tmp_path / "fast", caplog, "25 Hz") == []
 
 
 def test_recorder_warns_of_a_chest_strap_below_100_hz_at_the_start(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    params = RecorderParams(out_dir=tmp_path / "strap", stall_s=100, summarise=False)
-    with caplog.at_level("WARNING", logger="firmware_bridge.recorder"):
-        asyncio.run(Recorder(StrapSource(["data"] * 3), params).run())
-    assert [r.getMessage() for r in caplog.records if "chest strap" in r.getMessage()] == [
+    strap = StrapSource(["data"] * 3)
+    assert _start_warnings(strap, tmp_path / "strap", caplog, "chest strap") == [
         "recorded by a chest strap (Polar H10 8C4D2A1B) at 50 Hz: below 100 Hz beats are "
         "hard to tell from jerks (a simulated chest strap at 50 Hz gave dozens to hundreds "
         "of false jerks an hour); record at 100-200 Hz"
     ]
-    caplog.clear()
-    with caplog.at_level("WARNING", logger="firmware_bridge.recorder"):
-        wrist = RecorderParams(out_dir=tmp_path / "wrist", stall_s=100, summarise=False)
-        asyncio.run(Recorder(ScriptedSource(["data"] * 3), wrist).run())  # 100 Hz, no strap
-    assert not [r for r in caplog.records if "chest strap" in r.getMessage()]
+    wrist = ScriptedSource(["data"] * 3)  # 100 Hz, no strap
+    assert _start_warnings(wrist, tmp_path / "wrist", caplog, "chest strap") == []
