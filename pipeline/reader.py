@@ -275,12 +275,12 @@ class RecordingStream:
             self.stats.warn(warning)
 
     def _check_units(self, a: np.ndarray) -> None:
-        """Warn (once, one line) when the values look like m/s² or mg rather than g."""
+        """Warn (once, one line) when the values look like m/s², mg or raw counts rather
+        than g."""
         a = a[np.isfinite(a).all(axis=1)]  # an infinite value is an error of its own
         if a.shape[0] == 0:
             return
         norm = float(np.median(np.linalg.norm(a, axis=1)))
-        per_axis = np.median(np.abs(a), axis=0)
         text = None
         if 7.0 < norm < 13.0:
             text = (f"values look like m/s² (median |a| {norm:.2f}, expected about 1 g): "
@@ -288,10 +288,10 @@ class RecordingStream:
         elif 700.0 < norm < 1300.0:
             text = (f"values look like mg (median |a| {norm:.0f}, expected about 1 g): "
                     "use --units mg")  # fmt: skip
-        elif norm > 1.5 and (per_axis > 7.0).any():
-            k = int(np.argmax(per_axis))
-            text = (f"axis {AXES[k]} looks like m/s² (median |{AXES[k]}| {per_axis[k]:.2f}, "
-                    "the others in g): convert it before reading")  # fmt: skip
+        elif norm >= 13.0:  # neither g, m/s² nor mg: raw counts of the sensor's ADC
+            scale = 2 ** round(math.log2(norm))
+            text = (f"values look like raw counts (median |a| {norm:.0f}, expected about 1 g): "
+                    f"use --units counts --scale COUNTS_PER_G (here likely {scale})")  # fmt: skip
         if text:
             log.warning("%s: %s", self.path, text)
             self.stats.warn(text)

@@ -229,7 +229,12 @@ def test_stuck_axis_reported(tmp_path):
 
 @pytest.mark.parametrize(
     ("scale", "fragment"),
-    [(9.80665, "values look like m/s² (median |a| 9.7"), (1000.0, "values look like mg")],
+    [
+        (9.80665, "values look like m/s² (median |a| 9.7"),
+        (1000.0, "values look like mg"),
+        (4096.0, "values look like raw counts (median |a| 40"),
+        (256.0, "values look like raw counts (median |a| 25"),
+    ],
 )
 def test_wrong_unit_is_said_in_one_line(tmp_path, caplog, scale, fragment):
     t, a = _still(500)
@@ -238,6 +243,8 @@ def test_wrong_unit_is_said_in_one_line(tmp_path, caplog, scale, fragment):
     _, acc, q, _ = _read(path)
     assert len(q.warnings) == 1 and q.warnings[0].startswith(fragment)
     assert "use --units" in q.warnings[0]
+    if "counts" in fragment:  # the nearest power of two, the usual counts per g
+        assert q.warnings[0].endswith(f"--scale COUNTS_PER_G (here likely {scale:.0f})")
     np.testing.assert_allclose(acc[0], a[0] * scale, atol=1e-5)  # not converted
 
 
