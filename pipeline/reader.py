@@ -299,7 +299,10 @@ class RecordingStream:
     # ----------------------------------------------------------------- checks
     def _check_magnitude(self, rows: Rows) -> None:
         """An error naming the first row with a finite value beyond :data:`MAX_ABS_G`
-        (NaN is a missing value; an infinity is :meth:`_clean`'s own error)."""
+        (NaN is a missing value; an infinity is :meth:`_clean`'s own error). One pass
+        over finite rows within the bound (the common case)."""
+        if _within(rows.a, MAX_ABS_G):
+            return
         with np.errstate(invalid="ignore"):
             over = (np.abs(rows.a) > MAX_ABS_G) & np.isfinite(rows.a)
         if not over.any():
@@ -313,8 +316,7 @@ class RecordingStream:
         """Drop rows with missing values (counted); a broken row is an error naming it;
         so is a value beyond :data:`MAX_ABS_G`."""
         if _all_finite(rows.t, rows.a):  # the common case: one cheap pass
-            if not _within(rows.a, MAX_ABS_G):
-                self._check_magnitude(rows)
+            self._check_magnitude(rows)
             return rows
         inf = np.isinf(rows.t) | np.isinf(rows.a).any(axis=1)
         if inf.any():
@@ -585,7 +587,7 @@ class RecordingStream:
 
 
 def _within(a: np.ndarray, bound: float) -> bool:
-    """True when every value of ``a`` (finite) lies within ``[-bound, bound]``."""
+    """True when every value of ``a`` lies within ``[-bound, bound]`` (False with a NaN)."""
     return a.size == 0 or (float(a.max()) <= bound and float(a.min()) >= -bound)
 
 

@@ -211,21 +211,24 @@ def match_table(
     rows += [(float(events.time[i]), ("fp", i, None)) for i in range(events.time.size)
              if i not in paired_e]  # fmt: skip
     rows.sort(key=lambda r: r[0])
-    nan = math.nan
     table: dict[str, list[object]] = {c: [] for c in MATCH_COLUMNS}
     for _, (status, i, j) in rows:
-        te = float(events.time[i]) if i is not None else nan
-        tt = float(truth.time[j]) if j is not None else nan
         table["status"].append(status)
-        table["truth_time"].append(tt)
-        table["event_time"].append(te)
-        table["error_ms"].append((te - tt) * 1000.0 if status == "tp" else nan)
-        table["truth_peak_g"].append(float(truth.peak_g[j]) if j is not None else nan)
-        table["event_peak_g"].append(float(events.peak_g[i]) if i is not None else nan)
-        table["truth_duration_ms"].append(float(truth.duration_ms[j]) if j is not None else nan)
-        table["event_duration_ms"].append(float(events.duration_ms[i]) if i is not None else nan)
+        table["truth_time"].append(_at(truth.time, j))
+        table["event_time"].append(_at(events.time, i))
+        lag = _at(events.time, i) - _at(truth.time, j)
+        table["error_ms"].append(lag * 1000.0 if status == "tp" else math.nan)
+        table["truth_peak_g"].append(_at(truth.peak_g, j))
+        table["event_peak_g"].append(_at(events.peak_g, i))
+        table["truth_duration_ms"].append(_at(truth.duration_ms, j))
+        table["event_duration_ms"].append(_at(events.duration_ms, i))
         table["truth_detail"].append(truth.detail[j] if j is not None else "")
     return table
+
+
+def _at(values: np.ndarray, k: int | None) -> float:
+    """``values[k]`` as a float; NaN (an empty cell) without an index."""
+    return float(values[k]) if k is not None else math.nan
 
 
 def read_onsets(path: str | Path, kind: str | None = None) -> np.ndarray:
@@ -286,18 +289,16 @@ def read_onset_table(path: str | Path, kind: str | None = None) -> Onsets:
     keep = np.ones(numeric.size, dtype=bool)
     if kind is not None and "kind" in frame.columns:
         keep = (frame["kind"].str.strip() == kind).to_numpy()
+    n = int(keep.sum())
 
     def column(name: str) -> np.ndarray:
         if name not in frame.columns:
-            return np.full(int(keep.sum()), np.nan)
+            return np.full(n, np.nan)
         values = pd.to_numeric(frame[name].str.strip(), errors="coerce")
         return values.to_numpy(dtype=np.float64)[keep]
 
-    detail = frame["detail"].str.strip().tolist() if "detail" in frame.columns else None
-    return Onsets(
-        numeric[keep], column("peak_g"), column("duration_ms"),
-        [d for d, k in zip(detail, keep, strict=True) if k] if detail else [""] * int(keep.sum()),
-    )  # fmt: skip
+    detail = frame["detail"].str.strip()[keep].tolist() if "detail" in frame.columns else [""] * n
+    return Onsets(numeric[keep], column("peak_g"), column("duration_ms"), detail)
 
 
 def _read_text(path: Path) -> str:
