@@ -151,11 +151,11 @@ def matched_snr(e2: np.ndarray, noise_g: float) -> float:
     return float(np.sqrt(e2.sum())) / noise_g if e2.size else 0.0
 
 
-def matched_threshold(fs: float, tests_per_sample: int = 1) -> float:
+def matched_threshold(fs: float, tests_per_sample: int = 1, false_per_hour: float = 1.0) -> float:
     """The threshold (noise stds) at which a matched filter tested ``tests_per_sample``
     times at every sample of ``fs`` Hz (it does not know when a jerk comes) has
-    :data:`MATCHED_FALSE_PER_HOUR` false alarms an hour in white noise."""
-    tail = MATCHED_FALSE_PER_HOUR / (fs * 3600.0 * tests_per_sample)
+    ``false_per_hour`` false alarms an hour in white noise."""
+    tail = false_per_hour / (fs * 3600.0 * tests_per_sample)
     return NormalDist().inv_cdf(1.0 - tail)
 
 
@@ -168,12 +168,25 @@ def matched_recall(snr: np.ndarray, z: float) -> float:
     return float(np.mean([cdf(s - z) for s in snr]))
 
 
-def expected_f1(recall: float, jerks_per_hour: float) -> float:
+def expected_f1(recall: float, jerks_per_hour: float, false_per_hour: float = 1.0) -> float:
     """F1 of a detector finding ``recall`` of ``jerks_per_hour`` true jerks with
-    :data:`MATCHED_FALSE_PER_HOUR` false ones an hour."""
+    ``false_per_hour`` false ones an hour."""
     tp = recall * jerks_per_hour
     fn = jerks_per_hour - tp
-    return 2.0 * tp / (2.0 * tp + MATCHED_FALSE_PER_HOUR + fn)
+    return 2.0 * tp / (2.0 * tp + false_per_hour + fn)
+
+
+def matched_best_f1(
+    snr: np.ndarray, fs: float, jerks_per_hour: float, tests_per_sample: int = 1
+) -> float:
+    """The matched filter's best expected F1 over its false-alarm rate (0.05 to 50 false
+    jerks an hour): fewer false jerks cost recall, more cost precision."""
+    best = 0.0
+    for false in np.geomspace(0.05, 50.0, 61):
+        z = matched_threshold(fs, tests_per_sample, float(false))
+        f1 = expected_f1(matched_recall(snr, z), jerks_per_hour, float(false))
+        best = max(best, f1)
+    return best
 
 
 def sampled_peaks(
@@ -330,9 +343,9 @@ def ceiling_table(cells: list[Cell], z: float) -> Table:
             f"recall (true peak ≥ {SIZE_FLOOR_G:g} g)",
             f"ideal energy detector at z {z:g}: share found",
             "recall (jerks it finds)",
-            "matched filter: expected recall",
-            "its F1",
-            f"F1, {MATCHED_BANK} shapes",
+            f"matched filter: expected recall at {MATCHED_FALSE_PER_HOUR:g} false/h",
+            "its best F1",
+            f"best F1, {MATCHED_BANK} shapes",
         ],
     )
     for c in (c for c in cells if c.condition.ceiling):
@@ -343,8 +356,7 @@ def ceiling_table(cells: list[Cell], z: float) -> Table:
         ideal = np.asarray(c.energy_margin) >= 1.0
         snr = np.asarray(c.matched_snr)
         per_hour = found.size / (len(c.seeds) * HOURS)
-        oracle = matched_recall(snr, matched_threshold(c.fs))
-        bank = matched_recall(snr, matched_threshold(c.fs, MATCHED_BANK))
+        oracle = matched_recall(snr, matched_threshold(c.fs, 1, MATCHED_FALSE_PER_HOUR))
         table.add(
             [
                 f"{c.fs:g}",
@@ -357,8 +369,8 @@ def ceiling_table(cells: list[Cell], z: float) -> Table:
                 _mean(ideal),
                 _mean(found[ideal]),
                 oracle,
-                expected_f1(oracle, per_hour),
-                expected_f1(bank, per_hour),
+                matched_best_f1(snr, c.fs, per_hour),
+                matched_best_f1(snr, c.fs, per_hour, MATCHED_BANK),
             ]
         )
     cond = next(c.condition for c in cells if c.condition.ceiling)
@@ -379,11 +391,14 @@ def ceiling_table(cells: list[Cell], z: float) -> Table:
         "(a matched filter) could do better: the last three columns are that ceiling. "
         "Its expected recall is the mean over the jerks of Phi(d - z), d the waveform's "
         "norm over the noise std, z the threshold at which a filter tested at every "
-        f"sample has {MATCHED_FALSE_PER_HOUR:g} false jerk an hour; its F1 counts that "
-        "false jerk against the cell's jerks an hour. The last column is the same filter "
-        f"not knowing the shape: {MATCHED_BANK} shapes tried at every sample, so a "
-        "higher threshold (direction still known). No detector on this data can exceed "
-        "the matched filter's F1 at its false-alarm rate."
+        f"sample has {MATCHED_FALSE_PER_HOUR:g} false jerk an hour in the sensor's white "
+        "noise; its best F1 is the highest over false-alarm rates of 0.05 to 50 an hour "
+        "(those false jerks against the cell's true jerks an hour). The last column is "
+        f"the same filter not knowing the shape: {MATCHED_BANK} shapes tried at every "
+        "sample, so a higher threshold (direction still known). At a given false-alarm "
+        "rate no detector finds more than the matched filter (Neyman-Pearson), and this "
+        "one is spared the confounders, so its best F1 bounds that of any detector that "
+        "judges each jerk on its own (not by when the others came)."
     )
     return table
 

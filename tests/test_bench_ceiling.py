@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from bench.accuracy import expected_f1, matched_recall, matched_snr, matched_threshold
+from bench.accuracy import (
+    expected_f1,
+    matched_best_f1,
+    matched_recall,
+    matched_snr,
+    matched_threshold,
+)
 
 
 def test_matched_snr_is_the_waveform_norm_over_the_noise() -> None:
@@ -24,6 +30,8 @@ def test_matched_snr_is_the_waveform_norm_over_the_noise() -> None:
 def test_matched_threshold_gives_one_false_alarm_an_hour(fs: float, bank: int, z: float) -> None:
     assert matched_threshold(fs, bank) == pytest.approx(z, abs=1e-4)
     assert norm.sf(matched_threshold(fs, bank)) == pytest.approx(1.0 / (fs * 3600.0 * bank))
+    # ten false alarms an hour: ten times the tail
+    assert norm.sf(matched_threshold(fs, bank, 10.0)) == pytest.approx(10.0 / (fs * 3600.0 * bank))
 
 
 def test_matched_recall_is_the_mean_detection_probability() -> None:
@@ -40,3 +48,20 @@ def test_expected_f1_counts_one_false_jerk_an_hour() -> None:
     assert expected_f1(1.0, 30.0) == pytest.approx(60.0 / 61.0)
     # 24 of 30 found, 1 false: 2*24 / (48 + 1 + 6)
     assert expected_f1(0.8, 30.0) == pytest.approx(48.0 / 55.0)
+    # 24 of 30 found, 3 false: 48 / (48 + 3 + 6)
+    assert expected_f1(0.8, 30.0, 3.0) == pytest.approx(48.0 / 57.0)
+
+
+def test_best_f1_trades_false_jerks_for_recall() -> None:
+    # jerks 2 stds above the 1-false-an-hour threshold at 100 Hz: more false alarms
+    # (a lower threshold) find more of them, and the best F1 beats the one at 1 an hour
+    z1 = matched_threshold(100.0)
+    snr = np.full(30, z1 + 0.5)
+    at_one = expected_f1(matched_recall(snr, z1), 30.0)
+    best = matched_best_f1(snr, 100.0, 30.0)
+    assert at_one == pytest.approx(2 * 30 * 0.6915 / (2 * 30 * 0.6915 + 1 + 30 * 0.3085), abs=1e-3)
+    assert at_one < best < 1.0
+    # a 15-shape bank needs a higher threshold: never better
+    assert matched_best_f1(snr, 100.0, 30.0, 15) < best
+    # far above any threshold: nearly every jerk and almost no false one
+    assert matched_best_f1(np.full(30, 40.0), 100.0, 30.0) > 0.999
