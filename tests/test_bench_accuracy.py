@@ -1,13 +1,19 @@
-"""The accuracy benchmark's matched-filter ceiling (bench/accuracy.py)."""
+"""The accuracy benchmark's helpers (bench/accuracy.py): the matched-filter ceiling and
+where false jerks lie."""
 
 from __future__ import annotations
 
+import collections
+
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import norm
 
 from bench.accuracy import (
     expected_f1,
+    false_kinds,
+    false_summary,
     matched_best_f1,
     matched_recall,
     matched_snr,
@@ -65,3 +71,26 @@ def test_best_f1_trades_false_jerks_for_recall() -> None:
     assert matched_best_f1(snr, 100.0, 30.0, 15) < best
     # far above any threshold: nearly every jerk and almost no false one
     assert matched_best_f1(np.full(30, 40.0), 100.0, 30.0) > 0.999
+
+
+def test_false_kinds_names_the_confounder_each_false_jerk_is_near() -> None:
+    truth = pd.DataFrame(
+        {
+            "kind": ["jerk", "restless", "jerk", "walking"],
+            "time": [100.0, 200.0, 300.0, 400.0],
+            "end": [100.1, 320.0, 300.1, 460.0],
+        }
+    )
+    # 100.2 and 300.0 match the jerks; 250 is inside the restless stretch, 463 within
+    # 5 s after the walk, 470 and 50 far from every span
+    detected = np.array([50.0, 100.2, 250.0, 300.0, 463.0, 470.0])
+    assert false_kinds(detected, truth, 0.3) == ["elsewhere", "restless", "walking", "elsewhere"]
+    # a detection matched to no jerk because the tolerance is tighter
+    assert false_kinds(np.array([100.2]), truth, 0.1) == ["elsewhere"]
+    assert false_kinds(np.array([100.2]), truth, 0.3) == []
+
+
+def test_false_summary_lists_most_first() -> None:
+    counts = collections.Counter(["restless", "elsewhere", "restless"])
+    assert false_summary(counts) == "restless 2, elsewhere 1"
+    assert false_summary(collections.Counter()) == "–"
