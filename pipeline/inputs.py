@@ -1,14 +1,19 @@
 """Recordings named on a command line: files, folders (searched recursively) and globs.
 
 Shared by ``batch`` and ``process``. A folder yields the files with a recording suffix
-inside it, skipping hidden files and folders and jerkcount's own output folders (those
+inside it, skipping hidden files and folders, jerkcount's own output folders (those
 holding a ``summary.json`` that jerkcount wrote: a ``record`` folder's summaries, an
-earlier ``process`` or ``batch`` output).
+earlier ``process`` or ``batch`` output) and the tables jerkcount writes beside
+recordings or at a cohort's top (``detect``'s events and activity, ``simulate``'s
+truth, ``score --matches``, ``batch``'s cohort tables: :func:`output_table`, by their
+header). A glob skips those tables too; a file named as it is is always taken.
 """
 
 from __future__ import annotations
 
 import glob
+import gzip
+import logging
 import os
 import re
 from collections.abc import Sequence
@@ -22,6 +27,23 @@ DEFAULT_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 GLOB_CHARS = re.compile(r"[*?\[]")
 #: what the first bytes of a ``summary.json`` written by jerkcount hold
 _OUTPUT_MARK = b'"jerkcount_version"'
+#: The first columns of the CSV tables jerkcount writes, and what each is (the tests
+#: hold them equal to the writers' own column lists).
+OUTPUT_HEADERS: dict[tuple[str, ...], str] = {
+    ("time", "time_local", "peak_g", "duration_ms", "axis"): "events table",
+    ("start", "end", "start_local", "end_local", "minutes", "kind"): "activity table",
+    ("kind", "time", "end", "peak_g", "duration_ms", "detail"): "ground-truth table",
+    ("status", "truth_time", "event_time"): "score matches table",
+    ("day", "window_start", "window_end"): "daily summary",
+    ("day", "hour_start", "hour_end"): "hourly table",
+    ("recording", "day", "window_start"): "cohort daily summary",
+    ("recording", "status", "output"): "cohort recordings table",
+    ("recording", "error"): "cohort errors table",
+}
+#: Bytes read to find a table's header (after ``#`` metadata lines).
+_HEAD_BYTES = 65_536
+
+log = logging.getLogger(__name__)
 
 
 def recording_suffixes() -> tuple[str, ...]:
@@ -71,6 +93,15 @@ def find_inputs(
     suffixes = tuple(suffixes or recording_suffixes())
     found: dict[Path, None] = {}
 
+    skipped: list[tuple[Path, str]] = []
+
+    def add_found(p: Path) -> None:
+        kind = output_table(p)
+        if kind is None:
+            found.setdefault(abs_path(p), None)
+        else:
+            skipped.append((p, kind))
+
     def add_folder(folder: Path) -> None:
         outputs = [p.parent for p in folder.rglob("summary.json") if is_output_summary(p)]
         for p in sorted(folder.rglob("*")):
@@ -81,7 +112,7 @@ def find_inputs(
                 and not _inside(p, exclude)
                 and not any(_inside(p, out) for out in outputs)
             ):
-                found.setdefault(abs_path(p), None)
+                add_found(p)
 
     for item in inputs:
         text = str(item)
@@ -97,11 +128,17 @@ def find_inputs(
         for m in matches:
             if m.is_dir():
                 add_folder(m)
-            elif not (path is not m and _inside(m, exclude)):
+            elif path is m:  # named as it is: taken whatever it holds
                 found.setdefault(abs_path(m), None)
+            elif not _inside(m, exclude):
+                add_found(m)
+    for p, kind in skipped:
+        log.info("%s: skipped: a jerkcount %s, not a recording", p, kind)
     if not found:
+        also = f" ({len(skipped)} jerkcount output table(s) skipped)" if skipped else ""
         raise InputError(
-            None, f"no recordings ({', '.join(suffixes)}) in {' '.join(map(str, inputs))}"
+            None,
+            f"no recordings ({', '.join(suffixes)}) in {' '.join(map(str, inputs))}{also}",
         )
     return sorted(found)
 
@@ -109,6 +146,34 @@ def find_inputs(
 def abs_path(path: str | Path) -> Path:
     """``path`` made absolute with ``..`` resolved, symbolic links kept."""
     return Path(os.path.abspath(path))
+
+
+def output_table(path: Path) -> str | None:
+    """What jerkcount table ``path`` is (``"events table"``, ``"ground-truth table"``, ... from
+    :data:`OUTPUT_HEADERS`), judged by its first line after ``#`` metadata; ``None`` for
+    anything else: a recording, a file that is not a CSV, one that cannot be read (the
+    reader then says why)."""
+    name = path.name.lower()
+    if not (name.endswith(".csv") or name.endswith(".csv.gz")):
+        return None
+    try:
+        opener = gzip.open if name.endswith(".gz") else open
+        with opener(path, "rb") as fh:
+            head = fh.read(_HEAD_BYTES)
+    except (OSError, EOFError, gzip.BadGzipFile):
+        return None
+    for raw in head.split(b"\n"):
+        line = raw.strip().lstrip(b"\xef\xbb\xbf")
+        if not line or line.startswith(b"#"):
+            continue
+        cols = tuple(
+            c.strip().strip('"').lower() for c in line.decode("utf-8", "replace").split(",")
+        )
+        for prefix, kind in OUTPUT_HEADERS.items():
+            if cols[: len(prefix)] == prefix:
+                return kind
+        return None
+    return None
 
 
 def is_output_summary(path: Path) -> bool:

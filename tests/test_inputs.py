@@ -62,3 +62,93 @@ def test_process_takes_a_folder(tmp_path: Path) -> None:
     res = _run("process", empty, "--out", tmp_path / "o")
     assert res.exit_code == 2
     assert res.output == f"jerkcount: error: no recordings (.csv, .csv.gz, .parquet) in {empty}\n"
+
+
+def test_output_headers_are_the_writers_columns() -> None:
+    """The headers `find_inputs` skips are those the writers write (one source each)."""
+    from pipeline.batch import ERRORS_COLUMNS, RECORDINGS_COLUMNS
+    from pipeline.events import ACTIVITY_COLUMNS, EVENT_COLUMNS
+    from pipeline.inputs import OUTPUT_HEADERS
+    from pipeline.score import MATCH_COLUMNS
+    from pipeline.summary import DAILY_COLUMNS, HOURLY_COLUMNS
+    from sim.night import TRUTH_COLUMNS
+
+    by_kind = {kind: list(prefix) for prefix, kind in OUTPUT_HEADERS.items()}
+    assert by_kind == {
+        "events table": EVENT_COLUMNS,
+        "activity table": ACTIVITY_COLUMNS,
+        "ground-truth table": TRUTH_COLUMNS,
+        "score matches table": list(MATCH_COLUMNS[:3]),
+        "daily summary": DAILY_COLUMNS[:3],
+        "hourly table": HOURLY_COLUMNS[:3],
+        "cohort daily summary": ["recording", *DAILY_COLUMNS[:2]],
+        "cohort recordings table": RECORDINGS_COLUMNS[:3],
+        "cohort errors table": ERRORS_COLUMNS,
+    }
+
+
+def test_a_folder_skips_the_tables_jerkcount_wrote_beside_its_recordings(
+    tmp_path: Path,
+) -> None:
+    """A researcher's folder after `simulate`, `detect`, `score --matches` and a `batch`
+    whose --out was elsewhere then moved in: `batch FOLDER` takes the recordings only and
+    every one of them succeeds; a glob skips the tables too, a name does not."""
+    import gzip
+    import shutil
+
+    from pipeline.inputs import output_table
+
+    data = tmp_path / "study"
+    rec = data / "P01-night3.csv"
+    res = _run("simulate", "--out", rec, "--truth", data / "P01-night3.truth.csv",
+               "--hours", "0.1", "--fs", "50", "--seed", "3")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    events = data / "results" / "P01-night3.events.csv"
+    assert _run("detect", rec, "--out", events, "--tz", "UTC").exit_code == 0
+    truth = data / "P01-night3.truth.csv"
+    matches = data / "P01-night3.matches.csv"
+    assert _run("score", truth, events, "--matches", matches).exit_code == 0
+    gz = data / "results" / "P01-night3.events.csv.gz"
+    gz.write_bytes(gzip.compress(events.read_bytes()))
+    cohort = tmp_path / "cohort"
+    res = _run("batch", rec, "--out", cohort, "--jobs", "1", "--tz", "UTC")
+    assert res.exit_code == 0, res.output
+    for name in ("cohort_daily_summary.csv", "recordings.csv", "errors.csv"):
+        shutil.copy(cohort / name, data / name)
+    (data / "P01-night3").mkdir()
+    shutil.copy(cohort / "P01-night3" / "hourly.csv", data / "P01-night3" / "hourly.csv")
+    shutil.copy(cohort / "P01-night3" / "daily_summary.csv", data / "P01-night3" / "d.csv")
+    own = _night(data / "own" / "night.csv", 4, 1)
+
+    assert {p.name: output_table(p) for p in sorted(data.rglob("*.csv*"))} == {
+        "P01-night3.csv": None,
+        "P01-night3.matches.csv": "score matches table",
+        "P01-night3.truth.csv": "ground-truth table",
+        "d.csv": "daily summary",
+        "hourly.csv": "hourly table",
+        "cohort_daily_summary.csv": "cohort daily summary",
+        "errors.csv": "cohort errors table",
+        "night.csv": None,
+        "recordings.csv": "cohort recordings table",
+        "P01-night3.events.activity.csv": "activity table",
+        "P01-night3.events.csv": "events table",
+        "P01-night3.events.csv.gz": "events table",
+    }
+    assert find_inputs([data]) == [rec, own]
+    assert find_inputs([str(data / "*.csv")]) == [rec]
+    assert find_inputs([events]) == [events]  # named: the reader says what is wrong
+
+    res = _run("batch", data, "--out", tmp_path / "again", "--jobs", "1", "--tz", "UTC")
+    assert res.exit_code == 0, res.output
+    assert "2 recording(s): 2 ok, 0 skipped (up to date), 0 failed" in res.output
+    res = _run("batch", events, "--out", tmp_path / "named", "--jobs", "1")
+    assert res.exit_code == 1
+    only = tmp_path / "only-tables"
+    only.mkdir()
+    shutil.copy(truth, only / "t.csv")
+    res = _run("process", only, "--out", tmp_path / "o")
+    assert res.exit_code == 2
+    assert res.output == (
+        "jerkcount: error: no recordings (.csv, .csv.gz, .parquet) in "
+        f"{only} (1 jerkcount output table(s) skipped)\n"
+    )
