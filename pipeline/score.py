@@ -187,11 +187,28 @@ def score_files(
     """
     truth = read_onset_table(truth_csv, kind="jerk")
     events = read_onset_table(events_csv)
+    _check_order(Path(truth_csv), Path(events_csv))
     if matches is not None:
         from pipeline.outputs import write_columns_csv
 
         write_columns_csv(matches, match_table(events, truth, tolerance_s), MATCH_FORMATS)
     return score_onsets(events.time, truth.time, tolerance_s)
+
+
+def _check_order(truth_csv: Path, events_csv: Path) -> None:
+    """:class:`InputError` when the two files are given the wrong way round: an events
+    CSV from ``detect`` as the truth and ``simulate``'s ground truth as the events
+    (whose confounder rows would count as detections, precision and recall swapped)."""
+    from pipeline.inputs import output_table
+
+    if output_table(truth_csv) == "events table" and output_table(events_csv) == (
+        "ground-truth table"
+    ):
+        raise InputError(
+            events_csv,
+            f"a ground-truth table, and {truth_csv} an events CSV from detect: score takes "
+            "TRUTH first, then EVENTS (swapped?)",
+        )
 
 
 def match_table(

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
+from cli import main
 from pipeline.errors import InputError
 from pipeline.score import MATCH_COLUMNS, match_onsets, read_onsets, score_files, score_onsets
 
@@ -131,6 +133,36 @@ def test_score_files_uses_jerk_rows_only(tmp_path: Path) -> None:
     r = score_files(truth, events, 0.3)
     assert (r.tp, r.fp, r.fn) == (1, 1, 1)
     assert r.mean_onset_error_ms == pytest.approx(50.0)
+
+
+def test_score_files_refuses_truth_and_events_swapped(tmp_path: Path) -> None:
+    """detect's events first and simulate's truth second would count the walk as a
+    detection and swap precision and recall: a one-line error instead (exit 2); two
+    events files (one detector against another) are scored as given."""
+    truth = _write(
+        tmp_path / "night.truth.csv",
+        "kind,time,end,peak_g,duration_ms,detail\n"
+        "jerk,100.0,100.1,0.5,80,biphasic\n"
+        "walking,200.0,260.0,,,\n",
+    )
+    events = _write(
+        tmp_path / "night.events.csv",
+        "# device: simulated\n"
+        "time,time_local,peak_g,duration_ms,axis,peak_time,background_g,clipped\n"
+        "100.050,1970-01-01T00:01:40.050+00:00,0.5,80,x,100.06,0.01,False\n",
+    )
+    with pytest.raises(InputError) as err:
+        score_files(events, truth)
+    assert str(err.value) == (
+        f"{truth}: a ground-truth table, and {events} an events CSV from detect: score "
+        "takes TRUTH first, then EVENTS (swapped?)"
+    )
+    r = score_files(truth, events)
+    assert (r.tp, r.fp, r.fn) == (1, 0, 0)
+    assert (score_files(events, events).tp, score_files(truth, truth).tp) == (1, 1)
+    res = CliRunner().invoke(main, ["score", str(events), str(truth)])
+    assert res.exit_code == 2
+    assert res.output == f"jerkcount: error: {err.value}\n"
 
 
 def test_matches_csv_lists_every_truth_and_detection(tmp_path: Path) -> None:
