@@ -36,6 +36,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -387,9 +389,11 @@ class Recorder:
             self.clock.clock_resets if self.clock else 0, live, stopped_by, self.session_path,
             write_error=self.write_error,
         )  # fmt: skip
+        self._write_session(result)  # before the summary: a second Ctrl-C there keeps it
         if self.params.write and self.params.summarise:
+            self.line.note("writing the summary (Ctrl-C again skips it) ...")
             self._summarise(result)
-        self._write_session(result)
+            self._write_session(result)
         return result
 
     def _startup_s(self) -> float:
@@ -446,6 +450,9 @@ class Recorder:
 
     # ------------------------------------------------------------------ end
     def _summarise(self, result: RecordResult) -> None:
+        """Run ``process`` on the recording into ``summary-<stamp>/``; when there can be
+        none (too few samples, bad data, a full disk, a second Ctrl-C) ``result`` says why
+        in ``summary_error`` (the command line prints it), and no folder is left."""
         from pipeline.errors import InputError
         from pipeline.process import ProcessParams, process_recordings
 
@@ -454,17 +461,30 @@ class Recorder:
             return
         stamp = utc_stamp(result.start)
         out = Path(self.params.out_dir or ".") / f"summary-{stamp}"
+        # written in a hidden folder renamed when whole: an interrupted summary leaves no
+        # folder that looks like one (and `process` of the nights' folder skips it)
+        staging = out.with_name(f".{out.name}.partial")
         params = ProcessParams(tz=self.params.tz, detector=self.params.detector)
         try:
-            make_private_dir(out)
-            result.process_result = process_recordings([result.path], out, params)
+            shutil.rmtree(staging, ignore_errors=True)
+            make_private_dir(staging)
+            result.process_result = process_recordings([result.path], staging, params)
+            os.rename(staging, out)
             result.summary_dir = out
+        except KeyboardInterrupt:  # a second Ctrl-C while summarising: the night is whole
+            result.process_result = None
+            result.summary_error = (
+                f"skipped (Ctrl-C); `jerkcount process {result.path} --out {out}` writes it"
+            )
+            log.info("no summary: %s", result.summary_error)
         except InputError as err:
             result.summary_error = str(err)
-            log.warning("no summary: %s", err)
+            log.info("no summary: %s", err)
         except OSError as err:  # a full disk: the recording is kept, the summary not written
             result.summary_error = f"cannot write the summary in {out}: {err.strerror or err}"
-            log.warning("no summary: %s", result.summary_error)
+            log.info("no summary: %s", result.summary_error)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
     def _write_session(self, result: RecordResult | None) -> None:
         if self.session_path is None or self.info is None:

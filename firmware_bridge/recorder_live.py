@@ -270,6 +270,12 @@ class LiveLine:
         self.stream.write("\r" + line + " " * pad)
         self.stream.flush()
 
+    def note(self, text: str) -> None:
+        """A line of its own under the closed live line (on a terminal only)."""
+        if self.enabled:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
     def close(self, st: LiveStatus) -> None:
         """Final redraw and a newline."""
         if self.enabled:

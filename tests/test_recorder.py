@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import stat
 from dataclasses import replace
 from pathlib import Path
@@ -325,3 +326,54 @@ def test_recorder_warns_of_a_chest_strap_below_100_hz_at_the_start(
     ]
     wrist = ScriptedSource(["data"] * 3)  # 100 Hz, no strap
     assert _start_warnings(wrist, tmp_path / "wrist", caplog, "chest strap") == []
+
+
+def test_a_second_ctrl_c_while_summarising_keeps_the_night_and_its_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C ends the recording; pressed again while the summary is being written (a
+    KeyboardInterrupt there, as the default handler raises it), the summary is skipped:
+    no summary folder (not even a half one), the session log written and saying so,
+    the recording whole, and the result returned, not raised."""
+    import pipeline.process
+
+    written: list[Path] = []
+
+    def interrupted(paths: list[Path], out: Path, params: object) -> None:
+        (out / "events.csv").write_text("time\n")  # a first file, then the second Ctrl-C
+        written.append(out)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline.process, "process_recordings", interrupted)
+    src = ScriptedSource(["data"] * 30)
+    params = RecorderParams(out_dir=tmp_path, backoff_initial_s=0.01, first_open_s=5)
+    res = asyncio.run(Recorder(src, params).run())
+    assert res.stopped_by == "end of input" and res.samples == 300
+    assert res.summary_dir is None and res.process_result is None
+    assert res.summary_error == (
+        f"skipped (Ctrl-C); `jerkcount process {res.path} --out "
+        f"{tmp_path / ('summary-' + res.path.stem.removeprefix('recording-'))}` writes it"  # type: ignore[union-attr]
+    )
+    assert written and written[0].name.startswith(".summary-") and not written[0].exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [res.path.name, res.session_path.name]  # type: ignore[union-attr]
+    session = json.loads(res.session_path.read_text())  # type: ignore[union-attr]
+    assert session["summary"] is None and session["summary_error"] == res.summary_error
+    assert session["stopped_by"] == "end of input" and session["samples"] == 300
+    assert len(pd.read_csv(res.path, comment="#")) == 300
+
+
+def test_the_summary_appears_whole_under_its_name(tmp_path: Path) -> None:
+    """Without interruption the summary lands as summary-<stamp>/ with every file, and
+    nothing of its hidden staging folder is left."""
+    src = ScriptedSource(["data"] * 30)
+    params = RecorderParams(out_dir=tmp_path, backoff_initial_s=0.01, first_open_s=5)
+    res = asyncio.run(Recorder(src, params).run())
+    assert res.summary_dir is not None and res.summary_error is None
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted([res.path.name, res.session_path.name, res.summary_dir.name])  # type: ignore[union-attr]
+    assert {p.name for p in res.summary_dir.iterdir()} == {
+        "events.csv", "activity.csv", "daily_summary.csv", "hourly.csv", "summary.json",
+        "report.html",
+    }  # fmt: skip
+    session = json.loads(res.session_path.read_text())  # type: ignore[union-attr]
+    assert session["summary"] == str(res.summary_dir)
