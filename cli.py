@@ -23,6 +23,8 @@ from pipeline.memtune import keep_freed_memory
 EXIT_INPUT = 2
 #: exit status when writing an output failed (disk full, quota, I/O error)
 EXIT_IO = 1
+#: exit status of a command ended by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it)
+EXIT_INTERRUPTED = 130
 _INPUT_ERRORS = (
     InputError,
     FileNotFoundError,
@@ -568,9 +570,11 @@ def batch(
     changed are skipped (--force redoes them). A bad file is reported on stderr and
     in errors.csv and the batch goes on.
 
-    Exit status: 0 all recordings ok or skipped, 1 some failed, 2 bad usage.
+    Exit status: 0 all recordings ok or skipped, 1 some failed, 2 bad usage, 130
+    interrupted (Ctrl-C or SIGTERM: the workers stop at once, the finished recordings'
+    folders stay, the same command does the rest).
     """
-    from pipeline.batch import execute, plan_batch
+    from pipeline.batch import BatchInterrupted, execute, plan_batch
     from pipeline.batch_progress import BatchProgress
     from pipeline.process import ProcessParams
     from pipeline.windows import resolve_day_start
@@ -588,8 +592,17 @@ def batch(
             bar.message(f"jerkcount: error: {outcome.error}")
         bar.advance(1, nbytes, (outcome.samples or 0) if outcome.status == "ok" else 0)
 
+    _interrupt_on_signals()  # SIGTERM (a job scheduler's) too: the workers end with it
     try:
         result = execute(plan, jobs=jobs, scheduler=scheduler, on_outcome=on_outcome)
+    except BatchInterrupted as stop:
+        bar.close()
+        click.echo(
+            f"jerkcount: interrupted: {stop.done} of {stop.total} recording(s) done or up to "
+            f"date in {out_dir}/; the same command does the rest",
+            err=True,
+        )
+        ctx.exit(EXIT_INTERRUPTED)
     finally:
         bar.close()
     names = ", ".join(p.name for p in result.paths.values())

@@ -27,7 +27,9 @@ A failing recording (bad file, unreadable file, even a crashing worker) becomes 
 
 Fault injection for tests: with ``JERKCOUNT_BATCH_FAULT=NAME`` in the environment the
 worker that processes the output ``NAME`` exits abruptly (status :data:`FAULT_EXIT`)
-after its outputs are written to the staging folder and before the rename.
+after its outputs are written to the staging folder and before the rename; with
+``JERKCOUNT_BATCH_HOLD=NAME`` it waits there instead, until it is killed (for the
+tests of an interrupted or killed batch).
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ from pipeline.inputs import find_inputs, recording_suffixes
 from pipeline.inputs import suffix_of as _suffix_of
 from pipeline.memtune import keep_freed_memory
 from pipeline.outputs import get_zone, write_json
+from pipeline.pool import stop_pool, watch_parent
 from pipeline.process import FILE_NAMES, ProcessParams, process_recordings
 from pipeline.readahead import allow_helper_threads, helper_threads
 from pipeline.summary import DAILY_COLUMNS
@@ -82,6 +85,7 @@ ERRORS_COLUMNS = ["recording", "error"]
 STAGING = ".jerkcount-partial"
 FAULT_ENV = "JERKCOUNT_BATCH_FAULT"
 FAULT_EXIT = 86
+HOLD_ENV = "JERKCOUNT_BATCH_HOLD"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_NAME = 120
 
@@ -315,6 +319,8 @@ def run_one(task: Task) -> Outcome:
         write_json(json_path, summary)
         if os.environ.get(FAULT_ENV) == task.name:
             os._exit(FAULT_EXIT)  # test hook: die with complete files in the staging folder
+        while os.environ.get(HOLD_ENV) == task.name:
+            time.sleep(0.05)  # test hook: hold here, files staged, until killed
         _install(staging, task.final)
         stats = folder_stats(task.final)
     except Exception as err:  # noqa: BLE001 - any failure of one recording is isolated
@@ -420,7 +426,8 @@ def _run_isolated(tasks: Iterable[Task], on_done: OnOutcome) -> None:
     try:
         for task in tasks:
             if pool is None:
-                pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+                pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=ctx,
+                                              initializer=watch_parent)  # fmt: skip
             try:
                 outcome = pool.submit(run_one, task).result()
             except cf.process.BrokenProcessPool:
@@ -429,16 +436,21 @@ def _run_isolated(tasks: Iterable[Task], on_done: OnOutcome) -> None:
                 pool.shutdown(wait=True, cancel_futures=True)
                 pool = None
             on_done(task, outcome)
-    finally:
+    except BaseException:  # an interrupt: the worker's recording is only staged
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            stop_pool(pool)
+        raise
+    if pool is not None:
+        pool.shutdown(wait=True)
 
 
 def _init_worker() -> None:
-    """A pool worker: no helper threads, and the command's malloc settings (a spawned
-    worker does not inherit them; see :mod:`pipeline.memtune`)."""
+    """A pool worker: no helper threads, the command's malloc settings (a spawned
+    worker does not inherit them; see :mod:`pipeline.memtune`), and an end with its
+    parent (:func:`~pipeline.pool.watch_parent`)."""
     allow_helper_threads(False)
     keep_freed_memory()
+    watch_parent()
 
 
 def _run_pool(tasks: Sequence[Task], jobs: int, on_done: OnOutcome) -> None:
@@ -446,7 +458,8 @@ def _run_pool(tasks: Sequence[Task], jobs: int, on_done: OnOutcome) -> None:
     ctx = _mp_context()
     retry: list[Task] = []
     # one thread per worker: ``jobs`` processes fill the cores without helper threads
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker) as pool:
+    pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker)
+    try:
         futures = {pool.submit(run_one, t): t for t in tasks}
         for future in cf.as_completed(futures):
             task = futures[future]
@@ -456,6 +469,10 @@ def _run_pool(tasks: Sequence[Task], jobs: int, on_done: OnOutcome) -> None:
                 retry.append(task)
                 continue
             on_done(task, outcome)
+    except BaseException:  # an interrupt: now, not after the queue; outputs only staged
+        stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
     if retry:
         log.warning("a worker process died; running %d recording(s) one at a time", len(retry))
         _run_isolated(sorted(retry, key=lambda t: t.recording), on_done)
@@ -550,6 +567,17 @@ def write_cohort_tables(out_dir: Path, outcomes: Sequence[Outcome]) -> dict[str,
     return paths
 
 
+class BatchInterrupted(KeyboardInterrupt):
+    """The batch was interrupted (Ctrl-C, SIGTERM) with ``done`` of ``total`` recordings
+    finished or up to date; their folders are complete, the rest are not there, and the
+    cohort tables are not written (the same command resumes)."""
+
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__(done, total)
+        self.done = done
+        self.total = total
+
+
 def execute(
     plan: BatchPlan,
     jobs: int | None = None,
@@ -585,10 +613,15 @@ def execute(
         pass
     elif scheduler:
         _run_dask(todo, scheduler, done)
-    elif workers == 1:
-        _run_serial(todo, done, threads=cores > 1)
     else:
-        _run_pool(todo, workers, done)
+        try:
+            if workers == 1:
+                _run_serial(todo, done, threads=cores > 1)
+            else:
+                _run_pool(todo, workers, done)
+        except KeyboardInterrupt:  # what was staged is no output: the next run redoes it
+            shutil.rmtree(plan.out_dir / STAGING, ignore_errors=True)
+            raise BatchInterrupted(len(outcomes), plan.total) from None
     with contextlib.suppress(OSError):
         (plan.out_dir / STAGING).rmdir()  # only when empty
     outcomes.sort(key=lambda o: o.recording)

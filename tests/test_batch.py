@@ -6,8 +6,10 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +22,7 @@ from pipeline.batch import (
     ERRORS_COLUMNS,
     FAULT_ENV,
     FAULT_EXIT,
+    HOLD_ENV,
     RECORDINGS_COLUMNS,
     STAGING,
     input_root,
@@ -400,3 +403,96 @@ def test_jobs_is_the_cores_to_use(cohort: Path, tmp_path: Path, monkeypatch) -> 
                             batch.ProcessParams(tz=BERLIN))  # fmt: skip
     batch.execute(plan, jobs=2)
     assert seen == [True] and helper_threads()
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    out = set()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                stat = (proc / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.add(int(proc.name))
+    return out
+
+
+def _alive(pids: set[int]) -> set[int]:
+    """Those of ``pids`` that still run (not gone, not a zombie)."""
+    alive = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.add(pid)
+    return alive
+
+
+def _held_batch(inputs: Path, out: Path) -> tuple[subprocess.Popen, set[int]]:
+    """`batch --jobs 2` whose worker of P01__n2 holds with its files staged; returns
+    once the two other recordings are done (their folders in place) and that one held."""
+    cmd = [sys.executable, "-m", "cli", "batch", str(inputs), "--out", str(out),
+           "--tz", BERLIN, "--jobs", "2"]  # fmt: skip
+    env = {**os.environ, HOLD_ENV: "P01__n2"}
+    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    staged = out / STAGING / "P01__n2"
+    others = [out / n for n in set(NAMES.values()) - {"P01__n2"}]
+    deadline = time.monotonic() + 60
+    while not (
+        staged.is_dir()
+        and sorted(p.name for p in staged.iterdir()) == sorted(FILE_NAMES.values())
+        and all(o.is_dir() for o in others)
+    ):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the batch did not reach the held recording"
+        time.sleep(0.05)
+    time.sleep(1.0)  # the batch takes in the two results (ms after their folders appear)
+    workers = _children(proc.pid)
+    assert len(workers) == 2
+    return proc, workers
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc for workers")
+def test_sigterm_stops_the_workers_at_once_and_the_batch_resumes(
+    cohort: Path, tmp_path: Path
+) -> None:
+    """A job scheduler's SIGTERM (or kill): the batch does not wait for its queue or its
+    running recordings: the workers end, what was staged is removed, one line says how
+    far it got, exit 130; the same command then does the rest."""
+    inputs = _copy(cohort, tmp_path / "in")
+    out = tmp_path / "out"
+    proc, workers = _held_batch(inputs, out)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    assert stderr.splitlines()[-1] == (
+        f"jerkcount: interrupted: 2 of 3 recording(s) done or up to date in {out}/; "
+        "the same command does the rest"
+    )
+    assert _alive(workers) == set()
+    assert sorted(p.name for p in out.iterdir()) == sorted(set(NAMES.values()) - {"P01__n2"})
+    resumed = _batch([inputs], out, "--jobs", "1")
+    assert resumed.exit_code == 0, resumed.output
+    status = _csv(out / "recordings.csv").set_index("output")["status"].to_dict()
+    assert status == {"P01__n1": "skipped", "P01__n2": "ok", "P02__n1": "skipped"}
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc for workers")
+def test_workers_end_when_the_batch_is_killed(cohort: Path, tmp_path: Path) -> None:
+    """SIGKILL (the out-of-memory killer) gives the batch no chance to stop its pool: the
+    workers see their parent gone and end within a second, instead of waiting forever."""
+    inputs = _copy(cohort, tmp_path / "in")
+    out = tmp_path / "out"
+    proc, workers = _held_batch(inputs, out)
+    proc.kill()
+    proc.communicate(timeout=30)
+    deadline = time.monotonic() + 10
+    while _alive(workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _alive(workers) == set()
+    assert not (out / "P01__n2").exists()  # only ever staged: a resumed run redoes it
