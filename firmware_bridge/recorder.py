@@ -168,6 +168,8 @@ class Recorder:
         self.live: LiveDetector | None = None
         self.path: Path | None = None
         self.session_path: Path | None = None
+        #: why the last attempt to open the source at the start failed
+        self._open_error: str | None = None
         self.info: SourceInfo | None = None
         self.samples = 0
         self.start = 0.0
@@ -210,26 +212,36 @@ class Recorder:
 
     # ------------------------------------------------------------------ opening
     async def _open_first(self, stop: asyncio.Event) -> SourceInfo | None:
-        deadline = time.monotonic() + self.params.first_open_s
+        """Open the source, retrying with back-off for ``first_open_s`` (the last try at
+        that moment); ``None`` when ``stop`` or the duration ends it first (the last
+        failure is kept in ``_open_error``)."""
+        start = time.monotonic()
+        deadline = start + self.params.first_open_s
         delay = self.params.backoff_initial_s
         attempt = 0
         while True:
+            remaining = self._remaining()
+            if remaining is not None and remaining <= 0:
+                return None  # the duration is over before the board answered
             attempt += 1
             try:
-                finished, info = await self._wait(self.source.open(), stop, self._remaining())
+                finished, info = await self._wait(self.source.open(), stop, remaining)
             except LinkLost as err:
+                self._open_error = str(err)
                 with contextlib.suppress(Exception):
                     await self.source.close()
-                if time.monotonic() + delay > deadline:
+                left = deadline - time.monotonic()
+                if left <= 0:
                     raise RecorderError(
                         f"cannot reach {self.source.description}: {err} "
-                        f"(tried for {self.params.first_open_s:g} s)"
+                        f"(tried {attempt} times in {time.monotonic() - start:.1f} s)"
                     ) from None
                 log.info("cannot open %s yet (%s); retrying", self.source.description, err)
                 self.status.link = f"connecting {attempt}"
                 self.line.update(self.status, force=True)
-                finished, _ = await self._wait(asyncio.sleep(delay), stop, None)
-                if not finished:
+                pause = asyncio.sleep(min(delay, left))
+                finished, _ = await self._wait(pause, stop, self._remaining())
+                if not finished:  # Ctrl-C, or the duration over
                     return None
                 delay = min(delay * 2, self.params.backoff_max_s)
                 continue
@@ -359,7 +371,8 @@ class Recorder:
         if info is None:
             with contextlib.suppress(Exception):
                 await self.source.close()
-            raise RecorderError("stopped before the board was reached: nothing recorded")
+            why = f" (last try: {self._open_error})" if self._open_error else ""
+            raise RecorderError(f"stopped before the board was reached{why}: nothing recorded")
         self._begin(info)
         self.status.link = "streaming"
         self._last_sample_host = time.monotonic()

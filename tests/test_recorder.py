@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import stat
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -197,6 +198,35 @@ def test_recorder_gives_up_when_board_never_appears(tmp_path: Path) -> None:
     params = RecorderParams(out_dir=tmp_path, backoff_initial_s=0.01, first_open_s=0.1)
     with pytest.raises(RecorderError, match="cannot reach scripted"):
         asyncio.run(Recorder(src, params).run())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_recorder_tries_for_the_whole_first_open_time(tmp_path: Path) -> None:
+    """Back-off does not cut the start short: with 0.2 s doubling and 0.5 s to try, the
+    third try is at 0.5 s (the wait capped there), and the message says how long it
+    tried (before: it gave up at 0.2 s, the next wait overshooting, yet said 0.5 s)."""
+    src = ScriptedSource([], fail_opens=1000)
+    params = RecorderParams(out_dir=tmp_path, backoff_initial_s=0.2, backoff_max_s=10,
+                            first_open_s=0.5)  # fmt: skip
+    start = time.monotonic()
+    with pytest.raises(RecorderError, match=r"^cannot reach scripted: not there yet "
+                       r"\(tried 3 times in 0\.[5-9] s\)$"):  # fmt: skip
+        asyncio.run(Recorder(src, params).run())
+    assert time.monotonic() - start >= 0.5
+    assert src.opens == 3
+
+
+def test_recorder_stopped_before_the_board_says_why(tmp_path: Path) -> None:
+    """--duration over before the board answered: nothing recorded, and the last
+    failure named (a wrong port shows at once)."""
+    src = ScriptedSource([], fail_opens=1000)
+    params = RecorderParams(out_dir=tmp_path, duration_s=0.3, backoff_initial_s=0.05,
+                            first_open_s=60)  # fmt: skip
+    with pytest.raises(RecorderError) as err:
+        asyncio.run(Recorder(src, params).run())
+    assert str(err.value) == (
+        "stopped before the board was reached (last try: not there yet): nothing recorded"
+    )
     assert list(tmp_path.iterdir()) == []
 
 
