@@ -638,7 +638,9 @@ def _print_record_result(result: Any) -> None:
 
     live = result.live
     gaps = [g for g in result.gaps]
-    if result.path is not None:
+    if result.removed_empty:
+        click.echo(f"recording  none: no sample arrived, so {result.path} was removed")
+    elif result.path is not None:
         click.echo(f"recording  {result.path}  ({result.samples:,} samples)")
     else:
         click.echo(f"replayed   {result.samples:,} samples")

@@ -137,6 +137,9 @@ class RecordResult:
     process_result: Any = None
     #: why writing the recording failed and stopped it (disk full), else ``None``
     write_error: str | None = None
+    #: no sample arrived, so the recording file (its header only) was removed: a night
+    #: folder holds no empty "recording" that ``process`` of the folder would stop at
+    removed_empty: bool = False
 
 
 def utc_stamp(epoch: float) -> str:
@@ -400,14 +403,29 @@ class Recorder:
         result = RecordResult(
             self.path, info, self.start, time.time(), self.samples, self.gaps,
             self.clock.clock_resets if self.clock else 0, live, stopped_by, self.session_path,
-            write_error=self.write_error,
+            write_error=self.write_error, removed_empty=self._remove_if_empty(),
         )  # fmt: skip
+        if result.removed_empty:
+            result.summary_error = "no sample arrived from the board: nothing recorded"
         self._write_session(result)  # before the summary: a second Ctrl-C there keeps it
-        if self.params.write and self.params.summarise:
+        if self.params.write and self.params.summarise and not result.removed_empty:
             self.line.note("writing the summary (Ctrl-C again skips it) ...")
             self._summarise(result)
             self._write_session(result)
         return result
+
+    def _remove_if_empty(self) -> bool:
+        """Remove the recording when not one sample reached it (its header only); True
+        if it was removed. The session file stays: it tells what happened."""
+        if self.samples or self.path is None or self.writer is None:
+            return False
+        try:
+            self.path.unlink()
+        except OSError as err:
+            log.info("cannot remove the empty recording %s: %s", self.path, err)
+            return False
+        log.info("%s: no sample arrived; the empty recording was removed", self.path)
+        return True
 
     def _startup_s(self) -> float:
         """Seconds a freshly started source may stay silent (a Polar H10 takes up to 30 s)."""
@@ -522,6 +540,7 @@ class Recorder:
         if result is not None:
             live = result.live
             data.update(
+                recording_removed=result.removed_empty,
                 end=iso_utc(result.end),
                 stopped_by=result.stopped_by,
                 live_jerks=len(live.events),

@@ -135,7 +135,8 @@ def test_options() -> None:
 
 # ----------------------------------------------------------------------- recorder
 class ScriptedSource(Source):
-    """Device-clock batches of 0.1 s at 100 Hz; a script of link failures."""
+    """Device-clock batches of 0.1 s at 100 Hz (a step "one": a single sample); a script
+    of link failures."""
 
     description = "scripted"
 
@@ -164,7 +165,7 @@ class ScriptedSource(Source):
             return DecodedBatch.empty()
         if step == "reset":
             self.k = 0
-        n = 10
+        n = 1 if step == "one" else 10
         t = (self.k + np.arange(n)) / 100.0
         self.k += n
         rng = np.random.default_rng(self.k)
@@ -231,10 +232,23 @@ def test_recorder_stopped_before_the_board_says_why(tmp_path: Path) -> None:
 
 
 def test_recorder_duration_ends_cleanly(tmp_path: Path) -> None:
+    """A board that connected but sent nothing (a chest strap not worn): the header-only
+    recording is removed, so `process` of the nights' folder does not stop at it; the
+    session file stays and says so."""
     src = ScriptedSource(["silent"] * 1000)
     params = RecorderParams(out_dir=tmp_path, duration_s=0.3, stall_s=100)
     res = asyncio.run(Recorder(src, params).run())
     assert res.stopped_by == "duration" and res.samples == 0
+    assert res.removed_empty and not res.path.exists()  # type: ignore[union-attr]
+    assert res.summary_error == "no sample arrived from the board: nothing recorded"
+    assert [p.name for p in tmp_path.iterdir()] == [res.session_path.name]  # type: ignore[union-attr]
+    session = json.loads(res.session_path.read_text())  # type: ignore[union-attr]
+    assert session["recording_removed"] is True and session["samples"] == 0
+    assert session["summary_error"] == res.summary_error
+    # a single sample is data: kept (and too few for a summary)
+    src = ScriptedSource(["one"])
+    res = asyncio.run(Recorder(src, replace(params, out_dir=tmp_path / "one")).run())
+    assert res.samples == 1 and not res.removed_empty and res.path.exists()  # type: ignore[union-attr]
     assert res.summary_error == "too few samples for a summary"
 
 
