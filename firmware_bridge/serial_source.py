@@ -15,6 +15,7 @@ the decoder and sends ``start_command`` if any.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import time
 from dataclasses import dataclass
@@ -32,6 +33,23 @@ log = logging.getLogger(__name__)
 DEFAULT_BAUD = {"witmotion": 9600, "text": 115200}
 DEFAULT_RATE_HZ = {"witmotion": 10.0, "text": 100.0}
 WITMOTION_RANGE_G = 16.0
+
+
+#: What a failed open means to the person at the board, by errno.
+_OPEN_PROBLEMS = {
+    errno.ENOENT: "no such port (is the board plugged in? `jerkcount scan` lists the ports)",
+    errno.EACCES: "permission denied (on Linux: add yourself to the dialout group, log in again)",
+    errno.EBUSY: "the port is busy (another program has it open)",
+}
+
+
+def open_problem(err: BaseException) -> str:
+    """Why opening a serial port failed, in one short phrase: the plain reason for a
+    missing port, a permission or a busy port, else pyserial's own message."""
+    code = getattr(err, "errno", None)
+    if code in _OPEN_PROBLEMS:
+        return _OPEN_PROBLEMS[code]
+    return str(err)
 
 
 @dataclass(frozen=True)
@@ -133,7 +151,7 @@ class SerialSource(Source):
         try:
             self._port = await asyncio.to_thread(self._open_blocking)
         except (serial.SerialException, OSError) as err:
-            raise LinkLost(f"cannot open {self.target.port}: {err}") from err
+            raise LinkLost(f"cannot open {self.target.port}: {open_problem(err)}") from err
         self.decoder.reset()
         self._last_bytes = time.monotonic()
         log.info("opened %s at %d baud (%s)", self.target.port, self.baud, self.protocol.profile)

@@ -368,3 +368,32 @@ def test_cli_record_bad_options(tmp_path: Path) -> None:
         assert r.returncode == 2, (extra, r.stderr)
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("jerkcount: error:"), r.stderr
+
+
+def test_a_port_that_cannot_be_opened_says_why_plainly(tmp_path) -> None:
+    """A missing port (real pyserial open), a permission and a busy port: one short
+    reason each, not pyserial's doubled errno text; anything else as pyserial says it."""
+    import errno
+
+    import serial
+
+    from firmware_bridge.recorder_setup import make_source
+    from firmware_bridge.serial_source import open_problem
+    from firmware_bridge.source import LinkLost
+
+    missing = tmp_path / "ttyUSB9"
+    src = make_source(f"serial:{missing}", "text:csv-ms")
+    with pytest.raises(LinkLost) as err:
+        asyncio.run(src.open())
+    assert str(err.value) == (
+        f"cannot open {missing}: no such port (is the board plugged in? `jerkcount scan` "
+        "lists the ports)"
+    )
+    denied = serial.SerialException(errno.EACCES, "could not open port x: [Errno 13] ...")
+    assert open_problem(denied) == (
+        "permission denied (on Linux: add yourself to the dialout group, log in again)"
+    )
+    busy = serial.SerialException(errno.EBUSY, "could not open port x: [Errno 16] ...")
+    assert open_problem(busy) == "the port is busy (another program has it open)"
+    other = serial.SerialException("could not configure port: baud rate not supported")
+    assert open_problem(other) == "could not configure port: baud rate not supported"
