@@ -256,7 +256,13 @@ class RecordingStream:
         if int((~bad).sum()) < 2:
             if bad[:-1].any():  # a broken row, not just missing values: say which
                 self._clean(Rows.of(first), is_last=False)
-            raise InputError(self.path, "fewer than 2 samples", self._data_line)
+            why = "fewer than 2 samples"
+            if bad[-1]:  # the last row broken too: a torn line, or the file's only row
+                last = first.first_line + first.t.size - 1
+                problem = self._source.row_problems([last])[0]
+                if problem is not None:
+                    why += f" (line {last}: {problem})"
+            raise InputError(self.path, why, self._data_line)
         return first
 
     def _check_time_unit(self, first: _Raw, good: np.ndarray) -> None:

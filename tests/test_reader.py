@@ -413,6 +413,20 @@ BAD_CONTENT = [
     ("meta_wrong_header", META + b"when,a1,a2,a3\n" + _ok_rows(), 3, "missing column(s)"),
     ("no_header", _ok_rows(), 1, "expected 'time,ax,ay,az'"),
     ("one_sample", META + HEADER + _ok_rows(1), 4, "fewer than 2 samples"),
+    # the only row short (or a sample and a torn one): the broken line named too
+    (
+        "one_short_row",
+        META + HEADER + b"1700000000.0000,0.1,0.2\n",
+        4,
+        "fewer than 2 samples (line 4: empty or missing field (expected 4 fields "
+        "time,ax,ay,az, found 3))",
+    ),
+    (
+        "one_sample_one_torn",
+        META + HEADER + _ok_rows(1) + b"1700000000.0100,0.1\n",
+        4,
+        "fewer than 2 samples (line 5: empty or missing field",
+    ),
     (
         "non_numeric",
         META + HEADER + _ok_rows(5) + b"1700000000.3000,0.1,abc,0.9\n" + _ok_rows(5, 20),
