@@ -609,19 +609,20 @@ def execute(
     todo = sorted(plan.todo, key=lambda t: -t.size_bytes)  # longest first: less idle time
     cores = max(1, jobs or os.cpu_count() or 1)
     workers = max(1, min(cores, len(todo)))
-    if not todo:
-        pass
-    elif scheduler:
-        _run_dask(todo, scheduler, done)
-    else:
-        try:
-            if workers == 1:
-                _run_serial(todo, done, threads=cores > 1)
-            else:
-                _run_pool(todo, workers, done)
-        except KeyboardInterrupt:  # what was staged is no output: the next run redoes it
+    try:
+        if not todo:
+            pass
+        elif scheduler:
+            _run_dask(todo, scheduler, done)
+        elif workers == 1:
+            _run_serial(todo, done, threads=cores > 1)
+        else:
+            _run_pool(todo, workers, done)
+    except KeyboardInterrupt:
+        if not scheduler:  # the local workers are stopped: what they staged is no output
             shutil.rmtree(plan.out_dir / STAGING, ignore_errors=True)
-            raise BatchInterrupted(len(outcomes), plan.total) from None
+        # (a cluster's workers may still be writing theirs: the next run clears them)
+        raise BatchInterrupted(len(outcomes), plan.total) from None
     with contextlib.suppress(OSError):
         (plan.out_dir / STAGING).rmdir()  # only when empty
     outcomes.sort(key=lambda o: o.recording)
