@@ -142,6 +142,11 @@ class RecordResult:
     removed_empty: bool = False
 
 
+#: Hidden folder in the recordings' folder where a night's summary is written before it
+#: is renamed to ``summary-<stamp>``.
+SUMMARY_STAGING = ".summary-partial"
+
+
 def utc_stamp(epoch: float) -> str:
     """``YYYYMMDDTHHMMSSZ`` of an epoch time."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -492,9 +497,11 @@ class Recorder:
             return
         stamp = utc_stamp(result.start)
         out = Path(self.params.out_dir or ".") / f"summary-{stamp}"
-        # written in a hidden folder renamed when whole: an interrupted summary leaves no
-        # folder that looks like one (and `process` of the nights' folder skips it)
-        staging = out.with_name(f".{out.name}.partial")
+        # written in a hidden folder (under its own name, which the report shows) and
+        # renamed when whole: an interrupted summary leaves no folder that looks like one
+        # (and `process` of the nights' folder skips hidden ones)
+        work = out.parent / SUMMARY_STAGING
+        staging = work / out.name
         params = ProcessParams(tz=self.params.tz, detector=self.params.detector)
         try:
             shutil.rmtree(staging, ignore_errors=True)
@@ -516,6 +523,8 @@ class Recorder:
             log.info("no summary: %s", result.summary_error)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                work.rmdir()  # only when empty
 
     def _write_session(self, result: RecordResult | None) -> None:
         if self.session_path is None or self.info is None:

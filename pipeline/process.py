@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import shutil
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -357,13 +359,60 @@ def summary_json(
     }
 
 
+#: Hidden folder inside the output folder where a run's files are written before they
+#: are moved into place (same file system, so each move is a rename).
+STAGING_DIR = ".jerkcount-writing"
+
+
 def write_outputs(
     out_dir: Path,
     combined: Combined,
     windows: Sequence[WindowSummary],
     params: ProcessParams,
 ) -> dict[str, Path]:
-    """Write every output file into ``out_dir`` (each atomically); returns their paths."""
+    """Write every output file into ``out_dir``; returns their paths.
+
+    All are written first into ``STAGING_DIR/<its name>/`` inside it and then renamed
+    into place, ``summary.json`` last: a run that stops part-way (Ctrl-C, a full disk, a
+    bad value found late) leaves an earlier run's files as they were, never some of
+    this run's beside some of that one's.
+    """
+    work = out_dir / STAGING_DIR
+    staging = work / out_dir.name  # the folder's own name: the report names it
+    shutil.rmtree(work, ignore_errors=True)  # what an interrupted run left
+    staging.mkdir(parents=True)
+    try:
+        try:
+            _write_all(staging, combined, windows, params)
+        except (OSError, InputError) as err:  # name the file as the user knows it
+            moved = _in_place(err, staging, out_dir)
+            if moved is err:
+                raise
+            raise moved from err
+        order = [k for k in FILE_NAMES if k != "json"] + ["json"]
+        for key in order:
+            os.replace(staging / FILE_NAMES[key], out_dir / FILE_NAMES[key])
+        log.info("%s: %s in place", out_dir, ", ".join(FILE_NAMES[k] for k in order))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {key: out_dir / name for key, name in FILE_NAMES.items()}
+
+
+def _in_place(err: OSError | InputError, staging: Path, out_dir: Path) -> Exception:
+    """``err`` naming the file in ``out_dir`` where it named the one in ``staging``."""
+    name = err.filename if isinstance(err, OSError) else err.path
+    if name is None or Path(name).parent != staging:
+        return err
+    final = str(out_dir / Path(name).name)
+    if isinstance(err, OSError):
+        return OSError(err.errno, err.strerror, final)
+    return InputError(final, err.message, err.line)
+
+
+def _write_all(
+    out_dir: Path, combined: Combined, windows: Sequence[WindowSummary], params: ProcessParams
+) -> None:
+    """Every output file, each atomically, into ``out_dir`` (the staging folder)."""
     zone = get_zone(params.tz)
     paths = {key: out_dir / name for key, name in FILE_NAMES.items()}
     events = events_columns(combined.events, zone)
@@ -376,4 +425,3 @@ def write_outputs(
     from pipeline.report import write_report
 
     write_report(out_dir)
-    return paths

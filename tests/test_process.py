@@ -389,3 +389,38 @@ def test_process_imports_neither_pandas_nor_scipy(nights: dict[str, Path], tmp_p
     )  # fmt: skip
     assert done.stdout.strip().splitlines()[-1] == "[]"
     assert (out / "report.html").is_file() and (out / "daily_summary.csv").is_file()
+
+
+def test_a_run_stopped_part_way_leaves_the_earlier_outputs_whole(
+    nights: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`process` into a folder an earlier run filled, stopped while writing (Ctrl-C
+    here, as the report is written): every file is still the earlier run's, byte for
+    byte, and nothing of the stopped run is left; a whole run then replaces them all
+    and leaves no staging folder. The report names the folder it is in."""
+    import pipeline.report
+
+    out = tmp_path / "trend"
+    first = _run("process", nights["a"], "--out", out, "--tz", BERLIN)
+    assert first.exit_code == 0, first.output
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted([*FILES, "report.html"])
+    before = {n: (out / n).read_bytes() for n in names}
+    assert f"Folder: {out.name}." in before["report.html"].decode()
+
+    def interrupted(folder: Path, night: str | None = None) -> Path:
+        assert (folder / "events.csv").exists()  # this run's CSVs are written by now
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline.report, "write_report", interrupted)
+    args = ["process", str(nights["a"]), str(nights["b"]), "--out", str(out), "--tz", BERLIN]
+    stopped = CliRunner().invoke(main, args)
+    assert stopped.exit_code == 1 and "Aborted!" in stopped.output  # click's Ctrl-C
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    monkeypatch.undo()
+
+    second = _run("process", nights["a"], nights["b"], "--out", out, "--tz", BERLIN)
+    assert second.exit_code == 0, second.output
+    assert sorted(p.name for p in out.iterdir()) == names
+    assert (out / "events.csv").read_bytes() != before["events.csv"]  # two nights now
+    assert len(json.loads((out / "summary.json").read_text())["recordings"]) == 2

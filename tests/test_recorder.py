@@ -398,7 +398,8 @@ def test_a_second_ctrl_c_while_summarising_keeps_the_night_and_its_log(
         f"skipped (Ctrl-C); `jerkcount process {res.path} --out "
         f"{tmp_path / ('summary-' + res.path.stem.removeprefix('recording-'))}` writes it"  # type: ignore[union-attr]
     )
-    assert written and written[0].name.startswith(".summary-") and not written[0].exists()
+    assert written and written[0].parent == tmp_path / ".summary-partial"
+    assert written[0].name.startswith("summary-") and not written[0].parent.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == [res.path.name, res.session_path.name]  # type: ignore[union-attr]
     session = json.loads(res.session_path.read_text())  # type: ignore[union-attr]
     assert session["summary"] is None and session["summary_error"] == res.summary_error
@@ -421,3 +422,5 @@ def test_the_summary_appears_whole_under_its_name(tmp_path: Path) -> None:
     }  # fmt: skip
     session = json.loads(res.session_path.read_text())  # type: ignore[union-attr]
     assert session["summary"] == str(res.summary_dir)
+    # the report names the folder it is in, not where it was written first
+    assert f"Folder: {res.summary_dir.name}." in (res.summary_dir / "report.html").read_text()
