@@ -14,7 +14,7 @@ import contextlib
 import functools
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -70,3 +70,28 @@ def atomic_write(path: str | Path, mode: str = "w", newline: str | None = "") ->
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def file_set(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
+    """Write several files as one set: yields a hidden stand-in path beside each of
+    ``paths`` (write each with :func:`atomic_write`); when the block ends without an
+    exception every stand-in is renamed over its target, in the order given (the file
+    that marks the set complete last), so the targets are never some of this set and
+    some of an earlier one. On an exception the stand-ins are removed, the targets left
+    as they were, and an :class:`OSError` names the target, not its stand-in."""
+    targets = [Path(p) for p in paths]
+    standins = [t.with_name(f".{t.name}.{os.getpid()}.set") for t in targets]
+    by_standin = {str(s): str(t) for s, t in zip(standins, targets, strict=True)}
+    try:
+        yield standins
+        for standin, target in zip(standins, targets, strict=True):
+            os.replace(standin, target)
+    except OSError as err:
+        if err.filename in by_standin:
+            raise OSError(err.errno, err.strerror, by_standin[err.filename]) from err
+        raise
+    finally:
+        for standin in standins:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(standin)

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from pipeline import __version__
-from pipeline.atomic import atomic_write
+from pipeline.atomic import atomic_write, file_set
 from pipeline.errors import InputError
 from pipeline.events import ACTIVITY_COLUMNS, EVENT_COLUMNS, ActivityPeriod, JerkEvent
 
@@ -398,7 +398,10 @@ def write_detection(
             "activity": activity_path.name,
         },
     }
-    write_activity_csv(activity_path, detection.activity, zone)
-    write_events_csv(events_path, detection.events, zone)
-    write_json(json_path, sidecar)
+    # the three as one set, the sidecar (its parameters) last: a run stopped part-way
+    # (a full disk) leaves an earlier run's three files, never a mix
+    with file_set([activity_path, events_path, json_path]) as (activity_tmp, events_tmp, json_tmp):
+        write_activity_csv(activity_tmp, detection.activity, zone)
+        write_events_csv(events_tmp, detection.events, zone)
+        write_json(json_tmp, sidecar)
     return summary, {"events": events_path, "activity": activity_path, "json": json_path}

@@ -210,3 +210,37 @@ def test_outputs_get_the_mode_of_a_plain_open(tmp_path: Path, umask: int, mode: 
     assert stat.S_IMODE(plain.stat().st_mode) == mode
     assert stat.S_IMODE((tmp_path / "night.csv").stat().st_mode) == 0o600
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_detect_replaces_its_three_files_as_one_set(tmp_path: Path, monkeypatch) -> None:
+    """`detect` run again over earlier results and stopped by a full disk at the sidecar
+    (the last of its three files): all three are still the earlier run's, byte for byte,
+    no stand-in is left, and the one-line error names the sidecar, not a stand-in."""
+    import errno
+
+    from click.testing import CliRunner
+
+    from cli import main
+    from pipeline.writer import write_samples_csv
+    from sim import NightConfig, simulate_night
+
+    night = simulate_night(NightConfig(hours=0.1, fs=50.0, seed=3, rate_per_hour=120))
+    rec = tmp_path / "night.csv"
+    write_samples_csv(rec, night.time, night.acc, night.metadata())
+    first = CliRunner().invoke(main, ["detect", str(rec), "--tz", "UTC"])
+    assert first.exit_code == 0, first.output
+    names = ["night.csv", "night.events.activity.csv", "night.events.csv", "night.events.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(outputs, "write_json", full)
+    # another zone: every local time in both CSVs differs from the first run's
+    again = CliRunner().invoke(main, ["detect", str(rec), "--tz", "Asia/Tokyo"])
+    assert again.exit_code == 1
+    assert again.output.strip().splitlines()[-1] == (
+        f"jerkcount: error: {tmp_path / 'night.events.json'}: No space left on device"
+    )
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
