@@ -56,7 +56,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline import __version__
-from pipeline.atomic import atomic_write
+from pipeline.atomic import atomic_write, file_set
 from pipeline.errors import InputError, describe_error
 from pipeline.inputs import GLOB_CHARS as _GLOB_CHARS
 from pipeline.inputs import abs_path as _abs
@@ -527,7 +527,8 @@ def _cell(value: Any, fmt: str) -> str:
 
 
 def write_cohort_tables(out_dir: Path, outcomes: Sequence[Outcome]) -> dict[str, Path]:
-    """Write ``cohort_daily_summary.csv``, ``recordings.csv`` and ``errors.csv`` atomically.
+    """Write ``cohort_daily_summary.csv``, ``recordings.csv`` and ``errors.csv`` as one
+    set (:func:`~pipeline.atomic.file_set`: never some of this run's beside an earlier's).
 
     The daily rows are copied as text from each output folder's ``daily_summary.csv``
     (so the numbers are exactly those), recordings in path order.
@@ -561,9 +562,11 @@ def write_cohort_tables(out_dir: Path, outcomes: Sequence[Outcome]) -> dict[str,
         {"recording": o.recording, "error": o.error} for o in outcomes if o.status == "failed"
     ]
     paths = {key: out_dir / name for key, name in COHORT_FILES.items()}
-    _write_frame(paths["daily"], cohort)
-    _write_frame(paths["recordings"], pd.DataFrame(rows, columns=RECORDINGS_COLUMNS))
-    _write_frame(paths["errors"], pd.DataFrame(errors, columns=ERRORS_COLUMNS))
+    order = ["daily", "errors", "recordings"]  # one set; the table of every recording last
+    with file_set([paths[k] for k in order]) as (daily_tmp, errors_tmp, recordings_tmp):
+        _write_frame(daily_tmp, cohort)
+        _write_frame(errors_tmp, pd.DataFrame(errors, columns=ERRORS_COLUMNS))
+        _write_frame(recordings_tmp, pd.DataFrame(rows, columns=RECORDINGS_COLUMNS))
     return paths
 
 

@@ -244,3 +244,31 @@ def test_detect_replaces_its_three_files_as_one_set(tmp_path: Path, monkeypatch)
         f"jerkcount: error: {tmp_path / 'night.events.json'}: No space left on device"
     )
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_file_set_replaces_all_or_none(tmp_path: Path) -> None:
+    """`file_set`: every target replaced when the block ends, in the order given; on an
+    error none of them, no stand-in left, and an OSError names the target."""
+    import errno
+
+    from pipeline.atomic import file_set
+
+    a, b = tmp_path / "a.csv", tmp_path / "b.json"
+    a.write_text("old a\n")
+    b.write_text("old b\n")
+    with pytest.raises(KeyboardInterrupt), file_set([a, b]) as (ta, tb):
+        with atomic_write(ta) as fh:
+            fh.write("new a\n")
+        raise KeyboardInterrupt  # before b is written
+    assert (a.read_text(), b.read_text()) == ("old a\n", "old b\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.json"]
+    with pytest.raises(OSError) as err, file_set([a, b]) as (ta, tb):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tb))
+    assert err.value.filename == str(b) and err.value.errno == errno.ENOSPC
+    with file_set([a, b]) as (ta, tb):
+        for path, text in ((ta, "new a\n"), (tb, "new b\n")):
+            with atomic_write(path) as fh:
+                fh.write(text)
+        assert (a.read_text(), b.read_text()) == ("old a\n", "old b\n")  # not yet
+    assert (a.read_text(), b.read_text()) == ("new a\n", "new b\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.json"]
