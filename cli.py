@@ -251,8 +251,7 @@ def simulate(
     no_confounders: bool,
 ) -> None:
     """Simulate a night with ground truth."""
-    from pipeline.writer import write_samples_csv
-    from sim import NightConfig, simulate_night, write_truth_csv
+    from sim import NightConfig, simulate_night, write_night
 
     config = _night_config(
         NightConfig,
@@ -268,8 +267,7 @@ def simulate(
         heartbeat=heartbeat,
     )
     night = simulate_night(config)
-    write_samples_csv(out, night.time, night.acc, night.metadata())
-    write_truth_csv(truth, night.truth)
+    write_night(night, out, truth)
     jerks = int((night.truth["kind"] == "jerk").sum())
     click.echo(
         f"simulated {hours:g} h at {fs:g} Hz with {jerks} jerks ({pattern}) "
@@ -494,8 +492,7 @@ def demo(out_dir: Path, hours: float, tz: str | None) -> None:
     """Simulate a 100 Hz night with confounders, process it, score it, point at the report."""
     from pipeline.process import ProcessParams
     from pipeline.score import score_files
-    from pipeline.writer import write_samples_csv
-    from sim import NightConfig, simulate_night, write_truth_csv
+    from sim import NightConfig, simulate_night, write_night
 
     rec = out_dir / "night.csv"
     truth = out_dir / "night.truth.csv"
@@ -516,8 +513,7 @@ def demo(out_dir: Path, hours: float, tz: str | None) -> None:
         confounders=True,
     )
     night = simulate_night(config)
-    write_samples_csv(rec, night.time, night.acc, night.metadata())
-    write_truth_csv(truth, night.truth)
+    write_night(night, rec, truth)
     n_true = int((night.truth["kind"] == "jerk").sum())
     click.echo(f"  recording    {rec}  ({len(night.time):,} samples, {n_true} true jerks)")
     result = _run_process([rec], out_dir, ProcessParams(tz=tz or _tz_default()))

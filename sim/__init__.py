@@ -11,6 +11,7 @@ from sim.night import (
     SimulatedNight,
     read_truth_csv,
     simulate_night,
+    write_night,
     write_truth_csv,
 )
 
@@ -24,5 +25,6 @@ __all__ = [
     "SimulatedNight",
     "read_truth_csv",
     "simulate_night",
+    "write_night",
     "write_truth_csv",
 ]

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.atomic import atomic_write
+from pipeline.atomic import atomic_write, file_set
 from pipeline.recording import runs
 from sim.body import Breathing, Heartbeat, Posture, Transition
 from sim.config import (
@@ -228,6 +228,17 @@ def write_truth_csv(path: str | Path, truth: pd.DataFrame) -> Path:
     with atomic_write(path) as fh:
         frame.to_csv(fh, index=False, lineterminator="\n")
     return path
+
+
+def write_night(night: SimulatedNight, recording: str | Path, truth: str | Path) -> None:
+    """Write ``night`` as a canonical recording CSV and its ground-truth CSV, as one set
+    (:func:`pipeline.atomic.file_set`, the recording last): an interrupted run never
+    leaves a new recording beside an earlier run's truth."""
+    from pipeline.writer import write_samples_csv
+
+    with file_set([truth, recording]) as (truth_tmp, recording_tmp):
+        write_truth_csv(truth_tmp, night.truth)
+        write_samples_csv(recording_tmp, night.time, night.acc, night.metadata())
 
 
 def read_truth_csv(path: str | Path) -> pd.DataFrame:

@@ -344,3 +344,28 @@ def test_free_time_round_trip(excl, frac):
     t = free.to_real(s)
     assert not any(a < t[0] < a + d for a, d in excl)
     np.testing.assert_allclose(free.to_free(t), s, atol=1e-9)
+
+
+def test_write_night_writes_recording_and_truth_as_one_set(tmp_path, monkeypatch) -> None:
+    """`simulate` over an earlier night stopped while writing the recording (the larger
+    file, written last): both files are still the earlier night's, no stand-in left; a
+    whole run writes both."""
+    import pipeline.writer
+    from sim import write_night
+
+    rec, truth = tmp_path / "n.csv", tmp_path / "n.truth.csv"
+    write_night(simulate_night(NightConfig(hours=0.05, seed=1)), rec, truth)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert sorted(before) == ["n.csv", "n.truth.csv"]
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline.writer, "write_samples_csv", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        write_night(simulate_night(NightConfig(hours=0.05, seed=2)), rec, truth)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    monkeypatch.undo()
+    write_night(simulate_night(NightConfig(hours=0.05, seed=2)), rec, truth)
+    assert rec.read_bytes() != before["n.csv"] and truth.read_bytes() != before["n.truth.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["n.csv", "n.truth.csv"]
