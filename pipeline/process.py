@@ -29,6 +29,7 @@ import hashlib
 import logging
 import os
 import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -372,15 +373,16 @@ def write_outputs(
 ) -> dict[str, Path]:
     """Write every output file into ``out_dir``; returns their paths.
 
-    All are written first into ``STAGING_DIR/<its name>/`` inside it and then renamed
-    into place, ``summary.json`` last: a run that stops part-way (Ctrl-C, a full disk, a
+    All are written first into ``STAGING_DIR-<random>/<its name>/`` inside it and then
+    renamed into place, ``summary.json`` last: a run that stops part-way (Ctrl-C, a full disk, a
     bad value found late) leaves an earlier run's files as they were, never some of
     this run's beside some of that one's.
     """
-    work = out_dir / STAGING_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # this run's own (a second run into the same folder at once does not touch it)
+    work = Path(tempfile.mkdtemp(prefix=STAGING_DIR + "-", dir=out_dir))
     staging = work / out_dir.name  # the folder's own name: the report names it
-    shutil.rmtree(work, ignore_errors=True)  # what an interrupted run left
-    staging.mkdir(parents=True)
+    staging.mkdir()
     try:
         try:
             _write_all(staging, combined, windows, params)
