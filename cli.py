@@ -430,7 +430,8 @@ def process(
     Several recordings (several nights, or one night split into files) are combined
     in time order; overlapping recordings are an error. A folder stands for the
     recordings in it (searched recursively; jerkcount's own output folders, such as
-    record's summary-*/, are left out).
+    record's summary-*/, and the tables it writes beside recordings, such as detect's
+    events CSVs and simulate's truth, are left out).
     """
     from pipeline.process import ProcessParams
     from pipeline.windows import resolve_day_start
@@ -559,7 +560,8 @@ def batch(
     """Process many recordings, each into its own folder, plus cohort tables.
 
     INPUTS are recordings, folders (searched recursively for *.csv, *.csv.gz,
-    *.parquet) and glob patterns (expanded here; ** recurses). Each recording gets
+    *.parquet) and glob patterns (expanded here; ** recurses); folders and globs leave
+    out jerkcount's own outputs (events, truth and summary tables). Each recording gets
     the outputs of `process` in OUT/NAME (NAME: its path below the inputs' common
     folder); OUT gets cohort_daily_summary.csv, recordings.csv and errors.csv.
     Recordings whose outputs are complete and whose input and parameters have not
