@@ -424,3 +424,26 @@ def test_a_run_stopped_part_way_leaves_the_earlier_outputs_whole(
     assert sorted(p.name for p in out.iterdir()) == names
     assert (out / "events.csv").read_bytes() != before["events.csv"]  # two nights now
     assert len(json.loads((out / "summary.json").read_text())["recordings"]) == 2
+
+
+def test_a_killed_runs_staging_folder_is_cleared_by_the_next(
+    nights: dict[str, Path], tmp_path: Path
+) -> None:
+    """SIGKILL leaves a run's hidden staging folder; the next run into the folder removes
+    it (its process is gone) but not that of a run still writing (this process)."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "trend"
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead = out / f".jerkcount-writing-{int(done.stdout)}-abc123"
+    live = out / f".jerkcount-writing-{os.getpid()}-def456"
+    for folder in (dead, live):
+        (folder / "trend").mkdir(parents=True)
+        (folder / "trend" / "events.csv").write_text("time\n")
+    res = _run("process", nights["a"], "--out", out, "--tz", BERLIN)
+    assert res.exit_code == 0, res.output
+    assert not dead.exists() and (live / "trend" / "events.csv").exists()
+    assert sorted(p.name for p in out.iterdir()) == sorted([*FILES, "report.html", live.name])
