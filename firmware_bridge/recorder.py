@@ -56,7 +56,7 @@ from firmware_bridge.recorder_writer import (
 )
 from firmware_bridge.source import LinkLost, Source, SourceInfo
 from pipeline import __version__
-from pipeline.atomic import private_files
+from pipeline.atomic import private_files, run_folder
 from pipeline.outputs import write_json
 from pipeline.params import DetectorParams
 from pipeline.pulse import beats_warning
@@ -142,8 +142,8 @@ class RecordResult:
     removed_empty: bool = False
 
 
-#: Hidden folder in the recordings' folder where a night's summary is written before it
-#: is renamed to ``summary-<stamp>``.
+#: Prefix of the hidden folder (:func:`~pipeline.atomic.run_folder`) in the recordings'
+#: folder where a night's summary is written before it is renamed to ``summary-<stamp>``.
 SUMMARY_STAGING = ".summary-partial"
 
 
@@ -500,12 +500,11 @@ class Recorder:
         # written in a hidden folder (under its own name, which the report shows) and
         # renamed when whole: an interrupted summary leaves no folder that looks like one
         # (and `process` of the nights' folder skips hidden ones)
-        work = out.parent / SUMMARY_STAGING
-        staging = work / out.name
+        work: Path | None = None
         params = ProcessParams(tz=self.params.tz, detector=self.params.detector)
         try:
-            shutil.rmtree(staging, ignore_errors=True)
-            make_private_dir(staging)
+            work = run_folder(out.parent, SUMMARY_STAGING)
+            staging = make_private_dir(work / out.name)
             result.process_result = process_recordings([result.path], staging, params)
             os.rename(staging, out)
             result.summary_dir = out
@@ -522,9 +521,8 @@ class Recorder:
             result.summary_error = f"cannot write the summary in {out}: {err.strerror or err}"
             log.info("no summary: %s", result.summary_error)
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
-            with contextlib.suppress(OSError):
-                work.rmdir()  # only when empty
+            if work is not None:
+                shutil.rmtree(work, ignore_errors=True)
 
     def _write_session(self, result: RecordResult | None) -> None:
         if self.session_path is None or self.info is None:

@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
+import re
+import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
 _private = 0  # how many private_files() blocks are open (any thread)
+log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -95,3 +99,35 @@ def file_set(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
         for standin in standins:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(standin)
+
+
+def run_folder(parent: str | Path, prefix: str) -> Path:
+    """A new hidden working folder of this run in ``parent``, ``prefix-<pid>-<random>``
+    (mode 0700); first removes those a killed run left (:func:`clear_stale`)."""
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    clear_stale(parent, prefix)
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}-{os.getpid()}-", dir=parent))
+
+
+def clear_stale(parent: Path, prefix: str) -> None:
+    """Remove the :func:`run_folder` folders in ``parent`` whose process (named in the
+    folder's name) is gone: a killed run's; a live run's is left alone."""
+    named = re.compile(re.escape(prefix) + r"-(\d+)-")
+    for work in parent.glob(f"{prefix}-*-*"):
+        match = named.match(work.name)
+        if match is None or _alive(int(match.group(1))):
+            continue
+        log.info("%s: removing what a killed run left", work)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's: it runs
+        return True
+    return True

@@ -28,9 +28,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
+from pipeline.atomic import run_folder
 from pipeline.detector import Detection, detect_stream
 from pipeline.errors import InputError
 from pipeline.events import ActivityPeriod
@@ -364,8 +363,6 @@ def summary_json(
 #: Hidden folder inside the output folder where a run's files are written before they
 #: are moved into place (same file system, so each move is a rename).
 STAGING_DIR = ".jerkcount-writing"
-#: ``STAGING_DIR-<pid>-<random>``: the pid of the run that writes there.
-_STAGING_PID = re.compile(re.escape(STAGING_DIR) + r"-(\d+)-")
 
 
 def write_outputs(
@@ -376,15 +373,14 @@ def write_outputs(
 ) -> dict[str, Path]:
     """Write every output file into ``out_dir``; returns their paths.
 
-    All are written first into ``STAGING_DIR-<random>/<its name>/`` inside it and then
-    renamed into place, ``summary.json`` last: a run that stops part-way (Ctrl-C, a full disk, a
-    bad value found late) leaves an earlier run's files as they were, never some of
-    this run's beside some of that one's.
+    All are written first into this run's ``STAGING_DIR-<pid>-<random>/<its name>/``
+    inside it (:func:`~pipeline.atomic.run_folder`, which also clears a killed run's)
+    and then renamed into place, ``summary.json`` last: a run that stops part-way
+    (Ctrl-C, a full disk, a bad value found late) leaves an earlier run's files as
+    they were, never some of this run's beside some of that one's.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _clear_stale(out_dir)
     # this run's own (a second run into the same folder at once does not touch it)
-    work = Path(tempfile.mkdtemp(prefix=f"{STAGING_DIR}-{os.getpid()}-", dir=out_dir))
+    work = run_folder(out_dir, STAGING_DIR)
     staging = work / out_dir.name  # the folder's own name: the report names it
     staging.mkdir()
     try:
@@ -402,28 +398,6 @@ def write_outputs(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {key: out_dir / name for key, name in FILE_NAMES.items()}
-
-
-def _clear_stale(out_dir: Path) -> None:
-    """Remove the staging folders in ``out_dir`` of runs that were killed (their process,
-    named in the folder's name, is gone); a live run's is left alone."""
-    for work in out_dir.glob(f"{STAGING_DIR}-*-*"):
-        match = _STAGING_PID.match(work.name)
-        if match is None or _alive(int(match.group(1))):
-            continue
-        log.info("%s: removing what a killed run left", work)
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process ``pid`` runs on this machine."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's: it runs
-        return True
-    return True
 
 
 def _in_place(err: OSError | InputError, staging: Path, out_dir: Path) -> Exception:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import stat
 import time
 from dataclasses import replace
@@ -398,7 +399,8 @@ def test_a_second_ctrl_c_while_summarising_keeps_the_night_and_its_log(
         f"skipped (Ctrl-C); `jerkcount process {res.path} --out "
         f"{tmp_path / ('summary-' + res.path.stem.removeprefix('recording-'))}` writes it"  # type: ignore[union-attr]
     )
-    assert written and written[0].parent == tmp_path / ".summary-partial"
+    assert written and written[0].parent.parent == tmp_path
+    assert written[0].parent.name.startswith(f".summary-partial-{os.getpid()}-")
     assert written[0].name.startswith("summary-") and not written[0].parent.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == [res.path.name, res.session_path.name]  # type: ignore[union-attr]
     session = json.loads(res.session_path.read_text())  # type: ignore[union-attr]
