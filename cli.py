@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -25,6 +26,9 @@ EXIT_INPUT = 2
 EXIT_IO = 1
 #: exit status of a command ended by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it)
 EXIT_INTERRUPTED = 130
+#: exit status when what it printed to had no reader any more (128 + SIGPIPE, as shells
+#: report a command a pipe's end stopped)
+EXIT_BROKEN_PIPE = 141
 _INPUT_ERRORS = (
     InputError,
     FileNotFoundError,
@@ -62,12 +66,21 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:  # the reader of a pipe left (`| head`): stop quietly
+            _quiet_stdout()
+            ctx.exit(EXIT_BROKEN_PIPE)
         except _INPUT_ERRORS as err:
             click.echo(_error_line(err), err=True)
             ctx.exit(EXIT_INPUT)
         except OSError as err:  # writing failed (disk full, quota): the files before stay
             click.echo(_error_line(err), err=True)
             ctx.exit(EXIT_IO)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at the null device, so that flushing it at exit raises nothing more."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _parse_start(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:

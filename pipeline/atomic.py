@@ -11,11 +11,13 @@ stay ``0o600``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import logging
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -46,17 +48,46 @@ def umask_mode() -> int:
     return 0o666 & ~mask
 
 
+#: Folders whose entries are the system's, not files to replace (``/dev/stdout`` is a
+#: link to ``/proc/self/fd/1``, which may well be a regular file: a redirected output).
+SYSTEM_DIRS = ("/dev", "/proc")
+
+
+def special_file(path: str | Path) -> bool:
+    """Whether ``path`` names the system's stream or device rather than a file: it lies in
+    :data:`SYSTEM_DIRS` (``/dev/stdout``, ``/dev/null``, ``/proc/self/fd/1``), or it is
+    there and neither a regular file nor a folder (symbolic links followed: a named
+    pipe, a socket, a device)."""
+    absolute = os.path.abspath(path)
+    if any(absolute == d or absolute.startswith(d + os.sep) for d in SYSTEM_DIRS):
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | Path, mode: str = "w", newline: str | None = "") -> Iterator[IO]:
     """Open a temporary file next to ``path``; on success fsync and rename it over ``path``.
 
-    On an exception the temporary file is removed and ``path`` is left untouched.
+    On an exception the temporary file is removed and ``path`` is left untouched. A
+    :func:`special_file` (``/dev/stdout``, a pipe) is written into as it is, never
+    replaced (there is nothing a rename could keep whole).
     """
     path = Path(path)
+    kwargs = {} if "b" in mode else {"encoding": "utf-8", "newline": newline}
+    if special_file(path):
+        with open(path, mode, **kwargs) as fh:
+            yield fh
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        kwargs = {} if "b" in mode else {"encoding": "utf-8", "newline": newline}
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:  # a folder that cannot hold files: name the file, not the temp
+        raise OSError(err.errno, err.strerror, str(path)) from err
+    try:
         with os.fdopen(fd, mode, **kwargs) as fh:
             if hasattr(os, "fchmod"):  # POSIX; on Windows the mode bits do not apply
                 os.fchmod(fh.fileno(), 0o600 if _private else umask_mode())
@@ -85,6 +116,9 @@ def file_set(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
     some of an earlier one. On an exception the stand-ins are removed, the targets left
     as they were, and an :class:`OSError` names the target, not its stand-in."""
     targets = [Path(p) for p in paths]
+    for target in targets:  # a set of files needs files: /dev/stdout cannot hold one
+        if special_file(target):
+            raise OSError(errno.EINVAL, "not a regular file (give a file name)", str(target))
     standins = [t.with_name(f".{t.name}.{os.getpid()}.set") for t in targets]
     by_standin = {str(s): str(t) for s, t in zip(standins, targets, strict=True)}
     try:

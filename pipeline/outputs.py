@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from pipeline import __version__
-from pipeline.atomic import atomic_write, file_set
+from pipeline.atomic import atomic_write, file_set, special_file
 from pipeline.errors import InputError
 from pipeline.events import ACTIVITY_COLUMNS, EVENT_COLUMNS, ActivityPeriod, JerkEvent
 
@@ -398,6 +398,9 @@ def write_detection(
             "activity": activity_path.name,
         },
     }
+    if special_file(events_path):  # /dev/stdout: the three files need a file's name
+        raise InputError(events_path, "not a regular file: detect writes the events CSV "
+                         "and two files beside it (give a file name)")  # fmt: skip
     # the three as one set, the sidecar (its parameters) last: a run stopped part-way
     # (a full disk) leaves an earlier run's three files, never a mix
     with file_set([activity_path, events_path, json_path]) as (activity_tmp, events_tmp, json_tmp):

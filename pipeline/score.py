@@ -286,6 +286,8 @@ def read_onset_table(path: str | Path, kind: str | None = None) -> Onsets:
     frame.columns = [str(c).strip() for c in frame.columns]
     if "time" not in frame.columns:
         found = ",".join(frame.columns) or "nothing"
+        if len(found) > 80:  # one line, even for a file whose "header" is all of it
+            found = found[:77] + "..."
         raise InputError(path, f"missing column 'time' (header is: {found})", line=header_line)
     if {"ax", "ay", "az"} <= {c.lower() for c in frame.columns}:
         raise InputError(path, "a recording (columns ax,ay,az), not onsets: score takes the "

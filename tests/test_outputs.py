@@ -272,3 +272,79 @@ def test_file_set_replaces_all_or_none(tmp_path: Path) -> None:
         assert (a.read_text(), b.read_text()) == ("old a\n", "old b\n")  # not yet
     assert (a.read_text(), b.read_text()) == ("new a\n", "new b\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.json"]
+
+
+def test_system_streams_are_written_into_never_replaced(tmp_path: Path) -> None:
+    """/dev/null, /dev/stdout (a link to /proc/self/fd/1, a regular file when the output
+    is redirected) and named pipes are the system's: `atomic_write` writes into them
+    and leaves them what they are; a set of files refuses them."""
+    import errno
+    import threading
+
+    from pipeline.atomic import file_set, special_file
+
+    assert special_file("/dev/null") and special_file("/dev/stdout")
+    assert special_file("/proc/self/fd/1") and not special_file(tmp_path)
+    assert not special_file(tmp_path / "new.csv")
+    before = os.lstat("/dev/null")
+    with atomic_write("/dev/null") as fh:
+        fh.write("nothing\n")
+    after = os.lstat("/dev/null")
+    assert stat.S_ISCHR(after.st_mode) and after.st_ino == before.st_ino
+    assert list(Path("/dev").glob(".null.*")) == []
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    with atomic_write(fifo) as fh:
+        fh.write("through the pipe\n")
+    reader.join(10)
+    assert got == [b"through the pipe\n"] and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    with pytest.raises(OSError) as err, file_set([tmp_path / "a.csv", fifo]):
+        pass
+    assert err.value.errno == errno.EINVAL and err.value.filename == str(fifo)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_detect_to_dev_stdout_is_a_one_line_error(tmp_path: Path) -> None:
+    """`detect --out /dev/stdout` would put two more files in /dev: exit 2, one line,
+    /dev/stdout still the link it was."""
+    from click.testing import CliRunner
+
+    from cli import main
+    from pipeline.writer import write_samples_csv
+    from sim import NightConfig, simulate_night
+
+    night = simulate_night(NightConfig(hours=0.05, fs=50.0, seed=3))
+    rec = tmp_path / "night.csv"
+    write_samples_csv(rec, night.time, night.acc, night.metadata())
+    link = os.readlink("/dev/stdout")
+    res = CliRunner().invoke(main, ["detect", str(rec), "--out", "/dev/stdout"])
+    assert res.exit_code == 2
+    assert res.output.strip().splitlines()[-1] == (
+        "jerkcount: error: /dev/stdout: not a regular file: detect writes the events CSV "
+        "and two files beside it (give a file name)"
+    )
+    assert os.readlink("/dev/stdout") == link
+    assert list(Path("/dev").glob("stdout.*")) == []
+
+
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
+    """`jerkcount score ... --matches /dev/stdout | head -1`: the reader leaves after a
+    line; the command stops with status 141 and no error line (it said 'Broken pipe')."""
+    import subprocess
+    import sys
+
+    truth = tmp_path / "t.csv"
+    truth.write_text("time\n" + "".join(f"{100 + i}.0\n" for i in range(20000)))
+    cmd = [sys.executable, "-m", "cli", "score", str(truth), str(truth), "--matches",
+           "/dev/stdout"]  # fmt: skip
+    repo = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen(cmd, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()  # type: ignore[union-attr]
+    proc.stdout.close()  # type: ignore[union-attr]
+    stderr = proc.stderr.read()  # type: ignore[union-attr]
+    assert proc.wait(30) == 141
+    assert first.startswith(b"status,truth_time,event_time")
+    assert stderr == b""

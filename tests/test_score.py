@@ -241,3 +241,14 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
         read_onsets(tmp_path / "nope.csv")
     with pytest.raises(InputError, match="is a directory"):
         read_onsets(tmp_path)
+
+
+def test_a_long_header_without_time_is_named_in_short(tmp_path: Path) -> None:
+    """A file whose first line is all of it (its line ends lost): the one-line error
+    quotes the start of that line, not 200 kB of it."""
+    bad = _write(tmp_path / "one_line.csv", "\\\\n".join(["onset", *map(str, range(20000))]))
+    with pytest.raises(InputError) as err:
+        score_files(bad, bad)
+    text = str(err.value)
+    assert text.startswith(f"{bad}:1: missing column 'time' (header is: onset\\\\n0\\\\n1\\\\n")
+    assert text.endswith("...)") and len(text) < len(str(bad)) + 140
