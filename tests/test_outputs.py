@@ -309,7 +309,7 @@ def test_system_streams_are_written_into_never_replaced(tmp_path: Path) -> None:
 
 def test_detect_to_dev_stdout_is_a_one_line_error(tmp_path: Path) -> None:
     """`detect --out /dev/stdout` would put two more files in /dev: exit 2, one line,
-    /dev/stdout still the link it was."""
+    /dev/stdout still what it was."""
     from click.testing import CliRunner
 
     from cli import main
@@ -319,14 +319,15 @@ def test_detect_to_dev_stdout_is_a_one_line_error(tmp_path: Path) -> None:
     night = simulate_night(NightConfig(hours=0.05, fs=50.0, seed=3))
     rec = tmp_path / "night.csv"
     write_samples_csv(rec, night.time, night.acc, night.metadata())
-    link = os.readlink("/dev/stdout")
+    before = os.lstat("/dev/stdout")
     res = CliRunner().invoke(main, ["detect", str(rec), "--out", "/dev/stdout"])
     assert res.exit_code == 2
     assert res.output.strip().splitlines()[-1] == (
         "jerkcount: error: /dev/stdout: not a regular file: detect writes the events CSV "
         "and two files beside it (give a file name)"
     )
-    assert os.readlink("/dev/stdout") == link
+    after = os.lstat("/dev/stdout")  # still the link (or device) it was
+    assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino)
     assert list(Path("/dev").glob("stdout.*")) == []
 
 
