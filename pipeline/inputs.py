@@ -126,6 +126,12 @@ def find_inputs(
         else:
             raise InputError(text, "no such file or folder")
         for m in matches:
+            if m.is_dir() and _inside(m, exclude):
+                raise InputError(
+                    None,
+                    f"--out {exclude} holds the recordings given ({m}): the outputs need a "
+                    f"folder of their own, such as {m / 'summary'}",
+                )
             if m.is_dir():
                 add_folder(m)
             elif path is m:  # named as it is: taken whatever it holds

@@ -152,3 +152,21 @@ def test_a_folder_skips_the_tables_jerkcount_wrote_beside_its_recordings(
         "jerkcount: error: no recordings (.csv, .csv.gz, .parquet) in "
         f"{only} (1 jerkcount output table(s) skipped)\n"
     )
+
+
+def test_out_that_holds_the_recordings_is_a_usage_error(tmp_path: Path) -> None:
+    """`process nights --out nights` (or `batch`): the folder of the recordings would
+    become an output folder, and every later run would find no recording in it. One
+    line, exit 2, nothing written; --out below it is fine."""
+    nights = tmp_path / "nights"
+    _night(nights / "n1.csv", 1, 0)
+    for cmd in ("process", "batch"):
+        res = _run(cmd, nights, "--out", nights, "--tz", "UTC")
+        assert res.exit_code == 2, res.output
+        assert res.output.strip().splitlines()[-1] == (
+            f"jerkcount: error: --out {nights if cmd == 'process' else nights.resolve()} "
+            f"holds the recordings given ({nights}): the outputs need a folder of their own, "
+            f"such as {nights / 'summary'}"
+        )
+        assert sorted(p.name for p in nights.iterdir()) == ["n1.csv"]
+    assert _run("process", nights, "--out", nights / "summary", "--tz", "UTC").exit_code == 0
