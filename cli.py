@@ -331,11 +331,13 @@ def _detect_and_write(
 ) -> tuple[Any, dict[str, Path]]:
     """Run the detector on ``rec`` (progress bar on a terminal) and write its outputs."""
     from pipeline.detector import detect_file
-    from pipeline.outputs import get_zone, write_detection
+    from pipeline.inputs import check_spares_inputs
+    from pipeline.outputs import get_zone, sidecar_paths, write_detection
     from pipeline.progress import progress_bar
     from pipeline.reader import ReaderParams
 
     get_zone(tz)  # reject a bad --tz before the long work
+    check_spares_inputs([out, *sidecar_paths(out)], [rec])
     total = rec.stat().st_size if rec.is_file() else 0
     reader = ReaderParams(input=input_options)
     with progress_bar(total, f"detecting {rec.name}") as advance:

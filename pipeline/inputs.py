@@ -200,3 +200,28 @@ def expand_folders(paths: Sequence[Path], exclude: Path | None = None) -> list[P
     for path in paths:
         out.extend(find_inputs([path], exclude) if path.is_dir() else [path])
     return out
+
+
+def _same(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file (the same inode, or the same absolute path
+    when one is not there yet)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def check_spares_inputs(outputs: Sequence[str | Path], inputs: Sequence[str | Path]) -> None:
+    """:class:`InputError` when one of ``outputs`` would be written over one of
+    ``inputs`` (``detect night.csv --out night.csv``), or over another output: nothing
+    is read or written then."""
+    outs = [Path(o) for o in outputs]
+    for k, out in enumerate(outs):
+        for given in inputs:
+            if _same(out, Path(given)):
+                raise InputError(out, f"would be written over the input {given}: give the "
+                                 "output another name")  # fmt: skip
+        for other in outs[k + 1 :]:
+            if _same(out, other):
+                raise InputError(out, f"named twice as an output (also as {other}): give "
+                                 "each its own name")  # fmt: skip

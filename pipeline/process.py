@@ -42,6 +42,7 @@ from pipeline.atomic import run_folder
 from pipeline.detector import Detection, detect_stream
 from pipeline.errors import InputError
 from pipeline.events import ActivityPeriod
+from pipeline.inputs import check_spares_inputs
 from pipeline.nonwear import NonWearParams, NonWearTracker
 from pipeline.outputs import (
     EVENT_FORMATS,
@@ -235,6 +236,7 @@ def process_recordings(
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(out_dir, "is not a directory (--out needs a folder)")
+    check_spares_inputs([out_dir / name for name in FILE_NAMES.values()], paths)
     ordered = _starts([Path(p) for p in paths], params.reader)
     results: list[RecordingResult] = []
     for k, (_, path) in enumerate(ordered):

@@ -185,6 +185,10 @@ def score_files(
     written by ``jerkcount detect``. A header-only file is a valid empty list.
     Raises :class:`InputError` naming the file (and line) for bad input.
     """
+    if matches is not None:
+        from pipeline.inputs import check_spares_inputs
+
+        check_spares_inputs([matches], [truth_csv, events_csv])
     truth = read_onset_table(truth_csv, kind="jerk")
     events = read_onset_table(events_csv)
     _check_order(Path(truth_csv), Path(events_csv))

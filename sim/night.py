@@ -234,8 +234,10 @@ def write_night(night: SimulatedNight, recording: str | Path, truth: str | Path)
     """Write ``night`` as a canonical recording CSV and its ground-truth CSV, as one set
     (:func:`pipeline.atomic.file_set`, the recording last): an interrupted run never
     leaves a new recording beside an earlier run's truth."""
+    from pipeline.inputs import check_spares_inputs
     from pipeline.writer import write_samples_csv
 
+    check_spares_inputs([truth, recording], [])
     with file_set([truth, recording]) as (truth_tmp, recording_tmp):
         write_truth_csv(truth_tmp, night.truth)
         write_samples_csv(recording_tmp, night.time, night.acc, night.metadata())

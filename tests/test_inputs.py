@@ -170,3 +170,52 @@ def test_out_that_holds_the_recordings_is_a_usage_error(tmp_path: Path) -> None:
         )
         assert sorted(p.name for p in nights.iterdir()) == ["n1.csv"]
     assert _run("process", nights, "--out", nights / "summary", "--tz", "UTC").exit_code == 0
+
+
+def test_no_command_writes_over_its_own_input(tmp_path: Path) -> None:
+    """An output named like an input (or two outputs alike) is a one-line error, exit 2,
+    before anything is read or written: `detect night.csv --out night.csv` replaced
+    the recording with its events, `score T E --matches T` the truth with the matches."""
+    import hashlib
+
+    rec = _night(tmp_path / "night.csv", 1, 0)
+    truth = tmp_path / "night.truth.csv"
+    truth.write_text(
+        "kind,time,end,peak_g,duration_ms,detail\njerk,1772402500.0,1772402500.1,0.5,80,x\n"
+    )
+    events = tmp_path / "night.events.csv"
+    assert _run("detect", rec, "--out", events, "--tz", "UTC").exit_code == 0
+    folder = tmp_path / "p"
+    folder.mkdir()
+    inside = folder / "events.csv"
+    inside.write_bytes(rec.read_bytes())
+
+    def digests() -> dict[str, str]:
+        return {
+            p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in tmp_path.rglob("*")
+            if p.is_file()
+        }
+
+    before = digests()
+    cases = [
+        (["detect", rec, "--out", rec], f"{rec}: would be written over the input {rec}"),
+        (["detect", events, "--out", tmp_path / "night.csv"], None),
+        (["score", truth, events, "--matches", truth],
+         f"{truth}: would be written over the input {truth}"),
+        (["simulate", "--out", tmp_path / "s.csv", "--truth", tmp_path / "s.csv",
+          "--hours", "0.01"],
+         f"{tmp_path / 's.csv'}: named twice as an output (also as {tmp_path / 's.csv'})"),
+        (["process", inside, "--out", folder, "--tz", "UTC"],
+         f"{inside}: would be written over the input {inside}"),
+    ]  # fmt: skip
+    for args, message in cases:
+        res = _run(*args)
+        assert res.exit_code == 2, (args, res.output)
+        if message is not None:
+            assert res.output.strip().splitlines()[-1] == (
+                f"jerkcount: error: {message}: give the output another name"
+                if "written over" in message
+                else f"jerkcount: error: {message}: give each its own name"
+            )
+    assert digests() == before
