@@ -389,7 +389,11 @@ def detect(rec: Path, out: Path | None, tz: str | None, params: Any, input_optio
     help="Also write every truth and detection with its outcome (tp, fn, fp) to this CSV.",
 )
 def score(truth: Path, events: Path, tolerance: float, as_json: bool, matches: Path | None) -> None:
-    """Score an events CSV against a ground-truth CSV (one-to-one onset matching)."""
+    """Score an events CSV against a ground-truth CSV (one-to-one onset matching).
+
+    TRUTH comes first: detect's events given first and simulate's truth second is an
+    error. --matches may be /dev/stdout, never one of the two inputs.
+    """
     from pipeline.score import score_files
 
     result = score_files(truth, events, tolerance, matches)
@@ -738,7 +742,9 @@ def record(
     Samples reach the disk every half second; if the link drops (unplug, Bluetooth
     disconnect, board reset or silent) the recorder reconnects with back-off and
     carries on in the same file. At the end it writes the night's summary as
-    `process` would, into OUT/summary-<UTC start>/.
+    `process` would, into OUT/summary-<UTC start>/ (Ctrl-C again skips the summary
+    only). A board that is not reached within 60 s is an error; one that sent no
+    sample leaves no recording.
     """
     from firmware_bridge.errors import ProtocolError
     from firmware_bridge.recorder import RecorderError, RecorderParams
