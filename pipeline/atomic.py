@@ -107,6 +107,19 @@ def atomic_write(path: str | Path, mode: str = "w", newline: str | None = "") ->
         raise
 
 
+def renamed(err: Exception, names: dict[str, str]) -> Exception:
+    """``err`` (an :class:`OSError` or :class:`~pipeline.errors.InputError`) naming the
+    file ``names`` maps its file to, where it names a working copy (a stand-in, a staged
+    file) rather than the file the user knows; else ``err`` itself."""
+    from pipeline.errors import InputError
+
+    if isinstance(err, OSError) and err.filename in names:
+        return OSError(err.errno, err.strerror, names[err.filename])
+    if isinstance(err, InputError) and err.path in names:
+        return InputError(names[err.path], err.message, err.line)
+    return err
+
+
 @contextlib.contextmanager
 def file_set(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
     """Write several files as one set: yields a hidden stand-in path beside each of
@@ -126,9 +139,10 @@ def file_set(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
         for standin, target in zip(standins, targets, strict=True):
             os.replace(standin, target)
     except OSError as err:
-        if err.filename in by_standin:
-            raise OSError(err.errno, err.strerror, by_standin[err.filename]) from err
-        raise
+        named = renamed(err, by_standin)
+        if named is err:
+            raise
+        raise named from err
     finally:
         for standin in standins:
             with contextlib.suppress(FileNotFoundError):

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
-from pipeline.atomic import run_folder
+from pipeline.atomic import renamed, run_folder
 from pipeline.detector import Detection, detect_stream
 from pipeline.errors import InputError
 from pipeline.events import ActivityPeriod
@@ -389,7 +389,8 @@ def write_outputs(
         try:
             _write_all(staging, combined, windows, params)
         except (OSError, InputError) as err:  # name the file as the user knows it
-            moved = _in_place(err, staging, out_dir)
+            names = {str(staging / n): str(out_dir / n) for n in FILE_NAMES.values()}
+            moved = renamed(err, names)
             if moved is err:
                 raise
             raise moved from err
@@ -400,17 +401,6 @@ def write_outputs(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {key: out_dir / name for key, name in FILE_NAMES.items()}
-
-
-def _in_place(err: OSError | InputError, staging: Path, out_dir: Path) -> Exception:
-    """``err`` naming the file in ``out_dir`` where it named the one in ``staging``."""
-    name = err.filename if isinstance(err, OSError) else err.path
-    if name is None or Path(name).parent != staging:
-        return err
-    final = str(out_dir / Path(name).name)
-    if isinstance(err, OSError):
-        return OSError(err.errno, err.strerror, final)
-    return InputError(final, err.message, err.line)
 
 
 def _write_all(
