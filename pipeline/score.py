@@ -12,6 +12,9 @@ matching, swapping its partner for ``t`` keeps every pair within tolerance becau
 all later points lie to the right of both.) ``tests/test_score.py`` checks this
 against an assignment solver on random inputs.
 
+The two CSV files are read by :mod:`pipeline.score_io` (every row checked against
+its header, bad rows named by line); its readers are importable from here too.
+
 :func:`match_table` lists every truth and every detection with its outcome (``tp``
 matched, ``fn`` missed, ``fp`` false), for ``jerkcount score --matches``.
 
@@ -29,15 +32,20 @@ is a perfect score and every other empty case is scored honestly:
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from pipeline.errors import InputError
+from pipeline.score_io import Onsets, read_onset_table, read_onsets
+
+__all__ = [
+    "DEFAULT_TOLERANCE_S", "MATCH_COLUMNS", "MATCH_FORMATS", "Onsets", "ScoreResult",
+    "check_tolerance", "match_onsets", "match_table", "read_onset_table", "read_onsets",
+    "score_files", "score_onsets",
+]  # fmt: skip
 
 DEFAULT_TOLERANCE_S = 0.3
 #: Columns of the matches CSV, in order (``jerkcount score --matches``).
@@ -50,18 +58,6 @@ MATCH_FORMATS = {
     "truth_time": "%.4f", "event_time": "%.4f", "error_ms": "%.1f", "truth_peak_g": "%.4f",
     "event_peak_g": "%.4f", "truth_duration_ms": "%.1f", "event_duration_ms": "%.1f",
 }  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Onsets:
-    """Onsets read from a CSV: ``time`` (n,) epoch s, and per onset, where the file has
-    them, ``peak_g`` (n,) g and ``duration_ms`` (n,) ms (else NaN) and ``detail`` (n,)
-    text (else empty)."""
-
-    time: np.ndarray
-    peak_g: np.ndarray
-    duration_ms: np.ndarray
-    detail: list[str]
 
 
 @dataclass(frozen=True)
@@ -98,6 +94,16 @@ class ScoreResult:
         return out
 
 
+def check_tolerance(tolerance_s: float) -> float:
+    """``tolerance_s`` as a float when it is a finite number of seconds >= 0, else
+    :class:`ValueError` saying so (NaN would match nothing and infinity everything,
+    each silently)."""
+    value = float(tolerance_s)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"tolerance must be a finite number of seconds >= 0, got {tolerance_s}")
+    return value
+
+
 def match_onsets(
     detected: np.ndarray, truth: np.ndarray, tolerance_s: float = DEFAULT_TOLERANCE_S
 ) -> list[tuple[int, int]]:
@@ -113,8 +119,7 @@ def match_onsets(
     Pairs ``(i, j)`` of indices into the *given* ``detected`` and ``truth`` arrays,
     in time order.
     """
-    if tolerance_s < 0 or math.isnan(tolerance_s):
-        raise ValueError(f"tolerance must be >= 0, got {tolerance_s}")
+    check_tolerance(tolerance_s)
     d = np.asarray(detected, dtype=np.float64).ravel()
     t = np.asarray(truth, dtype=np.float64).ravel()
     d_order = np.argsort(d, kind="stable")
@@ -183,8 +188,11 @@ def score_files(
     ``kind`` column only rows with ``kind == "jerk"`` count (the simulator also lists
     confounders there). ``events_csv`` needs a ``time`` column (epoch seconds), as
     written by ``jerkcount detect``. A header-only file is a valid empty list.
-    Raises :class:`InputError` naming the file (and line) for bad input.
+    Raises :class:`InputError` naming the file (and line) for bad input, and
+    :class:`ValueError` for a tolerance that is negative or not finite, before any
+    file is read or written.
     """
+    check_tolerance(tolerance_s)
     if matches is not None:
         from pipeline.inputs import check_spares_inputs
 
@@ -250,96 +258,3 @@ def match_table(
 def _at(values: np.ndarray, k: int | None) -> float:
     """``values[k]`` as a float; NaN (an empty cell) without an index."""
     return float(values[k]) if k is not None else math.nan
-
-
-def read_onsets(path: str | Path, kind: str | None = None) -> np.ndarray:
-    """Read the ``time`` column of a CSV as float seconds (see :func:`read_onset_table`)."""
-    return read_onset_table(path, kind).time
-
-
-def read_onset_table(path: str | Path, kind: str | None = None) -> Onsets:
-    """Read the onsets of a CSV: its ``time`` column as float seconds, and its
-    ``peak_g``, ``duration_ms`` and ``detail`` columns where it has them.
-
-    Leading ``#`` lines are skipped. With ``kind`` given and a ``kind`` column
-    present, only rows of that kind are kept. Raises :class:`InputError` for a
-    missing, unreadable, empty, non-CSV or malformed file, naming the line of the
-    first bad value (of ``time``; a size that is not a number is left empty).
-    """
-    path = Path(path)
-    text = _read_text(path)
-    lines = text.splitlines()
-    n_comments = 0
-    while n_comments < len(lines) and lines[n_comments].startswith("#"):
-        n_comments += 1
-    if n_comments == len(lines) or not lines[n_comments].strip():
-        raise InputError(path, "empty file: no CSV header")
-    header_line = n_comments + 1
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            skiprows=n_comments,
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=False,
-            encoding="utf-8",
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise InputError(path, f"not a valid CSV file ({first})") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    if "time" not in frame.columns:
-        found = ",".join(frame.columns) or "nothing"
-        if len(found) > 80:  # one line, even for a file whose "header" is all of it
-            found = found[:77] + "..."
-        raise InputError(path, f"missing column 'time' (header is: {found})", line=header_line)
-    if {"ax", "ay", "az"} <= {c.lower() for c in frame.columns}:
-        raise InputError(path, "a recording (columns ax,ay,az), not onsets: score takes the "
-                         "ground truth (or your annotations) and an events CSV from detect",
-                         line=header_line)  # fmt: skip
-    times = frame["time"].str.strip()
-    numeric = pd.to_numeric(times, errors="coerce").to_numpy(dtype=np.float64)
-    bad = np.flatnonzero(~np.isfinite(numeric))
-    if bad.size:
-        row = int(bad[0])
-        value = times.iloc[row]
-        what = (
-            "time is missing"
-            if pd.isna(value) or value == ""
-            else f"time is not a number: {value!r}"
-        )
-        raise InputError(path, what, line=header_line + 1 + row)
-    keep = np.ones(numeric.size, dtype=bool)
-    if kind is not None and "kind" in frame.columns:
-        keep = (frame["kind"].str.strip() == kind).to_numpy()
-    n = int(keep.sum())
-
-    def column(name: str) -> np.ndarray:
-        if name not in frame.columns:
-            return np.full(n, np.nan)
-        values = pd.to_numeric(frame[name].str.strip(), errors="coerce")
-        return values.to_numpy(dtype=np.float64)[keep]
-
-    detail = frame["detail"].str.strip()[keep].tolist() if "detail" in frame.columns else [""] * n
-    return Onsets(numeric[keep], column("peak_g"), column("duration_ms"), detail)
-
-
-def _read_text(path: Path) -> str:
-    """The file as UTF-8 text, or :class:`InputError` for anything unreadable."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a directory, not a CSV file") from None
-    except PermissionError:
-        raise InputError(path, "permission denied") from None
-    except OSError as err:
-        raise InputError(path, f"cannot read ({err.strerror or err})") from None
-    if b"\x00" in data:
-        raise InputError(path, "not a CSV text file (binary data)")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise InputError(path, "not a CSV text file (not UTF-8)", line=line) from None
