@@ -139,9 +139,9 @@ class DetectorParams:
     k_pulse: float = 2.0
 
     def __post_init__(self) -> None:
-        share = self.pulse_share  # (a value of the wrong type is read_params_file's to name)
-        if isinstance(share, int | float) and not 0.0 < share < 1.0:
-            raise ValueError(f"pulse_share must be between 0 and 1, not {share}")
+        problems = range_problems(self)
+        if problems:
+            raise ValueError(problems[0])
 
     def as_dict(self) -> dict[str, float | int]:
         """The parameters as a plain dict (for JSON sidecars)."""
@@ -155,6 +155,110 @@ class DetectorParams:
         if unknown:
             raise ValueError(f"unknown detector parameter(s): {', '.join(unknown)}")
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The values a numeric field may take: ``low`` to ``high``, each end itself only
+    when ``low_ok`` / ``high_ok`` (a length that must be positive has ``low`` 0,
+    ``low_ok`` False); ``off`` is a value outside the range that turns the rule off
+    (``energy_z`` 0). ``unit`` is for messages."""
+
+    low: float
+    high: float
+    low_ok: bool = True
+    high_ok: bool = True
+    off: float | None = None
+    unit: str = ""
+
+    def describe(self) -> str:
+        """The range in words, e.g. ``above 0 s and at most 10 s``."""
+        unit = f" {self.unit}" if self.unit else ""
+        low = f"at least {self.low:g}" if self.low_ok else f"above {self.low:g}"
+        high = f"at most {self.high:g}" if self.high_ok else f"below {self.high:g}"
+        text = f"{low}{unit} and {high}{unit}"
+        return text + (f" (or {self.off:g} for off)" if self.off is not None else "")
+
+    def holds(self, value: float) -> bool:
+        """True when ``value`` is in range (or the off value)."""
+        if self.off is not None and value == self.off:
+            return True
+        above = value >= self.low if self.low_ok else value > self.low
+        below = value <= self.high if self.high_ok else value < self.high
+        return above and below
+
+
+_S, _G = "s", "g"
+#: The range of every numeric field. Lengths are bounded above too: the detector keeps
+#: windows of ``x / frame_s`` frames, so a window of a day in frames of a microsecond
+#: would ask for terabytes; each bound is far beyond any setting that makes sense.
+BOUNDS: dict[str, Bound] = {
+    "baseline_block_s": Bound(0.01, 10.0, unit=_S),
+    "baseline_s": Bound(0.0, 60.0, False, unit=_S),
+    "lp_hz": Bound(2.0, 10_000.0, unit="Hz"),
+    "frame_s": Bound(0.01, 10.0, unit=_S),
+    "background_s": Bound(0.0, 3600.0, False, unit=_S),
+    "warmup_s": Bound(0.0, 3600.0, unit=_S),
+    "k_high": Bound(0.0, 1e6, False),
+    "k_low": Bound(0.0, 1e6, False),
+    "min_peak_g": Bound(0.0, 1e5, unit=_G),
+    "min_low_g": Bound(0.0, 1e5, unit=_G),
+    "merge_gap_s": Bound(0.0, 60.0, unit=_S),
+    "end_fraction": Bound(0.0, 1.0, False),
+    "max_jerk_s": Bound(0.0, 60.0, False, unit=_S),
+    "max_run_s": Bound(1.0, 3600.0, unit=_S),
+    "edge_s": Bound(0.0, 60.0, unit=_S),
+    "chain_gap_s": Bound(0.0, 600.0, False, unit=_S),
+    "rhythm_min_any": Bound(2, 1e6),
+    "rhythm_min_regular": Bound(2, 1e6),
+    "rhythm_max_cv": Bound(0.0, 100.0),
+    "activity_margin_s": Bound(0.0, 600.0, unit=_S),
+    "activity_join_s": Bound(0.0, 3600.0, unit=_S),
+    "sustained_s": Bound(0.0, 600.0, False, unit=_S),
+    "sustained_g": Bound(0.0, 1e5, unit=_G),
+    "k_sustained": Bound(0.0, 1e6, False),
+    "floor_s": Bound(0.0, 3600.0, False, unit=_S),
+    "posture_s": Bound(0.0, 600.0, False, unit=_S),
+    "posture_g": Bound(0.0, 1e5, False, unit=_G),
+    "restless_s": Bound(0.0, 3600.0, unit=_S),
+    "restless_min": Bound(1, 1e6),
+    "restless_segments": Bound(1, 1e6),
+    "restless_bg_ratio": Bound(0.0, 1e6, False),
+    "k_restless": Bound(0.0, 1e6, False),
+    "pause_s": Bound(0.0, 600.0, unit=_S),
+    "pause_frames": Bound(1, 1e6),
+    "energy_z": Bound(1.0, 20.0, off=0.0),
+    "energy_min_s": Bound(0.0, 10.0, False, unit=_S),
+    "energy_max_s": Bound(0.0, 10.0, False, unit=_S),
+    "energy_min_g": Bound(0.0, 1e5, unit=_G),
+    "pulse_s": Bound(0.0, 600.0, unit=_S),
+    "pulse_share": Bound(0.0, 1.0, False, False),
+    "pulse_bg_ratio": Bound(0.0, 1e6, False),
+    "k_pulse": Bound(0.0, 1e6, False),
+}
+#: Pairs (a, b) where ``a`` must not exceed ``b``.
+ORDERED = (("energy_min_s", "energy_max_s"), ("baseline_block_s", "baseline_s"))
+
+
+def range_problems(params: DetectorParams) -> list[str]:
+    """What is out of range in ``params``, one sentence each (empty when all is well).
+
+    A value of the wrong type is left to :func:`read_params_file` to name.
+    """
+    problems, fine = [], set()
+    for name, bound in BOUNDS.items():
+        value = getattr(params, name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if math.isfinite(value) and bound.holds(value):
+            fine.add(name)
+        else:
+            problems.append(f"{name} must be {bound.describe()}, not {value:g}")
+    for low, high in ORDERED:
+        a, b = getattr(params, low), getattr(params, high)
+        if {low, high} <= fine and a > b:
+            problems.append(f"{low} ({a:g}) must not exceed {high} ({b:g})")
+    return problems
 
 
 def read_params_file(path: str | Path) -> DetectorParams:
@@ -177,14 +281,16 @@ def read_params_file(path: str | Path) -> DetectorParams:
         data = data["parameters"].get("detector")
     if not isinstance(data, dict):
         raise InputError(path, "expected a JSON object of detector parameters")
-    try:
-        params = DetectorParams.from_dict(data)  # refuses unknown fields
-    except ValueError as err:
-        raise InputError(path, str(err)) from None
     kinds = {f.name: f.type for f in fields(DetectorParams)}
+    unknown = sorted(set(data) - set(kinds))
+    if unknown:
+        raise InputError(path, f"unknown detector parameter(s): {', '.join(unknown)}")
     for name, value in data.items():
         _check_value(path, name, kinds[name], value)
-    return params
+    try:
+        return DetectorParams.from_dict(data)  # and its ranges (range_problems)
+    except ValueError as err:
+        raise InputError(path, str(err)) from None
 
 
 def _check_value(path: Path, name: str, kind: object, value: object) -> None:

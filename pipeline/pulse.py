@@ -119,8 +119,11 @@ class PulseLevel:
         vals = np.zeros((ub.size, 2))
         full = ok & (hi - lo == n)
         if full.any():  # whole windows: one sort of their sliding view (NaN last)
-            a0, a1 = int(lo[full][0]) - self._off, int(hi[full][-1]) - self._off
+            # (the first blocks' frames can share a window: a warm-up longer than it)
+            starts = lo[full] - self._off
+            a0, a1 = int(starts[0]), int(starts[-1]) + n
             win = np.sort(sliding_window_view(self._blocks[a0:a1], n, axis=0), axis=2)
+            win = win[starts - a0]
             vals[full] = self._ranked(win, (~np.isnan(win[:, 0, :])).sum(axis=1))
         for i in np.flatnonzero(ok & ~full):  # windows growing from the run's start
             w = np.sort(self._blocks[lo[i] - self._off : hi[i] - self._off].T, axis=1)

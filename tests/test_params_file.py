@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +17,7 @@ from click.testing import CliRunner
 
 from cli import main
 from pipeline.errors import InputError
-from pipeline.params import DetectorParams, read_params_file
+from pipeline.params import BOUNDS, DetectorParams, range_problems, read_params_file
 from pipeline.writer import write_samples_csv
 
 T0 = 1_767_300_000.0
@@ -59,7 +61,15 @@ def test_the_parameters_of_an_events_sidecar_or_a_summary_are_reused(tmp_path: P
         ('{"k_high": NaN}', "k_high must be a number, not NaN", None),
         ('{"rhythm_min_any": 2.5}', "rhythm_min_any must be a whole number, not 2.5", None),
         ('{"floor_extent": 1}', "floor_extent must be true or false, not 1", None),
-        ('{"pulse_share": 1}', "pulse_share must be between 0 and 1, not 1", None),
+        ('{"pulse_share": 1}', "pulse_share must be above 0 and below 1, not 1", None),
+        ('{"lp_hz": 0}', "lp_hz must be at least 2 Hz and at most 10000 Hz, not 0", None),
+        ('{"frame_s": 0}', "frame_s must be at least 0.01 s and at most 10 s, not 0", None),
+        ('{"frame_s": 1e-9}', "frame_s must be at least 0.01 s and at most 10 s, not 1e-09", None),
+        ('{"energy_z": 40}', "energy_z must be at least 1 and at most 20 (or 0 for off), not 40",
+         None),
+        ('{"rhythm_min_any": 1}', "rhythm_min_any must be at least 2 and at most 1e+06, not 1",
+         None),
+        ('{"energy_min_s": 0.5}', "energy_min_s (0.5) must not exceed energy_max_s (0.3)", None),
         ('{"pulse_share": "x"}', 'pulse_share must be a number, not "x"', None),
         ('{"parameters": {"pattern": {}}}', "expected a JSON object of detector parameters", None),
     ],
@@ -169,3 +179,33 @@ def test_replay_takes_params_for_the_live_count_and_the_summary(
         summary = json.loads((out / "summary.json").read_text())
         assert summary["parameters"]["detector"]["energy_z"] == (0 if params else 5)
     assert counts == {"default": 1, "off": 0}
+
+
+def test_every_numeric_field_has_a_range_and_the_defaults_are_in_it() -> None:
+    numeric = {f.name for f in fields(DetectorParams) if f.type != "bool"}
+    assert numeric == set(BOUNDS)
+    assert range_problems(DetectorParams()) == []
+
+
+@pytest.mark.parametrize("name", sorted(BOUNDS))
+def test_each_range_refuses_what_lies_outside_it(name: str) -> None:
+    bound = BOUNDS[name]
+    below = bound.low - 1.0 if bound.low_ok else bound.low
+    for bad in (below, bound.high * 2.0 + 1.0, float("nan"), float("inf")):
+        if bound.off is not None and bad == bound.off:
+            continue
+        with pytest.raises(ValueError, match=f"^{name} must be "):
+            DetectorParams(**{name: type(getattr(DetectorParams(), name))(bad)
+                              if math.isfinite(bad) else bad})
+
+
+def test_a_bad_value_on_the_command_line_is_one_line_and_status_2(
+    quiet_jerk: Path, tmp_path: Path
+) -> None:
+    bad = _write(tmp_path / "bad.json", {"frame_s": 0})
+    res = _run("detect", quiet_jerk, "--out", tmp_path / "x.csv", "--params", bad)
+    assert res.exit_code == 2
+    assert res.output.strip().splitlines() == [
+        f"jerkcount: error: {bad}: frame_s must be at least 0.01 s and at most 10 s, not 0"
+    ]
+    assert not (tmp_path / "x.csv").exists()

@@ -153,8 +153,15 @@ def reference_pulse(fast: np.ndarray, energy: np.ndarray, tr: FrameTracker) -> n
     seed=st.integers(0, 10_000),
     seconds=st.floats(3.0, 90.0),
     sizes=st.lists(st.integers(1, 900), min_size=1, max_size=5),
+    params=st.sampled_from(
+        [  # the defaults; then windows of fewer blocks than the warm-up shares (2 < 5, 2 < 2)
+            DetectorParams(),
+            DetectorParams(pulse_s=5.0, background_s=10.0),
+            DetectorParams(pulse_s=1.0, pulse_share=0.4, background_s=2.0),
+        ]
+    ),
 )
-def test_pulse_level_is_its_definition_whatever_the_chunks(seed, seconds, sizes) -> None:
+def test_pulse_level_is_its_definition_whatever_the_chunks(seed, seconds, sizes, params) -> None:
     rng = np.random.default_rng(seed)
     fs = 40.0
     r = int(seconds * fs)
@@ -163,7 +170,7 @@ def test_pulse_level_is_its_definition_whatever_the_chunks(seed, seconds, sizes)
     for start in rng.integers(0, r, 3):  # movement: blocks that are left out
         fast[start : start + rng.integers(10, 400)] += 0.1
     feat = Features(fast, np.zeros((r, 3)), np.zeros((r, 3)), energy, np.zeros(r, dtype=bool))
-    tr = FrameTracker(fs, DetectorParams())
+    tr = FrameTracker(fs, params)
     got, i, k = [], 0, 0
     while i < r:
         step = sizes[k % len(sizes)]
