@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -372,6 +373,13 @@ def detect(rec: Path, out: Path | None, tz: str | None, params: Any, input_optio
     click.echo(summary.line(paths["events"]))
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """Refuse a NaN or infinite number as a usage error (``FloatRange`` lets NaN by)."""
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number of seconds.", ctx, param)
+    return value
+
+
 @main.command()
 @click.argument("truth", type=click.Path(path_type=Path))
 @click.argument("events", type=click.Path(path_type=Path))
@@ -380,6 +388,7 @@ def detect(rec: Path, out: Path | None, tz: str | None, params: Any, input_optio
     default=0.3,
     show_default=True,
     type=click.FloatRange(min=0),
+    callback=_finite,
     help="Greatest onset difference that still matches, seconds.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")

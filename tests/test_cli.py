@@ -366,3 +366,11 @@ def test_progress_bar_only_on_a_terminal() -> None:
     drawn = tty.getvalue()
     assert "detecting x" in drawn
     assert "100%" in drawn  # completed on exit
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_score_tolerance_must_be_finite(tmp_path: Path, value: str) -> None:
+    res = _run("score", tmp_path / "t.csv", tmp_path / "e.csv", "--tolerance", value)
+    assert res.exit_code == 2
+    assert "Invalid value for '--tolerance'" in res.output
+    assert "Traceback" not in res.output
