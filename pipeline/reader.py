@@ -50,7 +50,14 @@ from pipeline.rate import estimate_fs
 from pipeline.readahead import ReadAhead, helper_threads
 from pipeline.recording import Chunk, Gap, Recording, RecordingHeader
 from pipeline.resample import Prev, resample
-from pipeline.timescale import relative_time_warning, time_unit_problem
+from pipeline.timescale import (
+    MAX_EPOCH_S,
+    MAX_JUMP_S,
+    later_time_problem,
+    relative_time_warning,
+    seconds_text,
+    time_unit_problem,
+)
 from pipeline.watches import WATCH_ROWS, ClipWatch, RateWatch, Rows, StuckWatch
 
 log = logging.getLogger(__name__)
@@ -169,9 +176,11 @@ class RecordingStream:
         self._data_line = self._source.data_line
         self._rows = self._source.blocks(self.params.read_rows)
         self._pending: list[_Raw] = []
+        self._last_t = math.nan  # the latest time checked (:meth:`_check_times`)
         first = self._first_block()
         good = ~(np.isnan(first.t) | np.isnan(first.a).any(axis=1))
         self._check_time_unit(first, good)
+        self._check_times(Rows.of(first).take(good))  # before the rate probe uses them
         try:
             fs = self._probe_rate(first, good)
         except ValueError as err:
@@ -318,9 +327,41 @@ class RecordingStream:
                          f"any accelerometer's range (±{MAX_ABS_G:g} g): a wrong column, or "
                          "a unit to give with --units", int(rows.line[i]))  # fmt: skip
 
+    def _check_times(self, rows: Rows) -> None:
+        """An error naming the first row (in file order) whose time is corrupted: past
+        :data:`~pipeline.timescale.MAX_EPOCH_S` s, or more than
+        :data:`~pipeline.timescale.MAX_JUMP_S` s after every row before it (the latest
+        time before it, ``_last_t``, is carried across blocks; so a corrupted time far
+        back is the clock check's error on its own line, not a jump on the next one).
+        One min/max pass when every time is near the others."""
+        t = rows.t
+        if t.size == 0:
+            return
+        prev = self._last_t
+        lo, hi = float(t.min()), float(t.max())
+        if not math.isnan(prev):
+            lo, hi = min(lo, prev), max(hi, prev)
+        self._last_t = hi
+        if hi <= MAX_EPOCH_S and lo >= -MAX_EPOCH_S and hi - lo <= MAX_JUMP_S:
+            return
+        before = np.fmax.accumulate(np.concatenate(([prev], t[:-1])))  # NaN: none yet
+        with np.errstate(invalid="ignore"):
+            bad = (np.abs(t) > MAX_EPOCH_S) | (t - before > MAX_JUMP_S)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            why = later_time_problem(float(t[k]), float(before[k]))
+            raise InputError(self.path, why or "corrupted time", int(rows.line[k]))
+
     def _clean(self, rows: Rows, is_last: bool) -> Rows:
         """Drop rows with missing values (counted); a broken row is an error naming it;
-        so is a value beyond :data:`MAX_ABS_G`."""
+        so are a value beyond :data:`MAX_ABS_G` and a corrupted time
+        (:meth:`_check_times`)."""
+        rows = self._drop_missing(rows, is_last)
+        self._check_times(rows)
+        return rows
+
+    def _drop_missing(self, rows: Rows, is_last: bool) -> Rows:
+        """:meth:`_clean` without the time check."""
         if _all_finite(rows.t, rows.a):  # the common case: one cheap pass
             self._check_magnitude(rows)
             return rows
@@ -378,8 +419,8 @@ class RecordingStream:
             if big.size:
                 k = int(big[0])
                 raise InputError(
-                    self.path, f"timestamp goes backwards by {back[k]:.3f} s (a device clock "
-                    "reset?): split the file there, or fix its clock", int(rows.line[k]),
+                    self.path, f"timestamp goes backwards by {seconds_text(back[k])} (a device "
+                    "clock reset?): split the file there, or fix its clock", int(rows.line[k]),
                 )  # fmt: skip
             late = back > 0
             self._max_t = max(self._max_t, float(t.max()))
@@ -433,6 +474,7 @@ class RecordingStream:
         current = next(source, None)
         self._held = Rows(np.empty(0), np.empty((0, 3)), np.empty(0, dtype=np.int64))
         self._max_t = -math.inf
+        self._last_t = math.nan
         p = self.params
         rate = RateWatch(self.header.fs, p)
         clip = ClipWatch(self._metadata.get("range_g"), p)

@@ -21,6 +21,13 @@ MAX_EPOCH_S = 1e11
 #: (and below it ``infer_time_unit`` takes numbers for relative seconds).
 MIN_EPOCH_S = 1e8
 
+#: A forward step between neighbouring rows longer than this (s, 10 years) is no gap
+#: in a recording but a corrupted time (or a clock set during the recording).
+MAX_JUMP_S = 10 * 365.25 * 86_400
+#: Numbers above this are past the year 5000 even as nanoseconds since the epoch.
+MAX_ANY_UNIT = 1e20
+_YEAR_S = 365.25 * 86_400
+
 #: (lower bound, unit name, option value) for numbers above :data:`MAX_EPOCH_S`
 _UNITS = ((1e17, "nanoseconds", "ns"), (1e14, "microseconds", None), (1e11, "milliseconds", "ms"))
 
@@ -30,6 +37,11 @@ def time_unit_problem(t0: float) -> str | None:
     Unix seconds, with the fix, or ``None`` when it can."""
     if abs(t0) <= MAX_EPOCH_S:
         return None
+    if abs(t0) > MAX_ANY_UNIT:
+        return (
+            f"time {t0:g} is not a time in any unit (it would be past the year 5000 even in "
+            "nanoseconds since the epoch): a corrupted row?"
+        )
     for bound, name, option in _UNITS:
         if abs(t0) > bound:
             fix = (
@@ -54,3 +66,29 @@ def relative_time_warning(t0: float) -> str | None:
         f"time starts at {t0:g} s, which dates the recording {day}: if the times count "
         "from the start of the recording, read it with --time-unit relative --start ISO-8601"
     )
+
+
+def seconds_text(s: float) -> str:
+    """A duration ``s`` (seconds) for a message: ``12.345 s``; huge ones in ``%g``
+    (``1e+300 s``), never hundreds of digits."""
+    return f"{s:.3f} s" if abs(s) < 1e6 else f"{s:.4g} s"
+
+
+def later_time_problem(t: float, prev: float) -> str | None:
+    """Why a time ``t`` (epoch s) is a corrupted time, or ``None``: past
+    :data:`MAX_EPOCH_S` (the year 5000), or more than :data:`MAX_JUMP_S` after ``prev``,
+    the latest time before it (epoch s; NaN when there is none)."""
+    if abs(t) > MAX_EPOCH_S:
+        when = "past the year 5000" if t > 0 else "thousands of years before 1970"
+        return (
+            f"time {t:g} s is {when}, far from the rows around it: a corrupted time? fix "
+            "or remove this row"
+        )
+    step = t - prev
+    if step > MAX_JUMP_S:
+        return (
+            f"time jumps forward by {step / _YEAR_S:.0f} years (to {t:.3f} s from "
+            f"{prev:.3f} s before it): a corrupted time, or a clock set during the "
+            "recording: fix or remove this row, or split the file here"
+        )
+    return None

@@ -139,6 +139,11 @@ class ActiLifeSource(TableSource):
             raise InputError(self.path, "no Timestamp column and no Start Date/Time and rate "
                              "in the header: give --start and --rate")  # fmt: skip
 
+    def _starts_recording(self, fields: list[str]) -> bool:
+        """Whether a data line is the ``--- Data File Created By ActiGraph`` banner of a
+        second export joined to this one."""
+        return is_actilife_header(",".join(fields))
+
     def _check_time(self, value: str) -> str | None:
         try:
             datetime.strptime(value, self._time_fmt)

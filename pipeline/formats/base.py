@@ -44,6 +44,10 @@ TIME_UNITS = ("s", "ms", "ns", "iso", "relative")
 UNITS = ("g", "mg", "m/s2", "counts")
 MAGIC_GZIP = b"\x1f\x8b"
 MAGIC_ZIP = b"PK\x03\x04"
+#: an empty zip archive is only its end record (no local file header first)
+MAGIC_ZIP_EMPTY = b"PK\x05\x06"
+#: what an archive without a file says
+EMPTY_ZIP = "zip archive holds no file: nothing to read"
 MAGIC_PARQUET = b"PAR1"
 #: Rows of the first block of a source that ramps its block sizes (see :func:`ramp_rows`).
 FIRST_BLOCK_ROWS = 32_768
@@ -71,7 +75,8 @@ class InputOptions:
     start : epoch seconds UTC of relative time zero (phyphox, ``--time-unit relative``,
         files with no time column).
     tz : IANA zone of naive local timestamps in the file; ``None``: UTC (logged).
-    time_col : time column, a header name or a 1-based position (no header line then).
+    time_col : time column, a header name or a 1-based position (then a first line
+        whose chosen fields are neither numbers nor times is taken for the header).
     time_unit : ``s``, ``ms``, ``ns`` (epoch numbers), ``iso`` (ISO 8601 text) or
         ``relative`` (seconds from ``start``).
     axis_cols : the x, y, z columns, header names or 1-based positions.
@@ -256,6 +261,9 @@ class ByteInput:
         self.member = ""
         self._zip: zipfile.ZipFile | None = None
         self.stream: IO[bytes] = self.raw
+        if magic.startswith(MAGIC_ZIP_EMPTY):
+            self.raw.close()
+            raise InputError(path, EMPTY_ZIP)
         if magic.startswith(MAGIC_GZIP):
             self.compression = "gzip"
             self._safe = _SafeStream(gzip.GzipFile(fileobj=self.raw, mode="rb"), path, "gzip")
@@ -269,6 +277,9 @@ class ByteInput:
                 raise InputError(path, f"corrupt zip archive ({err})") from None
             names = zip_members(self._zip)
             if member is None:
+                if not names:  # only folders or macOS litter
+                    self.close()
+                    raise InputError(path, EMPTY_ZIP)
                 if len(names) != 1:
                     self.close()
                     shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
@@ -405,9 +416,10 @@ class DstResolver:
     In the file the repeated hour appears twice in a row: 02:00-02:59 summer time, then
     the clock steps back about an hour and 02:00-02:59 winter time follows. Rows before
     that step are summer time, rows from it on winter time; ``resolved`` counts them.
-    A repeated hour without the step (only one pass of it, followed by other rows)
-    cannot be placed: :class:`InputError` naming its first line. State is carried
-    across blocks, so the result does not depend on the block size.
+    A repeated hour without the step (only one pass of it, followed by other rows, or
+    reaching the end of the file: :meth:`finish`) cannot be placed: :class:`InputError`
+    naming its first line. State is carried across blocks, so the result does not
+    depend on the block size.
     """
 
     STEP_NS = 30 * 60 * 1_000_000_000  # a backward step this large is the clock change
@@ -418,6 +430,7 @@ class DstResolver:
         self._run_text = ""
         self._switched = False
         self._last_local: int | None = None
+        self._tz: Any = None
 
     def resolve(
         self,
@@ -432,6 +445,7 @@ class DstResolver:
     ) -> np.ndarray:
         """Epoch ns for the ambiguous rows ``amb`` (others: 0); raises for an unplaceable run."""
         out = np.zeros(local_ns.size, dtype=np.int64)
+        self._tz = tz
         for k in range(local_ns.size):
             if not amb[k]:
                 if self._run_line is not None and local_ns[k] != np.iinfo(np.int64).min:
@@ -451,6 +465,12 @@ class DstResolver:
             out[k] = std_ns[k] if self._switched else dst_ns[k]
             self.resolved += 1
         return out
+
+    def finish(self, path: Path) -> None:
+        """At the end of the file: a repeated-hour run still open and never stepping back
+        (the file ends inside the hour, or lies wholly in it) cannot be placed either."""
+        if self._run_line is not None:
+            self._end_run(path, self._tz)
 
     def _end_run(self, path: Path, tz: Any) -> None:
         line, text, ok = self._run_line, self._run_text, self._switched
@@ -677,6 +697,7 @@ class TableSource(RawSource):
                 a = self._mark_short_rows(frame, a, line)
                 yield RawBlock(t, a, line)
                 line += len(frame)
+            self.dst.finish(self.path)
         except (ValueError, TypeError, pd.errors.ParserError, UnicodeDecodeError):
             bad_line, why = self._locate_bad_line(line)
             raise InputError(self.path, why, bad_line) from None
@@ -714,8 +735,15 @@ class TableSource(RawSource):
             self._cursor = None
 
     # -- slow paths for messages
+    def _starts_recording(self, fields: list[str]) -> bool:
+        """Whether a data line (split into fields) is the first line of another
+        recording's preamble (two files joined end to end): here a ``#`` line."""
+        return bool(fields) and fields[0].startswith("#")
+
     def _check_fields(self, fields: list[str]) -> str | None:
         """Why one data line (split into fields) is bad, or ``None``."""
+        if self._starts_recording(fields):
+            return REPEATED_HEADER
         n = len(self.columns)
         if len(fields) != n:
             names = ",".join(c.name for c in self.columns)

@@ -110,6 +110,8 @@ class CanonicalCsvSource(TableSource):
         return cols[0].copy(), np.column_stack(cols[1:])
 
     def _check_fields(self, fields: list[str]) -> str | None:
+        if self._starts_recording(fields):  # ``# key: value`` lines: a second recording
+            return REPEATED_HEADER
         if len(fields) != 4:
             return f"expected 4 fields time,ax,ay,az, found {len(fields)}"
         if tuple(f.strip().lower() for f in fields) == CANONICAL_COLUMNS:
@@ -122,6 +124,8 @@ class CanonicalCsvSource(TableSource):
         return None
 
     def _row_problem(self, fields: list[str]) -> str | None:
+        if self._starts_recording(fields):
+            return REPEATED_HEADER
         if len(fields) != 4:
             return f"empty or missing field (expected 4 fields time,ax,ay,az, found {len(fields)})"
         return super()._row_problem(fields)

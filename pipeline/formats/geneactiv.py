@@ -97,6 +97,11 @@ class GeneActivSource(TableSource):
         self.metadata["format"] = "geneactiv"
         self.metadata["device_time_zone"] = str(self._tz)
 
+    def _starts_recording(self, fields: list[str]) -> bool:
+        """Whether a data line is the ``Device Type,GENEActiv`` line that starts a second
+        export's header (two exports joined end to end)."""
+        return is_geneactiv_head([",".join(fields)])
+
     def _check_time(self, value: str) -> str | None:
         try:
             datetime.strptime(value.replace(".", ":"), TIME_FMT)

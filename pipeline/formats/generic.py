@@ -1,9 +1,10 @@
 """Any other CSV, described by explicit options.
 
-``--time-col`` (a header name, or a 1-based position when the file has no header
-line) with ``--time-unit`` ``s``/``ms``/``ns`` (epoch numbers), ``iso`` (ISO 8601
-text; naive times in ``--tz``, default UTC) or ``relative`` (seconds from
-``--start``); without a time column, ``--rate`` and ``--start`` place sample ``i`` at
+``--time-col`` (a header name, or a 1-based position, with or without a header line:
+a first line whose chosen fields are neither numbers nor times is the header) with
+``--time-unit`` ``s``/``ms``/``ns`` (epoch numbers), ``iso`` (ISO 8601 text; naive
+times in ``--tz``, default UTC) or ``relative`` (seconds from ``--start``); without a
+time column, ``--rate`` and ``--start`` place sample ``i`` at
 start + ``i`` / rate. ``--axes X,Y,Z`` names the axis columns (same rules), ``--units``
 g, mg, m/s2 or counts (with ``--scale`` counts per g), ``--delimiter`` the separator
 (default: sniffed from the first line). Lines starting with ``#`` before the header
@@ -14,6 +15,7 @@ Without ``--time-unit`` the unit is inferred from the first value: text
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -98,6 +100,29 @@ def has_default_columns(line: str) -> bool:
     return default_axes(fields) is not None and default_time(fields) is not None
 
 
+def is_header(fields: list[str]) -> bool:
+    """Whether the selected ``fields`` of a first line are a header's names: each has
+    text that is neither a number (decimal point or comma) nor a time (which starts
+    with a digit); a first data row has numbers and times there."""
+    for field in fields:
+        text = field.strip()
+        if not text or is_number(text) or is_number(text, ",") or re.match(r"[+-]?\d", text):
+            return False
+    return True
+
+
+def _check_distinct(path: Path, specs: list[str], index: list[int]) -> None:
+    """An error when two of the columns given (axes, time) are the same column."""
+    seen: dict[int, str] = {}
+    for k, (spec, i) in enumerate(zip(specs, index, strict=True)):
+        if i in seen:
+            what = "--axes" if k < 3 else "the time column and --axes"
+            raise InputError(path, f"{what} give the same column twice ('{seen[i]}' and "
+                             f"'{spec}'): each axis and the time need a column of "
+                             "their own")  # fmt: skip
+        seen[i] = spec
+
+
 def _check_iso(value: str) -> str | None:
     """Why a time field is not ISO 8601 text, or ``None``."""
     import pandas as pd
@@ -149,24 +174,19 @@ class GenericSource(TableSource):
         if not positional and any(_is_position(s) for s in specs):
             raise InputError(self.path, "--time-col and --axes: use all names or all positions")
         if positional:
+            index = self._positions(specs, fields, lines.lineno)
+            header = is_header([fields[i] for i in index])
+        else:
+            index = self._named(specs, fields, first, lines.lineno)
+            header = True
+        _check_distinct(self.path, specs, index)
+        if header:  # a header line: names from it, data from the next line
+            names, sample = fields, None
+        else:  # positions on a file without a header: the first line is data
             names = [f"column {i + 1}" for i in range(len(fields))]
-            index = [int(s) - 1 for s in specs]
-            if max(index) >= len(fields) or min(index) < 0:
-                raise InputError(self.path, f"column position out of range: the first line has "
-                                 f"{len(fields)} fields", lines.lineno)  # fmt: skip
             self._first_data = (first + "\n").encode()
             self._pushed_back = 1
             sample = fields
-        else:
-            names = fields
-            low = [f.lower() for f in fields]
-            index = []
-            for s in specs:
-                if s.strip().lower() not in low:
-                    raise InputError(self.path, f"no column '{s}' in the header "
-                                     f"'{first[:60]}'", lines.lineno)  # fmt: skip
-                index.append(low.index(s.strip().lower()))
-            sample = None
         self._axes = index[:3]
         self._time = index[3] if time_col else None
         if sample is None:
@@ -202,6 +222,27 @@ class GenericSource(TableSource):
             f"{names[self._time]} ({unit})" if self._time is not None else f"{opt.rate:g} Hz"
         )
         self.metadata["units"] = opt.units or "g"
+
+    def _positions(self, specs: list[str], fields: list[str], line: int) -> list[int]:
+        """0-based indices of the 1-based positions ``specs`` in a first line of
+        ``fields`` (an error naming ``line`` when one is out of range)."""
+        index = [int(s) - 1 for s in specs]
+        if max(index) >= len(fields) or min(index) < 0:
+            raise InputError(self.path, f"column position out of range: the first line has "
+                             f"{len(fields)} fields", line)  # fmt: skip
+        return index
+
+    def _named(self, specs: list[str], fields: list[str], first: str, line: int) -> list[int]:
+        """0-based indices of the header names ``specs`` (case-insensitive) in the header
+        ``fields`` (the line ``first``, file line ``line``)."""
+        low = [f.lower() for f in fields]
+        index = []
+        for s in specs:
+            if s.strip().lower() not in low:
+                raise InputError(self.path, f"no column '{s}' in the header "
+                                 f"'{first[:60]}'", line)  # fmt: skip
+            index.append(low.index(s.strip().lower()))
+        return index
 
     def _prefix(self) -> bytes:
         return self._first_data
