@@ -28,7 +28,9 @@ Weak and quiet segments take no part in the other rules, so they never change an
 segment's decision.
 
 Activity spans are joined when closer than ``activity_join_s`` and emitted as
-:class:`~pipeline.events.ActivityPeriod` once closed.
+:class:`~pipeline.events.ActivityPeriod` once closed. A period never holds a counted
+jerk: one found in a pause between two movements (or at the edge of one) cuts the
+period there, so that every counted jerk lies in valid time.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class SegmentClassifier:
         self._weak_seen: list[Segment] = []  # decided weak segments still in reach
         self._level_at = np.empty(0)  # grid index of each frame start still in reach
         self._level = np.empty(0)  # its envelope frame mean, g
+        self._counted: list[tuple[int, int]] = []  # counted jerks (onset, end) periods may reach
 
     def time(self, index: float) -> float:
         """Epoch seconds UTC of grid index ``index``."""
@@ -234,18 +237,36 @@ class SegmentClassifier:
                     cur[2] = kind
             else:
                 if cur is not None:
-                    out.append(self._period(cur))
+                    out.extend(self._periods(cur))
                 self._open = [s, e, kind]
         cur = self._open
         if cur is not None and (final or int(cur[1]) + self.join < horizon):
-            out.append(self._period(cur))
+            out.extend(self._periods(cur))
             self._open = None
+        keep = int(self._open[0]) if self._open is not None else horizon
+        self._counted = [c for c in self._counted if c[1] >= keep]
         return out
 
-    def _period(self, span: list[int | str]) -> ActivityPeriod:
-        return ActivityPeriod(self.time(int(span[0])), self.time(int(span[1])), str(span[2]))
+    def _periods(self, span: list[int | str]) -> list[ActivityPeriod]:
+        """The period of a closed span (grid indices ``start, end, kind``), cut around
+        every counted jerk whose onset lies in it (each decided by now: a span is closed
+        only once everything before its end is decided)."""
+        start, end, kind = int(span[0]), int(span[1]), str(span[2])
+        out = []
+        for onset, stop in sorted(self._counted):
+            if onset > end:
+                break
+            if onset < start:
+                continue
+            if onset - 1 >= start:
+                out.append(ActivityPeriod(self.time(start), self.time(onset - 1), kind))
+            start = max(start, stop + 1)
+        if end >= start:
+            out.append(ActivityPeriod(self.time(start), self.time(end), kind))
+        return out
 
     def _event(self, seg: Segment) -> JerkEvent:
+        self._counted.append((seg.onset, seg.end))
         return JerkEvent(
             time=self.time(seg.onset),
             peak_g=round(seg.peak_g, 5),
