@@ -19,8 +19,13 @@ Plan, run, tabulate:
 
 A recording is *up to date* (skipped) when ``OUT/NAME`` holds every ``process`` file,
 its ``summary.json`` has a ``batch`` block with the same jerkcount version and the
-same parameters, and the input has the same size and either the same mtime or the
-same sha256. ``force`` redoes every recording.
+same parameters, and the input has the same size and the same sha256 (read again on
+every resume; the mtime is recorded but not trusted: ``cp -p`` and ``rsync -a`` keep
+it on a changed file). ``force`` redoes every recording.
+
+On a Dask cluster each recording's warnings (a truncated gzip file, a torn last
+line) are logged in the worker; :func:`run_reporting` returns them with the outcome
+and the client logs them again, so they reach the user's stderr as with ``--jobs``.
 
 A failing recording (bad file, unreadable file, even a crashing worker) becomes a
 ``failed`` row with a one-line error naming the file (and line); the others go on.
@@ -46,6 +51,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -59,8 +65,8 @@ from pipeline import __version__
 from pipeline.atomic import atomic_write, file_set
 from pipeline.errors import InputError, describe_error
 from pipeline.inputs import GLOB_CHARS as _GLOB_CHARS
+from pipeline.inputs import Unlisted, recording_suffixes, search_inputs
 from pipeline.inputs import abs_path as _abs
-from pipeline.inputs import find_inputs, recording_suffixes
 from pipeline.inputs import suffix_of as _suffix_of
 from pipeline.memtune import keep_freed_memory
 from pipeline.outputs import get_zone, write_json
@@ -86,6 +92,8 @@ STAGING = ".jerkcount-partial"
 FAULT_ENV = "JERKCOUNT_BATCH_FAULT"
 FAULT_EXIT = 86
 HOLD_ENV = "JERKCOUNT_BATCH_HOLD"
+#: How long ``--scheduler`` waits for the scheduler to answer.
+CONNECT_TIMEOUT = "20s"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_NAME = 120
 
@@ -258,13 +266,20 @@ def up_to_date(task: Task) -> tuple[bool, str]:
         return False, "input not readable"
     if st.st_size != block.get("size_bytes"):
         return False, "input changed (size)"
-    if st.st_mtime_ns != block.get("mtime_ns"):
-        try:
-            same = bool(block.get("sha256")) and _sha256(Path(task.recording)) == block["sha256"]
-        except OSError:
-            same = False
-        if not same:
-            return False, "input changed"
+    return _same_content(Path(task.recording), block.get("sha256"))
+
+
+def _same_content(path: Path, recorded: str | None) -> tuple[bool, str]:
+    """Whether ``path``'s sha256 is ``recorded`` (whatever its mtime says), with the
+    reason when not."""
+    if not recorded:
+        return False, "no sha256 of the input recorded"
+    try:
+        digest = _sha256(path)
+    except OSError:
+        return False, "input not readable"
+    if digest != recorded:
+        return False, "input changed (sha256)"
     return True, ""
 
 
@@ -334,6 +349,51 @@ def run_one(task: Task) -> Outcome:
     return Outcome(str(path), "ok", task.name, seconds=time.perf_counter() - start, **stats)
 
 
+@dataclass(frozen=True)
+class LogLine:
+    """A log record of a worker, to be logged again in the client: logger, level, text."""
+
+    logger: str
+    level: int
+    message: str
+
+
+class _Capture(logging.Handler):
+    """Keeps the warnings of one recording: the records of the thread that processes
+    it, and those of its helper threads (which name the recording). Other tasks of a
+    worker running several at once log from other threads, about other files."""
+
+    def __init__(self, recording: str) -> None:
+        super().__init__(logging.WARNING)
+        self.recording = recording
+        self.thread = threading.get_ident()
+        self.lines: list[LogLine] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep ``record`` if it is this recording's."""
+        message = record.getMessage()
+        if record.thread == self.thread or self.recording in message:
+            self.lines.append(LogLine(record.name, record.levelno, message))
+
+
+def run_reporting(task: Task) -> tuple[Outcome, list[LogLine]]:
+    """:func:`run_one`, and the warnings it logged (for a cluster's worker, whose log
+    the user does not see): the client logs them with :func:`replay`."""
+    capture = _Capture(task.recording)
+    logger = logging.getLogger("pipeline")
+    logger.addHandler(capture)
+    try:
+        return run_one(task), capture.lines
+    finally:
+        logger.removeHandler(capture)
+
+
+def replay(lines: Iterable[LogLine]) -> None:
+    """Log a worker's :class:`LogLine` records here, as they were logged there."""
+    for line in lines:
+        logging.getLogger(line.logger).log(line.level, "%s", line.message)
+
+
 # --------------------------------------------------------------------------- plan
 @dataclass
 class BatchPlan:
@@ -343,11 +403,13 @@ class BatchPlan:
     params: ProcessParams
     todo: list[Task] = field(default_factory=list)
     skipped: list[Outcome] = field(default_factory=list)
+    #: folders that could not be listed: failed rows of their own
+    unlisted: list[Outcome] = field(default_factory=list)
 
     @property
     def total(self) -> int:
-        """All recordings of the batch."""
-        return len(self.todo) + len(self.skipped)
+        """All rows of the batch: recordings, and folders that could not be listed."""
+        return len(self.todo) + len(self.skipped) + len(self.unlisted)
 
     @property
     def todo_bytes(self) -> int:
@@ -355,20 +417,45 @@ class BatchPlan:
         return sum(t.size_bytes for t in self.todo)
 
 
+def _unlisted_row(unlisted: Unlisted) -> Outcome:
+    """The failed row of a folder the search could not list: its recordings are unknown,
+    so the batch must not look complete."""
+    folder = _abs(unlisted.folder)
+    return Outcome(str(folder), "failed", error=f"{folder}: folder cannot be listed "
+                   f"({unlisted.reason}); the recordings in it are not in this batch")  # fmt: skip
+
+
+def check_writable(out_dir: Path) -> None:
+    """:class:`InputError` naming ``out_dir`` unless a folder can be made in it (or, when
+    it is not there yet, in its nearest existing parent): found by making and removing
+    a hidden one, since permission bits say nothing for root or on a read-only mount."""
+    parent = out_dir
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".jerkcount-probe-", dir=parent))
+    except OSError as err:
+        reason = (err.strerror or type(err).__name__).lower()
+        raise InputError(out_dir, f"--out cannot be written ({reason})") from None
+
+
 def plan_batch(
     inputs: Sequence[str | Path], out_dir: str | Path, params: ProcessParams, force: bool = False
 ) -> BatchPlan:
     """Find the recordings, name their output folders and decide which are up to date.
 
-    Raises :class:`InputError` for a bad time zone, an output path that is a file,
-    an input that does not exist or no recordings at all.
+    Raises :class:`InputError` for a bad time zone, an output path that is a file or
+    cannot be written, an input that does not exist or no recordings at all.
     """
     get_zone(params.tz)
     out_dir = _abs(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(out_dir, "is not a directory (--out needs a folder)")
-    paths = find_inputs(inputs, exclude=out_dir)
+    check_writable(out_dir)
+    found = search_inputs(inputs, exclude=out_dir)
+    paths = found.paths
     plan = BatchPlan(out_dir, params)
+    plan.unlisted = [_unlisted_row(u) for u in found.unlisted]
     names = output_names(paths, input_root(inputs))
     for path, name in zip(paths, names, strict=True):
         try:
@@ -478,23 +565,33 @@ def _run_pool(tasks: Sequence[Task], jobs: int, on_done: OnOutcome) -> None:
         _run_isolated(sorted(retry, key=lambda t: t.recording), on_done)
 
 
-def _run_dask(tasks: Sequence[Task], address: str, on_done: OnOutcome) -> None:
-    """Tasks on the Dask distributed cluster at ``address`` (shared file system needed)."""
-    from distributed import Client, as_completed
+def connect(address: str) -> Any:
+    """A ``distributed.Client`` of the scheduler at ``address`` (within
+    :data:`CONNECT_TIMEOUT`); :class:`InputError` naming ``--scheduler`` when it
+    cannot be reached."""
+    from distributed import Client
 
     try:
-        client = Client(address, timeout="20s")
+        return Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as err:
         raise InputError("--scheduler", f"cannot connect to {address}: {err}") from None
+
+
+def _run_dask(tasks: Sequence[Task], client: Any, on_done: OnOutcome) -> None:
+    """Tasks on the Dask distributed cluster of ``client`` (shared file system needed);
+    each recording's warnings are logged here as it finishes, then its outcome."""
+    from distributed import as_completed
+
     with client:  # the default client while open: as_completed needs one
-        futures = client.map(run_one, list(tasks), pure=False)
+        futures = client.map(run_reporting, list(tasks), pure=False)
         by_key = {f.key: t for f, t in zip(futures, tasks, strict=True)}
         for future in as_completed(futures):
             task = by_key[future.key]
             try:
-                outcome = future.result()
+                outcome, lines = future.result()
             except Exception as err:  # noqa: BLE001 - KilledWorker and the like
-                outcome = _died(task, f"on the cluster: {type(err).__name__}: {err}")
+                outcome, lines = _died(task, f"on the cluster: {type(err).__name__}: {err}"), []
+            replay(lines)
             on_done(task, outcome)
 
 
@@ -592,13 +689,23 @@ def execute(
     jobs : the cores to use (default ``os.cpu_count()``): that many worker processes of
         one thread each, or, with one recording to do (or ``jobs`` 1), this process,
         with helper threads only when ``jobs`` allows more than one core.
-    scheduler : address of a Dask distributed scheduler; runs there instead.
+    scheduler : address of a Dask distributed scheduler; runs there instead (it is
+        reached before ``--out`` is made: a scheduler that does not answer leaves
+        nothing behind).
     on_outcome : called in this process as each recording finishes, with its outcome
         and its input bytes (for progress and error lines).
     """
-    plan.out_dir.mkdir(parents=True, exist_ok=True)
-    outcomes = list(plan.skipped)
-    for o in plan.skipped:
+    client = connect(scheduler) if scheduler and plan.todo else None
+    try:
+        plan.out_dir.mkdir(parents=True, exist_ok=True)
+    except BaseException:
+        if client is not None:
+            client.close()
+        raise
+    outcomes = [*plan.unlisted, *plan.skipped]
+    for o in outcomes:
+        if o.status == "failed":
+            log.info("%s", o.error)
         if on_outcome is not None:
             on_outcome(o, 0)
 
@@ -615,8 +722,8 @@ def execute(
     try:
         if not todo:
             pass
-        elif scheduler:
-            _run_dask(todo, scheduler, done)
+        elif client is not None:
+            _run_dask(todo, client, done)
         elif workers == 1:
             _run_serial(todo, done, threads=cores > 1)
         else:

@@ -1,22 +1,31 @@
 """Recordings named on a command line: files, folders (searched recursively) and globs.
 
 Shared by ``batch`` and ``process``. A folder yields the files with a recording suffix
-inside it, skipping hidden files and folders, jerkcount's own output folders (those
-holding a ``summary.json`` that jerkcount wrote: a ``record`` folder's summaries, an
+inside it, leaving out hidden files and folders, the command's own output folder,
+jerkcount's output folders below it (:func:`is_output_folder`: a ``summary.json`` and
+an ``events.csv`` that jerkcount wrote, such as a ``record`` folder's summaries or an
 earlier ``process`` or ``batch`` output) and the tables jerkcount writes beside
 recordings or at a cohort's top (``detect``'s events and activity, ``simulate``'s
 truth, ``score --matches``, ``batch``'s cohort tables: :func:`output_table`, by their
-header). A glob skips those tables too; a file named as it is is always taken.
+header). Each is named in the log (``-v``). A folder named as it is is always
+searched, and a file named as it is is always taken. A glob skips the tables too.
+
+A folder that cannot be listed (no read permission) is not passed over: the search
+returns it (:class:`Unlisted`), ``batch`` makes it a failed row and ``process`` an
+error (:func:`find_inputs`).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import gzip
+import itertools
 import logging
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.errors import InputError
@@ -27,6 +36,10 @@ DEFAULT_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 GLOB_CHARS = re.compile(r"[*?\[]")
 #: what the first bytes of a ``summary.json`` written by jerkcount hold
 _OUTPUT_MARK = b'"jerkcount_version"'
+#: The two files that make a folder one of jerkcount's output folders (the names of
+#: ``pipeline.process.FILE_NAMES``; the tests hold them equal).
+OUTPUT_SUMMARY = "summary.json"
+OUTPUT_EVENTS = "events.csv"
 #: The first columns of the CSV tables jerkcount writes, and what each is (the tests
 #: hold them equal to the writers' own column lists).
 OUTPUT_HEADERS: dict[tuple[str, ...], str] = {
@@ -65,14 +78,242 @@ def suffix_of(path: Path, suffixes: Sequence[str]) -> str:
     return max((s for s in suffixes if name.endswith(s)), key=len, default="")
 
 
-def _hidden(path: Path, root: Path) -> bool:
-    """True if any part of ``path`` below ``root`` starts with a dot."""
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
-
-
 def _inside(path: Path, folder: Path | None) -> bool:
     """True if ``path`` lies in ``folder`` (both made absolute)."""
     return folder is not None and path.resolve().is_relative_to(folder.resolve())
+
+
+@dataclass(frozen=True)
+class Unlisted:
+    """A folder the search had to enter and could not list (its recordings are unknown)."""
+
+    folder: Path
+    reason: str
+
+    @property
+    def message(self) -> str:
+        """The one-line error: ``FOLDER: folder cannot be listed (permission denied)``."""
+        return f"{self.folder}: folder cannot be listed ({self.reason})"
+
+
+@dataclass
+class InputSearch:
+    """What :func:`search_inputs` found: recordings (absolute, sorted) and the folders
+    that could not be listed (sorted)."""
+
+    paths: list[Path] = field(default_factory=list)
+    unlisted: list[Unlisted] = field(default_factory=list)
+
+
+def _unlisted(err: OSError, folder: str | Path) -> Unlisted:
+    """:class:`Unlisted` for the error listing ``folder`` raised."""
+    reason = (err.strerror or type(err).__name__).lower()
+    return Unlisted(Path(err.filename if err.filename is not None else folder), reason)
+
+
+def _pattern_parts(pattern: str) -> tuple[Path, list[str]]:
+    """A glob pattern as its fixed folder and the components after it."""
+    parts = Path(pattern).parts
+    fixed = list(itertools.takewhile(lambda p: not GLOB_CHARS.search(p), parts))
+    return (Path(*fixed) if fixed else Path(".")), list(parts[len(fixed) :])
+
+
+def _seen_by(pattern: str, name: str) -> bool:
+    """Whether a glob component ``pattern`` takes the entry ``name`` (hidden names only
+    by a pattern starting with a dot, as :mod:`glob` does)."""
+    if name.startswith(".") and not pattern.startswith("."):
+        return False
+    return pattern == "**" or fnmatch.fnmatchcase(name, pattern)
+
+
+class _Search:
+    """The state of one :func:`search_inputs`: recordings, tables and folders left out,
+    folders that could not be listed."""
+
+    def __init__(self, exclude: Path | None, suffixes: tuple[str, ...]) -> None:
+        self.exclude = exclude
+        self.suffixes = suffixes
+        self.found: dict[Path, None] = {}
+        self.tables: list[tuple[Path, str]] = []
+        self.unlisted: dict[Path, Unlisted] = {}
+        self._listings: dict[Path, list[os.DirEntry[str]] | None] = {}
+
+    # ----------------------------------------------------------------- files
+    def take(self, path: Path) -> None:
+        """Take a file named as it is, whatever it holds."""
+        self.found.setdefault(abs_path(path), None)
+
+    def add_found(self, path: Path) -> None:
+        """A file a folder or glob gave: taken unless it is one of jerkcount's tables."""
+        kind = output_table(path)
+        if kind is None:
+            self.found.setdefault(abs_path(path), None)
+        else:
+            self.tables.append((path, kind))
+
+    def _add_walked(self, path: Path) -> None:
+        """A file found in a folder: a recording unless hidden, in ``exclude``, a table."""
+        if not suffix_of(path, self.suffixes) or not path.is_file():
+            return
+        if path.name.startswith("."):
+            log.info("%s: skipped: a hidden file", path)
+        elif _inside(path, self.exclude):
+            log.info("%s: skipped: inside the output folder %s", path, self.exclude)
+        else:
+            self.add_found(path)
+
+    # ----------------------------------------------------------------- folders
+    def folder_left_out(self, folder: Path) -> bool:
+        """Whether the search leaves ``folder`` out (logged with the reason)."""
+        if folder.name.startswith("."):
+            why = "a hidden folder"
+        elif _inside(folder, self.exclude):
+            why = f"the output folder {self.exclude}"
+        elif is_output_folder(folder):
+            why = f"a jerkcount output folder ({OUTPUT_SUMMARY} and {OUTPUT_EVENTS} it wrote)"
+        else:
+            return False
+        log.info("%s: skipped: %s", folder, why)
+        return True
+
+    def add_folder(self, folder: Path) -> None:
+        """Every recording below ``folder`` (which is searched whatever it is)."""
+
+        def unlisted(err: OSError) -> None:
+            found = _unlisted(err, folder)
+            self.unlisted.setdefault(abs_path(found.folder), found)
+
+        for top, dirs, files in os.walk(folder, onerror=unlisted):
+            here = Path(top)
+            dirs[:] = sorted(d for d in dirs if not self.folder_left_out(here / d))
+            for name in sorted(files):
+                self._add_walked(here / name)
+
+    # ----------------------------------------------------------------- globs
+    def _listing(self, folder: Path) -> list[os.DirEntry[str]] | None:
+        """The entries of ``folder`` (once per search); ``None``, recorded as
+        :class:`Unlisted`, when it cannot be listed."""
+        if folder not in self._listings:
+            try:
+                with os.scandir(folder) as entries:
+                    self._listings[folder] = list(entries)
+            except OSError as err:
+                found = _unlisted(err, folder)
+                self.unlisted.setdefault(abs_path(found.folder), found)
+                self._listings[folder] = None
+        return self._listings[folder]
+
+    def check_pattern(self, pattern: str) -> None:
+        """Record the folders ``glob`` had to list for ``pattern`` and could not (it
+        passes over them in silence)."""
+        anchor, parts = _pattern_parts(pattern)
+        if anchor.is_dir():
+            self._check_listings(anchor, parts, set())
+
+    def _check_listings(
+        self, folder: Path, parts: list[str], seen: set[tuple[Path, tuple[str, ...]]]
+    ) -> None:
+        """Follow ``glob``'s way through ``folder`` for the components ``parts``."""
+        key = (folder, tuple(parts))
+        if not parts or key in seen:
+            return
+        seen.add(key)
+        head, rest = parts[0], parts[1:]
+        if not GLOB_CHARS.search(head):  # a plain name: glob looks it up, lists nothing
+            if rest and (folder / head).is_dir():
+                self._check_listings(folder / head, rest, seen)
+            return
+        entries = self._listing(folder)
+        if entries is None:
+            return
+        if head == "**":  # zero folders, or one more and still ``**``
+            self._check_listings(folder, rest, seen)
+            rest = parts
+        if not rest:
+            return
+        follow = head != "**"  # as glob: ``**`` does not enter linked folders
+        for entry in entries:
+            if _is_dir(entry, follow) and _seen_by(head, entry.name):
+                self._check_listings(folder / entry.name, rest, seen)
+
+    def result(self) -> InputSearch:
+        """The recordings (sorted), with the tables left out logged."""
+        for path, kind in self.tables:
+            log.info("%s: skipped: a jerkcount %s, not a recording", path, kind)
+        unlisted = [self.unlisted[k] for k in sorted(self.unlisted)]
+        return InputSearch(sorted(self.found), unlisted)
+
+
+def _is_dir(entry: os.DirEntry[str], follow: bool) -> bool:
+    """``entry.is_dir`` without raising (a vanished entry is no folder)."""
+    try:
+        return entry.is_dir(follow_symlinks=follow)
+    except OSError:
+        return False
+
+
+def _expand(item: str | Path, search: _Search) -> None:
+    """Add one command-line input (file, folder or glob pattern) to ``search``."""
+    text = str(item)
+    path = Path(text)
+    if path.exists():
+        matches = [path]
+    elif GLOB_CHARS.search(text):
+        before = len(search.unlisted)
+        search.check_pattern(text)
+        matches = [Path(m) for m in sorted(glob.glob(text, recursive=True))]
+        if not matches and len(search.unlisted) == before:
+            raise InputError(text, "matches no file")
+    else:
+        raise InputError(text, "no such file or folder")
+    exclude = search.exclude
+    for m in matches:
+        if m.is_dir() and _inside(m, exclude):
+            raise InputError(
+                None,
+                f"--out {exclude} holds the recordings given ({m}): the outputs need a "
+                f"folder of their own, such as {m / 'summary'}",
+            )
+        if m.is_dir():
+            if path is m or not search.folder_left_out(m):  # named: always searched
+                search.add_folder(m)
+        elif path is m:  # named as it is: taken whatever it holds
+            search.take(m)
+        elif not _inside(m, exclude):
+            search.add_found(m)
+
+
+def search_inputs(
+    inputs: Sequence[str | Path],
+    exclude: Path | None = None,
+    suffixes: Sequence[str] | None = None,
+) -> InputSearch:
+    """Expand files, folders and glob patterns into recording paths (absolute, sorted),
+    with the folders that could not be listed on the way.
+
+    A file given by name is taken whatever its suffix; a folder is searched
+    recursively for files with a recording suffix (``suffixes``, default
+    :func:`recording_suffixes`), leaving out hidden files and folders, jerkcount's own
+    output folders below it (:func:`is_output_folder`), its tables
+    (:func:`output_table`) and anything in ``exclude`` (the command's own output
+    folder); each is named in the log. Glob patterns are expanded here (``**``
+    recursive), so quoting them on the shell works. Raises :class:`InputError` for a
+    name that does not exist, a pattern that matches nothing, or no recordings and no
+    folder that could not be listed.
+    """
+    suffixes = tuple(suffixes or recording_suffixes())
+    search = _Search(exclude, suffixes)
+    for item in inputs:
+        _expand(item, search)
+    found = search.result()
+    if not found.paths and not found.unlisted:
+        n = len(search.tables)
+        also = f" ({n} jerkcount output table(s) skipped)" if n else ""
+        raise InputError(
+            None,
+            f"no recordings ({', '.join(suffixes)}) in {' '.join(map(str, inputs))}{also}",
+        )
+    return found
 
 
 def find_inputs(
@@ -80,73 +321,14 @@ def find_inputs(
     exclude: Path | None = None,
     suffixes: Sequence[str] | None = None,
 ) -> list[Path]:
-    """Expand files, folders and glob patterns into recording paths (absolute, sorted).
-
-    A file given by name is taken whatever its suffix; a folder is searched
-    recursively for files with a recording suffix (``suffixes``, default
-    :func:`recording_suffixes`), skipping hidden files and folders, jerkcount's own
-    output folders (:func:`is_output_summary`) and anything in ``exclude`` (the batch's
-    own output folder). Glob patterns are expanded here
-    (``**`` recursive), so quoting them on the shell works. Raises :class:`InputError`
-    for a name that does not exist, a pattern that matches nothing, or no recordings.
-    """
-    suffixes = tuple(suffixes or recording_suffixes())
-    found: dict[Path, None] = {}
-
-    skipped: list[tuple[Path, str]] = []
-
-    def add_found(p: Path) -> None:
-        kind = output_table(p)
-        if kind is None:
-            found.setdefault(abs_path(p), None)
-        else:
-            skipped.append((p, kind))
-
-    def add_folder(folder: Path) -> None:
-        outputs = [p.parent for p in folder.rglob("summary.json") if is_output_summary(p)]
-        for p in sorted(folder.rglob("*")):
-            if (
-                p.is_file()
-                and suffix_of(p, suffixes)
-                and not _hidden(p, folder)
-                and not _inside(p, exclude)
-                and not any(_inside(p, out) for out in outputs)
-            ):
-                add_found(p)
-
-    for item in inputs:
-        text = str(item)
-        path = Path(text)
-        if path.exists():
-            matches = [path]
-        elif GLOB_CHARS.search(text):
-            matches = [Path(m) for m in sorted(glob.glob(text, recursive=True))]
-            if not matches:
-                raise InputError(text, "matches no file")
-        else:
-            raise InputError(text, "no such file or folder")
-        for m in matches:
-            if m.is_dir() and _inside(m, exclude):
-                raise InputError(
-                    None,
-                    f"--out {exclude} holds the recordings given ({m}): the outputs need a "
-                    f"folder of their own, such as {m / 'summary'}",
-                )
-            if m.is_dir():
-                add_folder(m)
-            elif path is m:  # named as it is: taken whatever it holds
-                found.setdefault(abs_path(m), None)
-            elif not _inside(m, exclude):
-                add_found(m)
-    for p, kind in skipped:
-        log.info("%s: skipped: a jerkcount %s, not a recording", p, kind)
-    if not found:
-        also = f" ({len(skipped)} jerkcount output table(s) skipped)" if skipped else ""
-        raise InputError(
-            None,
-            f"no recordings ({', '.join(suffixes)}) in {' '.join(map(str, inputs))}{also}",
-        )
-    return sorted(found)
+    """The recordings of :func:`search_inputs`; a folder that could not be listed is an
+    :class:`InputError` naming it (``process`` combines one person's recordings: one
+    left out would change the nights)."""
+    found = search_inputs(inputs, exclude, suffixes)
+    if found.unlisted:
+        first = found.unlisted[0]
+        raise InputError(first.folder, f"folder cannot be listed ({first.reason})")
+    return found.paths
 
 
 def abs_path(path: str | Path) -> Path:
@@ -183,13 +365,24 @@ def output_table(path: Path) -> str | None:
 
 
 def is_output_summary(path: Path) -> bool:
-    """Whether ``path`` is a ``summary.json`` that jerkcount wrote (its folder holds
-    outputs, not recordings): its first bytes name the jerkcount version."""
+    """Whether ``path`` is a ``summary.json`` that jerkcount wrote: its first bytes
+    name the jerkcount version (one half of :func:`is_output_folder`)."""
     try:
         with open(path, "rb") as fh:
             return _OUTPUT_MARK in fh.read(256)
     except OSError:
         return False
+
+
+def is_output_folder(folder: Path) -> bool:
+    """Whether ``folder`` is one of jerkcount's output folders (``process``, ``batch``'s
+    per-recording folders, ``record``'s ``summary-…/``): it holds a ``summary.json``
+    that jerkcount wrote (:func:`is_output_summary`) and an ``events.csv`` that is a
+    jerkcount events table. A ``summary.json`` alone (kept to reuse with ``--params``)
+    does not make one."""
+    return is_output_summary(folder / OUTPUT_SUMMARY) and (
+        output_table(folder / OUTPUT_EVENTS) == "events table"
+    )
 
 
 def expand_folders(paths: Sequence[Path], exclude: Path | None = None) -> list[Path]:
