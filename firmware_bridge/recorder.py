@@ -60,7 +60,7 @@ from pipeline.atomic import private_files, run_folder
 from pipeline.outputs import write_json
 from pipeline.params import DetectorParams
 from pipeline.pulse import beats_warning
-from pipeline.reader import LOW_FS, low_rate_warning
+from pipeline.reader import LOW_FS, MAX_ABS_G, low_rate_warning
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +180,7 @@ class Recorder:
         self._open_error: str | None = None
         self.info: SourceInfo | None = None
         self.samples = 0
+        self.rejected = 0  # samples a source passed on that the reader would refuse
         self.start = 0.0
         self.last_sample: float | None = None  # epoch s of the newest sample
         self._last_sample_host = 0.0
@@ -343,8 +344,25 @@ class Recorder:
             log.info("recording to %s", self.path)
         self.live = LiveDetector(label, md, self.params.detector)
 
+    def _sane(self, t: np.ndarray, acc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``t`` (s), ``acc`` (g) without the samples the reader would refuse (a time or
+        value not finite, a value beyond ±:data:`~pipeline.reader.MAX_ABS_G` g), counted
+        in :attr:`rejected`: the decoders reject them already, this is the last guard."""
+        t = np.asarray(t, dtype=np.float64)
+        acc = np.asarray(acc, dtype=np.float64).reshape(-1, 3)
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(t) & (np.abs(acc) <= MAX_ABS_G).all(axis=1)
+        if ok.all():
+            return t, acc
+        self.rejected += int((~ok).sum())
+        log.info("%d sample(s) not finite or beyond ±%g g: not recorded", (~ok).sum(), MAX_ABS_G)
+        return t[ok], acc[ok]
+
     def _take(self, t: np.ndarray, acc: np.ndarray, host_now: float) -> None:
         assert self.clock is not None and self.live is not None
+        t, acc = self._sane(t, acc)
+        if t.size == 0:
+            return
         if self.writer is not None:
             ticks = self.clock.map(t, host_now)
             text = self.writer.append(ticks, acc)
@@ -543,6 +561,7 @@ class Recorder:
             "clock_resets": self.clock.clock_resets if self.clock else 0,
             "writer": asdict(self.writer.stats) if self.writer else None,
             "decoder": _decoder_stats(self.source),
+            "rejected_samples": self.rejected,
         }  # fmt: skip
         if result is not None:
             live = result.live

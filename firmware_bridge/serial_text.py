@@ -32,7 +32,13 @@ Examples: ``csv``, ``csv,unit=mg``, ``delim=tab,cols=t_ms/ax/ay/az,unit=ms2``,
 Lines end at ``\\n`` or ``\\r``; blank lines are ignored; lines longer than
 ``max_line`` bytes, non-ASCII lines and lines that do not parse are skipped and
 counted (``stats.skipped`` before a format is known, ``stats.bad`` after), never fatal.
-Numbers are plain decimals (``-1.5``, ``2e-3``); ``nan``/``inf`` are rejected.
+Numbers are plain decimals (``-1.5``, ``2e-3``); ``nan``/``inf`` are rejected, and so
+is a line whose values are beyond the reader's ±100 000 g or whose time is negative or
+absurd (:func:`~firmware_bridge.board_time.plausible`). With a time column one line
+whose time breaks the sequence (a step back, or a far step forward) while the next
+line continues the old one is a bad line too
+(:class:`~firmware_bridge.board_time.BoardTimeFilter`): a stray line never moves the
+recording's time base, a board that restarts its clock still does.
 
 Auto-detection: a format is adopted once ``lock_lines`` consecutive lines parse with
 the same preset (boot text before them is skipped); for the plain numeric presets the
@@ -56,6 +62,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from firmware_bridge.board_time import BoardTimeFilter, plausible
 from firmware_bridge.errors import ConfigurationError
 from firmware_bridge.samples import ArrivalClock, DecodedBatch, DecoderStats
 
@@ -69,6 +76,12 @@ _AXES = ("ax", "ay", "az")
 _DELIMS = {"comma": ",", "tab": "\t", "semicolon": ";", "space": None, "whitespace": None}
 _UNITS = {"g": 1.0, "mg": 1e-3, "ms2": 1.0 / STANDARD_GRAVITY}
 _LINE_END = re.compile(rb"[\r\n]")
+#: A board time step (s) up to max(MAX_STEP_S, MAX_STEP_PERIODS sample periods)
+#: continues the sequence (see :class:`~firmware_bridge.board_time.BoardTimeFilter`).
+MAX_STEP_S = 2.0
+MAX_STEP_PERIODS = 20
+#: Longest quoted example of an unreadable line (characters).
+EXAMPLE_CHARS = 60
 
 Row = tuple[float, float, float, float]
 """``(t seconds or nan, x g, y g, z g)``."""
@@ -159,7 +172,8 @@ class TextFormat:
         if raw is None:
             return None
         s = self.g_per_unit
-        return (raw[0], raw[1] * s, raw[2] * s, raw[3] * s)
+        row = (raw[0], raw[1] * s, raw[2] * s, raw[3] * s)
+        return row if plausible(row) else None
 
     def _parse_delimited(self, line: str) -> Row | None:
         fields = self._split(line)
@@ -334,6 +348,10 @@ class TextLineDecoder:
         self._pending: list[Row] = []
         self._fails = 0
         self._warned = False
+        # with a time column: a line whose time breaks the sequence waits for the next
+        self.sequence = BoardTimeFilter(max(MAX_STEP_S, MAX_STEP_PERIODS / self.sample_rate))
+        self._first_bad: str | None = None
+        self._last_skipped: str | None = None
 
     def reset(self) -> None:
         """Drop a partial line and re-anchor the arrival clock (format is kept)."""
@@ -341,10 +359,15 @@ class TextLineDecoder:
         self._buf.clear()
         self._overlong = False
         self.clock.reset()
+        held = self.sequence.dropped
+        self.sequence.reset()
+        held = self.sequence.dropped - held  # a line that waited for the next: unverified
+        self.stats.skipped += held
+        self.stats.messages -= held
 
     # -- bytes -> lines
-    def _lines(self, data: bytes) -> list[str | None]:
-        """Complete lines, in order; ``None`` stands for an unreadable line."""
+    def _lines(self, data: bytes) -> list[str | bytes]:
+        """Complete lines, in order; ``bytes`` stand for an unreadable line."""
         self.stats.bytes_in += len(data)
         if self._mid_line:
             m = _LINE_END.search(data)
@@ -356,41 +379,56 @@ class TextLineDecoder:
             self._mid_line = False
         self._buf += data
         *complete, tail = _LINE_END.split(self._buf)
-        lines: list[str | None] = []
+        lines: list[str | bytes] = []
         for piece in complete:
             if self._overlong:
                 self._overlong = False
                 self.stats.discarded_bytes += len(piece)
                 continue
             if len(piece) > self.max_line:
-                lines.append(None)
+                lines.append(bytes(piece))
                 self.stats.discarded_bytes += len(piece)
                 continue
             try:
                 text = piece.decode("ascii").strip()
             except UnicodeDecodeError:
-                lines.append(None)
+                lines.append(bytes(piece))
                 continue
             if text:
                 lines.append(text)
         if len(tail) > self.max_line:
             if not self._overlong:
                 self._overlong = True
-                lines.append(None)
+                lines.append(bytes(tail))
             self.stats.discarded_bytes += len(tail)
             tail = b""
         self._buf = bytearray(tail)
         return lines
 
-    def _count_unparsed(self) -> None:
+    def _count_unparsed(self, piece: bytes) -> None:
+        text = piece.decode("ascii", "backslashreplace")
         if self.format is None:
             self.stats.skipped += 1
+            self._last_skipped = text
             self._drop_pending()
             self._candidate = None
         else:
-            self._bad_line()
+            self._bad_line(text)
 
-    def _bad_line(self) -> None:
+    @property
+    def unread_example(self) -> str | None:
+        """A line that could not be read as a sample, shortened (at most
+        :data:`EXAMPLE_CHARS` characters): the first bad line, else the latest skipped
+        one; ``None`` when every line was read."""
+        text = self._first_bad if self._first_bad is not None else self._last_skipped
+        if text is None:
+            return None
+        text = text.strip()
+        return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 3] + "..."
+
+    def _bad_line(self, text: str) -> None:
+        if self._first_bad is None:
+            self._first_bad = text
         self.stats.bad += 1
         self._fails += 1
         if self.auto and self._fails >= self.relock_after:
@@ -407,7 +445,7 @@ class TextLineDecoder:
         if self.format is not None:
             r = self.format.parse(text)
             if r is None:
-                self._bad_line()
+                self._bad_line(text)
             else:
                 self._fails = 0
                 self.stats.messages += 1
@@ -420,6 +458,7 @@ class TextLineDecoder:
                 break
         else:
             self.stats.skipped += 1
+            self._last_skipped = text
             self._drop_pending()
             self._candidate = None
             self._warn_if_stuck()
@@ -465,10 +504,11 @@ class TextLineDecoder:
         """Decode the complete lines in the stream so far."""
         rows: list[Row] = []
         for text in self._lines(data):
-            if text is None:
-                self._count_unparsed()
+            if isinstance(text, bytes):
+                self._count_unparsed(text)
             else:
                 self._line(text, rows)
+        rows = self._in_sequence(rows)
         if not rows:
             return DecodedBatch.empty()
         arr = np.array(rows, dtype=np.float64)
@@ -480,6 +520,21 @@ class TextLineDecoder:
             self.stats.resyncs += self.clock.resyncs - before
         self.stats.samples += len(rows)
         return DecodedBatch(t.copy(), arr[:, 1:].copy())
+
+
+    def _in_sequence(self, rows: list[Row]) -> list[Row]:
+        """``rows`` without the lines whose board time is out of sequence (counted as
+        bad lines); rows without a time (arrival-stamped formats) pass as they are."""
+        if not rows or math.isnan(rows[0][0]):
+            return rows
+        before = self.sequence.rejected
+        kept = self.sequence.push(rows)
+        rejected = self.sequence.rejected - before
+        if rejected:
+            log.info("%d line(s) with a board time out of sequence: counted as bad", rejected)
+        self.stats.bad += rejected
+        self.stats.messages -= rejected
+        return kept
 
 
 class SerialTextDecoder(TextLineDecoder):

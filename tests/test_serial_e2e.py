@@ -22,6 +22,7 @@ from firmware_bridge.serial_text import SerialTextDecoder
 from firmware_bridge.witmotion import WitmotionSerialDecoder
 from pipeline.detector import detect_file
 from pipeline.reader import read_recording
+from sim.encoders import encode_text_lines
 from sim.virtual_serial import BoardConfig, VirtualSerialBoard, parse_faults
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
@@ -38,8 +39,10 @@ def expected_rows(board: VirtualSerialBoard) -> np.ndarray:
         dec = WitmotionSerialDecoder(board.cfg.fs)
         data = board.encode(0, acc)
     else:
+        # one increasing board clock (the board's own restarts at each reset: fed
+        # whole, those times would be out of sequence and negative, i.e. bad lines)
         dec = SerialTextDecoder(board.cfg.fs, fmt)
-        data = board.encode(0, acc)
+        data = encode_text_lines(acc, fmt, t=np.arange(len(acc)) / board.cfg.fs + 1.0)
     out = dec.feed(data).acc
     assert out.shape == acc.shape
     return np.char.mod("%.5f", out)
