@@ -54,6 +54,7 @@ from firmware_bridge.recorder_writer import (
     make_private_dir,
     parse_rows,
 )
+from firmware_bridge.serial_text import TextLineDecoder
 from firmware_bridge.source import LinkLost, Source, SourceInfo
 from pipeline import __version__
 from pipeline.atomic import private_files, run_folder
@@ -429,13 +430,35 @@ class Recorder:
             write_error=self.write_error, removed_empty=self._remove_if_empty(),
         )  # fmt: skip
         if result.removed_empty:
-            result.summary_error = "no sample arrived from the board: nothing recorded"
+            result.summary_error = self._nothing_recorded()
+            live.error = None  # it would name the removed file ("header only, no samples")
         self._write_session(result)  # before the summary: a second Ctrl-C there keeps it
         if self.params.write and self.params.summarise and not result.removed_empty:
             self.line.note("writing the summary (Ctrl-C again skips it) ...")
             self._summarise(result)
             self._write_session(result)
         return result
+
+    def _nothing_recorded(self) -> str:
+        """Why not one sample was recorded, for the morning: nothing arrived at all, or
+        bytes (lines) arrived that the protocol could not read, with an example line and
+        the option to check."""
+        stats = getattr(self.source, "stats", None)
+        got = int(getattr(stats, "bytes_in", 0) or 0)
+        if stats is None or got == 0:
+            return "no sample arrived from the board: nothing recorded"
+        assert self.info is not None
+        decoder = _decoder_of(self.source)
+        what = f"{got:,} bytes"
+        if isinstance(decoder, TextLineDecoder):
+            what += f" ({stats.bad + stats.skipped + stats.messages:,} lines)"
+        option = "--protocol" if self.info.device.startswith("serial:") else "--profile"
+        text = (f"{what} arrived from the board but none could be read as "
+                f"{self.info.profile}: check {option}")  # fmt: skip
+        example = getattr(decoder, "unread_example", None)
+        if example:
+            text += f" (the board sent e.g. {example!r})"
+        return f"{text}; nothing recorded"
 
     def _remove_if_empty(self) -> bool:
         """Remove the recording when not one sample reached it (its header only); True
@@ -579,6 +602,15 @@ class Recorder:
             write_json(self.session_path, data)
         except OSError as err:  # never lose the recording over its log
             log.warning("cannot write %s: %s", self.session_path, err)
+
+
+def _decoder_of(source: Source) -> object | None:
+    """The byte decoder of a serial (``source.decoder``) or BLE (``source.driver.decoder``)
+    source, ``None`` for others."""
+    decoder = getattr(source, "decoder", None)
+    if decoder is None:
+        decoder = getattr(getattr(source, "driver", None), "decoder", None)
+    return decoder
 
 
 def _decoder_stats(source: Source) -> dict[str, int] | None:

@@ -154,3 +154,51 @@ def test_a_stray_older_board_time_does_not_move_the_time_base(tmp_path: Path) ->
     assert result.clock_resets == 0
     assert session(result)["decoder"]["bad"] >= 2
     read_recording(result.path)
+
+
+def record_as(board: LineBoard, out: Path, protocol: str) -> RecordResult:
+    """Record ``board`` (which sends csv-ms) read as ``protocol``."""
+    source = SerialSource(SerialTarget(board.path), SerialProtocol.parse(protocol), FS, 5.0)
+    params = RecorderParams(out_dir=out, stall_s=5.0, summarise=True)
+
+    async def main() -> RecordResult:
+        stop = asyncio.Event()
+
+        async def watch() -> None:
+            while not board.done.is_set():
+                await asyncio.sleep(0.05)
+            stop.set()
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            return await Recorder(source, params).run(stop)
+        finally:
+            watcher.cancel()
+
+    board.start()
+    try:
+        return asyncio.run(main())
+    finally:
+        board.close()
+
+
+@pytest.mark.parametrize(
+    ("protocol", "counted"), [("text:puck", "lines"), ("witmotion", "bytes")]
+)
+def test_the_wrong_protocol_says_what_arrived(tmp_path: Path, protocol: str, counted: str) -> None:
+    """A csv-ms board read as puck JSON or WitMotion packets: the end says that bytes
+    (lines) arrived that none could be read as that protocol, quotes a line, names
+    --protocol, and says nothing of a live detection on the removed file."""
+    result = record_as(LineBoard(2.0, {}), tmp_path / "out", protocol)
+    assert result.removed_empty and result.samples == 0
+    why = result.summary_error or ""
+    profile = "text:puck" if protocol == "text:puck" else "witmotion-serial"
+    assert f"arrived from the board but none could be read as {profile}: check --protocol" in why
+    assert why.endswith("nothing recorded")
+    assert f" {counted}" in why.split("arrived")[0]
+    if counted == "lines":
+        assert "(the board sent e.g. '22" in why and ",0.00000,1.00000')" in why
+    assert result.live.error is None
+    stored = session(result)
+    assert stored["recording_removed"] is True and stored["summary_error"] == why
+    assert stored["live_error"] is None and stored["decoder"]["bytes_in"] > 1000
