@@ -65,6 +65,12 @@ BOOT_MS = 1500
 """The board's clock when its first sample after boot goes out, ms."""
 TICK_S = 0.01
 """Host seconds between writes."""
+TX_BUFFER_BYTES = 256 * 1024
+"""Bytes the board holds back while the pty is full (a USB-serial chip's and driver's
+buffers) before it drops what it sends (default of :attr:`BoardConfig.tx_buffer_bytes`)."""
+DRAIN_S = 1.0
+"""Host seconds the board goes on handing its held-back bytes to a reader after the
+night ends (none are taken: it ends at once)."""
 SEGMENT_S = 3600.0
 """The night is simulated in segments of this many seconds (bounded memory)."""
 
@@ -111,6 +117,9 @@ class BoardConfig:
     speed : simulated seconds per host second.
     faults : the faults to inject. link : a symlink kept pointing at the current pty
         slave (needed to survive ``unplug``).
+    tx_buffer_bytes : bytes held back while the pty is full; what does not fit is
+        dropped (counted in :attr:`VirtualSerialBoard.bytes_dropped`), as a UART's bytes
+        are lost when nobody reads the port: the board never waits for a reader.
     """
 
     protocol: str = "text:csv-ms"
@@ -123,8 +132,11 @@ class BoardConfig:
     speed: float = 1.0
     faults: tuple[Fault, ...] = ()
     link: Path | None = None
+    tx_buffer_bytes: int = TX_BUFFER_BYTES
 
     def __post_init__(self) -> None:
+        if self.tx_buffer_bytes < 0:
+            raise ValueError(f"tx_buffer_bytes must be >= 0, got {self.tx_buffer_bytes}")
         if not self.speed > 0:
             raise ValueError(f"speed must be > 0, got {self.speed}")
         if self.protocol != "witmotion" and not self.protocol.startswith("text"):
@@ -194,6 +206,8 @@ class VirtualSerialBoard:
         self.faults_log: list[FaultRecord] = []
         self.sent = 0
         self.bytes_sent = 0
+        self.bytes_dropped = 0  # bytes the pty had no room for (nobody reading)
+        self._tx = bytearray()  # held back while the pty is full
         self.start_epoch = config.start if config.start is not None else time.time()
         self._master: int | None = None
         self._slave: int | None = None
@@ -236,26 +250,52 @@ class VirtualSerialBoard:
                 with contextlib.suppress(OSError):
                     os.close(fd)
         self._master = self._slave = None
+        self._tx.clear()  # bytes in flight are lost with the port
 
     def close(self) -> None:
         """Close the pty and remove the link."""
         self._unplug()
 
     def _write(self, data: bytes) -> None:
-        """Write all of ``data`` (waiting while the reader is slow), unless stopped."""
-        view = memoryview(data)
-        while view and not self._stop.is_set() and self._master is not None:
+        """Send ``data`` without waiting: queued behind bytes the pty had no room for, or
+        dropped whole (counted) when the queue would exceed ``tx_buffer_bytes``."""
+        if self._master is None:
+            return
+        if len(self._tx) + len(data) > self.cfg.tx_buffer_bytes:
+            if not self.bytes_dropped:
+                log.warning("virtual board: nobody is reading %s; dropping what it sends",
+                            self.path)  # fmt: skip
+            self.bytes_dropped += len(data)
+        else:
+            self._tx += data
+        self._flush()
+
+    def _flush(self) -> None:
+        """Hand the pty as much of the queued bytes as it takes now (never blocks)."""
+        while self._tx and self._master is not None:
             try:
-                n = os.write(self._master, view)
+                n = os.write(self._master, self._tx)
             except BlockingIOError:
-                select.select([], [self._master], [], 0.05)
-                continue
+                return
             except OSError as err:
                 if err.errno in (errno.EIO, errno.EBADF):
+                    self._tx.clear()
                     return
                 raise
-            view = view[n:]
+            del self._tx[:n]
             self.bytes_sent += n
+
+    def _drain(self) -> None:
+        """After the night: hand the queued bytes on for up to :data:`DRAIN_S` host
+        seconds; what is left then is dropped (counted)."""
+        deadline = time.monotonic() + DRAIN_S
+        while self._tx and self._master is not None and not self._stop.is_set():
+            if time.monotonic() >= deadline:
+                break
+            select.select([], [self._master], [], TICK_S)
+            self._flush()
+        self.bytes_dropped += len(self._tx)
+        self._tx.clear()
 
     # ------------------------------------------------------------------ encoding
     def encode(self, first: int, acc: np.ndarray) -> bytes:
@@ -329,7 +369,10 @@ class VirtualSerialBoard:
                     continue
                 if due < seg_end:
                     time.sleep(TICK_S)
-        log.info("virtual board: night over after %d samples", self.sent)
+                    self._flush()
+        self._drain()
+        log.info("virtual board: night over after %d samples (%d bytes dropped: nobody "
+                 "reading)", self.sent, self.bytes_dropped)  # fmt: skip
 
     def _fault(self, f: Fault, t_host0: float) -> int:
         """Apply a fault at the current sample; returns the first index to send again."""
