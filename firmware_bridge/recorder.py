@@ -55,10 +55,10 @@ from firmware_bridge.recorder_writer import (
     parse_rows,
 )
 from firmware_bridge.serial_text import TextLineDecoder
+from firmware_bridge.session_file import SessionFile
 from firmware_bridge.source import LinkLost, Source, SourceInfo
 from pipeline import __version__
 from pipeline.atomic import private_files, run_folder
-from pipeline.outputs import write_json
 from pipeline.params import DetectorParams
 from pipeline.pulse import beats_warning
 from pipeline.reader import LOW_FS, MAX_ABS_G, low_rate_warning
@@ -177,6 +177,7 @@ class Recorder:
         self.live: LiveDetector | None = None
         self.path: Path | None = None
         self.session_path: Path | None = None
+        self._session: SessionFile | None = None
         #: why the last attempt to open the source at the start failed
         self._open_error: str | None = None
         self.info: SourceInfo | None = None
@@ -344,6 +345,7 @@ class Recorder:
             label = str(self.path)
             log.info("recording to %s", self.path)
         self.live = LiveDetector(label, md, self.params.detector)
+        self._write_session(None)  # now: it holds the space its last version needs
 
     def _sane(self, t: np.ndarray, acc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``t`` (s), ``acc`` (g) without the samples the reader would refuse (a time or
@@ -598,10 +600,9 @@ class Recorder:
                 summary_error=result.summary_error,
                 write_error=result.write_error,
             )
-        try:
-            write_json(self.session_path, data)
-        except OSError as err:  # never lose the recording over its log
-            log.warning("cannot write %s: %s", self.session_path, err)
+        if self._session is None or self._session.path != self.session_path:
+            self._session = SessionFile(self.session_path)
+        self._session.write(data)  # never raises: the recording is never lost over its log
 
 
 def _decoder_of(source: Source) -> object | None:
