@@ -65,8 +65,13 @@ class _Group(click.Group):
     writes (disk full) into one line and exit 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        _interrupt_on_signals()  # SIGTERM too: staged outputs are cleared on the way out
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM in a command that has no plan of its own
+            click.echo("jerkcount: interrupted (the outputs of this run were not put in place)",
+                       err=True)  # fmt: skip
+            ctx.exit(EXIT_INTERRUPTED)
         except BrokenPipeError:  # the reader of a pipe left (`| head`): stop quietly
             _quiet_stdout()
             ctx.exit(EXIT_BROKEN_PIPE)

@@ -42,6 +42,7 @@ from pipeline.atomic import renamed, run_folder
 from pipeline.detector import Detection, detect_stream
 from pipeline.errors import InputError
 from pipeline.events import ActivityPeriod
+from pipeline.formats.base import check_path
 from pipeline.inputs import check_spares_inputs
 from pipeline.nonwear import NonWearParams, NonWearTracker
 from pipeline.outputs import (
@@ -175,6 +176,7 @@ def process_file(
     ``progress`` (optional) is called with input bytes consumed since its last call.
     """
     path = Path(path)
+    check_path(path)  # before the hashing starts: a named pipe would block it for good
 
     def detect() -> tuple[Detection, list[ActivityPeriod]]:
         with open_recording(path, params.reader) as stream:

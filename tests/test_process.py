@@ -447,3 +447,65 @@ def test_a_killed_runs_staging_folder_is_cleared_by_the_next(
     assert res.exit_code == 0, res.output
     assert not dead.exists() and (live / "trend" / "events.csv").exists()
     assert sorted(p.name for p in out.iterdir()) == sorted([*FILES, "report.html", live.name])
+
+
+SIGTERM_WHILE_WRITING = """
+import os, signal, sys, time
+import pipeline.process as proc
+real = proc.write_csv
+def write_then_term(path, frame):
+    real(path, frame)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(20)  # the handler raises here
+proc.write_csv = write_then_term
+import cli
+sys.argv = ["jerkcount", "process", sys.argv[1], "--out", sys.argv[2], "--tz", "UTC"]
+cli.main()
+"""
+
+
+def test_sigterm_while_writing_leaves_the_earlier_outputs_and_no_staging(
+    nights: dict[str, Path], tmp_path: Path
+) -> None:
+    """SIGTERM (a job scheduler's) used to kill `process` outright: the hidden staging
+    folder stayed, and nothing was printed; Ctrl-C printed click's "Aborted!", status 1."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    assert _run("process", nights["a"], "--out", out, "--tz", "UTC").exit_code == 0
+    before = {n: (out / n).read_bytes() for n in FILES}
+    res = subprocess.run(
+        [sys.executable, "-c", SIGTERM_WHILE_WRITING, str(nights["b"]), str(out)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 130, res.stderr
+    assert res.stderr.strip().splitlines()[-1] == (
+        "jerkcount: interrupted (the outputs of this run were not put in place)"
+    )
+    assert "Traceback" not in res.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted([*FILES, "report.html"])
+    assert {n: (out / n).read_bytes() for n in FILES} == before
+
+
+@pytest.mark.parametrize("command", ["process", "detect"])
+def test_a_named_pipe_is_refused_at_once(tmp_path: Path, command: str) -> None:
+    """A FIFO (or `<(zcat night.csv.gz)`) is read more than once (its first bytes, its
+    rows, its sha256): `process` blocked for good in its hashing thread."""
+    import os
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "night.csv"
+    os.mkfifo(fifo)
+    out = ["--out", str(tmp_path / ("o" if command == "process" else "e.csv"))]
+    res = subprocess.run(
+        [sys.executable, "-m", "cli", command, str(fifo), *out],
+        capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[1],
+    )  # fmt: skip
+    assert res.returncode == 2
+    assert res.stderr.strip() == (
+        f"jerkcount: error: {fifo}: is not a regular file (a pipe or a device): jerkcount "
+        "reads a recording more than once, so save it to a file first"
+    )
+    assert not (tmp_path / "o").exists()

@@ -182,11 +182,19 @@ class RawSource:
 
 # --------------------------------------------------------------------------- opening
 def check_path(path: Path) -> None:
-    """Raise :class:`InputError` for a directory or a missing file."""
+    """Raise :class:`InputError` for a directory, a missing file, or anything but a
+    regular file (a named pipe, ``<(zcat night.csv.gz)``, a device): a recording is
+    opened more than once (its first bytes, its rows, its sha256), and a pipe gives
+    each reader other bytes, or blocks."""
     if path.is_dir():
         raise InputError(path, "is a directory, not a recording file")
     if not path.exists():
         raise InputError(path, "no such file")
+    if not path.is_file():
+        raise InputError(
+            path, "is not a regular file (a pipe or a device): jerkcount reads a recording "
+            "more than once, so save it to a file first",
+        )  # fmt: skip
 
 
 def read_magic(path: Path, n: int = 4) -> bytes:
