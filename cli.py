@@ -670,7 +670,7 @@ def _print_record_result(result: Any) -> None:
     live = result.live
     gaps = [g for g in result.gaps]
     if result.removed_empty:
-        click.echo(f"recording  none: no sample arrived, so {result.path} was removed")
+        click.echo(f"recording  none: nothing recorded, so {result.path} was removed")
     elif result.path is not None:
         click.echo(f"recording  {result.path}  ({result.samples:,} samples)")
     else:
@@ -782,6 +782,8 @@ def record(
         click.echo(f"jerkcount: error: {result.write_error}: the recording stopped after "
                    f"{hours:.2f} h; what came before is kept", err=True)  # fmt: skip
         click.get_current_context().exit(EXIT_IO)
+    if result.removed_empty:  # connected, but nothing recorded: as when it never connected
+        click.get_current_context().exit(EXIT_INPUT)
 
 
 # --------------------------------------------------------------------------- replay

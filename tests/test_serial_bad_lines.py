@@ -202,3 +202,27 @@ def test_the_wrong_protocol_says_what_arrived(tmp_path: Path, protocol: str, cou
     stored = session(result)
     assert stored["recording_removed"] is True and stored["summary_error"] == why
     assert stored["live_error"] is None and stored["decoder"]["bytes_in"] > 1000
+
+
+def test_record_that_recorded_nothing_exits_2(tmp_path: Path) -> None:
+    """The command line: a board read with the wrong protocol records nothing, says so,
+    and the exit status is 2, as for a board never reached (it was 0)."""
+    import subprocess
+
+    board = LineBoard(6.0, {})
+    board.start()
+    try:
+        res = subprocess.run(
+            [sys.executable, "-m", "cli", "record", "--source", f"serial:{board.path}",
+             "--protocol", "text:puck", "--out", str(tmp_path / "out"), "--duration", "3"],
+            capture_output=True, text=True, timeout=90,
+            cwd=Path(__file__).resolve().parents[1],
+        )  # fmt: skip
+    finally:
+        board.close()
+    assert res.returncode == 2, res.stdout + res.stderr
+    text = res.stdout + res.stderr
+    assert "recording  none: nothing recorded, so" in text
+    assert "none could be read as text:puck: check --protocol" in text
+    assert "Traceback" not in text
+    assert list((tmp_path / "out").glob("*.csv")) == []
