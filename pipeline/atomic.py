@@ -132,6 +132,8 @@ def file_set(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
     for target in targets:  # a set of files needs files: /dev/stdout cannot hold one
         if special_file(target):
             raise OSError(errno.EINVAL, "not a regular file (give a file name)", str(target))
+        if target.is_dir():  # found before any is written: a rename over it fails late
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(target))
     standins = [t.with_name(f".{t.name}.{os.getpid()}.set") for t in targets]
     by_standin = {str(s): str(t) for s, t in zip(standins, targets, strict=True)}
     try:

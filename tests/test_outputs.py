@@ -349,3 +349,28 @@ def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
     assert proc.wait(30) == 141
     assert first.startswith(b"status,truth_time,event_time")
     assert stderr == b""
+
+
+def test_detect_with_a_folder_where_its_sidecar_goes_writes_nothing(tmp_path: Path) -> None:
+    """`detect --out x.csv` with a folder `x.json` in the way: one line naming it, and
+    the earlier events and activity stay (they were replaced before the sidecar's
+    rename failed)."""
+    from click.testing import CliRunner
+
+    from cli import main
+    from sim import NightConfig, simulate_night, write_night
+
+    rec = tmp_path / "night.csv"
+    write_night(simulate_night(NightConfig(hours=0.1, seed=3)), rec, tmp_path / "truth.csv")
+    out = tmp_path / "x.csv"
+    old = {"x.csv": b"earlier events\n", "x.activity.csv": b"earlier activity\n"}
+    for name, data in old.items():
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "x.json").mkdir()
+    res = CliRunner().invoke(main, ["detect", str(rec), "--out", str(out), "--tz", "UTC"])
+    assert res.exit_code == 2
+    assert res.output.strip() == f"jerkcount: error: {tmp_path / 'x.json'}: Is a directory"
+    assert {n: (tmp_path / n).read_bytes() for n in old} == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["night.csv", "truth.csv", "x.json", *old]
+    )
