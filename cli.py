@@ -675,9 +675,11 @@ def _print_record_result(result: Any) -> None:
         click.echo(f"recording  {result.path}  ({result.samples:,} samples)")
     else:
         click.echo(f"replayed   {result.samples:,} samples")
-    if gaps:
-        click.echo(f"link gaps  {len(gaps)} (details in {result.session_path})"
-                   if result.session_path else f"link gaps  {len(gaps)}")  # fmt: skip
+    drops = f"{len(gaps)} link gap(s)" if gaps else "no link gaps"
+    if result.session_path:  # always named: it tells what the link did, gaps or none
+        click.echo(f"session    {result.session_path}  ({drops})")
+    elif gaps:
+        click.echo(f"link gaps  {len(gaps)}")
     if live.error:
         click.echo(f"live detection: {live.error}")
     click.echo(f"jerks      {len(live.events)} (live)")

@@ -224,5 +224,7 @@ def test_record_that_recorded_nothing_exits_2(tmp_path: Path) -> None:
     text = res.stdout + res.stderr
     assert "recording  none: nothing recorded, so" in text
     assert "none could be read as text:puck: check --protocol" in text
+    session_line = [ln for ln in text.splitlines() if ln.startswith("session    ")]
+    assert len(session_line) == 1 and ".session.json  (" in session_line[0]
     assert "Traceback" not in text
     assert list((tmp_path / "out").glob("*.csv")) == []
