@@ -521,7 +521,6 @@ class TextLineDecoder:
         self.stats.samples += len(rows)
         return DecodedBatch(t.copy(), arr[:, 1:].copy())
 
-
     def _in_sequence(self, rows: list[Row]) -> list[Row]:
         """``rows`` without the lines whose board time is out of sequence (counted as
         bad lines); rows without a time (arrival-stamped formats) pass as they are."""

@@ -65,10 +65,16 @@ def test_the_parameters_of_an_events_sidecar_or_a_summary_are_reused(tmp_path: P
         ('{"lp_hz": 0}', "lp_hz must be at least 2 Hz and at most 10000 Hz, not 0", None),
         ('{"frame_s": 0}', "frame_s must be at least 0.01 s and at most 10 s, not 0", None),
         ('{"frame_s": 1e-9}', "frame_s must be at least 0.01 s and at most 10 s, not 1e-09", None),
-        ('{"energy_z": 40}', "energy_z must be at least 1 and at most 20 (or 0 for off), not 40",
-         None),
-        ('{"rhythm_min_any": 1}', "rhythm_min_any must be at least 2 and at most 1e+06, not 1",
-         None),
+        (
+            '{"energy_z": 40}',
+            "energy_z must be at least 1 and at most 20 (or 0 for off), not 40",
+            None,
+        ),
+        (
+            '{"rhythm_min_any": 1}',
+            "rhythm_min_any must be at least 2 and at most 1e+06, not 1",
+            None,
+        ),
         ('{"energy_min_s": 0.5}', "energy_min_s (0.5) must not exceed energy_max_s (0.3)", None),
         ('{"pulse_share": "x"}', 'pulse_share must be a number, not "x"', None),
         ('{"parameters": {"pattern": {}}}', "expected a JSON object of detector parameters", None),
@@ -195,8 +201,9 @@ def test_each_range_refuses_what_lies_outside_it(name: str) -> None:
         if bound.off is not None and bad == bound.off:
             continue
         with pytest.raises(ValueError, match=f"^{name} must be "):
-            DetectorParams(**{name: type(getattr(DetectorParams(), name))(bad)
-                              if math.isfinite(bad) else bad})
+            DetectorParams(
+                **{name: type(getattr(DetectorParams(), name))(bad) if math.isfinite(bad) else bad}
+            )
 
 
 def test_a_bad_value_on_the_command_line_is_one_line_and_status_2(

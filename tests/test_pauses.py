@@ -149,8 +149,13 @@ def test_a_jerk_seconds_after_walking_is_counted(after_walking: Recording, onset
 
 @pytest.mark.parametrize(
     ("fs", "seed", "chunk"),
-    [(100.0, 25, 65_536), (50.0, 25, 65_536), (50.0, 11, 65_536), (50.0, 23, 65_536),
-     (100.0, 25, 997)],
+    [
+        (100.0, 25, 65_536),
+        (50.0, 25, 65_536),
+        (50.0, 11, 65_536),
+        (50.0, 23, 65_536),
+        (100.0, 25, 997),
+    ],
 )
 def test_no_counted_jerk_lies_inside_an_activity_period(
     tmp_path: Path, fs: float, seed: int, chunk: int

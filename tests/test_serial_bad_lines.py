@@ -69,10 +69,18 @@ class LineBoard:
             os.close(fd)
 
 
-def record(board: LineBoard, out: Path) -> RecordResult:
-    """Record ``board`` until it has written its last line (plus 0.5 s)."""
-    source = SerialSource(SerialTarget(board.path), SerialProtocol.parse("text:csv-ms"), FS, 2.0)
-    params = RecorderParams(out_dir=out, stall_s=2.0, summarise=False)
+def record(
+    board: LineBoard,
+    out: Path,
+    protocol: str = "text:csv-ms",
+    stall_s: float = 2.0,
+    linger_s: float = 0.5,
+    summarise: bool = False,
+) -> RecordResult:
+    """Record ``board`` read as ``protocol`` until it has written its last line (plus
+    ``linger_s``)."""
+    source = SerialSource(SerialTarget(board.path), SerialProtocol.parse(protocol), FS, stall_s)
+    params = RecorderParams(out_dir=out, stall_s=stall_s, summarise=summarise)
 
     async def main() -> RecordResult:
         stop = asyncio.Event()
@@ -80,7 +88,7 @@ def record(board: LineBoard, out: Path) -> RecordResult:
         async def watch() -> None:
             while not board.done.is_set():
                 await asyncio.sleep(0.05)
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(linger_s)
             stop.set()
 
         watcher = asyncio.ensure_future(watch())
@@ -98,11 +106,7 @@ def record(board: LineBoard, out: Path) -> RecordResult:
 
 def recorded(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Epoch times (s) and sample indices of a recording's rows."""
-    rows = [
-        line.split(",")
-        for line in path.read_text().splitlines()
-        if line and line[0].isdigit()
-    ]
+    rows = [line.split(",") for line in path.read_text().splitlines() if line and line[0].isdigit()]
     t = np.array([float(r[0]) for r in rows])
     idx = np.array([round(float(r[1]) / 1e-5) for r in rows])
     return t, idx
@@ -158,33 +162,10 @@ def test_a_stray_older_board_time_does_not_move_the_time_base(tmp_path: Path) ->
 
 def record_as(board: LineBoard, out: Path, protocol: str) -> RecordResult:
     """Record ``board`` (which sends csv-ms) read as ``protocol``."""
-    source = SerialSource(SerialTarget(board.path), SerialProtocol.parse(protocol), FS, 5.0)
-    params = RecorderParams(out_dir=out, stall_s=5.0, summarise=True)
-
-    async def main() -> RecordResult:
-        stop = asyncio.Event()
-
-        async def watch() -> None:
-            while not board.done.is_set():
-                await asyncio.sleep(0.05)
-            stop.set()
-
-        watcher = asyncio.ensure_future(watch())
-        try:
-            return await Recorder(source, params).run(stop)
-        finally:
-            watcher.cancel()
-
-    board.start()
-    try:
-        return asyncio.run(main())
-    finally:
-        board.close()
+    return record(board, out, protocol, stall_s=5.0, linger_s=0.0, summarise=True)
 
 
-@pytest.mark.parametrize(
-    ("protocol", "counted"), [("text:puck", "lines"), ("witmotion", "bytes")]
-)
+@pytest.mark.parametrize(("protocol", "counted"), [("text:puck", "lines"), ("witmotion", "bytes")])
 def test_the_wrong_protocol_says_what_arrived(tmp_path: Path, protocol: str, counted: str) -> None:
     """A csv-ms board read as puck JSON or WitMotion packets: the end says that bytes
     (lines) arrived that none could be read as that protocol, quotes a line, names
