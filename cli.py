@@ -351,12 +351,24 @@ def _detect_and_write(
     return write_detection(detection, out, tz)
 
 
+def _file_name(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """A file's path; one ending in a slash names a folder, a usage error (it used to
+    write a file named like the folder)."""
+    if value is None:
+        return None
+    if value.endswith(("/", os.sep)):
+        raise click.BadParameter(f"{value} names a folder: give the events file's name, "
+                                 "such as results/night.events.csv", ctx, param)  # fmt: skip
+    return Path(value)
+
+
 @main.command()
 @click.argument("rec", type=click.Path(path_type=Path))
 @click.option(
     "--out",
     "out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False),
+    callback=_file_name,
     help="Events CSV to write [default: REC's name with .events.csv, beside REC]. "
     "Activity periods go to EVENTS.activity.csv, parameters to EVENTS.json.",
 )

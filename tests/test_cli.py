@@ -374,3 +374,11 @@ def test_score_tolerance_must_be_finite(tmp_path: Path, value: str) -> None:
     assert res.exit_code == 2
     assert "Invalid value for '--tolerance'" in res.output
     assert "Traceback" not in res.output
+
+
+def test_detect_out_ending_in_a_slash_is_a_usage_error(tmp_path: Path) -> None:
+    """`--out results/` used to write a file named `results` (and `results.json`)."""
+    res = _run("detect", tmp_path / "night.csv", "--out", f"{tmp_path / 'results'}/")
+    assert res.exit_code == 2
+    assert "names a folder: give the events file's name" in res.output
+    assert list(tmp_path.iterdir()) == []
