@@ -9,7 +9,6 @@ session file must count the bad lines, and the stamps must stay on the host cloc
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -20,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from recording_run import record_until_done
 
-from firmware_bridge.recorder import Recorder, RecorderParams, RecordResult
+from firmware_bridge.recorder import RecorderParams, RecordResult
 from firmware_bridge.serial_source import SerialProtocol, SerialSource, SerialTarget
 from pipeline.reader import read_recording
 
@@ -82,24 +82,9 @@ def record(
     source = SerialSource(SerialTarget(board.path), SerialProtocol.parse(protocol), FS, stall_s)
     params = RecorderParams(out_dir=out, stall_s=stall_s, summarise=summarise)
 
-    async def main() -> RecordResult:
-        stop = asyncio.Event()
-
-        async def watch() -> None:
-            while not board.done.is_set():
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(linger_s)
-            stop.set()
-
-        watcher = asyncio.ensure_future(watch())
-        try:
-            return await Recorder(source, params).run(stop)
-        finally:
-            watcher.cancel()
-
     board.start()
     try:
-        return asyncio.run(main())
+        return record_until_done(board, params, source, linger_s)
     finally:
         board.close()
 

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from recording_run import record_until_done
 
-from firmware_bridge.recorder import Recorder, RecorderParams, RecordResult
+from firmware_bridge.recorder import RecorderParams, RecordResult
 from firmware_bridge.serial_source import SerialProtocol, SerialSource, SerialTarget
 from firmware_bridge.serial_text import SerialTextDecoder
 from firmware_bridge.witmotion import WitmotionSerialDecoder
@@ -92,23 +93,7 @@ def missing_runs(idx: np.ndarray) -> list[tuple[int, int]]:
 def run_recorder(board: VirtualSerialBoard, params: RecorderParams, source: SerialSource,
                  tail_s: float = 1.0) -> RecordResult:  # fmt: skip
     """Record until the board's night is over (plus ``tail_s``)."""
-
-    async def main() -> RecordResult:
-        stop = asyncio.Event()
-
-        async def watch() -> None:
-            while not board.done.is_set():
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(tail_s)
-            stop.set()
-
-        watcher = asyncio.ensure_future(watch())
-        try:
-            return await Recorder(source, params).run(stop)
-        finally:
-            watcher.cancel()
-
-    return asyncio.run(main())
+    return record_until_done(board, params, source, tail_s)
 
 
 # ----------------------------------------------------------------------- tests
