@@ -15,7 +15,6 @@ A failure is one warning in plain words ("the disk is full"), said once per file
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.atomic import atomic_write
-from pipeline.outputs import _jsonable
+from pipeline.outputs import json_text
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +45,7 @@ def plain_reason(err: OSError) -> str:
 def padded(data: dict[str, Any], reserve: int = RESERVE_BYTES) -> bytes:
     """``data`` as indented JSON, padded with blanks to a multiple of ``reserve`` bytes
     (at least 1 KiB of padding left for the next, longer version)."""
-    text = json.dumps(_jsonable(data), indent=2, allow_nan=False) + "\n"
-    raw = text.encode("utf-8")
+    raw = json_text(data).encode("utf-8")
     size = -(-(len(raw) + 1024) // reserve) * reserve
     return raw + b" " * (size - len(raw) - 1) + b"\n"
 

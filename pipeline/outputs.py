@@ -264,12 +264,18 @@ def write_activity_csv(
     return write_columns_csv(path, _ordered(activity_columns(activity, tz), ACTIVITY_COLUMNS))
 
 
+def json_text(data: Mapping[str, Any]) -> str:
+    """``data`` as indented JSON text ending in a newline (NaN becomes ``null``; numpy
+    values become plain numbers and lists)."""
+    return json.dumps(_jsonable(data), indent=2, allow_nan=False) + "\n"
+
+
 def write_json(path: str | Path, data: Mapping[str, Any]) -> Path:
-    """Write ``data`` as indented JSON atomically (NaN becomes ``null``)."""
+    """Write ``data`` as indented JSON atomically (:func:`json_text`)."""
     path = Path(path)
-    text = json.dumps(_jsonable(data), indent=2, allow_nan=False)  # one write, not thousands
+    text = json_text(data)  # one write, not thousands
     with atomic_write(path) as fh:
-        fh.write(text + "\n")
+        fh.write(text)
     return path
 
 
