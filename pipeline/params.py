@@ -150,11 +150,17 @@ class DetectorParams:
     @classmethod
     def from_dict(cls, values: dict[str, float | int]) -> DetectorParams:
         """Parameters from a dict; unknown keys raise ``ValueError``."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
+        unknown = unknown_fields(values)
         if unknown:
-            raise ValueError(f"unknown detector parameter(s): {', '.join(unknown)}")
+            raise ValueError(unknown)
         return cls(**values)
+
+
+def unknown_fields(values: dict[str, object]) -> str | None:
+    """``unknown detector parameter(s): …`` for the keys of ``values`` that are not
+    fields of :class:`DetectorParams`, or ``None``."""
+    unknown = sorted(set(values) - {f.name for f in fields(DetectorParams)})
+    return f"unknown detector parameter(s): {', '.join(unknown)}" if unknown else None
 
 
 @dataclass(frozen=True)
@@ -281,10 +287,10 @@ def read_params_file(path: str | Path) -> DetectorParams:
         data = data["parameters"].get("detector")
     if not isinstance(data, dict):
         raise InputError(path, "expected a JSON object of detector parameters")
-    kinds = {f.name: f.type for f in fields(DetectorParams)}
-    unknown = sorted(set(data) - set(kinds))
+    unknown = unknown_fields(data)
     if unknown:
-        raise InputError(path, f"unknown detector parameter(s): {', '.join(unknown)}")
+        raise InputError(path, unknown)
+    kinds = {f.name: f.type for f in fields(DetectorParams)}
     for name, value in data.items():
         _check_value(path, name, kinds[name], value)
     try:
