@@ -387,11 +387,17 @@ def is_output_folder(folder: Path) -> bool:
 
 def expand_folders(paths: Sequence[Path], exclude: Path | None = None) -> list[Path]:
     """``paths`` with each folder replaced by the recordings in it (:func:`find_inputs`:
-    recursively, sorted; not inside ``exclude``, the command's own output folder);
-    files stay as given, so messages name them as the user did."""
+    recursively, sorted; not inside ``exclude``, the command's own output folder).
+    Files stay as given, and a folder's recordings are named from the folder as given
+    (``nights`` gives ``nights/a.csv``, ``/data/nights`` ``/data/nights/a.csv``), so
+    messages and the ``recording`` column name them as the user did either way."""
     out: list[Path] = []
     for path in paths:
-        out.extend(find_inputs([path], exclude) if path.is_dir() else [path])
+        if not path.is_dir():
+            out.append(path)
+            continue
+        top = abs_path(path)
+        out.extend(path / p.relative_to(top) for p in find_inputs([path], exclude))
     return out
 
 

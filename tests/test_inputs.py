@@ -219,3 +219,24 @@ def test_no_command_writes_over_its_own_input(tmp_path: Path) -> None:
                 else f"jerkcount: error: {message}: give each its own name"
             )
     assert digests() == before
+
+
+def test_a_folder_names_its_recordings_as_a_file_would(tmp_path: Path, monkeypatch) -> None:
+    """`process nights` and `process nights/a.csv` write the same `recording` column
+    (it was absolute after a folder, relative after a file)."""
+    import json
+
+    import pandas as pd
+
+    monkeypatch.chdir(tmp_path)
+    _night(tmp_path / "nights" / "a.csv", 3, 0)
+    assert expand_folders([Path("nights")]) == [Path("nights/a.csv")]
+    assert expand_folders([tmp_path / "nights"]) == [tmp_path / "nights" / "a.csv"]
+    for given, out in (("nights", "by_folder"), ("nights/a.csv", "by_file")):
+        res = _run("process", given, "--out", out, "--tz", "UTC")
+        assert res.exit_code == 0, res.output
+    for out in ("by_folder", "by_file"):
+        events = pd.read_csv(tmp_path / out / "events.csv", dtype=str)
+        assert set(events["recording"]) == {"nights/a.csv"}
+        summary = json.loads((tmp_path / out / "summary.json").read_text())
+        assert [r["path"] for r in summary["recordings"]] == ["nights/a.csv"]
