@@ -65,7 +65,7 @@ from pipeline import __version__
 from pipeline.atomic import atomic_write, file_set
 from pipeline.errors import InputError, describe_error
 from pipeline.inputs import GLOB_CHARS as _GLOB_CHARS
-from pipeline.inputs import Unlisted, recording_suffixes, search_inputs
+from pipeline.inputs import Unlisted, is_output_folder, recording_suffixes, search_inputs
 from pipeline.inputs import abs_path as _abs
 from pipeline.inputs import suffix_of as _suffix_of
 from pipeline.memtune import keep_freed_memory
@@ -313,6 +313,14 @@ def _install(staging: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _earlier_output(task: Task) -> str:
+    """For a failed recording: a note that its folder holds an earlier run's outputs
+    (left in place, not listed in the cohort tables), else ``""``."""
+    if not is_output_folder(task.final):
+        return ""
+    return f"; its folder {task.name}/ holds the outputs of an earlier run, left as they were"
+
+
 def run_one(task: Task) -> Outcome:
     """Process one recording into its output folder (the worker; spawn- and Dask-safe).
 
@@ -342,10 +350,8 @@ def run_one(task: Task) -> Outcome:
         log.debug("%s failed", path, exc_info=True)
         with contextlib.suppress(OSError):
             shutil.rmtree(staging)
-        return Outcome(
-            str(path), "failed", seconds=time.perf_counter() - start,
-            error=_with_file(describe_error(err), str(path)),
-        )  # fmt: skip
+        error = _with_file(describe_error(err), str(path)) + _earlier_output(task)
+        return Outcome(str(path), "failed", seconds=time.perf_counter() - start, error=error)
     return Outcome(str(path), "ok", task.name, seconds=time.perf_counter() - start, **stats)
 
 

@@ -285,3 +285,35 @@ def test_an_out_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
         assert list(ro.iterdir()) == []
     finally:
         ro.chmod(0o755)
+
+
+def test_a_recording_that_now_fails_says_its_folder_holds_an_earlier_run(
+    tmp_path: Path,
+) -> None:
+    """A night processed once, then replaced by a file that cannot be read: its row is
+    failed, its folder (the earlier outputs) is left as it was, and the error says so."""
+    first = _night(tmp_path / "in" / "n1.csv", 1)
+    _night(tmp_path / "in" / "n2.csv", 2, 1)
+    out = tmp_path / "out"
+    assert _run("batch", tmp_path / "in", "--out", out, "--jobs", "1").exit_code == 0
+    before = (out / "n1" / "events.csv").read_bytes()
+    rows = "".join(f"{START + k / 50:.2f},0,0,1\n" for k in range(5))
+    first.write_text(f"time,ax,ay,az\n{rows}{START:.2f},0,0,1\n")  # time goes backwards
+    res = _run("batch", tmp_path / "in", "--out", out, "--jobs", "1")
+    assert res.exit_code == 1, res.output
+    rows = _csv(out / "recordings.csv").set_index("recording")
+    assert rows.loc[str(first), "status"] == "failed"
+    assert rows.loc[str(first), "output"] == ""
+    assert rows.loc[str(first), "error"] == (
+        f"{first}:7: timestamp goes backwards (repeats an earlier time); its folder n1/ "
+        "holds the outputs of an earlier run, left as they were"
+    )
+    assert (out / "n1" / "events.csv").read_bytes() == before
+    assert set(_csv(out / "cohort_daily_summary.csv")["recording"]) == {
+        str(tmp_path / "in" / "n2.csv")
+    }
+    # a recording that never had a folder gets no such note
+    (tmp_path / "in" / "n3.csv").write_text("time,ax,ay,az\nx,0,0,1\n")
+    res = _run("batch", tmp_path / "in", "--out", out, "--jobs", "1")
+    errors = _csv(out / "errors.csv").set_index("recording")["error"]
+    assert "earlier run" not in errors[str(tmp_path / "in" / "n3.csv")]
