@@ -25,6 +25,7 @@ output folder is written, every file atomically, only after everything was compu
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -383,10 +384,12 @@ def write_outputs(
     (Ctrl-C, a full disk, a bad value found late) leaves an earlier run's files as
     they were, never some of this run's beside some of that one's.
     """
+    made = not out_dir.exists()  # made by this run: removed again if nothing lands in it
     # this run's own (a second run into the same folder at once does not touch it)
     work = run_folder(out_dir, STAGING_DIR)
     staging = work / out_dir.name  # the folder's own name: the report names it
     staging.mkdir()
+    placed = False
     try:
         try:
             _write_all(staging, combined, windows, params)
@@ -399,9 +402,13 @@ def write_outputs(
         order = [k for k in FILE_NAMES if k != "json"] + ["json"]
         for key in order:
             os.replace(staging / FILE_NAMES[key], out_dir / FILE_NAMES[key])
+        placed = True
         log.info("%s: %s in place", out_dir, ", ".join(FILE_NAMES[k] for k in order))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if made and not placed:
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()  # only when empty: no folder left that looks like a result
     return {key: out_dir / name for key, name in FILE_NAMES.items()}
 
 

@@ -134,7 +134,7 @@ def test_record_stops_on_a_full_disk_and_keeps_the_night(tmp_path: Path) -> None
 
 def test_process_names_the_file_it_cannot_write(tmp_path: Path) -> None:
     """`process` with a 3 000-byte limit: summary.json does not fit; one line, exit 1,
-    and no file of it (nor a temporary one) left behind."""
+    and no file of it (nor a temporary one, nor the empty --out it made) left behind."""
     out = tmp_path / "p"
     res = subprocess.run([*JERKCOUNT, "process", str(NIGHT), "--out", str(out), "--tz", "UTC"],
                          capture_output=True, text=True, env=_env(),
@@ -146,7 +146,13 @@ def test_process_names_the_file_it_cannot_write(tmp_path: Path) -> None:
     failed = Path(lines[0].removeprefix("jerkcount: error: ").removesuffix(": File too large"))
     assert failed.parent == out
     assert not failed.exists()
-    assert [p.name for p in out.iterdir() if p.name.endswith(".tmp")] == []
+    assert not out.exists()  # made by this run, nothing landed in it: removed again
+    out.mkdir()  # a folder that was there before stays, empty as it was
+    res = subprocess.run([*JERKCOUNT, "process", str(NIGHT), "--out", str(out), "--tz", "UTC"],
+                         capture_output=True, text=True, env=_env(),
+                         preexec_fn=_limit(3000))  # fmt: skip
+    assert res.returncode == 1
+    assert out.is_dir() and list(out.iterdir()) == []
 
 
 def test_record_on_a_full_disk_from_the_start(tmp_path: Path) -> None:
