@@ -36,6 +36,7 @@ from pipeline.errors import InputError
 from pipeline.events import ActivityPeriod, JerkEvent
 from pipeline.formats.base import RawBlock, RawSource
 from pipeline.params import DetectorParams
+from pipeline.progress import LineClearer
 from pipeline.reader import ReaderParams, ReadStats, RecordingStream
 from pipeline.recording import Gap, RecordingHeader
 
@@ -244,6 +245,8 @@ class LiveLine:
         self.every_s = every_s
         self._last = 0.0
         self._width = 0
+        # a warning logged meanwhile blanks the line first: it is not glued to its end
+        self._clearer = LineClearer(self.stream).attach() if self.enabled else None
 
     @staticmethod
     def text(st: LiveStatus) -> str:
@@ -278,6 +281,8 @@ class LiveLine:
 
     def close(self, st: LiveStatus) -> None:
         """Final redraw and a newline."""
+        if self._clearer is not None:
+            self._clearer.detach()
         if self.enabled:
             self.update(st, force=True)
             self.stream.write("\n")

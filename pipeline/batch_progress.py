@@ -13,7 +13,7 @@ import sys
 import time
 from typing import IO
 
-from pipeline.progress import is_terminal
+from pipeline.progress import CLEAR_LINE, LineClearer, is_terminal
 
 BAR_WIDTH = 24
 #: Least time between two redraws, seconds.
@@ -58,6 +58,7 @@ class BatchProgress:
         self.start = time.perf_counter()
         self._last_draw = 0.0
         self._drawn = False
+        self._clearer = LineClearer(self.stream).attach() if self.enabled else None
         if total:
             self.draw(force=True)
 
@@ -71,7 +72,7 @@ class BatchProgress:
     def message(self, line: str) -> None:
         """Print ``line`` on the stream (above the bar on a terminal), then redraw."""
         if self.enabled and self._drawn:
-            self.stream.write("\r\x1b[K")
+            self.stream.write(CLEAR_LINE)
         self.stream.write(line + "\n")
         self.stream.flush()
         if self.enabled and self._drawn:
@@ -104,12 +105,14 @@ class BatchProgress:
         if not force and now - self._last_draw < REDRAW_S:
             return
         self._last_draw = now
-        self.stream.write("\r\x1b[K" + self.line())
+        self.stream.write(CLEAR_LINE + self.line())
         self.stream.flush()
         self._drawn = True
 
     def close(self) -> None:
         """End the bar's line (on a terminal)."""
+        if self._clearer is not None:
+            self._clearer.detach()
         if self.enabled and self._drawn:
             self.draw(force=True)
             self.stream.write("\n")

@@ -7,6 +7,7 @@ parsed by other tools stays clean.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from typing import IO
@@ -23,6 +24,42 @@ def is_terminal(stream: IO[str] | None = None) -> bool:
         return False
 
 
+#: Carriage return and erase to the end of the line (ANSI): a terminal's line made blank.
+CLEAR_LINE = "\r\x1b[K"
+
+
+class LineClearer(logging.Filter):
+    """A filter for the log handlers writing to ``stream``: before each record it
+    blanks the line a progress display keeps redrawing there with ``\\r``, so the
+    record gets a line of its own instead of being glued to the end of the status
+    (the display comes back at its next redraw). :meth:`attach` and :meth:`detach`."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        super().__init__()
+        self.stream = stream
+        self._handlers: list[logging.Handler] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        with contextlib.suppress(OSError, ValueError):
+            self.stream.write(CLEAR_LINE)
+            self.stream.flush()
+        return True
+
+    def attach(self) -> LineClearer:
+        """Add this filter to the root logger's stream handlers on ``stream``."""
+        for handler in logging.getLogger().handlers:
+            if getattr(handler, "stream", None) is self.stream:
+                handler.addFilter(self)
+                self._handlers.append(handler)
+        return self
+
+    def detach(self) -> None:
+        """Remove it again (idempotent)."""
+        handlers, self._handlers = self._handlers, []
+        for handler in handlers:
+            handler.removeFilter(self)
+
+
 @contextlib.contextmanager
 def progress_bar(
     total: int, label: str, stream: IO[str] | None = None
@@ -37,9 +74,13 @@ def progress_bar(
     if total <= 0 or not is_terminal(stream):
         yield _ignore
         return
-    with click.progressbar(length=total, label=label, file=stream, width=30) as bar:
-        yield bar.update
-        bar.update(max(0, total - bar.pos))
+    clearer = LineClearer(stream).attach()
+    try:
+        with click.progressbar(length=total, label=label, file=stream, width=30) as bar:
+            yield bar.update
+            bar.update(max(0, total - bar.pos))
+    finally:
+        clearer.detach()
 
 
 def _ignore(n: int) -> None:
