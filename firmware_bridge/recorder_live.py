@@ -246,7 +246,8 @@ class LiveLine:
         self._last = 0.0
         self._width = 0
         # a warning logged meanwhile blanks the line first: it is not glued to its end
-        self._clearer = LineClearer(self.stream).attach() if self.enabled else None
+        self._shown: LiveStatus | None = None
+        self._clearer = LineClearer(self.stream, self._redraw).attach() if self.enabled else None
 
     @staticmethod
     def text(st: LiveStatus) -> str:
@@ -267,11 +268,18 @@ class LiveLine:
         if not force and now - self._last < self.every_s:
             return
         self._last = now
+        self._shown = st
         line = self.text(st)
         pad = max(0, self._width - len(line))
         self._width = len(line)
         self.stream.write("\r" + line + " " * pad)
         self.stream.flush()
+
+    def _redraw(self) -> None:
+        """The last status again (below a warning that blanked it)."""
+        if self._shown is not None:
+            self._width = 0
+            self.update(self._shown, force=True)
 
     def note(self, text: str) -> None:
         """A line of its own under the closed live line (on a terminal only)."""

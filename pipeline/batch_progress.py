@@ -58,7 +58,7 @@ class BatchProgress:
         self.start = time.perf_counter()
         self._last_draw = 0.0
         self._drawn = False
-        self._clearer = LineClearer(self.stream).attach() if self.enabled else None
+        self._clearer = LineClearer(self.stream, self._redraw).attach() if self.enabled else None
         if total:
             self.draw(force=True)
 
@@ -77,6 +77,10 @@ class BatchProgress:
         self.stream.flush()
         if self.enabled and self._drawn:
             self.draw(force=True)
+
+    def _redraw(self) -> None:
+        """The bar again, below a warning that blanked it."""
+        self.draw(force=True)
 
     def line(self) -> str:
         """The progress line as text (without carriage return)."""

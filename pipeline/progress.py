@@ -31,13 +31,15 @@ CLEAR_LINE = "\r\x1b[K"
 class LineClearer(logging.Filter):
     """A filter for the log handlers writing to ``stream``: before each record it
     blanks the line a progress display keeps redrawing there with ``\\r``, so the
-    record gets a line of its own instead of being glued to the end of the status
-    (the display comes back at its next redraw). :meth:`attach` and :meth:`detach`."""
+    record gets a line of its own instead of being glued to the end of the status.
+    With ``redraw``, that is called after the record is written (the display comes
+    back below it at once; else at its next redraw). :meth:`attach`, :meth:`detach`."""
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: IO[str], redraw: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.stream = stream
         self._handlers: list[logging.Handler] = []
+        self._after: _After | None = _After(redraw) if redraw is not None else None
 
     def filter(self, record: logging.LogRecord) -> bool:
         with contextlib.suppress(OSError, ValueError):
@@ -46,11 +48,16 @@ class LineClearer(logging.Filter):
         return True
 
     def attach(self) -> LineClearer:
-        """Add this filter to the root logger's stream handlers on ``stream``."""
-        for handler in logging.getLogger().handlers:
+        """Add this filter to the root logger's stream handlers on ``stream`` (and the
+        redraw after them)."""
+        root = logging.getLogger()
+        for handler in root.handlers:
             if getattr(handler, "stream", None) is self.stream:
                 handler.addFilter(self)
                 self._handlers.append(handler)
+        if self._handlers and self._after is not None:
+            self._after.setLevel(min(h.level for h in self._handlers))
+            root.addHandler(self._after)  # the root's handlers run in order: after them
         return self
 
     def detach(self) -> None:
@@ -58,6 +65,20 @@ class LineClearer(logging.Filter):
         handlers, self._handlers = self._handlers, []
         for handler in handlers:
             handler.removeFilter(self)
+        if self._after is not None:
+            logging.getLogger().removeHandler(self._after)
+
+
+class _After(logging.Handler):
+    """Calls ``redraw`` for each record, after the handlers before it wrote it."""
+
+    def __init__(self, redraw: Callable[[], None]) -> None:
+        super().__init__()
+        self.redraw = redraw
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.redraw()
 
 
 @contextlib.contextmanager

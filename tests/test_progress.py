@@ -44,7 +44,9 @@ def test_a_warning_is_not_glued_to_the_live_line(terminal: Terminal) -> None:
     line.close(status)
     text = LiveLine.text(status)
     assert terminal.getvalue() == (
-        f"\r{text}{CLEAR_LINE}jerkcount: WARNING: stray line 1e308 dropped\n\r{text}\r{text}\n"
+        f"\r{text}{CLEAR_LINE}jerkcount: WARNING: stray line 1e308 dropped\n"
+        f"\r{text}"  # drawn again at once below it
+        f"\r{text}\r{text}\n"
     )
     log.warning("after the night")  # the line is closed: nothing to blank
     assert terminal.getvalue().endswith(f"{text}\njerkcount: WARNING: after the night\n")
@@ -55,6 +57,7 @@ def test_a_warning_is_not_glued_to_the_batch_line(terminal: Terminal) -> None:
     log.warning("b.csv: dropped 3 rows with missing values")
     bar.close()
     lines = terminal.getvalue().split("\n")
+    assert lines[1].startswith(CLEAR_LINE + "batch [")  # drawn again at once below it
     assert lines[0].endswith(
         CLEAR_LINE + "jerkcount: WARNING: b.csv: dropped 3 rows with missing values"
     )
