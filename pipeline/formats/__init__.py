@@ -176,6 +176,8 @@ def open_source(path: str | Path, options: InputOptions | None = None) -> RawSou
             name = "parquet"  # its columns are typed: the options apply to it (not "csv")
         elif not options.explicit_columns:
             name = detect_format(path)
+        elif options.only_rate and recognised_format(path) == "actilife":
+            name = "actilife"  # --rate for a banner without 'at N Hz' (or over it)
         elif options.only_delimiter:  # a dialect that claims the file keeps it
             name = recognised_format(path) or "csv"
             if name == "canonical" and not _canonical_header(path):

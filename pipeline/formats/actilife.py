@@ -21,8 +21,11 @@ Ten header lines (spreadsheet round trips may add trailing commas), then the col
 line ``Accelerometer X,Accelerometer Y,Accelerometer Z`` (sometimes omitted) with an
 optional leading ``Timestamp`` column (``M/d/yyyy HH:mm:ss.fff`` in the header's date
 format) and optional further columns (temperature, gyroscope...); axes in g. Without a
-Timestamp column sample ``i`` is at start + ``i`` / rate (rate from ``at N Hz``). The
-device keeps local time: times are read in ``--tz`` (default UTC).
+Timestamp column sample ``i`` is at start + ``i`` / rate (start from ``Start Date`` and
+``Start Time``, or ``--start``; rate from ``at N Hz``, or ``--rate``). The device keeps
+local time: times are read in ``--tz`` (default UTC); a start time that a daylight-saving
+change skips or repeats cannot be placed without timestamps (an error asks for
+``--start``).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from pipeline.formats.base import (
     get_tz,
     grid_times,
     is_number,
+    local_start_epoch,
     naive_to_epoch,
     split_fields,
 )
@@ -60,9 +64,10 @@ def is_actilife_header(line: str) -> bool:
 
 
 def strptime_format(dotnet: str) -> str:
-    """A strptime date format from ActiLife's .NET one (``M/d/yyyy`` → ``%m/%d/%Y``)."""
-    return re.sub(r"yyyy|MM?|dd?", lambda m: {"y": "%Y", "M": "%m", "d": "%d"}[m.group(0)[0]],
-                  dotnet)  # fmt: skip
+    """A strptime date format from ActiLife's .NET one (``M/d/yyyy`` → ``%m/%d/%Y``,
+    ``dd-MM-yy`` → ``%d-%m-%y``)."""
+    codes = {"yyyy": "%Y", "yy": "%y", "MM": "%m", "M": "%m", "dd": "%d", "d": "%d"}
+    return re.sub(r"yyyy|yy|MM?|dd?", lambda m: codes[m.group(0)], dotnet)
 
 
 class ActiLifeSource(TableSource):
@@ -72,6 +77,7 @@ class ActiLifeSource(TableSource):
 
     def __init__(self, path: Path, options: InputOptions, member: str | None = None) -> None:
         self._first_data: bytes = b""
+        self._start: float | None = None  # epoch s of sample 0 without a Timestamp column
         super().__init__(path, options, member)
 
     def _preamble(self, lines: LineReader) -> None:
@@ -86,14 +92,9 @@ class ActiLifeSource(TableSource):
             raise InputError(self.path, f"not an ActiLife CSV header: '{head[0][:60]}'", 1)
         fmt = re.search(r"date format (\S+)", head[0])
         rate = re.search(r"at (\d+(?:\.\d+)?) Hz", head[0])
-        date_fmt = strptime_format(fmt.group(1)) if fmt else "%m/%d/%Y"
+        self._date_format = fmt.group(1) if fmt else "M/d/yyyy"
+        date_fmt = strptime_format(self._date_format)
         self._tz = get_tz(self.options.tz, self.path)
-        start_time = next(
-            (h[len("Start Time") :].strip() for h in head if h.startswith("Start Time")), ""
-        )
-        start_date = next(
-            (h[len("Start Date") :].strip() for h in head if h.startswith("Start Date")), ""
-        )
         self.metadata["format"] = "actilife"
         self.metadata["actilife_header"] = head[0].strip("- ")
         serial = next(
@@ -101,14 +102,10 @@ class ActiLifeSource(TableSource):
         )
         if serial:
             self.metadata["serial"] = serial
-        self._rate = float(rate.group(1)) if rate else self.options.rate
-        try:
-            local = datetime.strptime(f"{start_date} {start_time}", f"{date_fmt} %H:%M:%S")
-            self._start = local.replace(tzinfo=self._tz).timestamp()
-        except ValueError:
-            self._start = None
-        if self.options.start is not None:
-            self._start = self.options.start
+        # an explicit --rate wins over the banner's (as --start over Start Date/Time)
+        self._rate = self.options.rate or (float(rate.group(1)) if rate else None)
+        self._head = head
+        self._date_fmt = date_fmt
         columns = lines.next()
         if columns is None:
             raise InputError(self.path, "header only, no samples", lines.lineno + 1)
@@ -135,9 +132,39 @@ class ActiLifeSource(TableSource):
             self.columns.append(
                 Column(f or f"column {i + 1}", kind, self._check_time if kind == "text" else None)
             )
-        if self._time is None and (self._start is None or not self._rate):
-            raise InputError(self.path, "no Timestamp column and no Start Date/Time and rate "
-                             "in the header: give --start and --rate")  # fmt: skip
+        if self._time is None:
+            self._start = self._grid_start()
+            if not self._rate:
+                raise InputError(self.path, "no Timestamp column and no sample rate ('at N Hz') "
+                                 "in the header: give --rate HZ", 1)  # fmt: skip
+
+    def _grid_start(self) -> float:
+        """Epoch seconds of the first sample of a file without a Timestamp column: ``--start``,
+        else the header's Start Date and Start Time, local in ``--tz``.
+
+        Raises :class:`InputError` naming the header line when they are missing or do not
+        match the banner's date format, or when the local time is skipped or repeated by
+        a daylight-saving change (the file gives no other time to tell which).
+        """
+        if self.options.start is not None:
+            return self.options.start
+        found: dict[str, tuple[str, int]] = {}  # key: (text, 1-based line)
+        for key in ("Start Time", "Start Date"):
+            k = next((i for i, h in enumerate(self._head) if h.startswith(key)), None)
+            if k is None:
+                raise InputError(self.path, f"no Timestamp column and no '{key}' line in the "
+                                 "header: give --start ISO-8601")  # fmt: skip
+            found[key] = (self._head[k][len(key) :].strip(), k + 1)
+        (time_text, time_line), (date_text, date_line) = found["Start Time"], found["Start Date"]
+        try:
+            local = datetime.strptime(f"{date_text} {time_text}", f"{self._date_fmt} %H:%M:%S")
+        except ValueError:
+            raise InputError(
+                self.path, f"Start Date '{date_text[:30]}' and Start Time '{time_text[:30]}' do "
+                f"not match the header's date format {self._date_format} and hh:mm:ss: give "
+                "--start ISO-8601", date_line,
+            ) from None  # fmt: skip
+        return local_start_epoch(local, self._tz, self.path, time_line)
 
     def _starts_recording(self, fields: list[str]) -> bool:
         """Whether a data line is the ``--- Data File Created By ActiGraph`` banner of a

@@ -110,6 +110,12 @@ class InputOptions:
         return self.delimiter is not None and all(v is None for v in self._column_values())
 
     @property
+    def only_rate(self) -> bool:
+        """True when ``rate`` is the only column option given (no delimiter either)."""
+        others = (self.time_col, self.time_unit, self.axis_cols, self.units, self.delimiter)
+        return self.rate is not None and all(v is None for v in others)
+
+    @property
     def explicit_columns(self) -> bool:
         """True when the options describe the columns themselves (the generic dialect)."""
         return self.delimiter is not None or any(v is not None for v in self._column_values())
@@ -565,6 +571,26 @@ def parse_start(text: str, tz: Any) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
     return moment.timestamp()
+
+
+def local_start_epoch(local: datetime, tz: Any, path: Path, line: int | None) -> float:
+    """Epoch seconds of the naive local time ``local`` in ``tz``: a file's one start time
+    (a header's), from which its samples follow at a fixed rate.
+
+    A start time skipped by a daylight-saving change, or in the repeated hour (no later
+    time in the file shows which pass it is), is an :class:`InputError` naming ``line``.
+    """
+    first = local.replace(tzinfo=tz, fold=0)
+    second = local.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return first.timestamp()
+    back = datetime.fromtimestamp(first.timestamp(), tz).replace(tzinfo=None)
+    what = "repeated" if back == local else "skipped"
+    raise InputError(
+        path, f"start time '{local:%Y-%m-%d %H:%M:%S}' is {what} in {tz} (daylight-saving "
+        "change), and the file has no later times to place it by: give --start with a UTC "
+        "offset", line,
+    )  # fmt: skip
 
 
 def utc_offset(text: str) -> timezone | None:

@@ -1,0 +1,140 @@
+"""Real-world cases of the file-format readers, on small files written byte by byte.
+
+Each test holds a case that read wrong or stopped with a traceback before: a daylight-
+saving start time of an ActiLife file without timestamps, a two-digit-year date format,
+``--rate`` for an ActiLife banner without a rate, decimal commas in a time column, naive
+Parquet timestamps in a daylight-saving change, and others. Times and values are checked
+exactly (epoch seconds UTC, g).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.errors import InputError
+from pipeline.formats import InputOptions, open_source
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(s + "\n" for s in lines), encoding="utf-8")
+    return path
+
+
+def _read(path: Path, **options: object) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
+    """``(t, a, metadata)`` of every raw row of ``path`` (epoch s, g)."""
+    src = open_source(path, InputOptions(**options))  # type: ignore[arg-type]
+    try:
+        blocks = list(src.blocks(1000))
+    finally:
+        src.close()
+    t = np.concatenate([b.t for b in blocks])
+    a = np.concatenate([b.a for b in blocks])
+    return t, a, src.metadata
+
+
+# ------------------------------------------------------------------------ ActiLife
+def _actilife_head(
+    date: str, time: str, date_format: str = "M/d/yyyy", hz: str = "30"
+) -> list[str]:
+    """The ten banner lines of an ActiLife 6 raw CSV export (``at`` ``hz`` ``Hz``; an
+    empty ``hz`` leaves the rate out)."""
+    rate = f" at {hz} Hz" if hz else ""
+    return [
+        "------------ Data File Created By ActiGraph GT3X+ ActiLife v6.13.3 Firmware v2.5.0 "
+        f"date format {date_format}{rate}  Filter Normal -----------",
+        "Serial Number: NEO1F18120387",
+        f"Start Time {time}",
+        f"Start Date {date}",
+        "Epoch Period (hh:mm:ss) 00:00:00",
+        "Download Time 10:31:05",
+        f"Download Date {date}",
+        "Current Memory Address: 0",
+        "Current Battery Voltage: 4.07     Mode = 12",
+        "--------------------------------------------------",
+    ]
+
+
+ACTILIFE_ROWS = ["Accelerometer X,Accelerometer Y,Accelerometer Z", "-0.182,-0.182,0.962",
+                 "0.012,0.004,1.004", "0.010,0.002,0.998"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "date, what",
+    [("3/30/2025", "skipped"), ("10/26/2025", "repeated")],
+    ids=["spring-gap", "autumn-repeat"],
+)
+def test_actilife_start_time_in_a_daylight_saving_change_is_an_error(tmp_path, date, what):
+    # before: 02:30 in the spring gap was read as 01:30 UTC (03:30 CEST: an hour off) and
+    # 02:30 of the repeated hour as summer time, both without a word
+    path = _write(tmp_path / "a_RAW.csv", _actilife_head(date, "02:30:00") + ACTILIFE_ROWS)
+    with pytest.raises(InputError) as err:
+        _read(path, tz="Europe/Berlin")
+    assert err.value.line == 3  # the Start Time line
+    assert f"start time '{date[-4:]}-{date.split('/')[0].zfill(2)}-{date.split('/')[1]} " \
+        f"02:30:00' is {what} in Europe/Berlin" in str(err.value)  # fmt: skip
+    assert "give --start with a UTC offset" in str(err.value)
+    # --start places it; the samples follow at the banner's 30 Hz
+    t, _, _ = _read(path, tz="Europe/Berlin", start=1761438600.0)
+    assert t.tolist() == [1761438600.0, 1761438600.0 + 1 / 30, 1761438600.0 + 2 / 30]
+
+
+def test_actilife_start_time_in_summer_time_and_with_timestamps(tmp_path):
+    path = _write(tmp_path / "a_RAW.csv", _actilife_head("7/1/2025", "22:00:00") + ACTILIFE_ROWS)
+    t, a, _ = _read(path, tz="Europe/Berlin")
+    assert t.tolist() == [1751400000.0, 1751400000.0 + 1 / 30, 1751400000.0 + 2 / 30]
+    assert a.tolist() == [[-0.182, -0.182, 0.962], [0.012, 0.004, 1.004], [0.01, 0.002, 0.998]]
+    # a Timestamp column in the repeated hour is placed by its rows, the header's start
+    # time (in the same hour) is not needed
+    rows = ["Timestamp,Accelerometer X,Accelerometer Y,Accelerometer Z"]
+    rows += [f"10/26/2025 02:59:59.{k}00,0,0,1" for k in (8, 9)] + ["10/26/2025 02:00:00.000,0,0,1"]
+    path = _write(tmp_path / "b_RAW.csv", _actilife_head("10/26/2025", "02:59:59") + rows)
+    t, _, _ = _read(path, tz="Europe/Berlin")
+    assert t.tolist() == pytest.approx([1761440399.8, 1761440399.9, 1761440400.0], abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "date_format, date",
+    [
+        ("M/d/yy", "5/13/14"),
+        ("dd-MM-yy", "13-05-14"),
+        ("dd.MM.yyyy", "13.05.2014"),
+        ("yyyy-MM-dd", "2014-05-13"),
+    ],  # fmt: skip
+)
+def test_actilife_date_formats(tmp_path, date_format, date):
+    # before: a two-digit year ('yy') was left as is and the file said "no Start Date/Time
+    # and rate in the header"
+    path = _write(tmp_path / "a_RAW.csv", _actilife_head(date, "13:00:00", date_format)
+                  + ACTILIFE_ROWS)  # fmt: skip
+    t, _, _ = _read(path)
+    assert t[0] == 1399986000.0  # 2014-05-13 13:00:00 UTC
+
+
+def test_actilife_start_that_does_not_match_the_date_format_says_so(tmp_path):
+    path = _write(tmp_path / "a_RAW.csv", _actilife_head("2014-05-13", "13:00:00", "M/d/yyyy")
+                  + ACTILIFE_ROWS)  # fmt: skip
+    with pytest.raises(InputError) as err:
+        _read(path)
+    assert str(err.value) == (
+        f"{path}:4: Start Date '2014-05-13' and Start Time '13:00:00' do not match the "
+        "header's date format M/d/yyyy and hh:mm:ss: give --start ISO-8601"
+    )
+
+
+def test_actilife_banner_without_rate_takes_rate_option(tmp_path):
+    # before: the message asked for --rate, and --rate sent the file to the other-CSV
+    # reader ("give the axis columns with --axes X,Y,Z")
+    path = _write(tmp_path / "a_RAW.csv", _actilife_head("5/13/2014", "13:00:00", hz="")
+                  + ACTILIFE_ROWS)  # fmt: skip
+    with pytest.raises(InputError) as err:
+        _read(path)
+    assert str(err.value) == (
+        f"{path}:1: no Timestamp column and no sample rate ('at N Hz') in the header: "
+        "give --rate HZ"
+    )
+    t, _, meta = _read(path, rate=50.0)
+    assert meta["format"] == "actilife"
+    assert t.tolist() == [1399986000.0, 1399986000.02, 1399986000.04]
