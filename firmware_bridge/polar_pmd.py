@@ -56,6 +56,10 @@ POLAR_EPOCH_UNIX = 946_684_800
 STARTUP_DELAY_S = 30.0
 """Worst-case delay between the start command and the first data frame."""
 
+MAX_STEP_RATIO = 1.5
+"""A frame's per-sample step beyond this factor of nominal (either way) is a lost
+frame or a clock jump, not the board's clock: one lost frame of the same size gives 2."""
+
 H10_ACC_RATES = (25, 50, 100, 200)
 H10_ACC_RANGES_G = (2, 4, 8)
 
@@ -396,7 +400,9 @@ class PmdAccDecoder:
     for absolute time. Per-sample time: the frame stamp is the last sample's; step =
     (this stamp - previous frame's) / samples in this frame, or ``1 / sample_rate`` for
     the first frame. A step outside ``[1/max_step_ratio, max_step_ratio] x`` nominal
-    (lost frame, clock reset) falls back to the nominal step and counts a resync.
+    (a lost frame: about 2 x when it held as many samples; a clock reset: negative)
+    falls back to the last accepted step (the nominal one before any) and counts a
+    resync. The default ratio 1.5 leaves room for a board clock tens of percent off.
 
     ``arrival_time`` is accepted for interface symmetry and ignored. Notifications that
     are not ACC frames are counted in ``stats.skipped``, malformed ones in ``stats.bad``.
@@ -408,7 +414,7 @@ class PmdAccDecoder:
         *,
         resolution: int = 16,
         factor: float = 1.0,
-        max_step_ratio: float = 2.0,
+        max_step_ratio: float = MAX_STEP_RATIO,
     ) -> None:
         if not sample_rate > 0:
             raise ConfigurationError(f"sample_rate must be > 0 Hz, got {sample_rate}")
@@ -418,10 +424,23 @@ class PmdAccDecoder:
         self.max_step_ratio = max_step_ratio
         self.stats = DecoderStats()
         self.last_timestamp_ns: int | None = None
+        self.last_step_ns: float | None = None
 
     def reset(self) -> None:
         """Forget the previous frame time stamp (after a reconnect or restart)."""
         self.last_timestamp_ns = None
+
+    def _step_ns(self, timestamp_ns: int, n: int) -> float:
+        """Spacing (ns) of the ``n`` samples of a frame stamped ``timestamp_ns``."""
+        nominal = 1e9 / self.sample_rate
+        if self.last_timestamp_ns is None:
+            return nominal
+        step = (timestamp_ns - self.last_timestamp_ns) / n
+        if nominal / self.max_step_ratio <= step <= nominal * self.max_step_ratio:
+            self.last_step_ns = step
+            return step
+        self.stats.resyncs += 1
+        return nominal if self.last_step_ns is None else self.last_step_ns
 
     def feed(self, data: bytes, arrival_time: float | None = None) -> DecodedBatch:
         """Decode one data notification; never raises on bad bytes."""
@@ -436,13 +455,7 @@ class PmdAccDecoder:
             log.debug("bad PMD frame: %s", exc)
             return DecodedBatch.empty()
         n = frame.mg.shape[0]
-        nominal = 1e9 / self.sample_rate
-        step = nominal
-        if self.last_timestamp_ns is not None:
-            step = (frame.timestamp_ns - self.last_timestamp_ns) / n
-            if not nominal / self.max_step_ratio <= step <= nominal * self.max_step_ratio:
-                self.stats.resyncs += 1
-                step = nominal
+        step = self._step_ns(frame.timestamp_ns, n)
         self.last_timestamp_ns = frame.timestamp_ns
         back = step * np.arange(n - 1, -1, -1, dtype=np.float64)
         t = POLAR_EPOCH_UNIX + (frame.timestamp_ns - back) / 1e9
