@@ -138,3 +138,29 @@ def test_actilife_banner_without_rate_takes_rate_option(tmp_path):
     t, _, meta = _read(path, rate=50.0)
     assert meta["format"] == "actilife"
     assert t.tolist() == [1399986000.0, 1399986000.02, 1399986000.04]
+
+
+# ---------------------------------------------------------------------- other CSV
+@pytest.mark.parametrize(
+    "rows",
+    [
+        ["0,000;-12;34;1002", "0,010;-11;35;1001,5", "0,020;-12;34;1002"],
+        ["0,000;0;0;1000", "0,010;0;0;1000", "0,020;0;0;1000"],
+    ],
+    ids=["comma-in-a-later-row", "comma-only-in-the-time"],
+)
+def test_decimal_comma_seen_in_the_time_column_and_later_rows(tmp_path, rows):
+    # before: only the first row's axes were looked at: integer mg there made the time
+    # '0,010' text ("time is not an ISO 8601 time") or '1001,5' not a number
+    path = _write(tmp_path / "log.csv", ["time;x;y;z", *rows])
+    t, a, _ = _read(path, units="mg", start=1700000000.0)
+    assert t.tolist() == [1700000000.0, 1700000000.01, 1700000000.02]
+    assert a[:, 2].tolist() == [float(r.split(";")[3].replace(",", ".")) / 1000 for r in rows]
+
+
+def test_decimal_comma_in_epoch_seconds_with_integer_axes(tmp_path):
+    path = _write(tmp_path / "log.csv", ["timestamp;x;y;z", "1700000000,00;-1;0;0",
+                                         "1700000000,01;-1;0;0"])  # fmt: skip
+    t, a, _ = _read(path)
+    assert t.tolist() == [1700000000.0, 1700000000.01]
+    assert a.tolist() == [[-1.0, 0.0, 0.0], [-1.0, 0.0, 0.0]]

@@ -30,6 +30,7 @@ from pipeline.formats.base import (
     TableSource,
     get_tz,
     grid_times,
+    is_missing,
     is_number,
     naive_to_epoch,
     numeric_times,
@@ -66,11 +67,12 @@ DEFAULT_TIME = ("time", "timestamp", "t", "epoch")
 
 
 def sniff_decimal(values: list[str], sep: str) -> str:
-    """``","`` when a first data row's axis ``values`` are written with a decimal comma
-    (``0,981``: only where the separator is not a comma), else ``"."``."""
-    if sep == "," or not values:
+    """``","`` when the first data rows' number ``values`` (axes, and a numeric time) are
+    written with a decimal comma (``0,981``: only where the separator is not a comma),
+    else ``"."``. Missing values (empty, ``NaN``...) say nothing and are left out."""
+    texts = [v.strip() for v in values if not is_missing(v)]
+    if sep == "," or not texts:
         return "."
-    texts = [v.strip() for v in values]
     if any("," in v for v in texts) and all("." not in v and is_number(v, ",") for v in texts):
         return ","
     return "."
@@ -189,10 +191,9 @@ class GenericSource(TableSource):
             sample = fields
         self._axes = index[:3]
         self._time = index[3] if time_col else None
-        if sample is None:
-            peek = lines.stream.peek(4096)[:4096].split(b"\n", 1)[0]
-            sample = split_fields(peek.decode("utf-8", "replace").rstrip("\r"), self.sep)
-        self.decimal = sniff_decimal([sample[i] for i in self._axes if i < len(sample)], self.sep)
+        rows = ([sample] if sample is not None else []) + self._rows_ahead(lines)
+        sample = rows[0] if rows else []
+        self.decimal = sniff_decimal(self._number_fields(rows), self.sep)
         unit = opt.time_unit
         if self._time is not None and unit is None:
             value = sample[self._time] if len(sample) > self._time else ""
@@ -222,6 +223,28 @@ class GenericSource(TableSource):
             f"{names[self._time]} ({unit})" if self._time is not None else f"{opt.rate:g} Hz"
         )
         self.metadata["units"] = opt.units or "g"
+
+    def _rows_ahead(self, lines: LineReader, most: int = 50) -> list[list[str]]:
+        """The next data rows' fields (up to ``most`` rows within the next 4 KiB, read
+        ahead without consuming them; a partial last line is left out unless alone)."""
+        chunk = lines.stream.peek(4096)[:4096]  # type: ignore[attr-defined]
+        pieces = chunk.split(b"\n")
+        if len(pieces) > 1:
+            pieces = pieces[:-1]
+        texts = (p.decode("utf-8", "replace").rstrip("\r") for p in pieces[:most])
+        return [split_fields(t, self.sep) for t in texts if t.strip()]
+
+    def _number_fields(self, rows: list[list[str]]) -> list[str]:
+        """The fields of ``rows`` that tell the decimal sign: the axes', and the time's
+        where it is a number (with a decimal point or comma; ISO text is left out)."""
+        out = []
+        for row in rows:
+            out += [row[i] for i in self._axes if i < len(row)]
+            if self._time is not None and self._time < len(row):
+                value = row[self._time]
+                if is_number(value) or is_number(value, ","):
+                    out.append(value)
+        return out
 
     def _positions(self, specs: list[str], fields: list[str], line: int) -> list[int]:
         """0-based indices of the 1-based positions ``specs`` in a first line of
