@@ -188,6 +188,20 @@ class RecordingResult:
         h = self.detection.header
         return float(h.t0 + max(self.detection.n_samples - 1, 0) / h.fs)
 
+    def sample_runs(self) -> list[tuple[float, float, float]]:
+        """Each stretch of data between gaps: ``(first, last, end)``, epoch s UTC of its
+        first and last sample and one sample period after the last."""
+        period = 1.0 / self.detection.header.fs
+        runs: list[tuple[float, float, float]] = []
+        first = self.start
+        for g in sorted(self.detection.gaps, key=lambda g: g.start):
+            if g.start > first:
+                runs.append((first, float(g.start) - period, float(g.start)))
+            first = max(first, float(g.end))
+        if first < self.end:
+            runs.append((first, self.last_sample, self.end))
+        return runs
+
 
 @dataclass
 class Combined:
@@ -196,7 +210,8 @@ class Combined:
     events : counted jerks (inside non-wear dropped), by onset; ``event_source`` the
         recording (path) of each. activity : movement/rhythmic periods; nonwear :
         non-wear periods; gaps : ``(start, end)`` epoch s; spans : each recording's
-        ``(start, end)``; samples : each recording's first and last sample time.
+        ``(start, end)``; samples : every stretch of data between gaps, in time order,
+        as ``(first, last, end)`` (:meth:`RecordingResult.sample_runs`).
         ``dropped_nonwear`` jerks were dropped as inside non-wear.
     """
 
@@ -207,7 +222,7 @@ class Combined:
     nonwear: list[ActivityPeriod]
     gaps: list[Interval]
     spans: list[Interval]
-    samples: list[Interval] = field(default_factory=list)
+    samples: list[tuple[float, float, float]] = field(default_factory=list)
     dropped_nonwear: int = 0
 
     @property
@@ -265,7 +280,7 @@ def combine(recordings: Sequence[RecordingResult]) -> Combined:
         nonwear=nonwear,
         gaps=[(g.start, g.end) for r in ordered for g in r.detection.gaps],
         spans=[(r.start, r.end) for r in ordered],
-        samples=[(r.start, r.last_sample) for r in ordered],
+        samples=sorted(run for r in ordered for run in r.sample_runs()),
         dropped_nonwear=dropped,
     )
 
@@ -396,12 +411,15 @@ def summarise(
 
     out = []
     for w in windows_between(spans[0][0], spans[-1][1], tz, day_start):
-        inside = clip(spans, w.start, w.end)
-        if not any(a < w.end and b >= w.start for a, b in combined.samples or combined.spans):
-            continue  # no sample in this window (a recording may end just past its start)
+        extent = data_extent(combined.samples, w.start, w.end)
+        if extent is None:
+            continue  # no sample in this window (it lies in a gap, or a recording ends
+            # just past its start)
+        lo, hi, last = extent
+        inside = clip(spans, lo, hi)
         rec_start, rec_end = inside[0][0], inside[-1][1]
-        recorded_s = measure(spans, w.start, w.end)
-        valid_s = recorded_s - measure(excluded, w.start, w.end)
+        recorded_s = measure(spans, lo, hi)
+        valid_s = recorded_s - measure(excluded, lo, hi)
         sel = (onsets >= w.start) & (onsets < w.end)
         n = int(sel.sum())
         win_peaks = peaks[sel]
@@ -414,16 +432,16 @@ def summarise(
             recording_end=rec_end,
             hours_recorded=recorded_s / 3600.0,
             hours_valid=hours_valid,
-            activity_min=measure(activity, w.start, w.end) / 60.0,
-            nonwear_min=measure(nonwear, w.start, w.end) / 60.0,
-            gap_min=measure(gaps, w.start, w.end) / 60.0,
+            activity_min=measure(activity, lo, hi) / 60.0,
+            nonwear_min=measure(nonwear, lo, hi) / 60.0,
+            gap_min=measure(gaps, lo, hi) / 60.0,
             jerks=n,
             jerks_per_hour=n / hours_valid if hours_valid > 0 else 0.0,
             amp_median_g=float(np.median(win_peaks)) if n else float("nan"),
             amp_p90_g=float(np.percentile(win_peaks, 90)) if n else float("nan"),
             pattern=pattern,
         )
-        summary.hourly = _hours(w, spans, excluded, onsets[sel], params)
+        summary.hourly = _hours(w, inside, intersect(excluded, inside), onsets[sel], params, last)
         seg = segment_patterns(onsets[sel], rec_start, rec_end, params, segment_s, excl)
         summary.segments = [
             (rec_start + k * segment_s, min(rec_start + (k + 1) * segment_s, rec_end), r)
@@ -432,6 +450,28 @@ def summarise(
         out.append(summary)
     log.info("%d windows summarised", len(out))
     return out
+
+
+def data_extent(
+    samples: Sequence[tuple[float, float, float]], start: float, end: float
+) -> tuple[float, float, float] | None:
+    """Where the data of a window ``[start, end)`` (epoch s UTC) begin and end.
+
+    ``samples`` are the stretches of data between gaps, ``(first, last, end)`` each
+    (:attr:`Combined.samples`). Returns ``(lo, hi, last)``: the first sample in the
+    window (or ``start`` when a stretch runs into it), one sample period after the last
+    sample in the window (or ``end``), and that last sample's time (or ``end``); ``None``
+    when no sample lies in the window. A gap before the first or after the last sample
+    is outside the recorded part of the window.
+    """
+    runs = [r for r in samples if r[0] < end and r[1] >= start]
+    if not runs:
+        return None
+    lo = max(runs[0][0], start)
+    last_run = max(runs, key=lambda r: r[1])
+    hi = min(last_run[2], end)
+    last = last_run[1] if last_run[1] < end else end
+    return lo, hi, last
 
 
 def _excluded_for(
@@ -448,11 +488,16 @@ def _hours(
     excluded: list[Interval],
     onsets: np.ndarray,
     params: PatternParams,
+    last: float,
 ) -> list[HourRow]:
+    """The hourly rows of window ``w``: ``spans`` the recorded part of the window and
+    ``excluded`` the not-valid time inside it, ``last`` the time of its last sample (an
+    hour starting after it is not recorded)."""
     rows = []
     for k, (a, b) in enumerate(w.hours_bounds()):
-        inside = clip(spans, a, b)
-        recorded = measure(spans, a, b)
+        recorded_spans = spans if a <= last else []
+        inside = clip(recorded_spans, a, b)
+        recorded = measure(recorded_spans, a, b)
         valid = recorded - measure(excluded, a, b)
         sel = onsets[(onsets >= a) & (onsets < b)]
         label = ""

@@ -213,3 +213,54 @@ def test_overlapping_recordings_are_an_error_naming_both() -> None:
     # touching recordings (one night split at a sample) are fine
     c = _rec("third.csv", start + 3600 - 0.25 / FS, start + 7200)
     assert len(combine([a, c]).spans) == 2
+
+
+def test_a_gap_across_windows_is_not_recorded_time() -> None:
+    # one file: 2 h on the night of 24 Oct, nothing for 49 h, 2 h on the night of 26 Oct
+    start = _t("2026-10-24T23:00:00+02:00")
+    gap = (start + 2 * 3600, start + 51 * 3600)
+    mid_gap = (start + 1800, start + 1860)  # a dropped minute inside the first night
+    jerks = [start + 600, start + 4000, gap[1] + 100, gap[1] + 5000]
+    rec = _rec("long.csv", start, gap[1] + 2 * 3600, jerks, gaps=[mid_gap, gap])
+    out = summarise(combine([rec]), BERLIN)
+    # the night of 25 Oct lies wholly in the gap: it holds no sample and gets no row
+    assert [s.window.label for s in out] == ["2026-10-24", "2026-10-26"]
+    rows = [s.as_row() for s in out]
+    assert [r["hours_recorded"] for r in rows] == pytest.approx([2.0, 2.0])
+    assert [r["gap_min"] for r in rows] == pytest.approx([1.0, 0.0])
+    assert [r["hours_valid"] for r in rows] == pytest.approx([2.0 - 1 / 60, 2.0])
+    assert [r["jerks_per_hour"] for r in rows] == pytest.approx([2 / (2.0 - 1 / 60), 1.0])
+    assert [r["recording_start"] for r in rows] == [
+        "2026-10-24T23:00:00+02:00",
+        "2026-10-27T01:00:00+01:00",
+    ]
+    assert [r["recording_end"] for r in rows] == [
+        "2026-10-25T01:00:00+02:00",
+        "2026-10-27T03:00:00+01:00",
+    ]
+    hours = hourly_frame(out)
+    recorded = hours[hours["minutes_recorded"] > 0]
+    assert list(recorded["hour_start"]) == [
+        "2026-10-24T23:00:00+02:00",
+        "2026-10-25T00:00:00+02:00",
+        "2026-10-27T01:00:00+01:00",
+        "2026-10-27T02:00:00+01:00",
+    ]
+    assert list(recorded["minutes_valid"]) == pytest.approx([59.0, 60.0, 60.0, 60.0])
+    assert (hours["minutes_valid"] >= 0).all()
+    assert (hours[hours["minutes_recorded"] == 0]["pattern"] == "").all()
+
+
+def test_an_hour_after_the_last_sample_is_not_recorded() -> None:
+    # a grid fitted 0.1 ms late: the recording "ends" 0.1 ms into the 08:00 hour, whose
+    # first sample would be at 08:00:00.0001 - past the last one (07:59:59.9801)
+    start = _t("2026-06-01T23:00:00+02:00") + 1e-4
+    (s,) = summarise(combine([_rec("n.csv", start, start + 9 * 3600)]), BERLIN)
+    hours = hourly_frame([s])
+    after = hours[hours["hour_start"] == "2026-06-02T08:00:00+02:00"].iloc[0]
+    assert after["minutes_recorded"] == 0.0 and after["minutes_valid"] == 0.0
+    assert after["pattern"] == ""
+    last = hours[hours["hour_start"] == "2026-06-02T07:00:00+02:00"].iloc[0]
+    assert last["minutes_recorded"] == pytest.approx(60.0 - 1e-4 / 60)
+    assert last["pattern"] == "insufficient"
+    assert s.hours_recorded == pytest.approx(9.0)
