@@ -15,25 +15,41 @@ from scipy.optimize import linear_sum_assignment
 
 from cli import main
 from pipeline.errors import InputError
-from pipeline.score import MATCH_COLUMNS, match_onsets, read_onsets, score_files, score_onsets
+from pipeline.score import (
+    MATCH_COLUMNS,
+    MATCH_SLACK_S,
+    match_onsets,
+    read_onsets,
+    score_files,
+    score_onsets,
+)
 
 
 def _max_matching_lsa(d: list[float], t: list[float], tol: float) -> int:
     """Maximum one-to-one matching size by an assignment solver (reference)."""
     if not d or not t:
         return 0
-    allowed = np.array([[abs(a - b) <= tol for b in t] for a in d])
+    allowed = np.array([[abs(a - b) <= tol + MATCH_SLACK_S for b in t] for a in d])
     rows, cols = linear_sum_assignment(-allowed.astype(float))
     return int(allowed[rows, cols].sum())
 
 
+def _best_matching_brute(d: list[float], t: list[float], tol: float) -> tuple[int, float]:
+    """``(pairs, least total |error|)`` of a maximum matching within ``tol`` (and the
+    rounding slack), by trying every injection of the smaller side (tiny inputs)."""
+    small, large = (d, t) if len(d) <= len(t) else (t, d)
+    best = (0, 0.0)
+    for perm in itertools.permutations(range(len(large)), len(small)):
+        errs = [abs(small[i] - large[j]) for i, j in enumerate(perm)]
+        errs = [e for e in errs if e <= tol + MATCH_SLACK_S]
+        if (len(errs), -sum(errs)) > (best[0], -best[1]):
+            best = (len(errs), sum(errs))
+    return best
+
+
 def _max_matching_brute(d: list[float], t: list[float], tol: float) -> int:
     """Maximum matching by trying every injection of the smaller side (tiny inputs)."""
-    small, large = (d, t) if len(d) <= len(t) else (t, d)
-    best = 0
-    for perm in itertools.permutations(range(len(large)), len(small)):
-        best = max(best, sum(abs(small[i] - large[j]) <= tol for i, j in enumerate(perm)))
-    return best
+    return _best_matching_brute(d, t, tol)[0]
 
 
 # Times on a coarse grid make ties at exactly the tolerance common.
@@ -47,7 +63,7 @@ def test_greedy_matching_is_maximum(d: list[float], t: list[float], tol: float) 
     # a valid one-to-one matching within tolerance ...
     assert len({i for i, _ in pairs}) == len(pairs)
     assert len({j for _, j in pairs}) == len(pairs)
-    assert all(abs(d[i] - t[j]) <= tol for i, j in pairs)
+    assert all(abs(d[i] - t[j]) <= tol + MATCH_SLACK_S for i, j in pairs)
     # ... of maximum size
     assert len(pairs) == _max_matching_lsa(d, t, tol)
 
@@ -62,6 +78,63 @@ def test_greedy_matches_brute_force_on_real_times(
     d: list[float], t: list[float], tol: float
 ) -> None:
     assert len(match_onsets(np.array(d), np.array(t), tol)) == _max_matching_brute(d, t, tol)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    d=st.lists(st.integers(0, 30).map(lambda k: k * 0.05), max_size=6),
+    t=st.lists(st.integers(0, 30).map(lambda k: k * 0.05), max_size=6),
+    tol=st.sampled_from([0.0, 0.1, 0.25, 0.3]),
+)
+def test_matching_has_the_least_total_error_of_the_maximum_ones(
+    d: list[float], t: list[float], tol: float
+) -> None:
+    pairs = match_onsets(np.array(d), np.array(t), tol)
+    count, error = _best_matching_brute(d, t, tol)
+    assert len(pairs) == count
+    assert sum(abs(d[i] - t[j]) for i, j in pairs) == pytest.approx(error, abs=1e-9)
+
+
+def test_the_nearest_of_two_detections_is_the_match() -> None:
+    """A truth at 10.0 s, detections at 9.8 and 10.02 s: the pair is 10.02 (+20 ms) and
+    9.8 is the false one (the sweep paired the earlier 9.8, -200 ms, and called the
+    near one false); with two truths the count stays maximal and the error least."""
+    assert match_onsets(np.array([9.8, 10.02]), np.array([10.0])) == [(1, 0)]
+    r = score_onsets(np.array([9.8, 10.02]), np.array([10.0]))
+    assert (r.tp, r.fp, r.fn) == (1, 1, 0)
+    assert r.mean_onset_error_ms == pytest.approx(20.0)
+    assert r.onset_bias_ms == pytest.approx(20.0)
+    two = score_onsets(np.array([0.25, 0.3, 0.55]), np.array([0.0, 0.5]))
+    assert (two.tp, two.fp, two.fn) == (2, 1, 0)
+    assert two.mean_onset_error_ms == pytest.approx((250 + 50) / 2)  # the sweep: (250+200)/2
+    assert sorted(match_onsets(np.array([0.25, 0.3, 0.55]), np.array([0.0, 0.5]))) == [
+        (0, 0), (2, 1),
+    ]  # fmt: skip
+
+
+def test_onsets_exactly_the_tolerance_apart_match_as_written() -> None:
+    """Epoch seconds written 0.3 s apart differ by 0.30000019 s as floats for one pair
+    in five (1767302410.1 and 1767302410.4): they match, as 1.0 and 1.3 do (0.3 +
+    4e-17); 0.3001 s apart does not."""
+    truth = np.round(1767302400.0 + np.arange(1000) * 10.1, 4)
+    late = np.round(truth + 0.3, 4)
+    early = np.round(truth - 0.3, 4)
+    assert score_onsets(late, truth, 0.3).tp == 1000
+    assert score_onsets(early, truth, 0.3).tp == 1000
+    assert score_onsets(np.array([1767302410.4]), np.array([1767302410.1]), 0.3).tp == 1
+    assert score_onsets(np.array([1.3]), np.array([1.0]), 0.3).tp == 1
+    assert score_onsets(np.array([3.6]), np.array([3.5]), 0.1).tp == 1
+    assert score_onsets(np.round(truth + 0.3001, 4), truth, 0.3).tp == 0
+    assert score_onsets(np.array([1767302410.1]), np.array([1767302410.1]), 0.0).tp == 1
+
+
+def test_a_dense_run_beyond_the_solver_is_still_a_maximum_matching() -> None:
+    """1500 truths and 1500 detections every 0.2 s form one stretch too large for the
+    assignment solver: the sweep matches them all."""
+    t = np.arange(1500) * 0.2
+    pairs = match_onsets(t + 0.1, t, 0.3)
+    assert len(pairs) == 1500
+    assert all(i == j for i, j in pairs)
 
 
 def test_greedy_beats_nearest_neighbour_trap() -> None:
@@ -88,6 +161,7 @@ def test_tolerance_boundary_is_inclusive() -> None:
     r = score_onsets(np.array([1.5]), np.array([1.0]), 0.5)
     assert r.tp == 1
     assert score_onsets(np.array([1.5001]), np.array([1.0]), 0.5).tp == 0
+    assert score_onsets(np.array([1.500002]), np.array([1.0]), 0.5).tp == 0
 
 
 def test_empty_cases_are_defined() -> None:
@@ -252,3 +326,18 @@ def test_a_long_header_without_time_is_named_in_short(tmp_path: Path) -> None:
     text = str(err.value)
     assert text.startswith(f"{bad}:1: missing column 'time' (header is: onset\\\\n0\\\\n1\\\\n")
     assert text.endswith("...)") and len(text) < len(str(bad)) + 140
+
+
+def test_matches_csv_pairs_the_nearest_detection(tmp_path: Path) -> None:
+    """--matches: of two detections near one jerk the nearer is the pair, the other the
+    false one (the earlier 9.8 was paired, -200 ms, and 10.02 listed as false)."""
+    truth = _write(tmp_path / "truth.csv", "kind,time,end,peak_g,duration_ms,detail\n"
+                   "jerk,10.0,10.1,0.5,80,biphasic\n")  # fmt: skip
+    events = _write(tmp_path / "events.csv", "time,peak_g,duration_ms\n9.8,0.2,30\n10.02,0.5,70\n")
+    out = tmp_path / "matches.csv"
+    r = score_files(truth, events, 0.3, matches=out)
+    assert (r.tp, r.fp, r.fn, r.median_onset_error_ms) == (1, 1, 0, pytest.approx(20.0))
+    assert out.read_text().splitlines()[1:] == [
+        "fp,,9.8000,,,0.2000,,30.0,",
+        "tp,10.0000,10.0200,20.0,0.5000,0.5000,80.0,70.0,biphasic",
+    ]
