@@ -119,18 +119,58 @@ class Window:
         return iso_local(self.end, self.zone)
 
     def hours_bounds(self) -> list[tuple[float, float]]:
-        """The window cut into hours: ``[(start, end), ...]`` epoch seconds UTC.
+        """The window cut into local clock hours: ``[(start, end), ...]`` epoch s UTC.
 
-        Hours are 3600 s steps from the window's start, the last one clipped at the
-        window's end; with whole-hour UTC offsets they are exactly the local clock
-        hours, so a 23-hour night has 23 rows and a 25-hour night 25 (the repeated
-        02:00 hour appears twice, once per offset).
+        Each hour ends where the local clock next reads the window start's minutes
+        (``:00`` for a whole-hour ``day_start``), so hours are 3600 s and the last one is
+        clipped at the window's end: a 23-hour night has 23 rows and a 25-hour night 25
+        (the repeated 02:00 hour appears twice, once per offset). A clock change by part
+        of an hour (Lord Howe Island's 30 minutes) cuts its hour at the change, and the
+        hours after it are clock hours again: 01:00-02:30 (60 min), 02:30-03:00
+        (30 min), 03:00-04:00 ...
         """
-        n = math.ceil((self.end - self.start) / 3600.0 - 1e-9)
-        return [
-            (self.start + 3600.0 * k, min(self.start + 3600.0 * (k + 1), self.end))
-            for k in range(n)
-        ]
+        zone = _zone(self.zone)
+        minute = _wall_seconds(self.start, zone) % 3600.0
+        bounds = [self.start]
+        while bounds[-1] < self.end:
+            bounds.append(min(_next_hour(bounds[-1], zone, minute), self.end))
+        return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def _offset_s(t: float, zone: ZoneInfo) -> float:
+    """UTC offset (s) of ``zone`` at epoch second ``t``."""
+    off = datetime.fromtimestamp(t, UTC).astimezone(zone).utcoffset()
+    return off.total_seconds() if off is not None else 0.0
+
+
+def _wall_seconds(t: float, zone: ZoneInfo) -> float:
+    """Local wall-clock seconds since the epoch at epoch second ``t``."""
+    return t + _offset_s(t, zone)
+
+
+def _next_aligned(t: float, offset: float, minute: float) -> float:
+    """The first epoch second after ``t`` at which a clock at UTC ``offset`` (s) reads
+    ``minute`` seconds past a whole hour."""
+    phase = (t + offset - minute) % 3600.0
+    return t + 3600.0 - phase
+
+
+def _next_hour(t: float, zone: ZoneInfo, minute: float) -> float:
+    """The end (epoch s) of the clock hour starting at ``t``: where the clock next reads
+    ``minute`` seconds past the hour, or a clock change by part of an hour in between."""
+    offset = _offset_s(t, zone)
+    candidate = _next_aligned(t, offset, minute)
+    if _offset_s(candidate, zone) == offset:
+        return candidate
+    lo, hi = math.floor(t), math.ceil(candidate)  # the change: offsets change on a second
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if _offset_s(mid, zone) == offset else (lo, mid)
+    change = float(hi)
+    after = _offset_s(change, zone)
+    phase = (change + after - minute) % 3600.0
+    aligned = change if phase == 0 else _next_aligned(change, after, minute)
+    return aligned if aligned - t <= 3600.0 else change
 
 
 def make_window(day: date, tz: str | ZoneInfo, day_start: time = DEFAULT_DAY_START) -> Window:

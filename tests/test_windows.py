@@ -108,3 +108,56 @@ def test_parse_day_start() -> None:
     for bad in ("24:00", "12:60", "noon", "12", "12:00:00"):
         with pytest.raises(InputError, match="--day-start"):
             parse_day_start(bad)
+
+
+def _hours_table(window) -> list[tuple[str, float]]:
+    return [(iso_local(a, window.zone), b - a) for a, b in window.hours_bounds()]
+
+
+def test_half_hour_clock_change_keeps_clock_hours() -> None:
+    # Lord Howe Island puts its clocks 30 min forward at 02:00 (+10:30 -> +11:00)
+    zone = "Australia/Lord_Howe"
+    w = make_window(date(2026, 10, 3), zone)
+    assert (w.start_iso, w.end_iso, w.hours) == (
+        "2026-10-03T12:00:00+10:30",
+        "2026-10-04T12:00:00+11:00",
+        23.5,
+    )
+    hours = _hours_table(w)
+    assert len(hours) == 24
+    i = [s for s, _ in hours].index("2026-10-04T01:00:00+10:30")
+    assert hours[i : i + 3] == [
+        ("2026-10-04T01:00:00+10:30", 3600.0),  # 01:00 -> 02:00, read 02:30 after the change
+        ("2026-10-04T02:30:00+11:00", 1800.0),
+        ("2026-10-04T03:00:00+11:00", 3600.0),
+    ]
+    assert hours[-1] == ("2026-10-04T11:00:00+11:00", 3600.0)
+    assert sum(d for _, d in hours) == 23.5 * 3600
+    # and 30 min back at 02:00 (+11:00 -> +10:30): 01:30-02:00 is lived twice
+    w = make_window(date(2026, 4, 4), zone)
+    hours = _hours_table(w)
+    assert w.hours == 24.5 and len(hours) == 25
+    i = [s for s, _ in hours].index("2026-04-05T01:00:00+11:00")
+    assert hours[i : i + 3] == [
+        ("2026-04-05T01:00:00+11:00", 3600.0),
+        ("2026-04-05T01:30:00+10:30", 1800.0),
+        ("2026-04-05T02:00:00+10:30", 3600.0),
+    ]
+    assert hours[-1] == ("2026-04-05T11:00:00+10:30", 3600.0)
+
+
+def test_45_minute_offsets_keep_whole_hours() -> None:
+    # Chatham (+12:45 -> +13:45 at 02:45) changes by a whole hour: 23 hours of 3600 s
+    w = make_window(date(2026, 9, 26), "Pacific/Chatham")
+    hours = _hours_table(w)
+    assert w.hours == 23.0 and len(hours) == 23
+    assert all(d == 3600.0 for _, d in hours)
+    starts = [s for s, _ in hours]
+    i = starts.index("2026-09-27T02:00:00+12:45")
+    assert starts[i + 1] == "2026-09-27T04:00:00+13:45"
+    # Kathmandu (+05:45) with a day start at half past: hours run :30 to :30
+    w = make_window(date(2026, 1, 1), "Asia/Kathmandu", time(18, 30))
+    hours = _hours_table(w)
+    assert len(hours) == 24 and all(d == 3600.0 for _, d in hours)
+    assert hours[0][0] == "2026-01-01T18:30:00+05:45"
+    assert hours[-1][0] == "2026-01-02T17:30:00+05:45"
