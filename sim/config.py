@@ -52,7 +52,8 @@ class NightConfig:
     rate_drift : rate at the end / rate at the start (linear drift of the Poisson
         intensity of events, bursts or train starts; 1 = homogeneous). Must be > 0.
     jerk_median_g, jerk_sigma : lognormal peak size (median in g, log-std), clipped to
-        ``[jerk_min_g, jerk_max_g]``.
+        ``[jerk_min_g, jerk_max_g]``; the median must lie in that range (outside it every
+        jerk would be clipped to one size).
     jerk_min_ms, jerk_max_ms : duration range of a jerk waveform, milliseconds.
     families : waveform families to draw from (equal odds), subset of :data:`FAMILIES`.
     train_size, plm_interval_s, hiccup_interval_s, plm_share, train_jitter : periodic
@@ -84,7 +85,7 @@ class NightConfig:
         mean 2). ``outage_per_hour``: link outages of ``outage_s`` seconds (range).
     """
 
-    hours: float = 1.0
+    hours: float = 1.0  # > 0 and long enough for 2 samples at ``fs``
     fs: float = 100.0
     pattern: str = "random"
     rate_per_hour: float = 30.0
@@ -141,12 +142,22 @@ class NightConfig:
 
         need(self.hours > 0, f"hours must be > 0, got {self.hours}")
         need(self.fs > 0, f"fs must be > 0, got {self.fs}")
+        need(
+            round(self.hours * 3600.0 * self.fs) >= 2,
+            f"a night of {self.hours:g} h at {self.fs:g} Hz holds fewer than 2 samples "
+            f"(at least {2.0 / self.fs / 3600.0:.3g} h)",
+        )
         need(self.pattern in PATTERNS, f"pattern must be one of {PATTERNS}, got {self.pattern!r}")
         need(self.rate_per_hour >= 0, "rate_per_hour must be >= 0")
         need(self.nonwear_per_hour >= 0, "nonwear_per_hour must be >= 0")
         need(self.rate_drift > 0, "rate_drift must be > 0")
         need(0 < self.jerk_min_g <= self.jerk_max_g, "need 0 < jerk_min_g <= jerk_max_g")
         need(self.jerk_median_g > 0 and self.jerk_sigma >= 0, "bad jerk size distribution")
+        need(
+            self.jerk_min_g <= self.jerk_median_g <= self.jerk_max_g,
+            f"jerk_median_g must lie in [{self.jerk_min_g:g}, {self.jerk_max_g:g}] g (the sizes "
+            f"are clipped to that range), got {self.jerk_median_g:g}",
+        )
         need(
             0 < self.jerk_min_ms <= self.jerk_max_ms <= 1000 * MIN_JERK_SPACING_S,
             "need 0 < jerk_min_ms <= jerk_max_ms <= 350",

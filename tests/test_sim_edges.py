@@ -1,0 +1,68 @@
+"""`jerkcount simulate` at the edges of its options: what is refused and what is made."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+
+
+def _simulate(tmp_path: Path, *args: str) -> tuple[int, str, Path, Path]:
+    rec, truth = tmp_path / "n.csv", tmp_path / "n.truth.csv"
+    res = CliRunner().invoke(main, ["simulate", "--out", str(rec), "--truth", str(truth), *args])
+    return res.exit_code, res.output, rec, truth
+
+
+@pytest.mark.parametrize(
+    ("hours", "fs", "samples"), [("0.000001", "100", 0), ("0.000003", "25", 0),
+                                 ("0.000003", "100", 1)],
+)  # fmt: skip
+def test_a_night_too_short_for_two_samples_is_a_usage_error(
+    tmp_path: Path, hours: str, fs: str, samples: int
+) -> None:
+    """A night of no sample ended in an IndexError traceback (exit 1) and one of a
+    single sample wrote a recording detect refuses ("fewer than 2 samples"): both are a
+    one-line error, exit 2, and nothing is written."""
+    assert round(float(hours) * 3600 * float(fs)) == samples
+    code, out, rec, truth = _simulate(tmp_path, "--hours", hours, "--fs", fs)
+    assert code == 2
+    assert out == (
+        f"jerkcount: error: simulate: bad settings: a night of {float(hours):g} h at "
+        f"{float(fs):g} Hz holds fewer than 2 samples (at least "
+        f"{2 / float(fs) / 3600:.3g} h)\n"
+    )
+    assert not rec.exists() and not truth.exists()
+
+
+def test_the_shortest_night_is_two_samples(tmp_path: Path) -> None:
+    code, out, rec, _ = _simulate(tmp_path, "--hours", "0.000006", "--fs", "100")
+    assert code == 0, out
+    assert [ln for ln in rec.read_text().splitlines() if not ln.startswith("#")][0] == (
+        "time,ax,ay,az"
+    )
+    assert sum(1 for ln in rec.read_text().splitlines() if ln[:1].isdigit()) == 2
+
+
+@pytest.mark.parametrize("size", ["10", "0.01"])
+def test_a_jerk_size_outside_the_clipping_range_is_refused(tmp_path: Path, size: str) -> None:
+    """--jerk-size 10 made every jerk 6 g (the clip) and 0.01 every jerk 0.05 g, the
+    median asked for nowhere in the truth: a one-line error instead."""
+    code, out, rec, _ = _simulate(tmp_path, "--jerk-size", size, "--hours", "0.01")
+    assert code == 2
+    assert out == (
+        "jerkcount: error: simulate: bad settings: jerk_median_g must lie in [0.05, 6] g "
+        f"(the sizes are clipped to that range), got {float(size):g}\n"
+    )
+    assert not rec.exists()
+
+
+@pytest.mark.parametrize("size", ["0.05", "6"])
+def test_jerk_sizes_at_the_range_ends_are_accepted(tmp_path: Path, size: str) -> None:
+    code, out, _, truth = _simulate(tmp_path, "--jerk-size", size, "--hours", "0.2",
+                                    "--rate", "300", "--no-confounders")  # fmt: skip
+    assert code == 0, out
+    sizes = [float(ln.split(",")[3]) for ln in truth.read_text().splitlines()[1:]]
+    assert len(sizes) > 20 and min(sizes) >= 0.05 and max(sizes) <= 6.0
