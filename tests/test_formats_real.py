@@ -9,6 +9,7 @@ exactly (epoch seconds UTC, g).
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -164,3 +165,86 @@ def test_decimal_comma_in_epoch_seconds_with_integer_axes(tmp_path):
     t, a, _ = _read(path)
     assert t.tolist() == [1700000000.0, 1700000000.01]
     assert a.tolist() == [[-1.0, 0.0, 0.0], [-1.0, 0.0, 0.0]]
+
+
+# ------------------------------------------------------------------------ Parquet
+def _parquet(path: Path, time: object) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = len(time)  # type: ignore[arg-type]
+    pq.write_table(pa.table({"time": time, "ax": [0.0] * n, "ay": [0.0] * n,
+                             "az": [1.0] * n}), path)  # fmt: skip
+    return path
+
+
+def _naive_ms(*stamps: str) -> object:
+    import pyarrow as pa
+
+    return pa.array([datetime.fromisoformat(s) for s in stamps], pa.timestamp("ms"))
+
+
+def test_parquet_naive_timestamps_through_the_autumn_change_are_placed_by_order(tmp_path):
+    # before: pyarrow's ArrowInvalid ("Timestamp is ambiguous") as a traceback
+    path = _parquet(tmp_path / "n.parquet", _naive_ms(
+        "2025-10-26 02:59:59.800", "2025-10-26 02:59:59.900", "2025-10-26 02:00:00.000",
+        "2025-10-26 02:00:00.100"))  # fmt: skip
+    src = open_source(path, InputOptions(tz="Europe/Berlin"))
+    t = np.concatenate([b.t for b in src.blocks(1000)])
+    assert t.tolist() == pytest.approx([1761440399.8, 1761440399.9, 1761440400.0,
+                                        1761440400.1], abs=1e-6)  # fmt: skip
+    assert src.dst_repeated_rows == 4
+
+
+@pytest.mark.parametrize(
+    "stamps, message",
+    [
+        (("2025-03-30 01:59:59.900", "2025-03-30 02:00:00.000"),
+         ":2: local time '2025-03-30 02:00:00' is skipped in Europe/Berlin"),
+        (("2025-10-26 02:30:00.000", "2025-10-26 02:30:00.100"),
+         ":1: local time '2025-10-26 02:30:00' is repeated in Europe/Berlin (daylight-saving "
+         "change) and the rows do not show which pass it is"),
+    ],
+    ids=["spring-gap", "one-pass-of-the-repeat"],
+)  # fmt: skip
+def test_parquet_naive_timestamps_in_a_daylight_saving_change_name_the_row(
+    tmp_path, stamps, message
+):
+    path = _parquet(tmp_path / "n.parquet", _naive_ms(*stamps))
+    with pytest.raises(InputError) as err:
+        _read(path, tz="Europe/Berlin")
+    assert f"{path}{message}" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "time, message",
+    [
+        (["2025-01-01T00:00:00", "2025-01-01T00:00:00.01"],
+         ":1: column 'time' is not a number: '2025-01-01T00:00:00': a Parquet time column "
+         "is numeric (epoch s, or see --time-unit) or a timestamp"),
+        ("date", ": column 'time' holds date32[day], not numbers: a Parquet time column is"),
+    ],
+    ids=["iso-text", "dates"],
+)  # fmt: skip
+def test_parquet_time_column_that_is_not_numeric_is_one_line(tmp_path, time, message):
+    # before: pyarrow's ArrowInvalid / ArrowNotImplementedError as a traceback
+    import pyarrow as pa
+
+    if time == "date":
+        time = pa.array([date(2025, 1, 1)] * 2)
+    path = _parquet(tmp_path / "n.parquet", time)
+    with pytest.raises(InputError) as err:
+        _read(path)
+    assert str(err.value).startswith(f"{path}{message}")
+
+
+def test_parquet_axis_text_that_is_not_a_number_names_its_row(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "n.parquet"
+    pq.write_table(pa.table({"time": [1.7e9, 1.7e9 + 0.01], "ax": ["0", "x"],
+                             "ay": [0.0, 0.0], "az": [1.0, 1.0]}), path)  # fmt: skip
+    with pytest.raises(InputError) as err:
+        _read(path)
+    assert str(err.value) == f"{path}:2: column 'ax' is not a number: 'x'"

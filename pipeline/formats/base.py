@@ -524,6 +524,22 @@ def naive_to_epoch(
             return _ns_to_s(ns, parsed.isna().to_numpy())
     else:
         parsed = pd.to_datetime(values, format=fmt, errors="coerce")
+    return localize_naive(parsed, values, tz, path, first_line, dst)
+
+
+def localize_naive(
+    parsed: pd.Series,
+    values: pd.Series,
+    tz: Any,
+    path: Path,
+    first_line: int,
+    dst: DstResolver | None = None,
+) -> np.ndarray:
+    """Epoch seconds (m,) of naive local times ``parsed`` (datetime64, NaT: missing) in
+    ``tz``; ``values`` (m,) are their texts for messages. A time that does not exist
+    (spring gap) is an :class:`InputError` naming its line (row ``k`` is line
+    ``first_line + k``); one in a repeated hour is placed by ``dst`` (see
+    :class:`DstResolver`), or is an error without it."""
     parsed = parsed.dt.as_unit("ns")  # pandas may pick ms or s resolution from the text
     missing = parsed.isna().to_numpy()
     if tz is UTC:

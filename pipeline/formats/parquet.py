@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from pipeline.formats.base import (
     RawSource,
     check_path,
     get_tz,
+    localize_naive,
     numeric_times,
     ramp_rows,
     unit_factor,
@@ -98,9 +100,11 @@ class ParquetSource(RawSource):
         line = 1
         pending: list[Columns] = []
         have = 0
+        row = 1  # 1-based row of the next batch's first
         for batch in self._file.iter_batches(batch_size=size, columns=self._cols):
-            pending.append(self._columns(batch))
+            pending.append(self._columns(batch, row))
             have += batch.num_rows
+            row += batch.num_rows
             while have >= size:
                 block, pending = _split(pending, size)
                 yield self._join(block, line)
@@ -109,26 +113,61 @@ class ParquetSource(RawSource):
                 size = next(sizes)
         if have:
             yield self._join(pending, line)
+        self.dst.finish(self.path)  # a repeated hour still open at the end: an error
 
-    def _columns(self, batch: object) -> Columns:
-        """``t`` (m,) epoch s UTC and the three axes (m,) each, g (views where possible)."""
+    def _columns(self, batch: object, row: int) -> Columns:
+        """``t`` (m,) epoch s UTC and the three axes (m,) each, g (views where possible);
+        ``row`` is the 1-based row of the batch's first (for messages)."""
         import pyarrow as pa
 
         tcol = batch.column(0)  # type: ignore[attr-defined]
-        if pa.types.is_timestamp(tcol.type):
+        if pa.types.is_timestamp(tcol.type) and tcol.type.tz is None and self._tz is not UTC:
+            t_s = self._local_times(tcol, row)
+        elif pa.types.is_timestamp(tcol.type):
             import pyarrow.compute as pc  # only here: it takes 0.05-0.07 s to import
 
             if tcol.type.tz is None:
-                tcol = pc.assume_timezone(tcol, timezone=str(self._tz))
+                tcol = pc.assume_timezone(tcol, timezone="UTC")
             t = pc.cast(pc.cast(tcol, pa.timestamp("ns", "UTC")), pa.int64())
             ns = t.to_numpy(zero_copy_only=False).astype(np.float64)
             t_s = ns / 1e9
         else:
-            t_s = numeric_times(_floats(tcol, copy=False), self._time_unit, self.options.start)
-        axes = [_floats(batch.column(k), copy=False) for k in (1, 2, 3)]  # type: ignore[attr-defined]
+            t_s = numeric_times(self._floats(tcol, 0, row), self._time_unit, self.options.start)
+        axes = [self._floats(batch.column(k), k, row) for k in (1, 2, 3)]  # type: ignore[attr-defined]
         if self._factor != 1.0:
             axes = [x * self._factor for x in axes]
         return t_s, axes
+
+    def _local_times(self, tcol: object, row: int) -> np.ndarray:
+        """Epoch s (m,) of a naive timestamp column, local in ``--tz``: a time in the
+        skipped spring hour is an error naming its row, the repeated autumn hour is placed
+        by the order of the rows, as for text times (:func:`~.base.localize_naive`)."""
+        parsed = tcol.to_pandas()  # type: ignore[attr-defined]
+        return localize_naive(parsed, parsed, self._tz, self.path, row, self.dst)
+
+    def _floats(self, col: object, k: int, row: int) -> np.ndarray:
+        """Column ``k`` of the batch (0: the time) as float64 (:func:`_floats`, a view where
+        possible); ``row`` is the batch's first 1-based row. Text that is not a number is
+        an error naming its row; a type that holds no numbers (dates...) one naming it."""
+        import pyarrow as pa
+
+        try:
+            return _floats(col, copy=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            pass
+        hint = (": a Parquet time column is numeric (epoch s, or see --time-unit) or a "
+                "timestamp") if k == 0 else ""  # fmt: skip
+        name = self._cols[k]
+        values = col.to_pylist()  # type: ignore[attr-defined]
+        for i, value in enumerate(values):
+            if isinstance(value, str):
+                try:
+                    float(value)
+                except ValueError:
+                    raise InputError(self.path, f"column '{name}' is not a number: "
+                                     f"'{value[:30]}'{hint}", row + i) from None  # fmt: skip
+        kind = col.type  # type: ignore[attr-defined]
+        raise InputError(self.path, f"column '{name}' holds {kind}, not numbers{hint}")
 
     def _join(self, parts: list[Columns], line: int) -> RawBlock:
         """One block (copied, C-ordered) from the columns of consecutive batches."""
