@@ -378,6 +378,7 @@ def _figures(data: ReportData, night: NightView, selected: int) -> str:
                 h.num("minutes_valid"),
                 pats,
                 h.num("minutes_recorded"),
+                h.num("_end"),
             ),
             f"Bar chart of jerks in each clock hour of {night.day}{busiest}.",
             "Jerks counted in each clock hour; bar colour is the pattern within that hour. "

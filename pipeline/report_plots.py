@@ -204,12 +204,19 @@ def hourly_svg(
     minutes_valid: Sequence[float],
     patterns: Sequence[str],
     recorded_minutes: Sequence[float] | None = None,
+    hour_ends: Sequence[float] | None = None,
 ) -> str:
     """Jerks per clock hour as bars, coloured by the hour's pattern label; hours with
     less than 30 valid minutes drawn faded and hatched. Only the hours from the first
     to the last one recorded are shown when ``recorded_minutes`` is given. x axis in
-    local time."""
+    local time. ``hour_starts``/``hour_ends`` are epoch s; without ends every hour is
+    3600 s, with them a shorter hour (cut by a half-hour clock change or the window's
+    end) gets a bar in proportion, so it does not reach into the next hour."""
     t = np.asarray(hour_starts, dtype=float)
+    length = np.full(t.shape, 3600.0)
+    if hour_ends is not None:
+        ends = np.asarray(hour_ends, dtype=float) - t
+        length = np.where(np.isfinite(ends) & (ends > 0), ends, length)
     n = np.nan_to_num(np.asarray(jerks, dtype=float))
     valid = np.nan_to_num(np.asarray(minutes_valid, dtype=float))
     ok = np.isfinite(t)
@@ -220,20 +227,20 @@ def hourly_svg(
             span = np.zeros_like(ok)
             span[idx[0] : idx[-1] + 1] = True
             ok &= span
-    t, n, valid = t[ok], n[ok], valid[ok]
+    t, n, valid, length = t[ok], n[ok], valid[ok], length[ok]
     pats = [str(p) for p, k in zip(patterns, ok, strict=True) if k]
 
     ymax = float(n.max()) * 1.08 if n.size and n.any() else 1.0
     svg = Svg(WIDE_W, WIDE_H - 20, "Jerks in each hour")
-    xlo, xhi = (float(t[0]), float(t[-1]) + 3600.0) if t.size else (0.0, 1.0)
+    xlo, xhi = (float(t[0]), float(t[-1] + length[-1])) if t.size else (0.0, 1.0)
     panel = _wide_panel(svg, xlo, xhi, ymax)
     x, y = panel.x, panel.y
     low = valid < 30
-    for ti, ni, pat, faded in zip(t, n, pats, low, strict=True):
+    for ti, li, ni, pat, faded in zip(t, length, n, pats, low, strict=True):
         if ni <= 0:
             continue
         colour = PATTERN_COLOURS.get(pat, OTHER)
-        x0, x1, y1 = x(ti), x(ti + HOUR_BAR_S), y(ni)
+        x0, x1, y1 = x(ti), x(ti + li * HOUR_BAR_S / 3600.0), y(ni)
         if faded:
             svg.rect(
                 x0,

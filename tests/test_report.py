@@ -451,6 +451,27 @@ def test_hourly_bars_exact() -> None:
     ]
 
 
+def test_hourly_bar_of_a_half_hour_is_half_as_wide() -> None:
+    """A half-hour clock change (Lord Howe Island) makes a 30-minute hour: 2.5 h on
+    647.21 px; full hours get 3300 s of bar (237.31 px), the half hour 1650 s
+    (118.66 px) and stops short of the next hour (x 320.88 + 118.66 < 450.33)."""
+    svg = P.hourly_svg(
+        CET,
+        [T0, T0 + 3600, T0 + 5400],
+        [5, 6, 12],
+        [60, 30, 60],
+        ["random", "random", "random"],
+        [60, 30, 60],
+        [T0 + 3600, T0 + 5400, T0 + 9000],
+    )
+    bars = _elements(svg, "rect", "bar")
+    assert [(b["x"], b["width"]) for b in bars] == [
+        ("62", "237.31"),
+        ("320.88", "118.66"),
+        ("450.33", "237.31"),
+    ]
+
+
 def test_timeline_jerks_spans_and_legend_exact() -> None:
     """Three jerks in a recording of 00:30-06:30 UTC: the view is 00:00-07:00 (half
     an hour each side), 647.21 px for 7 h; y 0..0.55 g (largest + 10 %) on 240..34 px."""
