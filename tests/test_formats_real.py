@@ -248,3 +248,44 @@ def test_parquet_axis_text_that_is_not_a_number_names_its_row(tmp_path):
     with pytest.raises(InputError) as err:
         _read(path)
     assert str(err.value) == f"{path}:2: column 'ax' is not a number: 'x'"
+
+
+# ------------------------------------------------------------ device binary files
+def _cwa_bytes() -> bytes:
+    """The start of an Axivity .cwa file: the 1024-byte "MD" header block (packet length
+    1020), then one 512-byte "AX" data block (packet length 508)."""
+    header = bytearray(1024)
+    header[0:4] = b"MD\xfc\x03"
+    block = bytearray(512)
+    block[0:4] = b"AX\xfc\x01"
+    return bytes(header + block)
+
+
+@pytest.mark.parametrize("compression", ["", "gz"])
+def test_axivity_cwa_binary_says_what_it_is(tmp_path, compression):
+    # before: "not a text CSV file (binary data)"
+    import gzip
+
+    data = _cwa_bytes()
+    path = tmp_path / ("night.cwa" + (".gz" if compression else ""))
+    path.write_bytes(gzip.compress(data) if compression else data)
+    with pytest.raises(InputError) as err:
+        open_source(path)
+    assert str(err.value) == (
+        f"{path}: an Axivity .cwa binary file: jerkcount reads its CSV export (OMGUI "
+        "'Export', or cwa-convert), recognised as the axivity format"
+    )
+
+
+def test_geneactiv_bin_says_what_it_is(tmp_path):
+    # before: "missing column(s) time,ax,ay,az: header is 'Device Identity'"
+    head = ["Device Identity", "Device Unique Serial Code:012345", "Device Type:GENEActiv",
+            "Device Model:1.1", "Device Firmware Version:GENEActiv 1.1"]  # fmt: skip
+    path = tmp_path / "night.bin"
+    path.write_bytes("".join(s + "\r\n" for s in head).encode())
+    with pytest.raises(InputError) as err:
+        open_source(path)
+    assert str(err.value) == (
+        f"{path}: a GENEActiv .bin file: jerkcount reads its CSV export (GENEActiv PC "
+        "software), recognised as the geneactiv format"
+    )

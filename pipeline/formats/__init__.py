@@ -120,6 +120,7 @@ def recognised_format(path: str | Path) -> str | None:
     head = head_lines(path, HEAD_LINES, member)
     if magic.startswith(MAGIC_GZIP) and head[:1] and head[0].startswith("PAR1"):
         raise InputError(path, "a compressed Parquet file: decompress it first")
+    _refuse_device_binary(path, head)
     text = [s for s in head if s.strip()]
     if not text:
         return None
@@ -146,6 +147,27 @@ def recognised_format(path: str | Path) -> str | None:
     if has_default_columns(first):
         return "csv"  # a header of well-known names: the column options' defaults
     return None  # no dialect claims it
+
+
+#: the first bytes of an Axivity .cwa file: the "MD" header block, 1020 bytes long
+CWA_MAGIC = "MD\ufffd\x03"  # b"MD\xfc\x03" as head_lines decodes it (0xfc: not UTF-8)
+
+
+def _refuse_device_binary(path: Path, head: list[str]) -> None:
+    """An :class:`InputError` for a device's own binary file (Axivity ``.cwa``, GENEActiv
+    ``.bin``; also compressed), which jerkcount does not decode: it reads their CSV
+    exports. Without this such a file said "binary data" or named a missing header."""
+    first = head[0] if head else ""
+    if first.startswith(CWA_MAGIC):
+        raise InputError(path, "an Axivity .cwa binary file: jerkcount reads its CSV export "
+                         "(OMGUI 'Export', or cwa-convert), recognised as the axivity "
+                         "format")  # fmt: skip
+    if first.strip() == "Device Identity" and any(
+        s.replace(" ", "").lower().startswith("devicetype:geneactiv") for s in head[:12]
+    ):
+        raise InputError(path, "a GENEActiv .bin file: jerkcount reads its CSV export "
+                         "(GENEActiv PC software), recognised as the geneactiv "
+                         "format")  # fmt: skip
 
 
 def _is_canonical(line: str) -> bool:
