@@ -341,3 +341,19 @@ def test_matches_csv_pairs_the_nearest_detection(tmp_path: Path) -> None:
         "fp,,9.8000,,,0.2000,,30.0,",
         "tp,10.0000,10.0200,20.0,0.5000,0.5000,80.0,70.0,biphasic",
     ]
+
+
+def test_onset_errors_are_those_written_not_float_noise(tmp_path: Path) -> None:
+    """Epoch onsets 300 and 23.15 ms apart gave errors of 299.99995 and 23.14997 ms
+    (the float64 difference of two epoch seconds): the errors are the written ones."""
+    truth = _write(tmp_path / "truth.csv", "time\n1767302400.0000\n1767302410.1000\n")
+    events = _write(tmp_path / "events.csv", "time\n1767302400.3000\n1767302410.12315\n")
+    r = score_files(truth, events, 0.3)
+    assert (r.tp, r.mean_onset_error_ms, r.median_onset_error_ms) == (2, 161.575, 161.575)
+    assert r.as_dict()["onset_bias_ms"] == 161.575
+    pairs = sorted(match_onsets(read_onsets(events), read_onsets(truth)))
+    assert pairs == [(0, 0), (1, 1)]
+    out = tmp_path / "m.csv"
+    score_files(truth, events, 0.3, matches=out)
+    assert [ln.split(",")[3] for ln in out.read_text().splitlines()[1:]][0] == "300.0"
+    assert score_onsets(np.array([1767302410.4]), np.array([1767302410.1])).onset_bias_ms == 300.0
