@@ -270,6 +270,28 @@ def beats_line(data: ReportData, night: NightView) -> str:
     return text
 
 
+def not_recorded(data: ReportData, night: NightView) -> list[tuple[float, float]]:
+    """Times of the night (epoch s) without data, from ``summary.json``: between two
+    recordings and in the recordings' gaps, sorted; ``[]`` without ``summary.json``."""
+    spans = []
+    for rec in data.summary.get("recordings", []) or []:
+        if isinstance(rec, dict):
+            a, b = _num(rec.get("start")), _num(rec.get("end"))
+            if math.isfinite(a) and math.isfinite(b) and b > a:
+                spans.append((a, b))
+    spans.sort()
+    holes = [(a[1], b[0]) for a, b in zip(spans, spans[1:], strict=False) if b[0] > a[1]]
+    quality = data.summary.get("data_quality", {}) or {}
+    gaps = (quality.get("gaps", []) or []) if isinstance(quality, dict) else []
+    for gap in gaps:
+        if isinstance(gap, dict):
+            a, b = _num(gap.get("start")), _num(gap.get("end"))
+            if math.isfinite(a) and math.isfinite(b) and b > a:
+                holes.append((a, b))
+    inside = [(max(a, night.start), min(b, night.end)) for a, b in sorted(holes)]
+    return [(a, b) for a, b in inside if b > a]
+
+
 def _window_text(night: NightView, clock: LocalClock) -> str:
     a, b = clock.wall(night.start), clock.wall(night.end)
     same_year = a.year == b.year
@@ -351,7 +373,16 @@ def _figures(data: ReportData, night: NightView, selected: int) -> str:
     out.append(
         H.figure(
             "timeline",
-            P.timeline_svg(clock, night.start, night.end, times, sizes, act, recorded),
+            P.timeline_svg(
+                clock,
+                night.start,
+                night.end,
+                times,
+                sizes,
+                act,
+                recorded,
+                not_recorded(data, night),
+            ),
             f"Timeline of {night.day}, {span}: {len(times)} jerks drawn as vertical lines as tall "
             f"as their size; {kinds['movement'] + kinds['rhythmic']} activity periods and "
             f"{kinds['nonwear']} non-wear periods shaded.",

@@ -114,11 +114,13 @@ def timeline_svg(
     sizes: Sequence[float],
     activity: Sequence[tuple[float, float, str]],
     recorded: tuple[float, float] | None = None,
+    holes: Sequence[tuple[float, float]] = (),
 ) -> str:
     """The night from ``start`` to ``end`` (epoch s): one vertical line per jerk, its
     height the jerk's size in g; activity and non-wear spans shaded; time outside the
     recording ``recorded`` = (first, last sample) greyed, and the view narrowed to the
-    recording plus half an hour each side. x axis in local time."""
+    recording plus half an hour each side; ``holes`` (epoch s), times inside it without
+    data (between two recordings, in a gap), greyed too. x axis in local time."""
     view = (float(start), float(end))
     rec_ok = (
         recorded is not None and bool(np.all(np.isfinite(recorded))) and recorded[1] > recorded[0]
@@ -138,7 +140,8 @@ def timeline_svg(
     svg.group(clip=panel.clip())
     if rec_ok:
         assert recorded is not None
-        for a, b in ((view[0], recorded[0]), (recorded[1], view[1])):
+        outside = [(view[0], recorded[0]), *holes, (recorded[1], view[1])]
+        for a, b in ((max(a, view[0]), min(b, view[1])) for a, b in outside):
             if b > a:
                 x0, x1 = x.clip(a), x.clip(b)
                 svg.rect(

@@ -21,7 +21,7 @@ from report_fixture import NightSpec, build_output
 
 from pipeline import report_plots as P
 from pipeline.errors import InputError
-from pipeline.report import pattern_phrase, render_report, write_report
+from pipeline.report import not_recorded, pattern_phrase, render_report, write_report
 from pipeline.report_data import LocalClock, load_report_data
 from pipeline.svg import Scale, Svg, decade_ticks, fmt, nice_ticks
 
@@ -505,6 +505,45 @@ def test_timeline_jerks_spans_and_legend_exact() -> None:
     ]
     assert _elements(svg, "text", "xlabel")[0]["text"] == "local time (UTC+01:00 at the start)"
     assert _elements(svg, "text", "note") == []
+
+
+def test_timeline_greys_time_without_data_inside_the_recording() -> None:
+    """A recording of 00:30-06:30 UTC with no data 03:00-04:00 (between two files) and
+    06:00-08:00 (a gap running past the view): 647.21 px for the 7-h view, so the hole
+    is x 339.38, 92.46 px wide, and the gap is cut at the view's end."""
+    svg = P.timeline_svg(
+        CET,
+        T0,
+        T0 + 86400,
+        [T0 + 3600],
+        [0.2],
+        [],
+        (T0 + 1800, T0 + 23400),
+        [(T0 + 10800, T0 + 14400), (T0 + 21600, T0 + 28800)],
+    )
+    grey = _elements(svg, "rect", "span-norecording")
+    assert [(r["x"], r["width"]) for r in grey] == [
+        ("62", "46.23"),
+        ("339.38", "92.46"),
+        ("616.75", "92.46"),
+        ("662.98", "46.23"),
+    ]
+
+
+def test_not_recorded_from_summary_json(three_nights: Path) -> None:
+    data = load_report_data(three_nights)
+    night = data.night()
+    a, b = night.start + 11 * 3600, night.start + 13 * 3600
+    data.summary = {
+        "recordings": [
+            {"path": "b.csv", "start": b, "end": b + 3600},
+            {"path": "a.csv", "start": a, "end": a + 1800},
+        ],
+        "data_quality": {"gaps": [{"start": b + 60, "end": b + 120}]},
+    }
+    assert not_recorded(data, night) == [(a + 1800, b), (b + 60, b + 120)]
+    data.summary = {}
+    assert not_recorded(data, night) == []
 
 
 def test_histograms_and_trend_exact() -> None:
