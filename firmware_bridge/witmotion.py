@@ -7,7 +7,13 @@ Serial packet, 11 bytes::
     TT 0x52 gyro, 0x53 angle, 0x50 time, 0x54 magnetometer, 0x59 quaternion ... skipped
 
 ``0x55`` occurs inside data too: the decoder resynchronises byte by byte on the
-checksum, so a corrupt packet or garbage costs at most the packets it overlaps.
+checksum. A packet is ``55``, a type ``0x50``-``0x5F`` and a matching checksum. The
+checksum alone passes 1 window in 256: a byte lost inside a packet, or garbage holding
+``55 51``, would give a bogus sample (up to ±16 g) that swallows the start of the
+real packet after it. So a packet not followed by ``55`` is dropped when a real
+packet starts inside it (bytes were lost), and while resynchronising (after bytes
+were discarded) a packet is decoded only once the packet after it has arrived and is
+one too. Garbage or a corrupt packet costs only the packets it overlaps.
 
 BLE packet (service :data:`WITMOTION_BLE_SERVICE_UUID`, notify
 :data:`WITMOTION_BLE_NOTIFY_UUID`, write :data:`WITMOTION_BLE_WRITE_UUID`; the UUID base
@@ -67,6 +73,14 @@ def checksum(data: bytes) -> int:
     return sum(data) & 0xFF
 
 
+def _serial_packet_at(buf: bytes | bytearray, i: int) -> bool:
+    """True when the 11 bytes of ``buf`` from ``i`` are a serial packet: ``55``, a type
+    ``0x50``-``0x5F`` and the checksum of the first 10 bytes (caller checks the length)."""
+    return (
+        buf[i] == 0x55 and 0x50 <= buf[i + 1] <= 0x5F and sum(buf[i : i + 10]) & 0xFF == buf[i + 10]
+    )
+
+
 class _ArrivalStamped:
     """Shared state of the arrival-stamped WitMotion decoders."""
 
@@ -103,12 +117,50 @@ class WitmotionSerialDecoder(_ArrivalStamped):
 
     ``feed(data, arrival_time)``: ``arrival_time`` host seconds of the read (else
     samples are numbered on the nominal grid). ``last_temperature_c`` holds the
-    temperature of the last acceleration packet.
+    temperature of the last acceleration packet. While resynchronising (after bytes
+    were discarded) a packet is decoded once the packet after it has arrived and
+    confirms it (see the module doc).
     """
 
     def __init__(self, sample_rate: float = 10.0, *, resync_s: float = 1.0) -> None:
         super().__init__(sample_rate, resync_s)
         self.last_temperature_c: float | None = None
+        self._synced = True  # the next byte is expected to start a packet
+
+    def reset(self) -> None:
+        """As :meth:`_ArrivalStamped.reset`; the next byte is taken as a packet start."""
+        super().reset()
+        self._synced = True
+
+    def _skip(self, buf: bytearray, i: int) -> int:
+        """Index of the next ``0x55`` after ``i`` (or the end); counts what is skipped."""
+        j = buf.find(b"\x55", i + 1)
+        j = len(buf) if j < 0 else j
+        self.stats.discarded_bytes += j - i
+        self._synced = False
+        return j
+
+    def _confirmed(self, buf: bytearray, i: int) -> bool | None:
+        """Whether the checksum-valid packet at ``i`` is a real one (``None``: the bytes
+        that decide have not arrived yet).
+
+        Resynchronising: the packet after it must be one too. In step: it must be
+        followed by ``55``, or else (garbage after a real packet, or a window shifted
+        by bytes lost inside it) no real packet may start inside it.
+        """
+        nxt = i + SERIAL_PACKET_SIZE
+        n = len(buf)
+        if not self._synced:
+            return None if n - nxt < SERIAL_PACKET_SIZE else _serial_packet_at(buf, nxt)
+        if n == nxt or buf[nxt] == 0x55:
+            return True
+        for j in range(i + 1, nxt):
+            if buf[j] == 0x55:
+                if n - j < SERIAL_PACKET_SIZE:
+                    return None
+                if _serial_packet_at(buf, j):
+                    return False
+        return True
 
     def feed(self, data: bytes, arrival_time: float | None = None) -> DecodedBatch:
         self.stats.bytes_in += len(data)
@@ -118,12 +170,16 @@ class WitmotionSerialDecoder(_ArrivalStamped):
         i = 0
         n = len(buf)
         while n - i >= SERIAL_PACKET_SIZE:
-            if buf[i] != 0x55 or sum(buf[i : i + 10]) & 0xFF != buf[i + 10]:
-                j = buf.find(b"\x55", i + 1)
-                j = n if j < 0 else j
-                self.stats.discarded_bytes += j - i
-                i = j
+            if not _serial_packet_at(buf, i):
+                i = self._skip(buf, i)
                 continue
+            confirmed = self._confirmed(buf, i)
+            if confirmed is None:
+                break  # wait for the bytes that decide
+            if not confirmed:
+                i = self._skip(buf, i)
+                continue
+            self._synced = True
             kind = buf[i + 1]
             if kind == ACC_TYPE:
                 rows.append((_i16(buf, i + 2), _i16(buf, i + 4), _i16(buf, i + 6)))

@@ -69,6 +69,33 @@ def test_serial_corruption_costs_only_that_packet():
     assert dec.stats.discarded_bytes > 0
 
 
+P_1G = bytes.fromhex("55 51 00 00 00 00 00 08 C4 09 7B")  # (0, 0, +1 g), 25.00 C
+
+
+def test_serial_lost_byte_inside_a_packet_gives_no_bogus_sample():
+    # 55 51 12 00 31 00 05 08 C4 09 C3 is (18, 49, 2053) counts; the UART lost its 31.
+    # The shifted window 55 51 12 00 00 05 08 C4 09 C3 sums to 0x255: its "checksum"
+    # is the next packet's 55, so the checksum alone passed it as (18, 1280, -15352)
+    # counts = (0.009, 0.625, -7.496) g and swallowed the header of the packet after.
+    broken = bytes.fromhex("55 51 12 00 00 05 08 C4 09 C3")
+    dec = WitmotionSerialDecoder(10)
+    b = dec.feed(broken + P_1G + P_1G)
+    np.testing.assert_array_equal(b.acc, [[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    assert dec.stats.discarded_bytes == len(broken)
+
+
+def test_serial_resync_needs_the_next_packet_to_confirm():
+    # garbage 55 51 01 02 03 04 AA then the packet: the window from the garbage's 55
+    # has a valid checksum (0x00) and read as (513, 1027, 21930) counts = 10.7 g on z.
+    garbage = bytes.fromhex("55 51 01 02 03 04 AA")
+    gyro = bytes.fromhex("55 52 0A 00 EC FF 1E 00 C4 09 87")
+    dec = WitmotionSerialDecoder(10)
+    assert len(dec.feed(garbage + P_1G)) == 0  # resynchronising: waits for the next packet
+    b = dec.feed(gyro + P_1G)
+    np.testing.assert_array_equal(b.acc, [[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    assert (dec.stats.skipped, dec.stats.discarded_bytes) == (1, len(garbage))
+
+
 def test_ble_packets_split_across_notifications_with_register_replies():
     n = simulate_night(NightConfig(hours=0.005, fs=50, seed=4))
     data = encode_witmotion_ble(n.acc, gyro=np.ones((len(n.acc), 3)) * 100)
