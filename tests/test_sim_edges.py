@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from cli import main
+from sim import NightConfig, simulate_night
+from sim.timing import capacity_per_hour
 
 
 def _simulate(tmp_path: Path, *args: str) -> tuple[int, str, Path, Path]:
@@ -66,3 +69,28 @@ def test_jerk_sizes_at_the_range_ends_are_accepted(tmp_path: Path, size: str) ->
     assert code == 0, out
     sizes = [float(ln.split(",")[3]) for ln in truth.read_text().splitlines()[1:]]
     assert len(sizes) > 20 and min(sizes) >= 0.05 and max(sizes) <= 6.0
+
+
+def test_a_periodic_rate_beyond_what_trains_hold_is_warned(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Trains never overlap: the default ones (20 jerks over 19 x 26.75 s on average)
+    hold at most 72000 / 508.6 = 141.6 jerks an hour, so --rate 2000 gave 7 % of it
+    without a word. The night is as before; a warning says so."""
+    assert capacity_per_hour(NightConfig(pattern="periodic")) == pytest.approx(72000 / 508.6)
+    assert capacity_per_hour(NightConfig(pattern="random")) == pytest.approx(3600 / 0.35)
+    cfg = NightConfig(hours=8, fs=25, pattern="periodic", rate_per_hour=2000, seed=2)
+    with caplog.at_level(logging.WARNING, logger="sim.timing"):
+        night = simulate_night(cfg)
+    held = len(night.jerks)
+    assert held / 8 < 1.1 * 141.6
+    assert [r.getMessage() for r in caplog.records] == [
+        "periodic jerks at 2000/h come out fewer: units never overlap, so the pattern "
+        f"holds at most about 142/h and falls short near it; this night holds {held} "
+        f"({held / 8:.0f}/h)"
+    ]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="sim.timing"):
+        simulate_night(NightConfig(hours=1, fs=25, pattern="periodic", rate_per_hour=100))
+        simulate_night(NightConfig(hours=1, fs=25, pattern="clustered", rate_per_hour=2000))
+    assert caplog.records == []
