@@ -39,6 +39,7 @@ from pipeline import __version__
 from pipeline import report_html as H
 from pipeline import report_plots as P
 from pipeline.atomic import atomic_write
+from pipeline.pattern_stats import FreeAxis
 from pipeline.pulse import RELIABLE_HZ
 from pipeline.report_data import (
     LocalClock,
@@ -292,6 +293,25 @@ def not_recorded(data: ReportData, night: NightView) -> list[tuple[float, float]
     return [(a, b) for a, b in inside if b > a]
 
 
+def valid_time_positions(
+    data: ReportData, night: NightView, recorded: tuple[float, float] | None
+) -> np.ndarray:
+    """The night's jerks (n,) as seconds of valid time since the night's start: time
+    outside the recording ``recorded`` (first, last sample; epoch s), without data
+    (:func:`not_recorded`) and in activity or non-wear is cut out, as the pattern
+    analysis does, so the intervals between them are ``daily_summary.csv``'s
+    (``iei_median_s`` ...). Jerks inside cut-out time are left out, as there."""
+    act = night.activity
+    cut = [(float(a), float(b)) for a, b in zip(act.num("start"), act.num("end"), strict=True)]
+    cut += not_recorded(data, night)
+    if recorded is not None:
+        cut += [(night.start, recorded[0]), (recorded[1], night.end)]
+    axis = FreeAxis(night.start, night.end, [(a, b) for a, b in cut if b > a])
+    t = np.sort(night.events.num("time"))
+    t = t[np.isfinite(t) & (t >= night.start) & (t < night.end)]
+    return axis.to_free(t[axis.inside(t)])
+
+
 def _window_text(night: NightView, clock: LocalClock) -> str:
     a, b = clock.wall(night.start), clock.wall(night.end)
     same_year = a.year == b.year
@@ -416,7 +436,8 @@ def _figures(data: ReportData, night: NightView, selected: int) -> str:
             "Faded bars: hours with less than 30 valid minutes.",
         )
     )
-    iei = np.diff(np.sort(times))
+    valid_times = valid_time_positions(data, night, recorded)
+    iei = np.diff(valid_times)
     med = f"; median {np.median(iei):.0f} s" if iei.size else "; no intervals"
     amp = (
         f"; median {np.median(sizes):.2f} g, 90th percentile {np.percentile(sizes, 90):.2f} g"
@@ -428,7 +449,7 @@ def _figures(data: ReportData, night: NightView, selected: int) -> str:
     out.append(
         H.figure(
             "intervals",
-            P.intervals_svg(times, period if math.isfinite(period) else None),
+            P.intervals_svg(valid_times, period if math.isfinite(period) else None),
             f"Histogram of the time between consecutive jerks, logarithmic bins{med}.",
             "Random jerks spread widely; a regular rhythm makes one tall peak; clusters add "
             "many short intervals on the left.",

@@ -8,10 +8,11 @@ import base64
 import io
 import json
 import re
-from datetime import date
+from datetime import date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from xml.etree import ElementTree
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -212,6 +213,30 @@ def test_night_without_jerks_still_renders(tmp_path: Path) -> None:
         assert text.count('class="spine"') == 2 and text.count('class="title"') == 1
         assert 'class="bar' not in text and 'class="jerks"' not in text
     assert "Night after night" not in html
+
+
+def test_intervals_are_measured_on_valid_time_as_in_the_summary(tmp_path: Path) -> None:
+    """Five jerks around the fixture's 10-minute movement period (23:30-23:40): the
+    interval across it is 800 s on the clock but 200 s of valid time, which is what
+    daily_summary.csv's iei_median_s measures (intervals 100, 200, 40, 260 s: median
+    150 s; on the clock 100, 800, 40, 260: median 180 s)."""
+    out = build_output(tmp_path / "iv", [NightSpec(date(2026, 5, 2), "none", 0)])
+    rec0 = datetime.fromisoformat("2026-05-02T22:30:00+02:00").timestamp()
+    times = [rec0 + d for d in (3400.0, 3500.0, 4300.0, 4340.0, 4600.0)]
+    lines = ["time,time_local,peak_g"] + [
+        f"{t:.3f},{datetime.fromtimestamp(t, ZoneInfo('Europe/Berlin')).isoformat()},0.5"
+        for t in times
+    ]
+    (out / "events.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    html = write_report(out).read_text(encoding="utf-8")
+    assert (
+        "Histogram of the time between consecutive jerks, logarithmic bins; median 150 s." in html
+    )
+    src = re.search(r'id="plot-intervals" src="data:image/svg\+xml;base64,([^"]+)"', html)
+    assert src is not None
+    svg = base64.b64decode(src.group(1)).decode()
+    heights = [float(b["height"]) for b in _elements(svg, "rect", "bar") if float(b["height"]) > 0]
+    assert len(heights) == 4  # 40, 100, 200 and 260 s fall in four different bins
 
 
 def test_a_chest_straps_heartbeat_is_said_where_it_held_the_trigger(tmp_path: Path) -> None:
