@@ -12,9 +12,9 @@ cut into independent stretches wherever two consecutive onsets (of either file) 
 more than the tolerance apart (no pair can cross such a cut); a stretch with one
 truth and one detection is paired directly, a larger one by an assignment solver
 (:func:`scipy.optimize.linear_sum_assignment`) whose costs put the number of pairs
-first and the total error second. A stretch with more than :data:`SOLVER_MAX`
-onsets on its smaller side (a dense run of false detections) is matched by the
-two-pointer sweep, which is maximum too (pair the earliest unmatched truth with the
+first and the total error second. A stretch whose detections times truths exceed
+:data:`SOLVER_CELLS` (a dense run of false detections, a tolerance of seconds) is
+matched by the two-pointer sweep, which is maximum too (pair the earliest unmatched truth with the
 earliest detection that can still reach it) but not nearest. ``tests/test_score.py``
 checks both against brute force on random inputs.
 
@@ -55,7 +55,7 @@ from pipeline.score_io import Onsets, read_onset_table, read_onsets
 
 __all__ = [
     "DEFAULT_TOLERANCE_S", "MATCH_COLUMNS", "MATCH_FORMATS", "MATCH_SLACK_S", "Onsets",
-    "ScoreResult", "SOLVER_MAX",
+    "ScoreResult", "SOLVER_CELLS",
     "check_tolerance", "match_onsets", "match_table", "onset_errors_ms", "read_onset_table",
     "read_onsets",
     "score_files", "score_onsets",
@@ -65,9 +65,9 @@ DEFAULT_TOLERANCE_S = 0.3
 #: Seconds of floating-point rounding allowed on top of the tolerance (epoch seconds
 #: as float64 carry ~0.2 µs; the CSVs hold times to 0.1 ms).
 MATCH_SLACK_S = 1e-6
-#: Largest smaller side of a stretch matched nearest-first by the assignment solver
-#: (its matrix is SOLVER_MAX x larger side); beyond, the two-pointer sweep.
-SOLVER_MAX = 1000
+#: Largest stretch (detections x truths, the solver's matrix: 8 MB, ~0.1 s) matched
+#: nearest-first by the assignment solver; beyond, the two-pointer sweep.
+SOLVER_CELLS = 1_000_000
 #: Columns of the matches CSV, in order (``jerkcount score --matches``).
 MATCH_COLUMNS = (
     "status", "truth_time", "event_time", "error_ms", "truth_peak_g", "event_peak_g",
@@ -182,10 +182,10 @@ def _stretches(
 def _match_stretch(ds: np.ndarray, ts: np.ndarray, reach: float) -> list[tuple[int, int]]:
     """The pairs ``(a, b)`` (indices into the sorted stretch ``ds``, ``ts``) of a maximum
     matching within ``reach`` with the least total error (the sweep beyond
-    :data:`SOLVER_MAX`)."""
+    :data:`SOLVER_CELLS`)."""
     if ds.size == 1 and ts.size == 1:
         return [(0, 0)] if abs(ds[0] - ts[0]) <= reach else []
-    if min(ds.size, ts.size) > SOLVER_MAX:
+    if ds.size * ts.size > SOLVER_CELLS:
         return _sweep(ds, ts, reach)
     err = np.abs(ds[:, None] - ts[None, :])
     allowed = err <= reach

@@ -128,13 +128,16 @@ def test_onsets_exactly_the_tolerance_apart_match_as_written() -> None:
     assert score_onsets(np.array([1767302410.1]), np.array([1767302410.1]), 0.0).tp == 1
 
 
-def test_a_dense_run_beyond_the_solver_is_still_a_maximum_matching() -> None:
-    """1500 truths and 1500 detections every 0.2 s form one stretch too large for the
-    assignment solver: the sweep matches them all."""
-    t = np.arange(1500) * 0.2
-    pairs = match_onsets(t + 0.1, t, 0.3)
-    assert len(pairs) == 1500
-    assert all(i == j for i, j in pairs)
+@pytest.mark.parametrize(("n_truth", "n_det"), [(1500, 1500), (20, 60_000)])
+def test_a_stretch_beyond_the_solver_is_still_a_maximum_matching(n_truth: int, n_det: int) -> None:
+    """A dense run (1500 truths and detections every 0.2 s; 20 truths in 60 000
+    detections every 0.1 s) is one stretch too large for the assignment solver's
+    matrix: the sweep matches as many as can be, quickly and in little memory."""
+    t = np.arange(n_truth) * (0.2 if n_truth == n_det else 300.0)
+    d = np.arange(n_det) * 0.1 + 0.05 if n_det > n_truth else t + 0.1
+    pairs = match_onsets(d, t, 0.3)
+    assert len(pairs) == n_truth
+    assert all(abs(d[i] - t[j]) <= 0.3 for i, j in pairs)
 
 
 def test_greedy_beats_nearest_neighbour_trap() -> None:
