@@ -128,9 +128,10 @@ class WitmotionSerialDecoder(_ArrivalStamped):
         self._synced = True  # the next byte is expected to start a packet
 
     def reset(self) -> None:
-        """As :meth:`_ArrivalStamped.reset`; the next byte is taken as a packet start."""
+        """As :meth:`_ArrivalStamped.reset`. A (re)opened port starts anywhere in the
+        stream, so the first packet after a reset waits for the next to confirm it."""
         super().reset()
-        self._synced = True
+        self._synced = False
 
     def _skip(self, buf: bytearray, i: int) -> int:
         """Index of the next ``0x55`` after ``i`` (or the end); counts what is skipped."""
