@@ -289,3 +289,63 @@ def test_geneactiv_bin_says_what_it_is(tmp_path):
         f"{path}: a GENEActiv .bin file: jerkcount reads its CSV export (GENEActiv PC "
         "software), recognised as the geneactiv format"
     )
+
+
+# ------------------------------------------------------- a last line cut mid-number
+def _canonical_rows(n: int) -> list[str]:
+    """``n`` canonical rows at 50 Hz whose z is negative (so a cut can end on its '-')."""
+    return [f"{1774738800 + k / 50:.4f},0.0123{k % 10},-0.0234{k % 7},-0.9987{k % 5}"
+            for k in range(n)]  # fmt: skip
+
+
+@pytest.mark.parametrize("cut", ["-", "1e", "1e-", "-1.2e+"])
+@pytest.mark.parametrize("dialect", ["canonical", "axivity", "csv"])
+@pytest.mark.parametrize("read_rows", [7, 100_000])
+def test_last_line_cut_where_its_text_is_no_number_yet_is_a_torn_line(
+    tmp_path, cut, dialect, read_rows
+):
+    # before: "az is not a number: '-'", an error, where a cut anywhere else in the
+    # last line was dropped as a torn line
+    from pipeline.reader import ReaderParams, open_recording
+
+    rows = _canonical_rows(40)
+    head, options = ["time,ax,ay,az"], None
+    if dialect == "axivity":  # the OMGUI export: formatted times, no header
+        rows = [f"2026-03-29 00:00:{k // 50:02d}.{k % 50 * 20:03d},{r.split(',', 1)[1]}"
+                for k, r in enumerate(rows)]  # fmt: skip
+        head = []
+    elif dialect == "csv":
+        head, options = ["# logger: x", "time;x;y;z"], InputOptions(units="g")
+        rows = [r.replace(",", ";") for r in rows]
+    whole = tmp_path / "whole.csv"
+    whole.write_text("".join(s + "\n" for s in head + rows[:-1]))
+    torn = tmp_path / "torn.csv"
+    sep = ";" if dialect == "csv" else ","
+    torn.write_text("".join(s + "\n" for s in head + rows[:-1]) + rows[-1].rsplit(sep, 1)[0]
+                    + sep + cut)  # fmt: skip
+    params = ReaderParams(read_rows=read_rows)
+    with open_recording(whole, params, options) as ref_stream:
+        ref = [(c.start, c.acc.copy()) for c in ref_stream.chunks()]
+        ref_grid = (ref_stream.header.t0, ref_stream.header.fs)
+    with open_recording(torn, params, options) as stream:
+        got = [(c.start, c.acc.copy()) for c in stream.chunks()]
+        assert (stream.header.t0, stream.header.fs) == ref_grid
+        assert stream.stats.torn_last_line_dropped == 1
+        assert stream.stats.rows == 39
+    assert [k for k, _ in got] == [k for k, _ in ref]
+    np.testing.assert_array_equal(np.vstack([a for _, a in got]), np.vstack([a for _, a in ref]))
+
+
+def test_a_line_that_is_no_number_before_the_last_or_with_its_line_end_is_an_error(tmp_path):
+    rows = _canonical_rows(40)
+    path = tmp_path / "bad.csv"
+    path.write_text("time,ax,ay,az\n" + "".join(s + "\n" for s in rows[:-1]) + rows[-1][:-8]
+                    + "-\n")  # fmt: skip
+    with pytest.raises(InputError) as err:
+        _read(path)
+    assert str(err.value) == f"{path}:41: az is not a number: '-'"
+    rows[20] = rows[20][:-8] + "-"
+    path.write_text("time,ax,ay,az\n" + "".join(s + "\n" for s in rows[:-1]) + rows[-1])
+    with pytest.raises(InputError) as err:
+        _read(path)
+    assert str(err.value) == f"{path}:22: az is not a number: '-'"

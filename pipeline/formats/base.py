@@ -750,7 +750,45 @@ class TableSource(RawSource):
             self.dst.finish(self.path)
         except (ValueError, TypeError, pd.errors.ParserError, UnicodeDecodeError):
             bad_line, why = self._locate_bad_line(line)
-            raise InputError(self.path, why, bad_line) from None
+            if bad_line is None or not self._is_torn_last_line(bad_line):
+                raise InputError(self.path, why, bad_line) from None
+        else:
+            return
+        # the last line, cut off mid-write where its text is no number yet ('-', '1e'):
+        # the rows before it again, then it as a missing row (the reader drops a torn
+        # last line and counts it)
+        yield from self._rows_between(line, bad_line, rows)
+        yield RawBlock(np.full(1, np.nan), np.full((1, 3), np.nan), bad_line)
+
+    def _is_torn_last_line(self, lineno: int) -> bool:
+        """Whether file line ``lineno`` is the file's last and has no line end (the
+        logger stopped mid-write); reads the file again (slow path, for errors only)."""
+        src = ByteInput(self.path, self.member)
+        try:
+            for k, raw in enumerate(src.stream, start=1):
+                if k == lineno:
+                    return not raw.endswith(b"\n") and not src.stream.read(1)
+            return False
+        finally:
+            src.close()
+
+    def _rows_between(self, first: int, stop: int, rows: int) -> Iterator[RawBlock]:
+        """Blocks of file lines ``first`` to ``stop - 1`` (1-based, data lines), parsed
+        again from the file (one block's lines held in memory: a slow path)."""
+        src = ByteInput(self.path, self.member)
+        try:
+            primer, body = b"", []
+            for k, raw in enumerate(src.stream, start=1):
+                if k >= stop:
+                    break
+                if k == first - 1 and k >= self.data_line:
+                    primer = raw  # a good row (it was read before): see _pandas_blocks
+                elif k >= first:
+                    body.append(raw.removeprefix(b"\xef\xbb\xbf") if k == 1 else raw)
+        finally:
+            src.close()
+        if body:
+            yield from self._pandas_blocks(io.BytesIO(b"".join(body)), first, rows, primer)
 
     def _mark_short_rows(self, frame: pd.DataFrame, a: np.ndarray, line: int) -> np.ndarray:
         """``a`` (``(m, 3)``) with the rows that have too few fields made NaN samples.
