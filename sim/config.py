@@ -7,7 +7,10 @@ otherwise. The defaults describe an ordinary commodity wrist sensor (100 Hz, 12 
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
+
+from pipeline.timescale import MAX_EPOCH_S
 
 PATTERNS = ("random", "periodic", "clustered", "none")
 CONFOUNDER_KINDS = ("walking", "tremor", "rollover", "restless", "nonwear")
@@ -146,6 +149,11 @@ class NightConfig:
             round(self.hours * 3600.0 * self.fs) >= 2,
             f"a night of {self.hours:g} h at {self.fs:g} Hz holds fewer than 2 samples "
             f"(at least {2.0 / self.fs / 3600.0:.3g} h)",
+        )
+        need(
+            math.isfinite(self.start) and abs(self.start) + self.duration_s <= MAX_EPOCH_S,
+            f"start must be a time the readers take (within {MAX_EPOCH_S:g} s of 1970, "
+            f"about the year 5000), got {self.start:g}",
         )
         need(self.pattern in PATTERNS, f"pattern must be one of {PATTERNS}, got {self.pattern!r}")
         need(self.rate_per_hour >= 0, "rate_per_hour must be >= 0")

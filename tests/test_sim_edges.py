@@ -94,3 +94,35 @@ def test_a_periodic_rate_beyond_what_trains_hold_is_warned(
         simulate_night(NightConfig(hours=1, fs=25, pattern="periodic", rate_per_hour=100))
         simulate_night(NightConfig(hours=1, fs=25, pattern="clustered", rate_per_hour=2000))
     assert caplog.records == []
+
+
+def test_a_start_the_readers_refuse_is_a_usage_error(tmp_path: Path) -> None:
+    """--start 9999-12-31 wrote a night that detect refused ("not Unix seconds, past the
+    year 5000"): a one-line error before anything is written."""
+    code, out, rec, _ = _simulate(tmp_path, "--start", "9999-12-31T23:30:00Z", "--hours", "0.01")
+    assert code == 2
+    assert out == (
+        "jerkcount: error: simulate: bad settings: start must be a time the readers take "
+        "(within 1e+11 s of 1970, about the year 5000), got 2.53402e+11\n"
+    )
+    assert not rec.exists()
+
+
+def test_one_instant_spelled_four_ways_is_one_night(tmp_path: Path) -> None:
+    """An offset, Z, no offset (UTC) and the other side of the autumn DST change:
+    the same bytes; an hour's offset more is the same night an hour earlier."""
+    texts = []
+    for k, start in enumerate(["2026-10-25T02:30:00+01:00", "2026-10-25T01:30:00Z",
+                               "2026-10-25T01:30:00", "2026-10-25T03:30:00+02:00",
+                               "2026-10-25T02:30:00+02:00"]):  # fmt: skip
+        sub = tmp_path / str(k)
+        sub.mkdir()
+        code, out, rec, truth = _simulate(sub, "--start", start, "--hours", "0.05", "--seed", "3",
+                                        "--rate", "600")  # fmt: skip
+        assert code == 0, out
+        texts.append((rec.read_text(), truth.read_text()))
+    assert texts[0] == texts[1] == texts[2] == texts[3]
+    first = [float(ln.split(",")[1]) for ln in texts[0][1].splitlines()[1:]]
+    other = [float(ln.split(",")[1]) for ln in texts[4][1].splitlines()[1:]]
+    assert len(first) > 0
+    assert [round(a - b, 4) for a, b in zip(first, other, strict=True)] == [3600.0] * len(first)
