@@ -12,7 +12,8 @@ recording, counts and measures:
   (the union, so overlaps are not subtracted twice);
 - ``jerks``: jerk onsets in the window (jerks during activity are never reported by
   the detector; jerks inside non-wear are dropped); ``jerks_per_hour`` = jerks /
-  hours_valid (0 when there is no valid time);
+  hours_valid (NaN when there is no valid time: no rate can be told, which is not a
+  rate of 0);
 - amplitude median and 90th percentile (g), activity/non-wear/gap minutes;
 - the pattern (:func:`pipeline.pattern.analyse_pattern`) over the window's recorded
   span with gaps, activity and non-wear excluded, and per hour.
@@ -436,7 +437,7 @@ def summarise(
             nonwear_min=measure(nonwear, lo, hi) / 60.0,
             gap_min=measure(gaps, lo, hi) / 60.0,
             jerks=n,
-            jerks_per_hour=n / hours_valid if hours_valid > 0 else 0.0,
+            jerks_per_hour=n / hours_valid if hours_valid > 0 else float("nan"),
             amp_median_g=float(np.median(win_peaks)) if n else float("nan"),
             amp_p90_g=float(np.percentile(win_peaks, 90)) if n else float("nan"),
             pattern=pattern,
@@ -541,12 +542,17 @@ def hourly_frame(summaries: Sequence[WindowSummary]) -> pd.DataFrame:
     return pd.DataFrame(hourly_columns(summaries), columns=HOURLY_COLUMNS)
 
 
+def _rate_text(rate: float) -> str:
+    """Jerks per hour for the terminal, one decimal; ``-`` without valid time (NaN)."""
+    return f"{rate:.1f}" if np.isfinite(rate) else "-"
+
+
 def night_table(summaries: Sequence[WindowSummary]) -> list[str]:
     """A short per-window table for the terminal: day, jerks, per hour, pattern."""
     lines = [f"{'day':<10}  {'jerks':>6}  {'per hour':>8}  {'valid h':>7}  pattern"]
     for s in summaries:
         lines.append(
-            f"{s.window.label:<10}  {s.jerks:>6d}  {s.jerks_per_hour:>8.1f}  "
+            f"{s.window.label:<10}  {s.jerks:>6d}  {_rate_text(s.jerks_per_hour):>8}  "
             f"{s.hours_valid:>7.2f}  {s.pattern.label}"
         )
     return lines

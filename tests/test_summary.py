@@ -264,3 +264,16 @@ def test_an_hour_after_the_last_sample_is_not_recorded() -> None:
     assert last["minutes_recorded"] == pytest.approx(60.0 - 1e-4 / 60)
     assert last["pattern"] == "insufficient"
     assert s.hours_recorded == pytest.approx(9.0)
+
+
+def test_a_night_without_valid_time_has_no_rate() -> None:
+    # a sensor left on the table: two hours of non-wear, no valid minute
+    start = _t("2026-06-04T22:00:00+02:00")
+    nw = ActivityPeriod(start, start + 2 * 3600, "nonwear")
+    (s,) = summarise(combine([_rec("table.csv", start, start + 2 * 3600, nonwear=[nw])]), BERLIN)
+    row = s.as_row()
+    assert (row["hours_recorded"], row["hours_valid"], row["nonwear_min"]) == (2.0, 0.0, 120.0)
+    assert row["jerks"] == 0
+    assert math.isnan(row["jerks_per_hour"])  # not 0 jerks per hour: nothing could be seen
+    assert row["pattern"] == "insufficient"
+    assert night_table([s])[1].split() == ["2026-06-04", "0", "-", "0.00", "insufficient"]
