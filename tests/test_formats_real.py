@@ -349,3 +349,27 @@ def test_a_line_that_is_no_number_before_the_last_or_with_its_line_end_is_an_err
     with pytest.raises(InputError) as err:
         _read(path)
     assert str(err.value) == f"{path}:22: az is not a number: '-'"
+
+
+@pytest.mark.parametrize(
+    "encode, message",
+    [
+        ("bz2", "bzip2-compressed: decompress it first (jerkcount reads .gz and .zip)"),
+        ("xz", "xz-compressed: decompress it first (jerkcount reads .gz and .zip)"),
+        ("utf-16", "UTF-16 text (a spreadsheet's 'Unicode text'?): save it as UTF-8 CSV"),
+    ],
+)
+@pytest.mark.parametrize("fmt", [None, "csv"])
+def test_bzip2_xz_and_utf16_files_say_what_they_are(tmp_path, encode, message, fmt):
+    # before: "not a text CSV file (binary data)"
+    import bz2
+    import lzma
+
+    text = "time,ax,ay,az\n" + "".join(s + "\n" for s in _canonical_rows(5))
+    data = {"bz2": lambda: bz2.compress(text.encode()), "xz": lambda: lzma.compress(
+        text.encode()), "utf-16": lambda: text.encode("utf-16")}[encode]()  # fmt: skip
+    path = tmp_path / "night.csv"
+    path.write_bytes(data)
+    with pytest.raises(InputError) as err:
+        _read(path, format=fmt)
+    assert str(err.value) == f"{path}: {message}"

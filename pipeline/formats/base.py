@@ -259,6 +259,24 @@ def zip_members(zf: zipfile.ZipFile) -> list[str]:
     ]
 
 
+#: first bytes of files that are text once decoded, but not by jerkcount: what to do
+UNREAD_ENCODINGS = (
+    (b"BZh", "bzip2-compressed: decompress it first (jerkcount reads .gz and .zip)"),
+    (b"\xfd7zX", "xz-compressed: decompress it first (jerkcount reads .gz and .zip)"),
+    (b"\xff\xfe", "UTF-16 text (a spreadsheet's 'Unicode text'?): save it as UTF-8 CSV"),
+    (b"\xfe\xff", "UTF-16 text (a spreadsheet's 'Unicode text'?): save it as UTF-8 CSV"),
+)
+
+
+def unread_encoding(magic: bytes) -> str | None:
+    """What to do with a file whose first bytes ``magic`` say bzip2, xz or UTF-16 (which
+    read as "binary data" otherwise), or ``None``."""
+    for start, what in UNREAD_ENCODINGS:
+        if magic.startswith(start) and (start != b"BZh" or magic[3:4].isdigit()):
+            return what
+    return None
+
+
 class ByteInput:
     """A file's bytes, decompressed while streaming when gzip or zip.
 
@@ -278,6 +296,10 @@ class ByteInput:
         if magic.startswith(MAGIC_ZIP_EMPTY):
             self.raw.close()
             raise InputError(path, EMPTY_ZIP)
+        unread = unread_encoding(magic)
+        if unread is not None:
+            self.raw.close()
+            raise InputError(path, unread)
         if magic.startswith(MAGIC_GZIP):
             self.compression = "gzip"
             self._safe = _SafeStream(gzip.GzipFile(fileobj=self.raw, mode="rb"), path, "gzip")
