@@ -373,3 +373,18 @@ def test_bzip2_xz_and_utf16_files_say_what_they_are(tmp_path, encode, message, f
     with pytest.raises(InputError) as err:
         _read(path, format=fmt)
     assert str(err.value) == f"{path}: {message}"
+
+
+def test_actilife_epoch_counts_export_says_it_is_not_raw_data(tmp_path):
+    # before: only "no Accelerometer X,Y,Z columns"
+    head = _actilife_head("2/12/2019", "00:00:00", hz="")
+    head[0] = head[0].replace("Data File", "Data Table File")
+    rows = ["Date, Time, Axis1,Axis2,Axis3,Steps,Lux", "2/12/2019,00:00:00,0,0,0,0,0"]
+    path = _write(tmp_path / "a60sec.csv", head + rows)
+    with pytest.raises(InputError) as err:
+        _read(path)
+    assert str(err.value) == (
+        f"{path}:11: no Accelerometer X,Y,Z columns: 'Date, Time, Axis1,Axis2,Axis3,Steps,Lux': "
+        "an ActiLife epoch (activity counts) export, not raw data: export the raw data from "
+        "the .gt3x file (ActiLife 'Raw to Raw' CSV)"
+    )

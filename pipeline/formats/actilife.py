@@ -121,8 +121,17 @@ class ActiLifeSource(TableSource):
                 len(fields) - 3
             )
         if not all(a in low for a in AXES):
-            raise InputError(self.path, f"no Accelerometer X,Y,Z columns: '{columns[:60]}'",
-                             lines.lineno)  # fmt: skip
+            epochs = "axis1" in low or "data table" in head[0].lower()
+            hint = (
+                (
+                    ": an ActiLife epoch (activity counts) export, not raw data: export the "
+                    "raw data from the .gt3x file (ActiLife 'Raw to Raw' CSV)"
+                )
+                if epochs
+                else ""
+            )
+            raise InputError(self.path, f"no Accelerometer X,Y,Z columns: '{columns[:60]}'"
+                             f"{hint}", lines.lineno)  # fmt: skip
         self._axes = [low.index(a) for a in AXES]
         self._time = low.index("timestamp") if "timestamp" in low else None
         self._time_fmt = f"{date_fmt} %H:%M:%S.%f"
