@@ -78,6 +78,11 @@ def _count(value: object) -> int:
     return int(round(v)) if math.isfinite(v) else 0
 
 
+def _jerks(n: int) -> str:
+    """``n`` jerks in words: ``1 jerk``, ``2 jerks``."""
+    return f"{n} jerk{'' if n == 1 else 's'}"
+
+
 def _minutes(value: object) -> str:
     v = _num(value)
     if not math.isfinite(v):
@@ -403,8 +408,8 @@ def _figures(data: ReportData, night: NightView, selected: int) -> str:
                 recorded,
                 not_recorded(data, night),
             ),
-            f"Timeline of {night.day}, {span}: {len(times)} jerks drawn as vertical lines as tall "
-            f"as their size; {kinds['movement'] + kinds['rhythmic']} activity periods and "
+            f"Timeline of {night.day}, {span}: {_jerks(len(times))} drawn as vertical lines "
+            f"as tall as their size; {kinds['movement'] + kinds['rhythmic']} activity periods and "
             f"{kinds['nonwear']} non-wear periods shaded.",
             "Each line is one jerk; the taller the line, the bigger the jerk. Shaded: times the "
             "wearer was moving or the sensor was not worn; jerks are not counted there.",
@@ -415,9 +420,8 @@ def _figures(data: ReportData, night: NightView, selected: int) -> str:
     busiest = ""
     if hj.size and hj.max() > 0:
         i = int(np.argmax(hj))
-        busiest = (
-            f"; most in the hour from {clock.label(float(h.num('_start')[i]))} ({int(hj[i])} jerks)"
-        )
+        busiest = f"; most in the hour from {clock.label(float(h.num('_start')[i]))}"
+        busiest += f" ({_jerks(int(hj[i]))})"
     pats = h.text("pattern") if "pattern" in h else [""] * len(h)
     out.append(
         H.figure(

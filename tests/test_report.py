@@ -239,6 +239,14 @@ def test_intervals_are_measured_on_valid_time_as_in_the_summary(tmp_path: Path) 
     assert len(heights) == 4  # 40, 100, 200 and 260 s fall in four different bins
 
 
+def test_one_jerk_is_one_jerk_in_the_alt_texts(tmp_path: Path) -> None:
+    out = build_output(tmp_path / "one", [NightSpec(date(2026, 5, 2), "random", 1, seed=4)])
+    html = write_report(out).read_text(encoding="utf-8")
+    assert ": 1 jerk drawn as vertical lines as tall as their size;" in html
+    assert re.search(r"most in the hour from \d\d:00 \(1 jerk\)\.", html)
+    assert "1 jerks" not in html
+
+
 def test_a_chest_straps_heartbeat_is_said_where_it_held_the_trigger(tmp_path: Path) -> None:
     out = build_output(tmp_path / "chest", [NightSpec(date(2026, 5, 2), "random", 40)])
     assert "heartbeat" not in render_report(load_report_data(out))  # no pulse_min: no word
