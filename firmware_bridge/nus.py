@@ -9,6 +9,11 @@ The payload is the same text lines as over USB serial (every format of
 arrive split across notifications (20 bytes each at the default MTU) and are
 buffered to the newline. Without a time column samples are stamped on arrival: pass
 ``arrival_time`` to :meth:`NusDecoder.feed`.
+
+A board sends only what it writes after the host enabled notifications, and a sketch
+that prints a line in pieces (``print(x); print(","); ...``) is usually mid-line then:
+after every (re)connection (:meth:`NusDecoder.reset`) the bytes up to the first line
+end are discarded, as on a re-opened serial port.
 """
 
 from __future__ import annotations
@@ -25,3 +30,13 @@ class NusDecoder(TextLineDecoder):
 
     Feed each notification as it arrives; see :class:`TextLineDecoder`.
     """
+
+    def reset(self) -> None:
+        """As :meth:`TextLineDecoder.reset`, and skip to the next line end.
+
+        Called on every (re)connection: the first notification can start inside a
+        line, whose tail would parse as a sample with a value that lost its leading
+        digits or sign (``-0.0123,…`` seen as ``.0123,…``). At most one sample is lost
+        per connection."""
+        super().reset()
+        self._mid_line = True

@@ -20,7 +20,9 @@ The board behaves like the real device, byte for byte (encoders of :mod:`sim.enc
 - **witmotion**: records commands written to ``ffe9``; streams ``55 61`` packets cut
   into ``notification_size``-byte notifications once ``ffe4`` notifications are on;
 - **nus**: streams text lines (``text_format``) cut into ``notification_size``-byte
-  notifications once TX notifications are on.
+  notifications once TX notifications are on; like a sketch printing a line in pieces,
+  each stream starts inside a line: the line of its first sample goes out without its
+  first ``nus_line_cut`` bytes (that sample is not ``sent``).
 
 Timing: sample ``k`` is sent at its time ``t[k]`` (the board's host clock). With
 ``speed=1`` notifications go out in real time, with ``speed=10`` ten times faster, with
@@ -139,6 +141,8 @@ class FakeBleBoard:
     notification_size : bytes per notification of the byte-stream profiles.
     text_format : NUS line format. period_readback : micro:bit period that reads back.
     chunk_s : virtual seconds of samples encoded at a time.
+    nus_line_cut : NUS: bytes of the first line printed before notifications came on
+        (lost to the host) at each stream start; 0 starts at a line.
     missing_service : the board lacks the profile's service (every GATT call on it fails).
     start_delay_s : Polar: virtual seconds between an accepted start command and the
         first frame (real boards: up to 30 s); samples of that time are never sent.
@@ -166,6 +170,7 @@ class FakeBleBoard:
         chunk_s: float = 0.2,
         missing_service: bool = False,
         start_delay_s: float = 0.0,
+        nus_line_cut: int = 2,
     ) -> None:
         if profile not in _CHARS:
             raise ValueError(f"unknown profile {profile!r}")
@@ -192,6 +197,7 @@ class FakeBleBoard:
         self.chunk_s = chunk_s
         self.missing_service = missing_service
         self.start_delay_s = start_delay_s
+        self.nus_line_cut = nus_line_cut
         self.period_ms: int | None = None
         self.sent = np.zeros(self.t.size, dtype=bool)
         self.pos = 0
@@ -383,6 +389,8 @@ class FakeBleBoard:
                 if math.isfinite(self.speed):
                     await asyncio.sleep(self.start_delay_s / self.speed)
                 anchor_real = loop.time()
+        if self.profile == "nus" and self.nus_line_cut > 0:
+            self._send_line_tail(uuid)
         while self.streaming and self.pos < self.t.size and self._conn is not None:
             cue = self._next_cue()
             if cue is not None and cue.at <= self.pos:
@@ -407,6 +415,24 @@ class FakeBleBoard:
                 await asyncio.sleep(0)
         if self.pos >= self.t.size:
             self.streaming = False
+
+    def _send_line_tail(self, uuid: str) -> None:
+        """NUS stream start: the line of sample ``pos`` without its first
+        ``nus_line_cut`` bytes (printed before notifications came on); that sample is
+        lost."""
+        k = self.pos
+        if (
+            k >= self.t.size
+            or self._conn is None
+            or any(c.at == k for i, c in enumerate(self.cues) if i not in self._fired)
+        ):
+            return
+        line = encode_text_lines(
+            self.acc[k : k + 1], self.text_format, t=self.t[k : k + 1] - self.t[0], newline="\n"
+        )
+        self._now = max(self._now, float(self.t[k]))
+        self._conn._deliver(uuid, line[self.nus_line_cut :])
+        self.pos = k + 1
 
     def _encode(self, i: int, j: int) -> list[tuple[bytes, int, int]]:
         """Notifications for samples ``[i, j)``: ``(bytes, samples complete up to

@@ -204,6 +204,20 @@ def test_nus_notifications_round_trip():
     assert np.all(np.diff(b.t) > 0)
 
 
+@pytest.mark.parametrize("fmt", ["csv", "auto"])
+def test_nus_reconnection_starting_mid_line_skips_the_fragment(fmt):
+    # A sketch printing a line in pieces is mid-line when notifications come on: the
+    # host first sees the tail of "-0.0123,0.0200,1.0000" without its "-0", which
+    # parsed as (0.0123, 0.02, 1.0) g, the sign lost (the tail of "0.0123,…" without
+    # its "0." reads as 123 g).
+    dec = NusDecoder(FS, fmt)
+    dec.reset()  # BleSource.open resets the decoder on every (re)connection
+    lines = b"".join(b"-0.0123,0.0200,1.%04d\n" % k for k in range(4))
+    b = DecodedBatch.concat([dec.feed(lines[2:10], 1.0), dec.feed(lines[10:], 1.1)])
+    np.testing.assert_array_equal(b.acc, [[-0.0123, 0.02, 1.0 + k / 1e4] for k in (1, 2, 3)])
+    assert dec.stats.discarded_bytes == len(b".0123,0.0200,1.0000\n")
+
+
 # --------------------------------------------------------------------------- fuzzing
 @settings(max_examples=200, deadline=None)
 @given(
