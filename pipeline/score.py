@@ -14,9 +14,9 @@ truth and one detection is paired directly, a larger one by an assignment solver
 (:func:`scipy.optimize.linear_sum_assignment`) whose costs put the number of pairs
 first and the total error second. A stretch whose detections times truths exceed
 :data:`SOLVER_CELLS` (a dense run of false detections, a tolerance of seconds) is
-matched by the two-pointer sweep, which is maximum too (pair the earliest unmatched truth with the
-earliest detection that can still reach it) but not nearest. ``tests/test_score.py``
-checks both against brute force on random inputs.
+matched by the two-pointer sweep, which is maximum too (pair the earliest unmatched
+truth with the earliest detection that can still reach it) but not nearest.
+``tests/test_score.py`` checks both against brute force on random inputs.
 
 "Within tolerance" allows :data:`MATCH_SLACK_S` (1 µs) of floating-point rounding:
 epoch seconds near 1.77e9 are held to about 0.2 µs, so two onsets written exactly
