@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -360,3 +361,16 @@ def test_onset_errors_are_those_written_not_float_noise(tmp_path: Path) -> None:
     score_files(truth, events, 0.3, matches=out)
     assert [ln.split(",")[3] for ln in out.read_text().splitlines()[1:]][0] == "300.0"
     assert score_onsets(np.array([1767302410.4]), np.array([1767302410.1])).onset_bias_ms == 300.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(d=_times, t=_times, tol=st.sampled_from([0.0, 0.1, 0.25, 0.3, 0.5, 1.0]))
+def test_the_sweep_for_large_stretches_is_maximum(
+    d: list[float], t: list[float], tol: float
+) -> None:
+    """With the solver off (every stretch 'too large'), the sweep still pairs as many."""
+    with patch("pipeline.score.SOLVER_CELLS", 0):
+        pairs = match_onsets(np.array(d), np.array(t), tol)
+    assert len({i for i, _ in pairs}) == len({j for _, j in pairs}) == len(pairs)
+    assert all(abs(d[i] - t[j]) <= tol + MATCH_SLACK_S for i, j in pairs)
+    assert len(pairs) == _max_matching_lsa(d, t, tol)
