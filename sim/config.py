@@ -8,6 +8,7 @@ otherwise. The defaults describe an ordinary commodity wrist sensor (100 Hz, 12 
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass, field
 
 from pipeline.timescale import MAX_EPOCH_S
@@ -92,7 +93,7 @@ class NightConfig:
     fs: float = 100.0
     pattern: str = "random"
     rate_per_hour: float = 30.0
-    seed: int = 0
+    seed: int = 0  # >= 0 (numpy's SeedSequence takes no negative seed)
     start: float = DEFAULT_START
     noise_g: float = 0.01
     jerk_median_g: float = 0.5
@@ -143,6 +144,10 @@ class NightConfig:
             if not ok:
                 raise ValueError(msg)
 
+        need(
+            isinstance(self.seed, numbers.Integral) and self.seed >= 0,
+            f"seed must be a whole number >= 0, got {self.seed!r}",
+        )
         need(self.hours > 0, f"hours must be > 0, got {self.hours}")
         need(self.fs > 0, f"fs must be > 0, got {self.fs}")
         need(

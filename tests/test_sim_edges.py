@@ -126,3 +126,16 @@ def test_one_instant_spelled_four_ways_is_one_night(tmp_path: Path) -> None:
     other = [float(ln.split(",")[1]) for ln in texts[4][1].splitlines()[1:]]
     assert len(first) > 0
     assert [round(a - b, 4) for a, b in zip(first, other, strict=True)] == [3600.0] * len(first)
+
+
+def test_a_negative_seed_is_a_usage_error(tmp_path: Path) -> None:
+    """--seed -1 ended in numpy's traceback ("expected non-negative integer")."""
+    code, out, rec, _ = _simulate(tmp_path, "--seed", "-1", "--hours", "0.01")
+    assert code == 2
+    assert (
+        out
+        == "jerkcount: error: simulate: bad settings: seed must be a whole number >= 0, got -1\n"
+    )
+    assert not rec.exists()
+    code, out, _, _ = _simulate(tmp_path, "--seed", str(2**70), "--hours", "0.01")
+    assert code == 0, out
