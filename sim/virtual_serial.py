@@ -18,8 +18,10 @@ Faults (``kind[@AT_S][+DUR_S]``, times in simulated seconds from the start; with
 ``@`` faults are spread evenly over the night):
 
 ``garbage``
-    ``DUR`` (default 64) random non-ASCII bytes, ending in a line end for text formats
-    (a real UART glitch; no sample is lost).
+    ``DUR`` (default 64) random bytes between two samples (a real UART glitch; no
+    sample is lost): for text formats non-ASCII bytes ending in a line end, for
+    ``witmotion`` any byte values (``0x55`` and ``55 51`` included: the decoder must
+    resynchronise by checksum).
 ``reset``
     the board reboots: it prints :data:`~sim.encoders.BOOT_TEXT`, sends nothing for
     ``DUR`` (default 2) s while booting (those samples are lost) and its clock restarts.
@@ -308,8 +310,10 @@ class VirtualSerialBoard:
         return encode_text_lines(acc, fmt, t=t_dev)
 
     def _garbage(self, n: int) -> bytes:
+        if self.cfg.text_format is None:  # binary packets: any byte, headers too
+            return bytes(self._rng.integers(0, 0x100, max(1, n), dtype=np.uint8).tolist())
         junk = bytes(self._rng.integers(0x80, 0x100, max(1, n), dtype=np.uint8).tolist())
-        return junk + b"\r\n" if self.cfg.text_format is not None else junk
+        return junk + b"\r\n"
 
     # ------------------------------------------------------------------ run
     def start(self) -> threading.Thread:
