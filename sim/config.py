@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from pipeline.timescale import MAX_EPOCH_S
 
@@ -144,6 +144,8 @@ class NightConfig:
             if not ok:
                 raise ValueError(msg)
 
+        for name, value in self._numbers():
+            need(math.isfinite(value), f"{name} must be a finite number, got {value:g}")
         need(
             isinstance(self.seed, numbers.Integral) and self.seed >= 0,
             f"seed must be a whole number >= 0, got {self.seed!r}",
@@ -200,6 +202,17 @@ class NightConfig:
         need(0 <= self.jitter_s < 0.5 / self.fs, "jitter_s must be in [0, half a sample period)")
         need(0 <= self.drop_prob < 1 and self.packet_s > 0, "bad drop model")
         need(self.outage_per_hour >= 0 and 0 < self.outage_s[0] <= self.outage_s[1], "bad outages")
+
+    def _numbers(self) -> list[tuple[str, float]]:
+        """``(field name, value)`` of every number among the settings, tuples' items
+        included (booleans left out)."""
+        out: list[tuple[str, float]] = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            items = value if isinstance(value, tuple) else (value,)
+            out += [(f.name, float(v)) for v in items
+                    if isinstance(v, numbers.Real) and not isinstance(v, bool)]  # fmt: skip
+        return out
 
     @property
     def duration_s(self) -> float:

@@ -139,3 +139,22 @@ def test_a_negative_seed_is_a_usage_error(tmp_path: Path) -> None:
     assert not rec.exists()
     code, out, _, _ = _simulate(tmp_path, "--seed", str(2**70), "--hours", "0.01")
     assert code == 0, out
+
+
+@pytest.mark.parametrize(
+    ("option", "field"),
+    [("--noise", "noise_g"), ("--heartbeat", "heartbeat_g"), ("--rate", "rate_per_hour"),
+     ("--hours", "hours")],
+)  # fmt: skip
+def test_an_infinite_setting_is_a_usage_error(tmp_path: Path, option: str, field: str) -> None:
+    """--noise inf and --heartbeat inf wrote a night of samples all at the clip levels,
+    --rate inf and --hours inf ended in tracebacks (numpy's 'lam value too large',
+    'cannot convert float infinity to integer')."""
+    args = [option, "inf"] if option == "--hours" else [option, "inf", "--hours", "0.01"]
+    code, out, rec, truth = _simulate(tmp_path, *args)
+    assert code == 2
+    assert (
+        out
+        == f"jerkcount: error: simulate: bad settings: {field} must be a finite number, got inf\n"
+    )
+    assert not rec.exists() and not truth.exists()
