@@ -17,6 +17,7 @@ import pytest
 
 from pipeline.errors import InputError
 from pipeline.formats import InputOptions, open_source
+from pipeline.reader import read_recording
 
 
 def _write(path: Path, lines: list[str]) -> Path:
@@ -388,3 +389,63 @@ def test_actilife_epoch_counts_export_says_it_is_not_raw_data(tmp_path):
         "an ActiLife epoch (activity counts) export, not raw data: export the raw data from "
         "the .gt3x file (ActiLife 'Raw to Raw' CSV)"
     )
+
+
+# ------------------------------------------------------ blank lines at a file's end
+def _fixture_rows(dialect: str) -> tuple[list[str], InputOptions | None]:
+    """Small files of the dialects as lines, and the options they need."""
+    rows = _canonical_rows(40)
+    if dialect == "canonical":
+        return ["time,ax,ay,az", *rows], None
+    if dialect == "axivity":
+        return [f"2026-03-29 00:00:{k // 50:02d}.{k % 50 * 20:03d},{r.split(',', 1)[1]}"
+                for k, r in enumerate(rows)], None  # fmt: skip
+    if dialect == "geneactiv":
+        head = ["Device Type,GENEActiv", "Measurement Frequency,50 Hz", "Time Zone,GMT +01:00"]
+        data = [f"2026-03-29 00:00:{k // 50:02d}:{k % 50 * 20:03d},{r.split(',', 1)[1]},0,0,25.0"
+                for k, r in enumerate(rows)]  # fmt: skip
+        return head + [""] * 97 + data, None
+    if dialect == "polar":
+        data = [f"2026-03-29T00:00:{k // 50:02d}.{k % 50 * 20:03d};{k * 20_000_000};12;-23;-998"
+                for k in range(40)]  # fmt: skip
+        return ["Phone timestamp;sensor timestamp [ns];X [mg];Y [mg];Z [mg]", *data], None
+    return ["time;x;y;z", *[r.replace(",", ";") for r in rows]], InputOptions(units="g")
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\n\n\n", b"\r\n \r\n\t", b" \n"])
+@pytest.mark.parametrize("dialect", ["canonical", "axivity", "geneactiv", "polar", "csv"])
+@pytest.mark.parametrize("compression", ["", "gz"])
+def test_blank_lines_at_the_end_of_a_file_are_nothing(tmp_path, ending, dialect, compression):
+    # before: one blank line at the end was "dropped a torn last line" (counted as a
+    # repair), two were the error "missing fields: expected 4 fields ..., found 1", and a
+    # line of spaces was that error
+    import gzip
+
+    from pipeline.reader import open_recording
+
+    lines, options = _fixture_rows(dialect)
+    clean = "".join(s + "\n" for s in lines).encode()
+    paths = []
+    for name, data in (("clean.csv", clean), ("blank.csv", clean + ending)):
+        path = tmp_path / (name + (".gz" if compression else ""))
+        path.write_bytes(gzip.compress(data) if compression else data)
+        paths.append(path)
+    got = []
+    for path in paths:
+        with open_recording(path, options=options) as stream:
+            acc = np.vstack([c.acc for c in stream.chunks()])
+            q = stream.stats
+            got.append((stream.header.t0, stream.header.fs, acc, q.rows, q.torn_last_line_dropped,
+                        q.nan_rows_dropped, list(q.warnings)))  # fmt: skip
+    (t0, fs, acc, rows, torn, nan, warn), ref = got[1], got[0]
+    assert (t0, fs, rows) == ref[:2] + (40,)
+    np.testing.assert_array_equal(acc, ref[2])
+    assert (torn, nan, warn) == (0, 0, ref[6])
+
+
+def test_a_blank_line_inside_the_data_is_still_an_error(tmp_path):
+    lines, _ = _fixture_rows("axivity")
+    path = _write(tmp_path / "ax.csv", lines[:20] + [""] + lines[20:] + [""])
+    with pytest.raises(InputError) as err:
+        read_recording(path)
+    assert str(err.value) == f"{path}:21: missing fields: expected 4 fields time,x,y,z, found 1"

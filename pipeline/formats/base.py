@@ -746,9 +746,10 @@ class TableSource(RawSource):
         dtype: dict[int, Any] = {i: kinds[c.kind] for i, c in enumerate(self.columns)}
         if primer:
             stream = _Prepend(primer, stream)
+        tail = _Tail(stream)  # the stream's last bytes: blank lines at its end
         try:  # the reader parses its first rows already when it is made
             reader = pd.read_csv(
-                stream,
+                tail,
                 sep=self.sep,
                 decimal=self.decimal,
                 header=None,
@@ -764,33 +765,49 @@ class TableSource(RawSource):
             if primer:
                 first = reader.get_chunk(rows + 1).iloc[1:]
                 frames = itertools.chain([first] if len(first) else [], reader)
+            frames = iter(frames)
             for frame in frames:
-                t, a = self._samples(frame, line - self.data_line)
-                a = self._mark_short_rows(frame, a, line)
-                yield RawBlock(t, a, line)
-                line += len(frame)
+                if _ends_blank(frame) and tail.eof:  # the last frame? then trim its end
+                    after = next(frames, None)
+                    if after is None:
+                        frame = frame.iloc[: len(frame) - tail.blank_lines(frame)]
+                    else:
+                        frames = itertools.chain([after], frames)
+                if len(frame):
+                    t, a = self._samples(frame, line - self.data_line)
+                    a = self._mark_short_rows(frame, a, line)
+                    yield RawBlock(t, a, line)
+                    line += len(frame)
             self.dst.finish(self.path)
         except (ValueError, TypeError, pd.errors.ParserError, UnicodeDecodeError):
             bad_line, why = self._locate_bad_line(line)
-            if bad_line is None or not self._is_torn_last_line(bad_line):
+            end = None if bad_line is None else self._file_end_at(bad_line)
+            if end is None:
                 raise InputError(self.path, why, bad_line) from None
         else:
             return
-        # the last line, cut off mid-write where its text is no number yet ('-', '1e'):
-        # the rows before it again, then it as a missing row (the reader drops a torn
-        # last line and counts it)
+        # the rows before the file's end again; a last line cut off mid-write where its
+        # text is no number yet ('-', '1e') as a missing row (the reader drops a torn
+        # last line and counts it); lines of white space at the end: nothing
         yield from self._rows_between(line, bad_line, rows)
-        yield RawBlock(np.full(1, np.nan), np.full((1, 3), np.nan), bad_line)
+        if end == "torn":
+            yield RawBlock(np.full(1, np.nan), np.full((1, 3), np.nan), bad_line)
 
-    def _is_torn_last_line(self, lineno: int) -> bool:
-        """Whether file line ``lineno`` is the file's last and has no line end (the
-        logger stopped mid-write); reads the file again (slow path, for errors only)."""
+    def _file_end_at(self, lineno: int) -> str | None:
+        """``"torn"`` when file line ``lineno`` is the file's last and has no line end
+        (the logger stopped mid-write), ``"blank"`` when it and every line after it hold
+        white space only, else ``None``; reads the file again (slow path, for errors)."""
         src = ByteInput(self.path, self.member)
         try:
             for k, raw in enumerate(src.stream, start=1):
-                if k == lineno:
-                    return not raw.endswith(b"\n") and not src.stream.read(1)
-            return False
+                if k < lineno:
+                    continue
+                if raw.strip():
+                    if k > lineno:
+                        return None
+                    torn = not raw.endswith(b"\n") and not src.stream.read(1)
+                    return "torn" if torn else None
+            return "blank"
         finally:
             src.close()
 
@@ -947,6 +964,67 @@ class TableSource(RawSource):
     def explain_line(self, line: int) -> str | None:
         lineno, why = self._scan(line, stop_at_first=False)
         return why if lineno == line and why else None
+
+
+def _ends_blank(frame: pd.DataFrame) -> bool:
+    """Whether the last row of a parsed frame has no value at all (a blank line reads
+    so; also a line of empty fields)."""
+    if not len(frame):
+        return False
+    return all(_is_blank_value(v) for v in frame.iloc[-1].tolist())
+
+
+def _is_blank_value(value: object) -> bool:
+    """NaN, ``<NA>``, or text of only white space."""
+    import pandas as pd  # already imported by the pandas path that calls this
+
+    if isinstance(value, str):
+        return not value.strip()
+    return bool(pd.isna(value))
+
+
+class _Tail(io.RawIOBase):
+    """A stream that keeps its last bytes read (``keep``) and whether it reached its end,
+    so that blank lines at the end of a file are told from rows with missing values."""
+
+    def __init__(self, stream: IO[bytes], keep: int = 1 << 16) -> None:
+        self._stream = stream
+        self._keep = keep
+        self.last = b""
+        self.eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._stream.read(len(buffer))
+        if not data:
+            self.eof = True
+            return 0
+        buffer[: len(data)] = data
+        self.last = (
+            (self.last + data)[-self._keep :] if len(data) < self._keep else data[-self._keep :]
+        )
+        return len(data)
+
+    def blank_lines(self, frame: pd.DataFrame) -> int:
+        """How many of the last rows of ``frame`` (the stream's last) are blank lines at
+        the end of the stream: the rows with no value that the stream's last bytes show
+        as lines of white space only."""
+        rows = 0
+        while rows < len(frame) and all(
+            _is_blank_value(v) for v in frame.iloc[len(frame) - 1 - rows].tolist()
+        ):
+            rows += 1
+        lines = self.last.split(b"\n")
+        if lines and lines[-1] == b"":
+            lines = lines[:-1]  # the last line's end
+        blank = 0
+        for text in reversed(lines[1:]):  # the first piece may be cut: never counted
+            if text.strip(b" \t\r"):
+                break
+            blank += 1
+        return min(rows, blank)
 
 
 class _Prepend(io.RawIOBase):
