@@ -449,3 +449,12 @@ def test_a_blank_line_inside_the_data_is_still_an_error(tmp_path):
     with pytest.raises(InputError) as err:
         read_recording(path)
     assert str(err.value) == f"{path}:21: missing fields: expected 4 fields time,x,y,z, found 1"
+
+
+def test_iso_times_with_a_decimal_comma(tmp_path):
+    # before: every time read as missing: "time has no values (empty or NaN in every row)"
+    rows = [f"2025-01-01T00:00:00,{k * 10:03d};0,001;0,002;0,981" for k in range(3)]
+    path = _write(tmp_path / "log.csv", ["timestamp;x;y;z", *rows])
+    t, a, _ = _read(path, tz="Europe/Berlin")
+    assert t.tolist() == pytest.approx([1735686000.0, 1735686000.01, 1735686000.02], abs=1e-9)
+    assert a.tolist() == [[0.001, 0.002, 0.981]] * 3

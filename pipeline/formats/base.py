@@ -529,14 +529,17 @@ def naive_to_epoch(
     """Epoch seconds from text times; unparsable → NaN; naive times are local in ``tz``.
 
     ``fmt`` is a strptime format, or ``None`` for ISO 8601 (offsets such as ``+01:00`` or
-    ``Z`` in the text are honoured). A local time that does not exist (spring gap) is an
-    :class:`InputError` naming its line; one in a repeated hour (autumn) is placed by
-    ``dst`` (see :class:`DstResolver`), or is an error without it.
+    ``Z`` in the text are honoured; a decimal comma, ``00:00:00,010``, reads as a point).
+    A local time that does not exist (spring gap) is an :class:`InputError` naming its
+    line; one in a repeated hour (autumn) is placed by ``dst`` (see
+    :class:`DstResolver`), or is an error without it.
     """
     import pandas as pd  # imported here: only text times need it
 
     values = times.astype("string").str.strip()
     if fmt is None:
+        if values.str.contains(",", regex=False).any():  # ISO 8601's decimal comma
+            values = values.str.replace(r"(:\d\d),(\d)", r"\1.\2", regex=True)
         try:
             parsed = pd.to_datetime(values, format="ISO8601", errors="coerce", utc=False)
         except ValueError:  # offsets that change (a DST night): all to UTC
