@@ -458,3 +458,18 @@ def test_iso_times_with_a_decimal_comma(tmp_path):
     t, a, _ = _read(path, tz="Europe/Berlin")
     assert t.tolist() == pytest.approx([1735686000.0, 1735686000.01, 1735686000.02], abs=1e-9)
     assert a.tolist() == [[0.001, 0.002, 0.981]] * 3
+
+
+def test_geneactiv_epoch_compressed_csv_is_not_read_as_raw_data(tmp_path):
+    # before: 1-s epochs were read as raw data at 1 Hz (only a low-rate warning), 60-s
+    # epochs said "cannot estimate the sample rate"
+    head = ["Device Type,GENEActiv", "Measurement Frequency,100 Hz", "Time Zone,GMT +01:00"]
+    rows = [f"2013-04-17 10:00:{s:02d}:000,-0.0195,0.0352,-1.0117,12.5,0,25.3,1.2,0.01,0.02,"
+            "0.03,40" for s in range(59)]  # fmt: skip
+    path = _write(tmp_path / "epochs.csv", head + [""] * 97 + rows)
+    with pytest.raises(InputError) as err:
+        read_recording(path)
+    assert str(err.value) == (
+        f"{path}:101: a GENEActiv epoch-compressed CSV (12 columns: means per epoch), not raw "
+        "data: export the raw data (GENEActiv PC software)"
+    )

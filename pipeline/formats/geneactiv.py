@@ -12,7 +12,8 @@ against public code writing that header, e.g. ``Device Type,GENEActiv``,
 
 Time stamps ``YYYY-MM-DD hh:mm:ss:mmm`` (a colon before the milliseconds) are the
 device's local time: read at the header's ``Time Zone`` offset (``GMT +01:00``), else
-in ``--tz``, else UTC. Time resolution 1 ms.
+in ``--tz``, else UTC. Time resolution 1 ms. An epoch-compressed export (the same header,
+12 columns of per-epoch means and deviations) is not raw data: an error says so.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 HEADER_LINES = 100
+#: columns of an epoch-compressed export (time stamp of epoch end, mean x, y, z, mean lux,
+#: sum of button, mean temperature, SVM, x, y, z standard deviation, peak lux; the
+#: GENEActiv manual, "Understanding .csv files"); raw data has 7
+EPOCH_COLUMNS = 12
 TIME_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}[:.]\d{1,3}$")
 TIME_FMT = "%Y-%m-%d %H:%M:%S:%f"
 KEEP = ("device type", "device unique serial code", "measurement frequency", "time zone",
@@ -88,6 +93,10 @@ class GeneActivSource(TableSource):
         self._first_data = (first + "\n").encode()
         self._pushed_back = 1
         n = len(split_fields(first, ","))
+        if n == EPOCH_COLUMNS:
+            raise InputError(self.path, "a GENEActiv epoch-compressed CSV (12 columns: means "
+                             "per epoch), not raw data: export the raw data (GENEActiv PC "
+                             "software)", lines.lineno)  # fmt: skip
         names = ["time", "x", "y", "z", "light", "button", "temperature"]
         names += [f"column {i + 1}" for i in range(len(names), n)]
         self.columns = [Column(names[i], "num" if 0 < i < 4 else "skip") for i in range(n)]
