@@ -193,6 +193,8 @@ class LiveDetector:
             for chunk in stream.chunks(self.chunk_samples):
                 self._take(det.feed(chunk))
             self._take(det.finish())
+            # as detect: events where a raw sample is at the sensor's range are clipped
+            self.result.events = stream.flag_clipped(self.result.events)
         except InputError as err:
             self.result.error = str(err)
             log.warning("live detection stopped: %s", err)

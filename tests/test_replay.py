@@ -115,3 +115,13 @@ def test_cli_replay_out_matches_detect(night_csv: Path, tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "cli", "replay", str(tmp_path / "nope.csv")],
                          capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
     assert bad.returncode == 2 and bad.stderr.startswith("jerkcount: error:")
+
+
+def test_replay_flags_clipped_jerks_as_detect_does() -> None:
+    """A jerk at the sensor's range: `clipped` in the live events as in `detect`'s
+    (the live path never set it)."""
+    path = Path(__file__).parent / "data" / "bad" / "clipped_jerk.csv"
+    res = _replay(path, None)
+    det = detect_file(path)
+    assert [e.clipped for e in det.events] == [True, False]
+    assert res.live.events == det.events
