@@ -473,3 +473,13 @@ def test_geneactiv_epoch_compressed_csv_is_not_read_as_raw_data(tmp_path):
         f"{path}:101: a GENEActiv epoch-compressed CSV (12 columns: means per epoch), not raw "
         "data: export the raw data (GENEActiv PC software)"
     )
+
+
+@pytest.mark.parametrize("sep", [",", "\t", ";"])
+def test_header_with_a_trailing_delimiter_over_rows_without_one(tmp_path, sep):
+    # before: every row was "missing fields: expected 5 fields time,x,y,z,column 5, found 4"
+    rows = [f"{1700000000 + k / 100:.2f}{sep}0.001{sep}0.002{sep}0.981" for k in range(3)]
+    path = _write(tmp_path / "log.csv", [sep.join(["time", "x", "y", "z", ""]), *rows])
+    t, a, _ = _read(path)
+    assert t.tolist() == [1700000000.0, 1700000000.01, 1700000000.02]
+    assert a.tolist() == [[0.001, 0.002, 0.981]] * 3

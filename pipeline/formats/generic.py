@@ -136,6 +136,15 @@ def _check_iso(value: str) -> str | None:
     return None
 
 
+def _without_trailing_empty(names: list[str], sample: list[str]) -> list[str]:
+    """Header ``names`` without the empty names a trailing delimiter leaves (``time,x,y,z,``)
+    that the first data row ``sample`` has no fields for (``time,x,y,z`` rows)."""
+    names = list(names)
+    while sample and len(names) > len(sample) and not names[-1].strip():
+        names.pop()
+    return names
+
+
 class GenericSource(TableSource):
     """A CSV read through explicit column options."""
 
@@ -193,6 +202,7 @@ class GenericSource(TableSource):
         self._time = index[3] if time_col else None
         rows = ([sample] if sample is not None else []) + self._rows_ahead(lines)
         sample = rows[0] if rows else []
+        names = _without_trailing_empty(names, sample)
         self.decimal = sniff_decimal(self._number_fields(rows), self.sep)
         unit = opt.time_unit
         if self._time is not None and unit is None:
