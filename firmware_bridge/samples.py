@@ -77,15 +77,24 @@ class DecoderStats:
     resyncs: int = 0
 
 
+MIN_SPACING = 0.5
+"""Arrival stamps are never closer than this fraction of the nominal period."""
+
+
 @dataclass
 class ArrivalClock:
     """Time stamps for protocols without a device clock.
 
-    With ``arrival_time`` (host seconds at which the bytes arrived) the ``n`` samples
-    completed by one feed are placed ``period_s`` apart, the last one at a predicted
-    time that follows the nominal grid and is pulled towards the arrival time by
-    ``gain`` per feed, never later than the arrival itself. When the prediction and
-    the arrival disagree by more than ``resync_s`` (a link gap, a board reset, a host
+    With ``arrival_time`` (host seconds at which the bytes arrived) the last of the
+    ``n`` samples completed by one feed goes at a predicted time that follows the
+    nominal grid (``n * period_s`` after the previous stamp) and is pulled towards the
+    arrival time by ``gain`` of the difference per feed, and not later than the
+    arrival itself as long as that leaves the samples at least
+    :data:`MIN_SPACING` ``x period_s`` apart; the ``n`` samples are spread evenly
+    after the previous stamp. So a board whose rate is a little off, or notifications
+    delivered several at once (one BLE connection event), keep stamps within a few
+    periods of the arrivals and strictly increasing. When the prediction and the
+    arrival disagree by more than ``resync_s`` (a link gap, a board reset, a host
     clock jump) the clock re-anchors at the arrival (``resyncs`` counts it). Stamps
     never go backwards while ``arrival_time`` does not.
 
@@ -126,11 +135,9 @@ class ArrivalClock:
                 self.resyncs += 1
                 t = arrival_time - p * (n - steps)
             else:
-                end = min(pred + self.gain * err, arrival_time)
-                t = end - p * (n - steps)
-                if t[0] <= self.last:  # arrivals bunched: spread evenly after the last stamp
-                    span = end - self.last if end > self.last else n * p
-                    t = self.last + span * steps / n
+                shortest = self.last + MIN_SPACING * n * p
+                end = max(min(pred + self.gain * err, arrival_time), shortest)
+                t = self.last + (end - self.last) * steps / n
         self.count += n
         self.last = float(t[-1])
         return t
