@@ -344,7 +344,8 @@ class Recorder:
                 raise RecorderError(f"{err}: nothing recorded") from None
             label = str(self.path)
             log.info("recording to %s", self.path)
-        self.live = LiveDetector(label, md, self.params.detector)
+        checked = getattr(self.source, "checked_by_reader", False)  # a replay's file
+        self.live = LiveDetector(label, md, self.params.detector, quiet=checked)
         self._write_session(None)  # now: it holds the space its last version needs
 
     def _sane(self, t: np.ndarray, acc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -98,7 +98,9 @@ class _QueueSource(RawSource):
 class _LiveStream(RecordingStream):
     """:class:`RecordingStream` over a :class:`_QueueSource` (same checks, same grid)."""
 
-    def __init__(self, source: RawSource, params: ReaderParams) -> None:  # noqa: D107
+    def __init__(self, source: RawSource, params: ReaderParams, quiet: bool = False) -> None:  # noqa: D107
+        if quiet:
+            self.warn_level = logging.INFO
         self.path = source.path
         self.params = params
         self.gaps: list[Gap] = []
@@ -130,7 +132,9 @@ class LiveDetector:
     ``chunk_samples`` caps the grid chunks fed to the detector: in real time a chunk is
     what arrived (a packet or two); a backlog (a replay at full speed) goes in chunks as
     large as ``detect``'s, where 4,096 made the detector's per-chunk cost a quarter of
-    the live path's time. The events do not depend on it.
+    the live path's time. The events do not depend on it. ``quiet``: the reader's
+    findings (a rate change, a stuck axis) are logged at INFO, not WARNING: for a
+    replay, whose file reader has said them already, naming the file's lines.
     """
 
     def __init__(
@@ -141,7 +145,9 @@ class LiveDetector:
         reader: ReaderParams | None = None,
         chunk_samples: int = 65_536,
         on_event: Callable[[JerkEvent], None] | None = None,
+        quiet: bool = False,
     ) -> None:
+        self.quiet = quiet
         self.params = params or DetectorParams()
         self.reader = reader or ReaderParams()
         self.chunk_samples = chunk_samples
@@ -176,7 +182,7 @@ class LiveDetector:
 
     def _run(self) -> None:
         try:
-            stream = _LiveStream(self._source, self.reader)
+            stream = _LiveStream(self._source, self.reader, self.quiet)
         except InputError as err:
             self.result.error = str(err)
             self._drain()

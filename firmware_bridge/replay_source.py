@@ -46,6 +46,9 @@ class ReplaySource(Source):
     """
 
     absolute_time = True
+    #: its rows come through jerkcount's reader, which warns about what it finds (with
+    #: the file's lines): the live detector does not say it all again
+    checked_by_reader = True
 
     def __init__(
         self,

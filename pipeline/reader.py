@@ -194,7 +194,7 @@ class RecordingStream:
         )
         if fs < LOW_FS:
             text = low_rate_warning(fs)
-            log.warning("%s: %s", self.path, text)
+            self._warn("%s: %s", self.path, text)
             self.stats.warn(text)
         self._check_magnitude(Rows.of(first))
         self._check_units(first.a[good])
@@ -286,7 +286,7 @@ class RecordingStream:
             raise InputError(self.path, problem, first.first_line + k)
         warning = relative_time_warning(t0)
         if warning is not None:
-            log.warning("%s: %s", self.path, warning)
+            self._warn("%s: %s", self.path, warning)
             self.stats.warn(warning)
 
     def _check_units(self, a: np.ndarray) -> None:
@@ -308,7 +308,7 @@ class RecordingStream:
             text = (f"values look like raw counts (median |a| {norm:.0f}, expected about 1 g): "
                     f"use --units counts --scale COUNTS_PER_G (here likely {scale})")  # fmt: skip
         if text:
-            log.warning("%s: %s", self.path, text)
+            self._warn("%s: %s", self.path, text)
             self.stats.warn(text)
 
     # ----------------------------------------------------------------- checks
@@ -378,7 +378,7 @@ class RecordingStream:
             return rows
         idx = np.flatnonzero(bad)
         if is_last and idx[-1] == rows.t.size - 1:
-            log.warning("%s: dropped a torn last line %d", self.path, int(rows.line[-1]))
+            self._warn("%s: dropped a torn last line %d", self.path, int(rows.line[-1]))
             self.stats.torn_last_line_dropped += 1
             idx = idx[:-1]
         if idx.size:
@@ -501,24 +501,32 @@ class RecordingStream:
         stuck.finish()
         self.stats.stuck_axes = stuck.found
         for s in stuck.found:
-            log.warning(
+            self._warn(
                 "%s: axis %s stuck at %g g for %.0f s from line %d",
                 self.path, s.axis, s.value_g, s.duration_s, s.line,
             )  # fmt: skip
         clip.finish(self.stats)
         if self.stats.clipped_samples:
-            log.warning("%s: %d samples at the sensor's range %s: events there are flagged "
+            self._warn("%s: %d samples at the sensor's range %s: events there are flagged "
                         "clipped", self.path, self.stats.clipped_samples,
                         self.stats.clip_levels_g)  # fmt: skip
         if self.stats.nan_rows_dropped:
-            log.warning("%s: dropped %d rows with missing values", self.path,
+            self._warn("%s: dropped %d rows with missing values", self.path,
                         self.stats.nan_rows_dropped)  # fmt: skip
 
     def _rate_changed(self, change: RateChange) -> None:
         self.stats.rate_changes.append(change)
         msg = (f"sample rate changes from {change.from_hz:g} to {change.to_hz:g} Hz at line "
                f"{change.line}; resampled onto the {self.header.fs:g} Hz grid")  # fmt: skip
-        log.warning("%s: %s", self.path, msg)
+        self._warn("%s: %s", self.path, msg)
+
+    #: the level of what the checks find; the live path of a replay lowers it (the
+    #: replayed file's own reader has said it already, naming the file's lines)
+    warn_level: int = logging.WARNING
+
+    def _warn(self, fmt: str, *args: object) -> None:
+        """Log a finding of the checks (``fmt % args``) at :attr:`warn_level`."""
+        log.log(self.warn_level, fmt, *args)
 
     def flag_clipped(self, events: list[JerkEvent]) -> list[JerkEvent]:
         """``events`` with ``clipped`` set where a raw sample of the event (onset to end,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import os
 import subprocess
 import sys
@@ -125,3 +126,17 @@ def test_replay_flags_clipped_jerks_as_detect_does() -> None:
     det = detect_file(path)
     assert [e.clipped for e in det.events] == [True, False]
     assert res.live.events == det.events
+
+
+def test_replay_says_what_the_file_holds_once(caplog: pytest.LogCaptureFixture) -> None:
+    """A rate change in the replayed file: one warning naming the file's line (the live
+    detector said it again, as `replay:NAME` with a sample number for a line)."""
+    path = Path(__file__).parent / "data" / "bad" / "rate_change.csv"
+    with caplog.at_level(logging.INFO):
+        res = _replay(path, None)
+    assert res.live.error is None
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [
+        f"{path}: sample rate changes from 25 to 12.5 Hz at line 302; resampled onto the "
+        "25 Hz grid"
+    ]
