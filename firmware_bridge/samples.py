@@ -77,8 +77,9 @@ class DecoderStats:
     resyncs: int = 0
 
 
-MIN_SPACING = 0.5
-"""Arrival stamps are never closer than this fraction of the nominal period."""
+MIN_SPACING = 0.1
+"""Arrival stamps are never closer than this fraction of the nominal period (small:
+the nominal rate may be several times too low, a board set to 50 Hz read as 10 Hz)."""
 
 
 @dataclass
