@@ -19,6 +19,9 @@ from pipeline.atomic import atomic_write
 from pipeline.recording import Recording
 
 CANONICAL_COLUMNS = ["time", "ax", "ay", "az"]
+#: Rows formatted at a time by :func:`write_samples_csv` (bounds the text's memory:
+#: about 60 MB a block; the bytes written do not depend on it).
+WRITE_ROWS = 1 << 20
 
 
 def format_metadata(metadata: Mapping[str, object]) -> str:
@@ -100,16 +103,18 @@ def write_samples_csv(
     """
     time = np.asarray(time, dtype=np.float64)
     acc = np.asarray(acc, dtype=np.float64)
-    keep = ~np.isnan(acc).any(axis=1)
-    columns = [fixed_point_text(time[keep], time_decimals)]
-    columns += [fixed_point_text(acc[keep, k], acc_decimals) for k in range(3)]
-    table = pa.table(dict(zip(CANONICAL_COLUMNS, columns, strict=True)))
     options = pcsv.WriteOptions(include_header=False, quoting_style="none")
     path = Path(path)
     head = format_metadata(metadata or {}) + ",".join(CANONICAL_COLUMNS) + "\n"
     with atomic_write(path, "wb") as fh:
         fh.write(head.encode("utf-8"))
-        pcsv.write_csv(table, fh, options)
+        for i in range(0, time.size, WRITE_ROWS):  # the text of one block at a time
+            t, a = time[i : i + WRITE_ROWS], acc[i : i + WRITE_ROWS]
+            keep = ~np.isnan(a).any(axis=1)
+            columns = [fixed_point_text(t[keep], time_decimals)]
+            columns += [fixed_point_text(a[keep, k], acc_decimals) for k in range(3)]
+            table = pa.table(dict(zip(CANONICAL_COLUMNS, columns, strict=True)))
+            pcsv.write_csv(table, fh, options)
     return path
 
 

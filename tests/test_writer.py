@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -72,3 +73,23 @@ def test_written_file_is_exact_text_and_reads_back(tmp_path: Path) -> None:
     assert rec.fs == 100.0 and rec.n == 6
     np.testing.assert_allclose(rec.acc[2], [0.00781, -0.125, 0.995])  # short gap: interpolated
     np.testing.assert_allclose(rec.acc[4], [1.5, -2.0, 0.5])
+
+
+def test_blocks_write_the_same_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The text is formatted a block of rows at a time (bounded memory): blocks of 7
+    rows, NaN rows (gaps) among them and at a block's edge, give the bytes of one block."""
+    import pipeline.writer as writer
+
+    rng = np.random.default_rng(5)
+    t = 1767225600.0 + np.arange(50) / 100.0
+    acc = rng.normal(0.0, 0.5, (50, 3))
+    acc[[6, 7, 20, 49]] = np.nan
+    whole = writer.write_samples_csv(tmp_path / "whole.csv", t, acc, {"fs": 100})
+    monkeypatch.setattr(writer, "WRITE_ROWS", 7)
+    blocks = writer.write_samples_csv(tmp_path / "blocks.csv", t, acc, {"fs": 100})
+    text = blocks.read_bytes()
+    assert text == whole.read_bytes()
+    assert text.count(b"\n") == 2 + 46  # metadata, header, the rows without NaN
+    assert writer.write_samples_csv(tmp_path / "none.csv", t[:0], acc[:0]).read_bytes() == (
+        b"time,ax,ay,az\n"
+    )
