@@ -73,7 +73,7 @@ log = logging.getLogger(__name__)
 
 PROFILE_NAMES = ("polar", "microbit", "witmotion", "nus")
 
-#: WitMotion BLE 5.0 family (WT901BLECL, BWT901BLE5.0, WTVB01-BT50) rate codes of
+#: WitMotion BLE 5.0 family (WT901BLECL, BWT901BLE5.0) rate codes of
 #: register 0x03, Hz -> code. Other models differ: pass ``witmotion_rate_code``.
 WITMOTION_BLE_RATE_CODES: dict[float, int] = {
     0.1: 0x01,
@@ -117,6 +117,8 @@ class ProfileSpec:
     data_uuid : the characteristic the samples arrive on.
     name_prefixes : advertised-name prefixes recognised by ``jerkcount scan``.
     title : human-readable board family.
+    not_prefixes : advertised-name prefixes of boards that share the service but send
+        no acceleration (never recognised, whatever they advertise).
     """
 
     name: str
@@ -124,6 +126,7 @@ class ProfileSpec:
     service_uuid: str
     data_uuid: str
     name_prefixes: tuple[str, ...]
+    not_prefixes: tuple[str, ...] = ()
 
 
 PROFILES: dict[str, ProfileSpec] = {
@@ -146,7 +149,10 @@ PROFILES: dict[str, ProfileSpec] = {
         "WitMotion WT901BLE",
         WITMOTION_BLE_SERVICE_UUID,
         WITMOTION_BLE_NOTIFY_UUID,
-        ("WT901BLE", "WT9011", "BWT901", "WTVB01", "WT5"),
+        ("WT901BLE", "WT9011", "BWT901", "WT5"),
+        # WTVB01-BT50 and kin: vibration sensors whose 28-byte 55 61 packets carry
+        # vibration speed (mm/s), angle, displacement and frequency, not acceleration
+        ("WTVB",),
     ),
     "nus": ProfileSpec(
         "nus",
@@ -419,6 +425,13 @@ class WitmotionDriver(ProfileDriver):
     async def start(
         self, client: BleClient, on_data: NotifyCallback, wake: Callable[[], None]
     ) -> dict[str, str]:
+        name = client.name or ""
+        if any(name.startswith(p) for p in self.spec.not_prefixes):
+            log.warning(
+                "%s is a WitMotion vibration sensor: it sends vibration speed, not "
+                "acceleration, and its samples will be wrong",
+                name,
+            )
         if self.rate_code is not None:
             await client.write(WITMOTION_BLE_WRITE_UUID, UNLOCK_COMMAND, response=False)
             await client.write(WITMOTION_BLE_WRITE_UUID, rate_command(self.rate_code), False)

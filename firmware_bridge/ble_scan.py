@@ -60,9 +60,12 @@ Scanner = Callable[[float], Awaitable[list[Advertisement]]]
 
 
 def recognise_profile(name: str | None, service_uuids: Iterable[str] = ()) -> str | None:
-    """The profile of a board from its advertisement, or ``None`` if not recognised."""
+    """The profile of a board from its advertisement, or ``None`` if not recognised
+    (also for a board named like one that sends no acceleration: ``not_prefixes``)."""
     uuids = {u.lower() for u in service_uuids}
     for profile in PROFILE_NAMES:
+        if name and any(name.startswith(p) for p in PROFILES[profile].not_prefixes):
+            return None
         if PROFILES[profile].service_uuid in uuids:
             return profile
     if name:

@@ -71,6 +71,9 @@ def test_scan_recognises_each_profile_by_service_or_name() -> None:
         ("BBC micro:bit", (), "microbit"),
         (None, ("E95D0753-251D-470A-A062-FA1922DFA9A8",), "microbit"),
         ("WT901BLE67", (), "witmotion"),
+        # a WitMotion vibration sensor: vibration speed, angle, displacement, no acc
+        ("WTVB01-BT50", (), None),
+        ("WTVB01-BT50", ("0000ffe5-0000-1000-8000-00805f9a34fb",), None),
         ("Bangle.js 12ab", (), "nus"),
         ("Polar Loop", (), None),  # no PMD accelerometer
         ("Unknown", ("0000ffe5-0000-1000-8000-00805f9b34fb",), None),  # 9b34fb != 9a34fb

@@ -392,6 +392,19 @@ def test_witmotion_rate_command_only_when_asked(rate: float | None, writes: list
     assert board.writes(WITMOTION_BLE_WRITE_UUID) == writes
 
 
+def test_witmotion_vibration_sensor_is_named_in_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    board = FakeBleBoard.from_night("witmotion", night(50.0, seconds=2.0), name="WTVB01-BT50")
+    source = make_source(board, None)
+
+    async def go() -> None:
+        await source.open()
+        await source.close()
+
+    with caplog.at_level("WARNING", logger="firmware_bridge.ble_profiles"):
+        run(go())
+    assert "WTVB01-BT50 is a WitMotion vibration sensor" in caplog.text
+
+
 @pytest.mark.parametrize(
     ("profile", "rate", "range_g"),
     [("polar", 150, 8), ("polar", 200, 16), ("microbit", 30, None), ("witmotion", 33, None),
