@@ -47,6 +47,17 @@ def _error_line(err: BaseException) -> str:
     return f"jerkcount: error: {describe_error(err)}"
 
 
+class _FiniteFloatRange(click.FloatRange):
+    """A ``FloatRange`` that refuses NaN and infinity: click lets NaN past every bound,
+    and infinity past an open upper one."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 def _jerk_timing_options(func: Any) -> Any:
     """``--pattern``, ``--rate`` and ``--seed`` of the simulated night (simulate, sim-device)."""
     func = click.option("--seed", default=0, show_default=True, type=int,
@@ -60,14 +71,43 @@ def _jerk_timing_options(func: Any) -> Any:
     )(func)  # fmt: skip
 
 
+class _UsageLine(click.ClickException):
+    """A usage error (a bad option value, a missing argument) as one line on stderr,
+    ``jerkcount: error: MESSAGE``, exit status 2, like every other error (click's own
+    form took four lines: usage, hint, a blank line, the error)."""
+
+    exit_code = EXIT_INPUT
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"jerkcount: error: {self.format_message()}", err=True)
+
+
+def _one_line(err: click.UsageError) -> click.ClickException:
+    """``err`` as a one-line usage error; asking for help (no arguments) stays help."""
+    if isinstance(err, click.exceptions.NoArgsIsHelpError):
+        return err
+    return _UsageLine(err.format_message())
+
+
 class _Group(click.Group):
     """Click group that turns input errors into one line on stderr and exit 2, failed
     writes (disk full) into one line and exit 1."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:  # fmt: skip
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as err:  # jerkcount --bogus, jerkcount nosuchcommand
+            raise _one_line(err) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         _interrupt_on_signals()  # SIGTERM too: staged outputs are cleared on the way out
         try:
             return super().invoke(ctx)
+        except click.UsageError as err:  # a command's options and arguments
+            raise _one_line(err) from None
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM in a command that has no plan of its own
             click.echo("jerkcount: interrupted (the outputs of this run were not put in place)",
                        err=True)  # fmt: skip
@@ -80,6 +120,9 @@ class _Group(click.Group):
             ctx.exit(EXIT_INPUT)
         except OSError as err:  # writing failed (disk full, quota): the files before stay
             click.echo(_error_line(err), err=True)
+            ctx.exit(EXIT_IO)
+        except MemoryError as err:  # numpy's message says how much was asked for
+            click.echo(f"jerkcount: error: out of memory: {err}", err=True)
             ctx.exit(EXIT_IO)
 
 
@@ -182,11 +225,11 @@ def _input_options(command: Any) -> Any:
                      "[default: ax,ay,az, x,y,z, acc_x,... in the header]."),
         click.option("--units", type=click.Choice(["g", "mg", "m/s2", "counts"]),
                      help="Unit of the axis columns [default: g]."),
-        click.option("--scale", type=click.FloatRange(min=0, min_open=True),
+        click.option("--scale", type=_FiniteFloatRange(min=0, min_open=True),
                      help="Counts per g for --units counts."),
         click.option("--delimiter", metavar="CHAR", help="Field separator ('tab' for tab) "
                      "[default: sniffed]."),
-        click.option("--rate", type=click.FloatRange(min=0, min_open=True),
+        click.option("--rate", type=_FiniteFloatRange(min=0, min_open=True),
                      help="Sample rate in Hz when the file has no time column."),
         click.option("--calibrate", type=click.Choice(["auto", "off"]), default="off",
                      show_default=True,
@@ -332,6 +375,11 @@ def _tz_default() -> str:
     return local_zone_name()
 
 
+def _zone(tz: str | None) -> str:
+    """``--tz`` as given (an empty one is refused as unknown), else the machine's zone."""
+    return _tz_default() if tz is None else tz
+
+
 def _detect_and_write(
     rec: Path, out: Path, tz: str, input_options: Any = None, params: Any = None
 ) -> tuple[Any, dict[str, Path]]:
@@ -386,7 +434,7 @@ def detect(rec: Path, out: Path | None, tz: str | None, params: Any, input_optio
     from pipeline.outputs import default_events_path
 
     out = out or default_events_path(rec)
-    summary, paths = _detect_and_write(rec, out, tz or _tz_default(), input_options, params)
+    summary, paths = _detect_and_write(rec, out, _zone(tz), input_options, params)
     click.echo(summary.line(paths["events"]))
 
 
@@ -485,7 +533,7 @@ def process(
     from pipeline.reader import ReaderParams
 
     settings = ProcessParams(
-        tz=tz or _tz_default(), day_start=start, reader=ReaderParams(input=input_options),
+        tz=_zone(tz), day_start=start, reader=ReaderParams(input=input_options),
         detector=params,
     )  # fmt: skip
     _run_process(recs, out_dir, settings)
@@ -525,7 +573,7 @@ def _run_process(recs: Sequence[Path], out_dir: Path, params: Any) -> Any:
     "--hours",
     default=8.0,
     show_default=True,
-    type=click.FloatRange(min=0, min_open=True),
+    type=_FiniteFloatRange(min=0, min_open=True),
     help="Length of the night in hours.",
 )
 @click.option(
@@ -536,10 +584,13 @@ def _run_process(recs: Sequence[Path], out_dir: Path, params: Any) -> Any:
 )
 def demo(out_dir: Path, hours: float, tz: str | None) -> None:
     """Simulate a 100 Hz night with confounders, process it, score it, point at the report."""
+    from pipeline.outputs import get_zone
     from pipeline.process import ProcessParams
     from pipeline.score import score_files
     from sim import NightConfig, simulate_night, write_night
 
+    zone = _zone(tz)
+    get_zone(zone)  # a bad --tz before the night is simulated and written, not after
     rec = out_dir / "night.csv"
     truth = out_dir / "night.truth.csv"
     click.echo(
@@ -562,7 +613,7 @@ def demo(out_dir: Path, hours: float, tz: str | None) -> None:
     write_night(night, rec, truth)
     n_true = int((night.truth["kind"] == "jerk").sum())
     click.echo(f"  recording    {rec}  ({len(night.time):,} samples, {n_true} true jerks)")
-    result = _run_process([rec], out_dir, ProcessParams(tz=tz or _tz_default()))
+    result = _run_process([rec], out_dir, ProcessParams(tz=zone))
     score = score_files(truth, result.paths["events"])
     click.echo(f"against the truth in {truth}:")
     click.echo(f"  {_score_line(score)}")
@@ -626,7 +677,7 @@ def batch(
         raise click.UsageError("--jobs is for a local run; the cluster's workers set the pace "
                                "with --scheduler")  # fmt: skip
     start = resolve_day_start(day_start, calendar_days)
-    settings = ProcessParams(tz=tz or _tz_default(), day_start=start, detector=params)
+    settings = ProcessParams(tz=_zone(tz), day_start=start, detector=params)
     plan = plan_batch(inputs, out_dir, settings, force=force)
     bar = BatchProgress(plan.total, plan.todo_bytes)
 
@@ -740,7 +791,7 @@ def _print_record_result(result: Any) -> None:
 )
 @click.option(
     "--rate",
-    type=click.FloatRange(min=0, min_open=True),
+    type=_FiniteFloatRange(min=0, min_open=True),
     help="Sample rate in Hz: asked of the board (BLE) or its nominal rate "
     "(serial; spacing of arrival stamps) [default: the protocol's].",
 )
@@ -749,7 +800,7 @@ def _print_record_result(result: Any) -> None:
     "stall_s",
     default=5.0,
     show_default=True,
-    type=click.FloatRange(min=0.5),
+    type=_FiniteFloatRange(min=0.5),
     help="Seconds without samples that count as a lost link.",
 )
 @click.option(
@@ -780,10 +831,12 @@ def record(
     from firmware_bridge.recorder_setup import make_source, parse_duration, run_recorder
     from pipeline.outputs import get_zone
 
-    zone = tz or _tz_default()
+    zone = _zone(tz)
     get_zone(zone)
     try:
-        seconds = parse_duration(duration) if duration else None
+        seconds = parse_duration(duration) if duration is not None else None
+        if seconds is not None and not math.isfinite(seconds):  # 'inf', '1e400'
+            raise ValueError(f"duration must be a finite time, got {duration!r}")
         source = make_source(source_spec, protocol, profile, rate, stall_s)
         settings = RecorderParams(out_dir=out_dir, duration_s=seconds, stall_s=stall_s,
                                   tz=zone, summarise=not no_summary, detector=params)  # fmt: skip
@@ -847,7 +900,7 @@ def replay(rec: Path, speed: str, out_dir: Path | None, tz: str | None, params: 
             ) from None
         if not factor > 0:
             raise click.BadParameter("must be > 0", param_hint="--speed")
-    zone = tz or _tz_default()
+    zone = _zone(tz)
     get_zone(zone)
     source = ReplaySource(rec, factor)
     settings = RecorderParams(write=False, summarise=False, stall_s=1e9, tz=zone, detector=params)
@@ -869,7 +922,7 @@ def replay(rec: Path, speed: str, out_dir: Path | None, tz: str | None, params: 
     "--timeout",
     default=5.0,
     show_default=True,
-    type=click.FloatRange(min=0.5),
+    type=_FiniteFloatRange(min=0.5),
     help="Seconds to listen for Bluetooth boards.",
 )
 @click.option("--no-ble", is_flag=True, help="List serial ports only.")
@@ -910,14 +963,14 @@ def scan(timeout: float, no_ble: bool) -> None:
     "--fs",
     default=100.0,
     show_default=True,
-    type=click.FloatRange(min=1, max=1000),
+    type=_FiniteFloatRange(min=1, max=1000),
     help="Sample rate, Hz.",
 )
 @click.option(
     "--hours",
     default=8.0,
     show_default=True,
-    type=click.FloatRange(min=0, min_open=True),
+    type=_FiniteFloatRange(min=0, min_open=True),
     help="Length of the simulated night.",
 )
 @_jerk_timing_options
@@ -932,7 +985,7 @@ def scan(timeout: float, no_ble: bool) -> None:
     "--speed",
     default=1.0,
     show_default=True,
-    type=click.FloatRange(min=0, min_open=True),
+    type=_FiniteFloatRange(min=0, min_open=True),
     help="Simulated seconds per second (above 1 use a format with a time column).",
 )
 @click.option(
@@ -952,6 +1005,9 @@ def sim_device(
     """
     from sim.virtual_serial import BoardConfig, VirtualSerialBoard, parse_faults
 
+    if link is not None and link.exists() and not link.is_symlink():  # replaced, then removed
+        raise InputError(str(link), "exists and is not a link: --link needs a path of its own, "
+                         "such as /tmp/board")  # fmt: skip
     try:
         config = BoardConfig(protocol=protocol, fs=fs, hours=hours, pattern=pattern,
                              rate_per_hour=rate, seed=seed, speed=speed, link=link,
@@ -960,12 +1016,19 @@ def sim_device(
         raise _config_error(err) from None
     _interrupt_on_signals()
     board = VirtualSerialBoard(config)
-    click.echo(board.open())
+    try:
+        port = board.open()
+    except OSError as err:  # the link's folder: the error names the pty, not the link
+        board.close()
+        raise InputError(str(link), f"cannot make the link: {err.strerror}") from None
+    click.echo(port)
     sys.stdout.flush()
     try:
         board.run()
     except KeyboardInterrupt:
         pass
+    except ValueError as err:  # a setting the simulator checks only as the night starts
+        raise _config_error(err) from None
     finally:
         board.close()
 

@@ -1,0 +1,158 @@
+"""Usage errors of every command: one line on stderr, ``jerkcount: error: ...``, exit
+status 2, never a traceback nor click's four-line form; run as real processes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+
+
+def _jerkcount(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    found = shutil.which("jerkcount", path=str(Path(sys.executable).parent))
+    if found is None:
+        pytest.skip("jerkcount console script not installed (pip install -e .)")
+    return subprocess.run(
+        [found, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "TZ": "UTC"},
+    )  # fmt: skip
+
+
+RECORD = ["record", "--source", "serial:/nonexistent/port", "--out", "nights"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["batch", "x.csv", "--out", "o", "--jobs", "0"],
+         "Invalid value for '-j' / '--jobs': 0 is not in the range x>=1."),
+        (["batch", "x.csv", "--out", "o", "--jobs", "-1"],
+         "Invalid value for '-j' / '--jobs': -1 is not in the range x>=1."),
+        (["simulate", "--out", "a.csv", "--truth", "b.csv", "--hours", "-1"],
+         "Invalid value for '--hours': -1.0 is not in the range x>0."),
+        (["detect", "x.csv", "--rate", "nan"],
+         "Invalid value for '--rate': 'nan' is not a finite number."),
+        (["process", "x.csv", "--out", "o", "--scale", "inf"],
+         "Invalid value for '--scale': 'inf' is not a finite number."),
+        (["scan", "--no-ble", "--timeout", "nan"],
+         "Invalid value for '--timeout': 'nan' is not a finite number."),
+        ([*RECORD, "--stall", "nan"], "Invalid value for '--stall': 'nan' is not a finite number."),
+        ([*RECORD, "--rate", "inf"], "Invalid value for '--rate': 'inf' is not a finite number."),
+        ([*RECORD, "--duration", "inf"], "duration must be a finite time, got 'inf'"),
+        ([*RECORD, "--duration", "1e400"], "duration must be a finite time, got '1e400'"),
+        ([*RECORD, "--duration", ""],
+         "duration must look like 8h, 90m, 1h30m or 45s, got ''"),
+        ([*RECORD, "--tz", "", "--duration", "1"],
+         "--tz: unknown time zone '' (use an IANA name such as Europe/Berlin)"),
+        (["detect", "x.csv", "--tz", ""],
+         "--tz: unknown time zone '' (use an IANA name such as Europe/Berlin)"),
+        (["sim-device", "--hours", "inf"],
+         "Invalid value for '--hours': 'inf' is not a finite number."),
+        (["sim-device", "--fs", "nan"], "Invalid value for '--fs': 'nan' is not a finite number."),
+        (["sim-device", "--speed", "inf"],
+         "Invalid value for '--speed': 'inf' is not a finite number."),
+        (["demo", "--hours", "nan"], "Invalid value for '--hours': 'nan' is not a finite number."),
+        (["replay", "x.csv", "--speed", "junk"],
+         "Invalid value for --speed: 'junk' is not a number or max"),
+        (["detect"], "Missing argument 'REC'."),
+        (["nosuchcommand"], "No such command 'nosuchcommand'."),
+    ],
+)  # fmt: skip
+def test_a_bad_value_is_one_line_and_status_2(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    """Before, click's usage errors took four lines (usage, hint, blank, error); NaN and
+    infinity passed every FloatRange (sim-device --hours inf and --fs nan ended in int()
+    tracebacks, record --stall nan was taken, --duration inf recorded for ever); an
+    empty --tz quietly meant the machine's zone."""
+    res = _jerkcount(*args, cwd=tmp_path)
+    assert res.returncode == 2
+    assert res.stderr == f"jerkcount: error: {message}\n"
+    assert res.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_sim_device_does_not_replace_a_file_with_its_link(tmp_path: Path) -> None:
+    """--link naming a regular file replaced it with the link, then removed the link at
+    the end: the file was gone."""
+    keep = tmp_path / "notes.txt"
+    keep.write_text("precious\n", encoding="utf-8")
+    res = _jerkcount("sim-device", "--hours", "0.0005", "--link", "notes.txt", cwd=tmp_path)
+    assert res.returncode == 2
+    assert res.stderr == (
+        "jerkcount: error: notes.txt: exists and is not a link: --link needs a path of its "
+        "own, such as /tmp/board\n"
+    )
+    assert res.stdout == ""
+    assert keep.read_text(encoding="utf-8") == "precious\n"
+
+
+def test_sim_device_link_in_a_missing_folder_names_the_link(tmp_path: Path) -> None:
+    """The error named the pty (/dev/pts/N: No such file or directory), not the link."""
+    res = _jerkcount("sim-device", "--hours", "0.0005", "--link", "no/board", cwd=tmp_path)
+    assert res.returncode == 2
+    assert (
+        res.stderr
+        == "jerkcount: error: no/board: cannot make the link: No such file or directory\n"
+    )
+    assert res.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--seed", "-1"], "seed must be a whole number >= 0, got -1"),
+        (["--rate", "nan"], "rate_per_hour must be a finite number, got nan"),
+        (["--protocol", "text:junk"],
+         "unknown text format 'junk'; presets: csv, csv-ms, tsv, tsv-ms, adafruit, "
+         "mpu6050-raw, puck or auto"),
+    ],
+)  # fmt: skip
+def test_sim_device_settings_checked_as_the_night_starts_are_one_line(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    """These are checked only once the board runs (after it printed its port): they
+    ended in tracebacks, exit status 1."""
+    res = _jerkcount("sim-device", "--hours", "0.0005", *args, cwd=tmp_path)
+    assert res.returncode == 2
+    assert res.stderr == f"jerkcount: error: {message}\n"
+    assert res.stdout.startswith("/dev/")  # the port, printed first
+    assert len(res.stdout.splitlines()) == 1
+
+
+def test_demo_refuses_a_bad_tz_before_simulating(tmp_path: Path) -> None:
+    """A bad --tz was found only after the night was simulated and written to --out."""
+    res = _jerkcount("demo", "--out", "d", "--hours", "0.01", "--tz", "Bad/Zone", cwd=tmp_path)
+    assert res.returncode == 2
+    assert res.stderr == (
+        "jerkcount: error: --tz: unknown time zone 'Bad/Zone' (use an IANA name such as "
+        "Europe/Berlin)\n"
+    )
+    assert res.stdout == ""
+    assert not (tmp_path / "d").exists()
+
+
+def test_out_of_memory_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """simulate --hours 1e6 ended in numpy's _ArrayMemoryError traceback."""
+    import sim
+
+    def no_memory(config: object) -> None:
+        raise MemoryError("Unable to allocate 2.62 TiB for an array with shape (360000000000,)")
+
+    monkeypatch.setattr(sim, "simulate_night", no_memory)
+    res = CliRunner().invoke(
+        main, ["simulate", "--out", str(tmp_path / "a.csv"), "--truth", str(tmp_path / "b.csv")]
+    )
+    assert res.exit_code == 1
+    assert res.stderr == (
+        "jerkcount: error: out of memory: Unable to allocate 2.62 TiB for an array with "
+        "shape (360000000000,)\n"
+    )
+    assert res.stdout == ""
