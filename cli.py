@@ -36,6 +36,7 @@ _INPUT_ERRORS = (
     PermissionError,
     IsADirectoryError,
     NotADirectoryError,
+    FileExistsError,  # a file where an output's folder goes: the output cannot be made at all
     UnicodeDecodeError,
 )
 

@@ -156,3 +156,16 @@ def test_out_of_memory_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         "shape (360000000000,)\n"
     )
     assert res.stdout == ""
+
+
+def test_a_file_where_an_outputs_folder_goes_is_status_2(tmp_path: Path) -> None:
+    """score --matches FILE/m.csv ended with status 1, as for a disk that filled part-way;
+    an output that cannot be made at all (a file in the way) is status 2."""
+    truth, events = tmp_path / "t.csv", tmp_path / "e.csv"
+    truth.write_text("kind,time,end,peak_g,duration_ms,detail\njerk,100.0,,0.5,50,x\n")
+    events.write_text("time,peak_g,duration_ms\n100.01,0.5,50\n")
+    res = _jerkcount("score", "t.csv", "e.csv", "--matches", "t.csv/m.csv", cwd=tmp_path)
+    assert res.returncode == 2
+    assert res.stdout == ""
+    lines = res.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("jerkcount: error: ") and "t.csv" in lines[0]
