@@ -53,7 +53,8 @@ def test_replay_equals_detect_at_every_rate(tmp_path: Path, fs: float) -> None:
 @pytest.mark.parametrize(
     "name",
     ["MetaWear_Accelerometer.csv", "Polar_Verity_SIM_ACC.txt", "actilife_RAW.csv",
-     "ax3_omgui.csv", "geneactiv.csv", "night.parquet", "phyphox_acceleration_with_g.zip"],
+     "ax3_omgui.csv", "geneactiv.csv", "night.parquet", "phyphox_acceleration_with_g.zip",
+     "ax3_night.cwa", "geneactiv_night.bin"],
 )  # fmt: skip
 def test_replay_equals_detect_in_other_dialects(name: str) -> None:
     events, _ = _same_as_detect(FORMATS / name)

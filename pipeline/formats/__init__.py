@@ -17,6 +17,9 @@ metabase      header ``epoch (ms),time (...),elapsed (s),x-axis (g),...``
 actilife      first line ``------------ Data File Created By ActiGraph ... date format``
 geneactiv     ``Device Type,GENEActiv`` in the first lines
 axivity       no header; ``YYYY-MM-DD hh:mm:ss.fff,x,y,z`` (Unix seconds: --format)
+cwa           Axivity AX3/AX6 binary: the bytes ``MD fc 03`` (the header block)
+geneactiv-bin GENEActiv binary: first line ``Device Identity``, then
+              ``Device Type:GENEActiv``
 csv           a header with a well-known time and axis names (``timestamp,x,y,z``,
               ``time;acc_x;acc_y;acc_z``, ...); else through explicit options
               (``--time-col``, ``--axes``, ...)
@@ -39,6 +42,7 @@ from pipeline.formats.base import (
     MAGIC_GZIP,
     MAGIC_PARQUET,
     MAGIC_ZIP,
+    ByteInput,
     InputOptions,
     RawBlock,
     RawSource,
@@ -47,7 +51,9 @@ from pipeline.formats.base import (
     zip_members,
 )
 from pipeline.formats.canonical import CANONICAL_COLUMNS, CanonicalCsvSource, header_columns
+from pipeline.formats.cwa import CwaSource, is_cwa
 from pipeline.formats.geneactiv import GeneActivSource, is_geneactiv_head
+from pipeline.formats.geneactiv_bin import GeneActivBinSource, is_geneactiv_bin_head
 from pipeline.formats.generic import GenericSource, has_default_columns
 from pipeline.formats.metabase import MetaBaseSource, is_metabase_header
 from pipeline.formats.parquet import ParquetSource, write_samples_parquet
@@ -76,6 +82,8 @@ DIALECTS: dict[str, type[RawSource]] = {
     "actilife": ActiLifeSource,
     "geneactiv": GeneActivSource,
     "axivity": AxivitySource,
+    "cwa": CwaSource,
+    "geneactiv-bin": GeneActivBinSource,
     "csv": GenericSource,
 }
 HEAD_LINES = 12
@@ -117,10 +125,13 @@ def recognised_format(path: str | Path) -> str | None:
             return "canonical"  # opening reports the zip's content
     if not magic:
         return "canonical"  # the canonical reader reports an empty file
+    if is_cwa(_first_bytes(path, member)):
+        return "cwa"
     head = head_lines(path, HEAD_LINES, member)
     if magic.startswith(MAGIC_GZIP) and head[:1] and head[0].startswith("PAR1"):
         raise InputError(path, "a compressed Parquet file: decompress it first")
-    _refuse_device_binary(path, head)
+    if is_geneactiv_bin_head(head):
+        return "geneactiv-bin"
     text = [s for s in head if s.strip()]
     if not text:
         return None
@@ -149,25 +160,13 @@ def recognised_format(path: str | Path) -> str | None:
     return None  # no dialect claims it
 
 
-#: the first bytes of an Axivity .cwa file: the "MD" header block, 1020 bytes long
-CWA_MAGIC = "MD\ufffd\x03"  # b"MD\xfc\x03" as head_lines decodes it (0xfc: not UTF-8)
-
-
-def _refuse_device_binary(path: Path, head: list[str]) -> None:
-    """An :class:`InputError` for a device's own binary file (Axivity ``.cwa``, GENEActiv
-    ``.bin``; also compressed), which jerkcount does not decode: it reads their CSV
-    exports. Without this such a file said "binary data" or named a missing header."""
-    first = head[0] if head else ""
-    if first.startswith(CWA_MAGIC):
-        raise InputError(path, "an Axivity .cwa binary file: jerkcount reads its CSV export "
-                         "(OMGUI 'Export', or cwa-convert), recognised as the axivity "
-                         "format")  # fmt: skip
-    if first.strip() == "Device Identity" and any(
-        s.replace(" ", "").lower().startswith("devicetype:geneactiv") for s in head[:12]
-    ):
-        raise InputError(path, "a GENEActiv .bin file: jerkcount reads its CSV export "
-                         "(GENEActiv PC software), recognised as the geneactiv "
-                         "format")  # fmt: skip
+def _first_bytes(path: Path, member: str | None, n: int = 4) -> bytes:
+    """The first ``n`` bytes of a file's content (decompressed: gzip, a zip's member)."""
+    src = ByteInput(path, member)
+    try:
+        return src.stream.read(n)
+    finally:
+        src.close()
 
 
 def _is_canonical(line: str) -> bool:

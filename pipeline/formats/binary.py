@@ -1,0 +1,167 @@
+"""What the readers of devices' binary files share (Axivity ``.cwa``, GENEActiv ``.bin``).
+
+A binary source reads its file in chunks of whole blocks (pages) through
+:class:`~pipeline.formats.base.ByteInput` (so ``.gz`` and a one-file ``.zip`` work),
+decodes every block of a chunk at once with numpy and yields
+:class:`~pipeline.formats.base.RawBlock` objects like any text source. The "line" of a
+raw row is its 1-based sample number (the samples read, in file order); messages of the
+decoders themselves name the data block (``.cwa``) or page (``.bin``).
+
+Both devices write naive local times (the clock of the computer that configured them):
+:func:`local_to_epoch` reads them in a zone with the daylight-saving rules of the text
+readers (:func:`~pipeline.formats.base.localize_naive`): a time in the skipped spring
+hour is an error, the repeated autumn hour is placed by order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from pipeline.errors import InputError
+from pipeline.formats.base import ByteInput, DstResolver, RawSource, localize_naive
+
+log = logging.getLogger(__name__)
+
+#: days in each month of a common year (index 1-12; 0 and 13-15 invalid)
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 0, 0, 0], np.int64)
+
+
+def civil_seconds(
+    year: np.ndarray,
+    month: np.ndarray,
+    day: np.ndarray,
+    hour: np.ndarray,
+    minute: np.ndarray,
+    second: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds since 1970-01-01 00:00 of naive date-times given by fields (each (n,)
+    integers), and which of them are valid dates and times: ``(seconds, valid)``, both
+    (n,) (int64, bool; an invalid one's seconds are 0). Proleptic Gregorian calendar."""
+    y = np.asarray(year, np.int64)
+    m = np.asarray(month, np.int64)
+    d = np.asarray(day, np.int64)
+    hh, mm, ss = (np.asarray(v, np.int64) for v in (hour, minute, second))
+    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+    ok_month = (m >= 1) & (m <= 12)
+    dim = _MONTH_DAYS[np.where(ok_month, m, 0)] + (leap & (m == 2))
+    valid = ok_month & (d >= 1) & (d <= dim) & (hh < 24) & (mm < 60) & (ss < 60)
+    valid &= (hh >= 0) & (mm >= 0) & (ss >= 0)
+    # days from civil (H. Hinnant's algorithm), March-based years
+    yy = y - (m <= 2)
+    era = np.floor_divide(yy, 400)
+    yoe = yy - era * 400
+    doy = (153 * (m + np.where(m > 2, -3, 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    days = era * 146_097 + doe - 719_468
+    seconds = ((days * 24 + hh) * 60 + mm) * 60 + ss
+    return np.where(valid, seconds, 0), valid
+
+
+def local_to_epoch(
+    local_s: np.ndarray,
+    valid: np.ndarray,
+    tz: Any,
+    path: Path,
+    first: int,
+    dst: DstResolver,
+    what: str,
+) -> np.ndarray:
+    """Epoch seconds UTC (n,) float64 of naive local whole seconds ``local_s`` (n,)
+    int64 in zone ``tz``; NaN where not ``valid``.
+
+    Element ``k`` is ``what`` number ``first + k`` (e.g. data block 17) in messages: a
+    time in the skipped hour of a daylight-saving change is an :class:`InputError`
+    naming it; one in the repeated hour is placed by ``dst`` (by order, see
+    :class:`~pipeline.formats.base.DstResolver`) or is such an error.
+    """
+    if tz is UTC:
+        return np.where(valid, local_s.astype(np.float64), np.nan)
+    import pandas as pd  # only for a zone other than UTC
+
+    stamps = np.where(valid, local_s, 0).astype("datetime64[s]").astype("datetime64[ns]")
+    stamps[~valid] = np.datetime64("NaT")
+    parsed = pd.Series(stamps)
+    with numbered(path, what):
+        return localize_naive(parsed, parsed, tz, path, first, dst)
+
+
+@contextmanager
+def numbered(path: Path, what: str) -> Iterator[None]:
+    """Turn an :class:`InputError` whose ``line`` is a block (page) number into one that
+    says ``"<what> N: ..."`` (the file has no lines to name)."""
+    try:
+        yield
+    except InputError as err:
+        if err.line is None:
+            raise
+        raise InputError(path, f"{what} {err.line}: {err.message}") from None
+
+
+def read_full(stream: IO[bytes], n: int) -> bytes:
+    """Up to ``n`` bytes of ``stream``: fewer only at its end."""
+    parts: list[bytes] = []
+    have = 0
+    while have < n:
+        data = stream.read(n - have)
+        if not data:
+            break
+        parts.append(data)
+        have += len(data)
+    return b"".join(parts)
+
+
+class BinarySource(RawSource):
+    """A device's binary file read through :class:`ByteInput` (plain, ``.gz``, ``.zip``).
+
+    ``skipped_blocks`` counts data blocks (pages) that were corrupt and not read (a bad
+    checksum, a wrong header); ``partial_block_dropped`` is True when the file ended
+    in the middle of one (a truncated file: what came before is read, the reader counts
+    it as a torn last line).
+    """
+
+    #: what one unit of the file is called in messages ("data block", "page")
+    unit = "block"
+
+    def __init__(self, path: Path, options: Any, member: str | None = None) -> None:
+        super().__init__(path)
+        self.options = options
+        self.member = member
+        self.input = ByteInput(path, member)
+        self.size = self.input.size
+        self.skipped_blocks = 0
+        self.partial_block_dropped = False
+        if self.input.compression:
+            self.metadata["compression"] = self.input.compression
+
+    def bytes_read(self) -> int:
+        return self.input.position()
+
+    def close(self) -> None:
+        self.input.close()
+
+    def _finish(self) -> None:
+        """At the end of the file: a repeated hour still open is an error; say what was
+        skipped."""
+        with numbered(self.path, self.unit):
+            self.dst.finish(self.path)
+        if self.skipped_blocks:
+            log.warning(
+                "%s: skipped %d corrupt %ss (bad checksum or header)",
+                self.path, self.skipped_blocks, self.unit,
+            )  # fmt: skip
+        if self.partial_block_dropped:
+            log.warning("%s: the file ends inside a %s (truncated): dropped it", self.path,
+                        self.unit)  # fmt: skip
+
+
+def torn_row(line: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """A one-row block of missing values at sample ``line``: how a source says its file
+    ends in the middle of a record (the reader drops and counts it as a torn last line)."""
+    return np.full(1, np.nan), np.full((1, 3), np.nan), line

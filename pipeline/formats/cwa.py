@@ -1,0 +1,489 @@
+"""Axivity AX3/AX6 ``.cwa`` binary files (the OpenMovement format), read in chunks.
+
+Layout (checked against OpenMovement's ``Docs/ax3/cwa.h``, ``cwa-convert/c/main.c``
+and the ``openmovement`` Python package's ``load/cwa_load.py``); little-endian,
+tightly packed::
+
+    header block, 1024 bytes at offset 0
+      @0 "MD"  @2 packet length 1020  @4 hardware type (0x00/0xff/0x17 AX3, 0x64 AX6)
+      @5 device id (low 16 bits)  @7 session id (u32)  @11 device id high 16 bits
+         (0xffff: none)  @13 logging start  @17 logging end (packed times)
+      @36 rate code  @41 firmware revision  @64 448 bytes of annotation text
+    data blocks, 512 bytes each from offset 1024
+      @0 "AX"  @2 packet length 508  @4 deviceFractional (top bit set: 15-bit fraction
+      of a second of the timestamp)  @6 session id  @10 sequence id  @14 timestamp
+      (packed: year-2000 6 bits, month 4, day 5, hours 5, minutes 6, seconds 6)
+      @18 light (top 3 bits n: 16-bit accelerometer values are 1/2^(8+n) g)
+      @20 temperature  @22 events  @23 battery  @24 rate code (rate 3200 /
+      2^(15 - (code & 15)) Hz, range ±16 >> (code >> 6) g)  @25 numAxesBPS (axes in
+      the high nibble: 3 Axyz, 6 Gxyz+Axyz, 9 Gxyz+Axyz+Mxyz; low nibble 2: int16 per
+      axis, 0: one 32-bit word per sample, 3×10-bit two's complement x, y, z from the
+      least significant bit, then a 2-bit exponent, values shifted left by it, 1/256 g)
+      @26 timestampOffset (int16: index of the sample the timestamp belongs to)
+      @28 sample count  @30 480 bytes of samples  @510 checksum (the 256 16-bit words
+      of the block sum to 0 mod 2^16)
+
+Only the accelerometer is read (after the gyroscope in 6- and 9-axis blocks), in g.
+
+Times: the timestamps are the naive local time of the computer that configured the
+device; they are read in ``--tz`` (default UTC), with the daylight-saving rules of the
+OMGUI CSV export's reader. Each block's timestamp (plus its fraction) is the time of
+its sample ``timestampOffset`` (with a fraction, the offset is first corrected by the
+whole samples the fraction stands for, as ``cwa_load.py`` does); sample times are
+interpolated linearly between the timestamps of consecutive blocks, and extrapolated
+at the ends of a run of consecutive blocks with the run's nearest spacing (the
+configured rate for a run of one block). A run ends where the sequence id does not
+follow on, the session changes, or the spacing is off the configured rate by more
+than :data:`RUN_SLACK` (the logger paused): the reader sees a gap there.
+
+A block with a wrong header or packet length, a bad checksum, an invalid timestamp,
+or another format (rate code, axes, packing) than the file's first good block is
+skipped and counted (``skipped_blocks``); a file that ends inside a block drops that
+partial block (the reader counts it as a torn last line).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import numpy as np
+
+from pipeline.errors import InputError
+from pipeline.formats.base import InputOptions, RawBlock, get_tz, ramp_rows
+from pipeline.formats.binary import (
+    BinarySource,
+    civil_seconds,
+    local_to_epoch,
+    read_full,
+    torn_row,
+)
+
+log = logging.getLogger(__name__)
+
+SECTOR = 512
+HEADER_MAGIC = b"MD"
+#: the first bytes of a .cwa file: "MD" and the header's packet length 1020
+CWA_MAGIC = b"MD\xfc\x03"
+BLOCK_MAGIC = 0x5841  # "AX", little-endian
+BLOCK_LENGTH = 508
+SAMPLE_BYTES = 480
+#: a run of blocks ends where their timestamps' spacing is off the rate by more than this
+RUN_SLACK = 0.2
+#: hardware types of the header (cwa.h)
+AX6_TYPE = 0x64
+#: the short names of OMGUI's annotation fields (openmovement's cwa_load.py)
+ANNOTATION_NAMES = {
+    "_c": "study_centre", "_s": "study_code", "_i": "investigator", "_x": "exercise_code",
+    "_v": "volunteer_num", "_p": "body_location", "_so": "setup_operator", "_n": "notes",
+    "_b": "start_time", "_e": "end_time", "_ro": "recovery_operator",
+    "_r": "retrieval_time", "_co": "comments", "_sc": "subject_code", "_se": "sex",
+    "_h": "height", "_w": "weight", "_ha": "handedness", "_sn": "subject_notes",
+}  # fmt: skip
+
+BLOCK_DTYPE = np.dtype(
+    [
+        ("magic", "<u2"),
+        ("length", "<u2"),
+        ("fractional", "<u2"),
+        ("session", "<u4"),
+        ("sequence", "<u4"),
+        ("timestamp", "<u4"),
+        ("light", "<u2"),
+        ("temperature", "<u2"),
+        ("events", "u1"),
+        ("battery", "u1"),
+        ("rate", "u1"),
+        ("axes_bps", "u1"),
+        ("offset", "<i2"),
+        ("count", "<u2"),
+        ("samples", "V480"),
+        ("checksum", "<u2"),
+    ]
+)
+assert BLOCK_DTYPE.itemsize == SECTOR
+
+
+def is_cwa(first: bytes) -> bool:
+    """Whether a file's first (decompressed) bytes are a .cwa header block."""
+    return first.startswith(CWA_MAGIC)
+
+
+def rate_hz(code: int) -> float:
+    """Sample rate (Hz) of a rate code."""
+    return 3200.0 / (1 << (15 - (code & 15)))
+
+
+def range_g(code: int) -> int:
+    """Accelerometer range (±g) of a rate code."""
+    return 16 >> (code >> 6)
+
+
+def unpack_times(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Naive local seconds since 1970 (n,) int64 of packed timestamps (n,) uint32, and
+    which are valid dates (0, "unknown", and impossible dates are not)."""
+    p = np.asarray(packed, np.int64)
+    seconds, valid = civil_seconds(
+        2000 + ((p >> 26) & 0x3F), (p >> 22) & 0x0F, (p >> 17) & 0x1F,
+        (p >> 12) & 0x1F, (p >> 6) & 0x3F, p & 0x3F,
+    )  # fmt: skip
+    return seconds, valid & (p != 0)
+
+
+def _time_text(packed: int) -> str | None:
+    """``YYYY-MM-DD hh:mm:ss`` of one packed timestamp; ``None`` for 0 and all ones
+    (the header's "always" and "never")."""
+    if packed in (0, 0xFFFFFFFF):
+        return None
+    s, ok = unpack_times(np.array([packed], np.uint32))
+    if not ok[0]:
+        return None
+    return str(np.datetime64(int(s[0]), "s")).replace("T", " ")
+
+
+@dataclass(frozen=True)
+class CwaHeader:
+    """The header block: device and session, configured rate (Hz) and range (±g)."""
+
+    device_type: str
+    device_id: int
+    session_id: int
+    rate_hz: float
+    range_g: int
+    firmware: int
+    logging_start: str | None
+    logging_end: str | None
+    annotation: dict[str, str]
+    data_offset: int
+
+    def metadata(self) -> dict[str, str]:
+        """The recording's metadata entries."""
+        out = {
+            "format": "cwa",
+            "device": f"Axivity {self.device_type}",
+            "device_type": self.device_type,
+            "device_id": str(self.device_id),
+            "session_id": str(self.session_id),
+            "sample_rate_hz": f"{self.rate_hz:g}",
+            "range_g": str(self.range_g),
+            "firmware_revision": str(self.firmware),
+        }
+        if self.logging_start:
+            out["logging_start"] = self.logging_start
+        if self.logging_end:
+            out["logging_end"] = self.logging_end
+        for key, value in self.annotation.items():
+            out[f"cwa_{key}"] = value
+        return out
+
+
+def parse_header(raw: bytes, path: Path) -> CwaHeader:
+    """The header block (the first 1024 bytes of the file)."""
+    if raw[:2] != HEADER_MAGIC:
+        raise InputError(path, "not an Axivity .cwa file (no 'MD' header block)")
+    length = int.from_bytes(raw[2:4], "little")
+    offset = max(SECTOR, -(-(length + 4) // SECTOR) * SECTOR)
+    if len(raw) < SECTOR:
+        raise InputError(path, "Axivity .cwa header block is cut short (truncated file)")
+    hardware = raw[4]
+    kind = "AX6" if hardware == AX6_TYPE else "AX3" if hardware in (0, 0x17, 0xFF) else (
+        f"0x{hardware:02x}")  # fmt: skip
+    upper = int.from_bytes(raw[11:13], "little")
+    device = int.from_bytes(raw[5:7], "little") | ((0 if upper == 0xFFFF else upper) << 16)
+    code = raw[36]
+    text = raw[64:512].rstrip(b"\x20\x00\xff").decode("ascii", "replace")
+    annotation = {
+        ANNOTATION_NAMES.get(k.strip(), k.strip().lower().replace(" ", "_")): v.strip()
+        for k, v in parse_qsl(text)
+        if k.strip()
+    }
+    return CwaHeader(
+        device_type=kind,
+        device_id=device,
+        session_id=int.from_bytes(raw[7:11], "little"),
+        rate_hz=rate_hz(code),
+        range_g=range_g(code),
+        firmware=raw[41],
+        logging_start=_time_text(int.from_bytes(raw[13:17], "little")),
+        logging_end=_time_text(int.from_bytes(raw[17:21], "little")),
+        annotation=annotation,
+        data_offset=offset,
+    )
+
+
+@dataclass(frozen=True)
+class BlockFormat:
+    """How a file's data blocks hold their samples: ``code`` (rate code), ``axes_bps``
+    (numAxesBPS), ``axes`` (3, 6 or 9), ``packed`` (32-bit words), ``capacity``
+    (samples a full block holds) and ``accel`` (index of the accelerometer's x axis)."""
+
+    code: int
+    axes_bps: int
+    axes: int
+    packed: bool
+    capacity: int
+    accel: int
+
+    @property
+    def rate_hz(self) -> float:
+        return rate_hz(self.code)
+
+    @classmethod
+    def of(cls, code: int, axes_bps: int) -> BlockFormat | None:
+        """The format of a block's two codes, ``None`` when not a known one."""
+        axes, bps = axes_bps >> 4, axes_bps & 15
+        if code == 0 or axes not in (3, 6, 9) or bps not in (0, 2) or (bps == 0 and axes != 3):
+            return None
+        size = 4 if bps == 0 else 2 * axes
+        return cls(code, axes_bps, axes, bps == 0, SAMPLE_BYTES // size, 0 if axes == 3 else 3)
+
+
+@dataclass
+class Anchor:
+    """A block's timestamp: ``index`` the (global, 0-based, may be fractional or outside
+    the block) sample index it belongs to, ``time`` epoch s UTC, its ``sequence`` and
+    ``session`` ids."""
+
+    index: float
+    time: float
+    sequence: int
+    session: int
+
+
+@dataclass
+class Chunk:
+    """The good blocks of one read: per block (n,) ``start`` (global index of its first
+    sample), ``count``, ``anchor`` (global sample index of the timestamp), ``time``
+    (epoch s), ``sequence``, ``session``; the samples ``acc`` (sum(count), 3) in g."""
+
+    start: np.ndarray
+    count: np.ndarray
+    anchor: np.ndarray
+    time: np.ndarray
+    sequence: np.ndarray
+    session: np.ndarray
+    acc: np.ndarray
+
+    def first(self) -> Anchor:
+        return Anchor(float(self.anchor[0]), float(self.time[0]), int(self.sequence[0]),
+                      int(self.session[0]))  # fmt: skip
+
+    def last(self) -> Anchor:
+        return Anchor(float(self.anchor[-1]), float(self.time[-1]), int(self.sequence[-1]),
+                      int(self.session[-1]))  # fmt: skip
+
+
+def checksums_ok(raw: np.ndarray) -> np.ndarray:
+    """Whether each 512-byte block of ``raw`` ((n, 512) uint8) has 16-bit words summing
+    to 0 mod 2^16."""
+    words = raw.view("<u2")
+    return (words.sum(axis=1, dtype=np.uint64) & 0xFFFF) == 0
+
+
+def decode_samples(raw: np.ndarray, count: np.ndarray, light: np.ndarray,
+                   fmt: BlockFormat) -> np.ndarray:  # fmt: skip
+    """The accelerometer samples (sum(count), 3) in g of blocks ``raw`` ((n, 512) uint8)
+    holding ``count`` (n,) samples each, all in format ``fmt``; ``light`` (n,) carries
+    the 16-bit values' scale (top 3 bits n: 1/2^(8+n) g; 1/256 g for packed words)."""
+    data = np.ascontiguousarray(raw[:, 30 : 30 + SAMPLE_BYTES])
+    keep = np.arange(fmt.capacity)[None, :] < count[:, None]  # (n, capacity)
+    if fmt.packed:
+        words = data.view("<u4")  # (n, 120)
+        w = words[keep].astype(np.int64)
+        shift = w >> 30
+        axes = [((((w >> (10 * k)) & 0x3FF) ^ 0x200) - 0x200) << shift for k in range(3)]
+        vals = np.stack(axes, axis=1).astype(np.float64)
+    else:
+        v = data.view("<i2")[:, : fmt.capacity * fmt.axes].reshape(-1, fmt.capacity, fmt.axes)
+        vals = v[:, :, fmt.accel : fmt.accel + 3][keep].astype(np.float64)
+    scale = np.ldexp(1.0, -(8 + ((light.astype(np.int64) >> 13) & 7)))  # (n,) g per count
+    return vals * np.repeat(scale, count)[:, None]
+
+
+def sample_times(chunk: Chunk, before: Anchor | None, after: Anchor | None,
+                 nominal: float) -> np.ndarray:  # fmt: skip
+    """Epoch s (sum(count),) of the samples of ``chunk``: linear between the anchors of
+    consecutive blocks of a run, extrapolated at a run's ends with the nearest spacing
+    (``nominal`` s per sample for a run of one block). ``before``/``after``: the anchors
+    of the blocks just before and after the chunk (``None``: none)."""
+    idx = chunk.anchor
+    tim = chunk.time
+    seq = chunk.sequence.astype(np.int64)
+    ses = chunk.session.astype(np.int64)
+    lead = before is not None
+    if before is not None:
+        idx = np.concatenate(([before.index], idx))
+        tim = np.concatenate(([before.time], tim))
+        seq = np.concatenate(([before.sequence], seq))
+        ses = np.concatenate(([before.session], ses))
+    if after is not None:
+        idx = np.concatenate((idx, [after.index]))
+        tim = np.concatenate((tim, [after.time]))
+        seq = np.concatenate((seq, [after.sequence]))
+        ses = np.concatenate((ses, [after.session]))
+    di = np.diff(idx)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.diff(tim) / di  # s per sample between consecutive anchors
+    linked = (np.diff(seq) == 1) & (np.diff(ses) == 0) & (di > 0)
+    linked &= np.abs(slope / nominal - 1.0) <= RUN_SLACK
+    pad_link = np.concatenate(([False], linked, [False]))  # pair k-1, k at index k
+    pad_slope = np.concatenate(([0.0], slope, [0.0]))
+    e = np.arange(chunk.anchor.size) + int(lead)  # each block's place among the anchors
+    left_ok, right_ok = pad_link[e], pad_link[e + 1]
+    s_left, s_right = pad_slope[e], pad_slope[e + 1]
+    left = np.where(left_ok, s_left, np.where(right_ok, s_right, nominal))
+    right = np.where(right_ok, s_right, np.where(left_ok, s_left, nominal))
+    count = chunk.count
+    k = np.repeat(chunk.start, count) + (np.arange(int(count.sum())) - np.repeat(
+        np.cumsum(count) - count, count))  # global sample index  # fmt: skip
+    d = k - np.repeat(chunk.anchor, count)
+    per = np.where(d < 0, np.repeat(left, count), np.repeat(right, count))
+    return np.repeat(chunk.time, count) + d * per
+
+
+class CwaSource(BinarySource):
+    """An Axivity ``.cwa`` file read in chunks of whole data blocks."""
+
+    name = "cwa"
+    unit = "data block"
+
+    def __init__(self, path: Path, options: InputOptions, member: str | None = None) -> None:
+        super().__init__(path, options, member)
+        try:
+            head = read_full(self.input.stream, 1024)
+            if not head:
+                raise InputError(path, "empty file")
+            self.header = parse_header(head, path)
+            rest = self.header.data_offset - len(head)
+            if rest > 0:
+                head += read_full(self.input.stream, rest)
+            self._pending = head[self.header.data_offset :]  # data bytes already read
+            self._tz = get_tz(options.tz, path)
+            self.metadata.update(self.header.metadata())
+            self.metadata["device_time_zone"] = str(self._tz)
+            self._format: BlockFormat | None = None
+            self._first_format()
+        except BaseException:
+            self.input.close()
+            raise
+
+    def _first_format(self) -> None:
+        """Peek at the first data blocks for the file's block format (the first good
+        block's), kept for the chunks."""
+        more = read_full(self.input.stream, 64 * SECTOR - len(self._pending))
+        self._pending += more
+        n = len(self._pending) // SECTOR
+        if n == 0:
+            return
+        blocks = np.frombuffer(self._pending, BLOCK_DTYPE, count=n)
+        raw = np.frombuffer(self._pending, np.uint8, count=n * SECTOR).reshape(n, SECTOR)
+        good = (blocks["magic"] == BLOCK_MAGIC) & (blocks["length"] == BLOCK_LENGTH)
+        good &= checksums_ok(raw)
+        for k in np.flatnonzero(good):
+            fmt = BlockFormat.of(int(blocks["rate"][k]), int(blocks["axes_bps"][k]))
+            if fmt is not None:
+                self._format = fmt
+                break
+        if self._format is not None:
+            f = self._format
+            self.metadata["axes"] = str(f.axes)
+            self.metadata["packing"] = "packed 10-bit" if f.packed else "16-bit"
+            if f.rate_hz != self.header.rate_hz:
+                self.metadata["sample_rate_hz"] = f"{f.rate_hz:g}"
+
+    # ----------------------------------------------------------------- reading
+    def _raw_chunks(self, rows: int) -> Iterator[tuple[int, bytes]]:
+        """``(first block number, bytes)`` of whole blocks, about ``rows`` samples a chunk;
+        a partial block at the end of the file is noted and dropped."""
+        cap = self._format.capacity if self._format is not None else 120
+        block_no = 1
+        data = self._pending
+        self._pending = b""
+        for size in ramp_rows(rows):
+            want = max(1, math.ceil(size / cap)) * SECTOR
+            if len(data) < want:
+                data += read_full(self.input.stream, want - len(data))
+            take = min(len(data), want) // SECTOR * SECTOR
+            if take:
+                yield block_no, data[:take]
+                block_no += take // SECTOR
+            if len(data) < want:  # the end of the file
+                self.partial_block_dropped = len(data) > take
+                return
+            data = data[take:]
+
+    def _decode(self, block_no: int, buf: bytes, start: int) -> Chunk | None:
+        """The good blocks of ``buf`` (whole blocks, the first numbered ``block_no``) whose
+        first sample has global index ``start``; ``None`` when none is good."""
+        n = len(buf) // SECTOR
+        blocks = np.frombuffer(buf, BLOCK_DTYPE, count=n)
+        raw = np.frombuffer(buf, np.uint8).reshape(n, SECTOR)
+        good = (blocks["magic"] == BLOCK_MAGIC) & (blocks["length"] == BLOCK_LENGTH)
+        good &= checksums_ok(raw)
+        fmt = self._format
+        if fmt is None:  # no good block in the first ones: take the first good one here
+            for k in np.flatnonzero(good):
+                fmt = BlockFormat.of(int(blocks["rate"][k]), int(blocks["axes_bps"][k]))
+                if fmt is not None:
+                    self._format = fmt
+                    break
+        if fmt is None:
+            self.skipped_blocks += n
+            return None
+        good &= (blocks["rate"] == fmt.code) & (blocks["axes_bps"] == fmt.axes_bps)
+        count = blocks["count"].astype(np.int64)
+        good &= (count >= 1) & (count <= fmt.capacity)
+        local_s, ok = unpack_times(blocks["timestamp"])
+        good &= ok
+        epoch = local_to_epoch(local_s, good, self._tz, self.path, block_no, self.dst, self.unit)
+        good &= np.isfinite(epoch)
+        self.skipped_blocks += int(n - good.sum())
+        if not good.any():
+            return None
+        sel = np.flatnonzero(good)
+        b = blocks[sel]
+        count = count[sel]
+        frac_bits = b["fractional"].astype(np.int64)
+        has_frac = (frac_bits & 0x8000) != 0
+        frac16 = (frac_bits & 0x7FFF) << 1  # 16-bit fraction of a second
+        offset = b["offset"].astype(np.int64)
+        # the firmware moved timestampOffset by the whole samples the fraction stands for
+        offset = offset + np.where(has_frac, (frac16 * int(fmt.rate_hz)) >> 16, 0)
+        time = epoch[sel] + np.where(has_frac, frac16 / 65536.0, 0.0)
+        starts = start + np.cumsum(count) - count
+        acc = decode_samples(raw[sel], count, b["light"], fmt)
+        anchor = (starts + offset).astype(np.float64)
+        sequence, session = b["sequence"].astype(np.int64), b["session"].astype(np.int64)
+        return Chunk(starts, count, anchor, time, sequence, session, acc)
+
+    def _chunks(self, rows: int) -> Iterator[Chunk]:
+        start = 0
+        for block_no, buf in self._raw_chunks(rows):
+            chunk = self._decode(block_no, buf, start)
+            if chunk is not None:
+                start = int(chunk.start[-1] + chunk.count[-1])
+                yield chunk
+
+    def blocks(self, rows: int) -> Iterator[RawBlock]:
+        """Raw blocks of the samples of about ``rows`` samples' worth of data blocks; each
+        chunk's times wait for the next chunk's first timestamp."""
+        chunks = self._chunks(rows)
+        current = next(chunks, None)
+        before: Anchor | None = None
+        line = 1
+        while current is not None:
+            following = next(chunks, None)
+            assert self._format is not None
+            after = following.first() if following is not None else None
+            t = sample_times(current, before, after, 1.0 / self._format.rate_hz)
+            yield RawBlock(t, current.acc, line)
+            line += t.size
+            before = current.last()
+            current = following
+        self._finish()
+        if self.partial_block_dropped:
+            yield RawBlock(*torn_row(line))
