@@ -143,7 +143,24 @@ def _parse_start(ctx: click.Context, param: click.Parameter, value: str | None) 
         raise click.BadParameter(f"not an ISO 8601 time: {value!r}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    try:
+        moment.astimezone(UTC)  # 0001-01-01T00:00+14:00 is before the year 1 in UTC
+    except OverflowError:
+        raise click.BadParameter(f"{value!r} lies outside the years 1 to 9999 in UTC") from None
     return moment.timestamp()
+
+
+def _parse_input_start(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> float | None:
+    """``--start`` of a recording's times: also no later than the readers take (they
+    said the times looked like milliseconds)."""
+    from pipeline.timescale import MAX_EPOCH_S
+
+    seconds = _parse_start(ctx, param, value)
+    if seconds is not None and seconds > MAX_EPOCH_S:
+        raise click.BadParameter(f"{value!r} is past the year 5000, which no reader takes")
+    return seconds
 
 
 _INPUT_KEYS = (
@@ -214,7 +231,7 @@ def _input_options(command: Any) -> Any:
     options = [
         click.option("--format", "fmt", type=click.Choice(list(DIALECTS)), default=None,
                      help="Input dialect [default: recognised from the file]."),
-        click.option("--start", callback=_parse_start, metavar="ISO-8601",
+        click.option("--start", callback=_parse_input_start, metavar="ISO-8601",
                      help="Absolute time of relative time zero (phyphox, --time-unit "
                      "relative, files without a time column)."),
         click.option("--time-col", metavar="COL",

@@ -169,3 +169,28 @@ def test_a_file_where_an_outputs_folder_goes_is_status_2(tmp_path: Path) -> None
     assert res.stdout == ""
     lines = res.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("jerkcount: error: ") and "t.csv" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("command", "start", "message"),
+    [
+        (["detect", "x.csv", "--time-unit", "relative"], "0001-01-01T00:00:00+14:00",
+         "'0001-01-01T00:00:00+14:00' lies outside the years 1 to 9999 in UTC"),
+        (["simulate", "--out", "a.csv", "--truth", "b.csv"], "0001-01-01T00:00:00+14:00",
+         "'0001-01-01T00:00:00+14:00' lies outside the years 1 to 9999 in UTC"),
+        (["detect", "x.csv", "--time-unit", "relative"], "9999-12-31T23:59:59",
+         "'9999-12-31T23:59:59' is past the year 5000, which no reader takes"),
+    ],
+)  # fmt: skip
+def test_a_start_no_reader_can_place_is_a_usage_error(
+    tmp_path: Path, command: list[str], start: str, message: str
+) -> None:
+    """--start 0001-01-01T00:00:00+14:00 (before the year 1 in UTC) ended in 'year 0 is
+    out of range' tracebacks (simulate wrote a night detect then crashed on); a --start
+    past the year 5000 was said to look like milliseconds, though the file's times were
+    relative seconds as told."""
+    res = _jerkcount(*command, "--start", start, cwd=tmp_path)
+    assert res.returncode == 2
+    assert res.stderr == f"jerkcount: error: Invalid value for '--start': {message}\n"
+    assert res.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
