@@ -142,11 +142,17 @@ ULP = float(np.spacing(EPOCH0))
 
 
 # ============================================================== Axivity .cwa tests
-@pytest.mark.parametrize("compress", [False, True], ids=["cwa", "cwa.gz"])
+@pytest.mark.parametrize("compress", [False, True, "zip"], ids=["cwa", "cwa.gz", "zip"])
 def test_cwa_unpacked_ax3_times_values_and_metadata(tmp_path, compress):
     blocks, vals = ax3_blocks(5)
-    path = write_cwa(tmp_path / ("night.cwa" + (".gz" if compress else "")), blocks,
-                     compress=compress)  # fmt: skip
+    path = write_cwa(tmp_path / ("night.cwa" + (".gz" if compress is True else "")), blocks,
+                     compress=compress is True)  # fmt: skip
+    if compress == "zip":
+        import zipfile
+
+        with zipfile.ZipFile(tmp_path / "night.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.write(path, "night.cwa")
+        path = tmp_path / "night.zip"
     assert detect_format(path) == "cwa"
     t, a, src = raw_rows(path)
     assert t.size == 400
@@ -159,7 +165,7 @@ def test_cwa_unpacked_ax3_times_values_and_metadata(tmp_path, compress):
     assert meta["cwa_subject_code"] == "night 1"
     assert meta["cwa_body_location"] == "left wrist"
     assert meta["device_time_zone"] == "UTC"
-    assert (meta.get("compression") == "gzip") is compress
+    assert meta.get("compression") == {True: "gzip", "zip": "zip", False: None}[compress]
     assert src.skipped_blocks == 0 and not src.partial_block_dropped
 
 
@@ -219,7 +225,8 @@ def test_cwa_fractional_timestamp_undoes_the_offset_shim():
     block = cwa_block(np.zeros((80, 3), np.int16), T0, 0, 0, fraction=0.5)
     assert struct.unpack("<h", block[26:28])[0] == -50  # as stored
     src = object.__new__(CwaSource)
-    src.__dict__.update(_format=None, _tz=UTC, path=Path("x.cwa"), skipped_blocks=0)
+    src.__dict__.update(_format=None, _tz=UTC, path=Path("x.cwa"), skipped_blocks=0,
+                        empty_blocks=0)  # fmt: skip
     from pipeline.formats.base import DstResolver
 
     src.dst = DstResolver()
@@ -244,6 +251,13 @@ def test_cwa_bad_blocks_are_skipped_and_counted(tmp_path, caplog):
     # the reader sees the missing 0.8 s as gaps (longer than max_gap_s? no: interpolated)
     rec = read_recording(tmp_path / "bad.cwa")
     assert rec.fs == pytest.approx(100.0)
+
+
+def test_cwa_unwritten_blocks_are_not_counted_as_corrupt(tmp_path):
+    blocks, vals = ax3_blocks(3)
+    t, a, src = raw_rows(write_cwa(tmp_path / "tail.cwa", blocks + [b"\xff" * 512] * 4))
+    np.testing.assert_array_equal(a, vals / 256.0)
+    assert src.skipped_blocks == 0 and src.empty_blocks == 4
 
 
 def test_cwa_truncated_file_drops_the_partial_block(tmp_path):
@@ -286,7 +300,10 @@ def test_cwa_local_times_in_tz_and_a_dst_change(tmp_path):
     with pytest.raises(InputError) as err:
         raw_rows(path, tz="Europe/Berlin")
     assert str(err.value) == (f"{path}: data block 2: local time '2026-03-29 02:00:00' is "
-                              "skipped in Europe/Berlin (daylight-saving change)")  # fmt: skip
+                              "skipped in Europe/Berlin (daylight-saving change); the "
+                              "device clock does not change for daylight saving: give "
+                              "--tz the fixed offset it was set to (e.g. Etc/GMT-2 for "
+                              "UTC+02:00)")  # fmt: skip
 
 
 def test_cwa_repeated_autumn_hour_is_placed_by_order(tmp_path):
@@ -303,6 +320,25 @@ def test_cwa_repeated_autumn_hour_is_placed_by_order(tmp_path):
     assert src.dst_repeated_rows == 4
     # block times: 00:59:58, 00:59:59, 01:00:00, 01:00:01 UTC (the runs break: 1 s per 80)
     assert [s - utc for s in starts] == pytest.approx([0, 1, 2, 3], abs=1e-6)
+
+
+def test_cwa_repeated_hour_the_clock_never_left_says_what_to_do(tmp_path):
+    # the usual case: the device clock keeps summer time through the night, so the
+    # repeated hour is there once: the zone's rules cannot place it; a fixed offset can
+    vals = np.zeros((80, 3), np.int16)
+    local = [datetime(2026, 10, 25, 1, 59, 59) + timedelta(seconds=k) for k in range(3)]
+    path = write_cwa(tmp_path / "summer.cwa", [cwa_block(vals, w, 0, k)
+                                               for k, w in enumerate(local)])  # fmt: skip
+    with pytest.raises(InputError) as err:
+        raw_rows(path, tz="Europe/Berlin")
+    assert str(err.value) == (
+        f"{path}: data block 2: local time '2026-10-25 02:00:00' is repeated in "
+        "Europe/Berlin (daylight-saving change) and the rows do not show which pass it "
+        "is; the device clock does not change for daylight saving: give --tz the fixed "
+        "offset it was set to (e.g. Etc/GMT-2 for UTC+02:00)"
+    )
+    t, _, _ = raw_rows(path, tz="Etc/GMT-2")
+    assert t[0] == datetime(2026, 10, 24, 23, 59, 59, tzinfo=UTC).timestamp()
 
 
 def test_cwa_reads_through_the_reader_at_the_block_rate(tmp_path):
@@ -467,11 +503,20 @@ def test_geneactiv_bin_reader_and_rate(tmp_path):
 
 # ================================================================ committed fixtures
 def test_committed_fixtures_read_as_written():
+    # the night of tests/format_fixtures.py: 2026-01-01 21:20:00 UTC, 3600 samples at
+    # 50 Hz; its first sample (0.80078, 0.39062, -0.40234) g
+    start = datetime(2026, 1, 1, 21, 20, tzinfo=UTC).timestamp()
     t, a, src = raw_rows(FIXTURES / "ax3_night.cwa")
-    assert src.metadata["device_type"] == "AX3" and t.size == 3600
+    assert src.metadata["device_type"] == "AX3" and src.metadata["sample_rate_hz"] == "50"
+    np.testing.assert_allclose(t, start + np.arange(3600) / 50.0, rtol=0, atol=ULP)
     assert a[0].tolist() == [205 / 256, 100 / 256, -103 / 256]
     t, a, src = raw_rows(FIXTURES / "geneactiv_night.bin")
-    assert t.size == 3600 and src.metadata["device_type"] == "GENEActiv"
+    assert src.metadata["device_type"] == "GENEActiv"
+    assert src.metadata["device_time_zone"] == "UTC+01:00"  # Page Time 22:20:00 local
+    np.testing.assert_allclose(t, start + np.arange(3600) / 50.0, rtol=0, atol=ULP)
+    raw = np.array([(0.80078 * 25548 + 574) / 100, (0.39062 * 25000 - 300) / 100,
+                    -0.40234 * 26000 / 100]).round()  # fmt: skip
+    np.testing.assert_array_equal(a[0], (raw * 100 - np.array(OFFSET)) / np.array(GAIN))
 
 
 def write_fixtures(folder: Path = FIXTURES) -> dict[str, Path]:
@@ -489,11 +534,11 @@ def write_fixtures(folder: Path = FIXTURES) -> dict[str, Path]:
     start = datetime.fromtimestamp(first, UTC).replace(tzinfo=None)
     counts = np.rint(ga * 256).astype(np.int16)
     blocks = []
-    for k, first in enumerate(range(0, counts.shape[0], 80)):
-        part = counts[first : first + 80]
-        anchor = -(-first // 50) * 50  # the next sample on a whole second (50 Hz)
+    for k, i in enumerate(range(0, counts.shape[0], 80)):
+        anchor = -(-i // 50) * 50  # the next sample on a whole second (50 Hz)
         when = start + timedelta(seconds=anchor // 50)
-        blocks.append(cwa_block(part, when, anchor - first, k, code=0x49, session=2026))
+        blocks.append(cwa_block(counts[i : i + 80], when, anchor - i, k, code=0x49,
+                                session=2026))  # fmt: skip
     cwa = write_cwa(folder / "ax3_night.cwa", blocks, cwa_header(code=0x49, session=2026))
     n = counts.shape[0] // 300 * 300
     raw = np.rint((ga[:n] * np.array(GAIN) + np.array(OFFSET)) / 100.0).astype(np.int64)

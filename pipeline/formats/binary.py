@@ -92,16 +92,29 @@ def local_to_epoch(
         return localize_naive(parsed, parsed, tz, path, first, dst)
 
 
+#: what to do about a device time in a daylight-saving change (the device's clock
+#: keeps the offset it was set to, so the zone's rules do not describe it)
+DST_HINT = (
+    "the device clock does not change for daylight saving: give --tz the fixed offset "
+    "it was set to (e.g. Etc/GMT-2 for UTC+02:00)"
+)
+
+
 @contextmanager
 def numbered(path: Path, what: str) -> Iterator[None]:
     """Turn an :class:`InputError` whose ``line`` is a block (page) number into one that
-    says ``"<what> N: ..."`` (the file has no lines to name)."""
+    says ``"<what> N: ..."`` (the file has no lines to name); one about a daylight-saving
+    change says what to give instead (:data:`DST_HINT`)."""
     try:
         yield
     except InputError as err:
         if err.line is None:
             raise
-        raise InputError(path, f"{what} {err.line}: {err.message}") from None
+        message = err.message
+        if "daylight-saving change" in message:
+            message = message.split(": write times with a UTC offset")[0]
+            message = f"{message}; {DST_HINT}"
+        raise InputError(path, f"{what} {err.line}: {message}") from None
 
 
 def read_full(stream: IO[bytes], n: int) -> bytes:

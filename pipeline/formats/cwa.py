@@ -38,8 +38,10 @@ than :data:`RUN_SLACK` (the logger paused): the reader sees a gap there.
 
 A block with a wrong header or packet length, a bad checksum, an invalid timestamp,
 or another format (rate code, axes, packing) than the file's first good block is
-skipped and counted (``skipped_blocks``); a file that ends inside a block drops that
-partial block (the reader counts it as a torn last line).
+skipped and counted (``skipped_blocks``); blocks that hold no data (unwritten flash
+``ff ff``, "UB" and "SI" blocks) are skipped without counting them as corrupt; a file
+that ends inside a block drops that partial block (the reader counts it as a torn last
+line).
 """
 
 from __future__ import annotations
@@ -74,6 +76,10 @@ BLOCK_LENGTH = 508
 SAMPLE_BYTES = 480
 #: a run of blocks ends where their timestamps' spacing is off the rate by more than this
 RUN_SLACK = 0.2
+#: first words of blocks that are no data and not corrupt either: unwritten flash, and
+#: the "UB" (usage), "SI" (session info) and "MD" blocks some files hold (cwa-convert
+#: skips them too)
+NOT_DATA = (0xFFFF, 0x4255, 0x4953, 0x444D)
 #: hardware types of the header (cwa.h)
 AX6_TYPE = 0x64
 #: the short names of OMGUI's annotation fields (openmovement's cwa_load.py)
@@ -292,11 +298,12 @@ def decode_samples(raw: np.ndarray, count: np.ndarray, light: np.ndarray,
     data = np.ascontiguousarray(raw[:, 30 : 30 + SAMPLE_BYTES])
     keep = np.arange(fmt.capacity)[None, :] < count[:, None]  # (n, capacity)
     if fmt.packed:
-        words = data.view("<u4")  # (n, 120)
-        w = words[keep].astype(np.int64)
-        shift = w >> 30
-        axes = [((((w >> (10 * k)) & 0x3FF) ^ 0x200) - 0x200) << shift for k in range(3)]
-        vals = np.stack(axes, axis=1).astype(np.float64)
+        w = data.view("<u4")[keep]  # (m,) packed words
+        shift = (w >> 30).astype(np.int32)
+        vals = np.empty((w.size, 3), np.float64)
+        for k in range(3):  # 10-bit two's complement, shifted left by the exponent
+            v = ((w >> (10 * k)) & 0x3FF).astype(np.int32)
+            vals[:, k] = ((v ^ 0x200) - 0x200) << shift
     else:
         v = data.view("<i2")[:, : fmt.capacity * fmt.axes].reshape(-1, fmt.capacity, fmt.axes)
         vals = v[:, :, fmt.accel : fmt.accel + 3][keep].astype(np.float64)
@@ -366,6 +373,7 @@ class CwaSource(BinarySource):
             self.metadata.update(self.header.metadata())
             self.metadata["device_time_zone"] = str(self._tz)
             self._format: BlockFormat | None = None
+            self.empty_blocks = 0  # blocks that hold no data (unwritten flash, "UB", "SI")
             self._first_format()
         except BaseException:
             self.input.close()
@@ -432,7 +440,9 @@ class CwaSource(BinarySource):
                     self._format = fmt
                     break
         if fmt is None:
-            self.skipped_blocks += n
+            empty = int(np.isin(blocks["magic"], NOT_DATA).sum())
+            self.empty_blocks += empty
+            self.skipped_blocks += n - empty
             return None
         good &= (blocks["rate"] == fmt.code) & (blocks["axes_bps"] == fmt.axes_bps)
         count = blocks["count"].astype(np.int64)
@@ -441,7 +451,9 @@ class CwaSource(BinarySource):
         good &= ok
         epoch = local_to_epoch(local_s, good, self._tz, self.path, block_no, self.dst, self.unit)
         good &= np.isfinite(epoch)
-        self.skipped_blocks += int(n - good.sum())
+        empty = np.isin(blocks["magic"], NOT_DATA)
+        self.empty_blocks += int(empty.sum())
+        self.skipped_blocks += int((~good & ~empty).sum())
         if not good.any():
             return None
         sel = np.flatnonzero(good)
@@ -484,6 +496,9 @@ class CwaSource(BinarySource):
             line += t.size
             before = current.last()
             current = following
+        if self.empty_blocks:
+            log.info("%s: %d blocks hold no data (unwritten, or not sample blocks)",
+                     self.path, self.empty_blocks)  # fmt: skip
         self._finish()
         if self.partial_block_dropped:
             yield RawBlock(*torn_row(line))

@@ -340,13 +340,16 @@ class GeneActivBinSource(BinarySource):
         width = 48
         text = _gather(buf, starts, width)
         text[np.arange(width)[None, :] >= length[:, None]] = 0
-        uniq, inverse = np.unique(text, axis=0, return_inverse=True)
-        values = np.full(uniq.shape[0], np.nan)
-        for k, row in enumerate(uniq):  # a handful of distinct lines
+        out = np.full(text.shape[0], np.nan)
+        todo = np.ones(text.shape[0], bool)
+        while todo.any():  # one pass per distinct line (one, in a normal file)
+            row = text[int(np.argmax(todo))]
+            same = todo & (text == row).all(axis=1)
             line = bytes(row).rstrip(b"\x00")
             if line.startswith(FREQ_PREFIX):
-                values[k] = _number(line[len(FREQ_PREFIX) :].decode("ascii", "replace"))
-        return values[inverse.reshape(-1)]
+                out[same] = _number(line[len(FREQ_PREFIX) :].decode("ascii", "replace"))
+            todo &= ~same
+        return out
 
     def blocks(self, rows: int) -> Iterator[RawBlock]:
         """Raw blocks of about ``rows`` samples: each page's samples from its page time,
