@@ -350,6 +350,17 @@ def test_cwa_reads_through_the_reader_at_the_block_rate(tmp_path):
     assert rec.metadata["range_g"] == "8"
 
 
+def test_column_options_do_not_apply_to_a_binary(tmp_path):
+    # before: --units or --rate sent a .cwa file to the CSV reader ('binary data')
+    path = write_cwa(tmp_path / "n.cwa", ax3_blocks(2)[0])
+    with pytest.raises(InputError) as err:
+        open_source(path, InputOptions(units="mg"))
+    assert str(err.value) == (
+        f"{path}: an Axivity .cwa file holds its own samples, units and rate: --time-col, "
+        "--time-unit, --axes, --units, --rate and --delimiter do not apply to it"
+    )
+
+
 def test_cwa_header_only_and_not_a_cwa(tmp_path):
     path = write_cwa(tmp_path / "empty.cwa", [])
     with pytest.raises(InputError, match="header only, no samples"):
@@ -366,22 +377,25 @@ OFFSET = (574, -300, 0)
 
 
 def bin_header(pages: int, rate: str = "100 Hz", zone: str = "GMT +01:00") -> list[str]:
-    """The 59 header lines of a GENEActiv .bin file ("Calibration Data" on line 47)."""
+    """The 59 header lines of a GENEActiv .bin file, laid out as a real one (a GENEActiv
+    1.2's, quoted in actfast's ``geneactiv/defs.rs``; "Calibration Data" on line 47)."""
     lines = [
         "Device Identity", "Device Unique Serial Code:012345", "Device Type:GENEActiv",
-        "Device Model:1.1", "Device Firmware Version:GENEActiv 1.1",
+        "Device Model:1.2", "Device Firmware Version:Ver06.17 15June23",
         "Calibration Date:2025-01-01 00:00:00:000", "",
-        "Device Capability", "Accelerometer Range:-8 to 8", "Accelerometer Resolution:0.0039",
-        "Accelerometer Units:g", "Light Meter Range:0 to 3000", "Light Meter Resolution:5",
-        "Light Meter Units:lux", "Temperature Sensor Range:0 to 60",
-        "Temperature Sensor Resolution:0.25", "Temperature Sensor Units:deg. C", "",
+        "Device Capabilities", "Accelerometer Range:-8 to 8",
+        "Accelerometer Resolution:0.0039", "Accelerometer Units:g",
+        "Light Meter Range:0 to 20000", "Light Meter Resolution:3 to 48",
+        "Light Meter Units:lux", "Temperature Sensor Range:0 to 70",
+        "Temperature Sensor Resolution:0.1", "Temperature Sensor Units:deg. C", "",
         "Configuration Info", f"Measurement Frequency:{rate}", "Measurement Period:168 Hours",
-        "Start Time:2026-01-01 21:20:00:000", "Study Centre:", "Study Code:",
-        "Investigator ID:", "Exercise Type:", "Config Operator ID:",
-        "Config Time:2026-01-01 20:00:00:000", "Config Notes:",
-        "Device Location Code:left wrist", f"Time Zone:{zone}", "", "",
-        "Subject Info", "Subject Code:night1", "Date of Birth:", "Sex:", "Height:", "Weight:",
-        "Handedness Code:", "Subject Notes:", "", "Trial Info", "Unused:", "Unused:", "",
+        "Start Time:2026-01-01 21:20:00:000", f"Time Zone:{zone}", "",
+        "Trial Info", "Study Centre:", "Study Code:", "Investigator ID:", "Exercise Type:",
+        "Config Operator ID:", "Config Time:2026-01-01 20:00:00:000", "Config Notes:",
+        "Extract Operator ID:", "Extract Time:2026-01-02 08:00:00:000", "Extract Notes:", "",
+        "Subject Info", "Device Location Code:left wrist", "Subject Code:night1",
+        "Date of Birth:1900-01-01", "Sex:", "Height:", "Weight:", "Handedness Code:",
+        "Subject Notes:", "",
         "Calibration Data",
         f"x gain:{GAIN[0]}", f"x offset:{OFFSET[0]}", f"y gain:{GAIN[1]}",
         f"y offset:{OFFSET[1]}", f"z gain:{GAIN[2]}", f"z offset:{OFFSET[2]}",
@@ -397,12 +411,12 @@ def bin_sample(x: int, y: int, z: int, light: int = 0, button: int = 0) -> str:
     return f"{v | (button & 1) << 1:012X}"
 
 
-def bin_page(seq: int, when: str, raw: np.ndarray, rate: str = "100.0 Hz") -> list[str]:
+def bin_page(seq: int, when: str, raw: np.ndarray, rate: str = "100.0") -> list[str]:
     """The 10 lines of one page: 9 header lines, then 300 samples of ``raw`` (300, 3)."""
     hexes = "".join(bin_sample(*(int(v) for v in r), light=seq % 1024, button=seq % 2)
                     for r in raw)  # fmt: skip
     return ["Recorded Data", "Device Unique Serial Code:012345", f"Sequence Number:{seq}",
-            f"Page Time:{when}", "Unassigned:", "Temperature:25.3", "Battery voltage:4.1",
+            f"Page Time:{when}", "Unassigned:", "Temperature:25.3", "Battery voltage:4.1400",
             "Device Status:Recording", f"Measurement Frequency:{rate}", hexes]  # fmt: skip
 
 
@@ -416,7 +430,7 @@ def bin_night(pages: int, start: datetime = T0, rate: float = 100.0
         raw = np.column_stack([(k * 7) % 4096 - 2048, np.full(300, 256), np.full(300, -255)])
         when = start + timedelta(seconds=p * 300 / rate)
         stamp = when.strftime("%Y-%m-%d %H:%M:%S") + f":{when.microsecond // 1000:03d}"
-        lines += bin_page(p, stamp, raw, f"{rate:.1f} Hz")
+        lines += bin_page(p, stamp, raw, f"{rate:.1f}")
         raws.append(raw)
     return lines, np.concatenate(raws)
 
@@ -469,6 +483,7 @@ def test_geneactiv_bin_bad_and_truncated_pages(tmp_path, caplog):
     pages, raw = bin_night(5)
     pages[10 + 9] = pages[10 + 9][:-12]  # page 2: a short hex line
     pages[30 + 3] = "Page Time:2026-13-01 21:20:09:000"  # page 4: no such month
+    pages[8] = "Measurement Frequency:100.0 Hz"  # page 1: with a unit, reads the same
     lines = bin_header(5) + pages
     path = write_bin(tmp_path / "bad.bin", lines)
     with caplog.at_level(logging.WARNING):
@@ -487,7 +502,8 @@ def test_geneactiv_bin_bad_and_truncated_pages(tmp_path, caplog):
 
 def test_geneactiv_bin_zone_from_header_or_tz(tmp_path):
     pages, _ = bin_night(1, start=datetime(2026, 7, 1, 12, 0, 0))
-    path = write_bin(tmp_path / "nozone.bin", bin_header(1, zone="") + pages)
+    # (and a second blank line after the header: it is read up to the first page)
+    path = write_bin(tmp_path / "nozone.bin", bin_header(1, zone="") + [""] + pages)
     t, _, src = raw_rows(path, tz="Europe/London")  # no offset in the file: --tz (BST)
     assert t[0] == datetime(2026, 7, 1, 11, 0, 0, tzinfo=UTC).timestamp()
     assert src.metadata["device_time_zone"] == "Europe/London"
@@ -547,7 +563,7 @@ def write_fixtures(folder: Path = FIXTURES) -> dict[str, Path]:
     for p in range(n // 300):
         when = local + timedelta(seconds=p * 6)
         stamp = when.strftime("%Y-%m-%d %H:%M:%S") + ":000"
-        lines += bin_page(p, stamp, raw[p * 300 : (p + 1) * 300], "50.0 Hz")
+        lines += bin_page(p, stamp, raw[p * 300 : (p + 1) * 300], "50.0")
     gbin = write_bin(folder / "geneactiv_night.bin", lines)
     return {"cwa": cwa, "geneactiv-bin": gbin}
 

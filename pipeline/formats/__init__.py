@@ -87,6 +87,8 @@ DIALECTS: dict[str, type[RawSource]] = {
     "csv": GenericSource,
 }
 HEAD_LINES = 12
+#: dialects of devices' binary files (column options do not apply), and what they are
+BINARY_DIALECTS = {"cwa": "an Axivity .cwa", "geneactiv-bin": "a GENEActiv .bin"}
 
 
 def _zip_member(path: Path) -> str | None:
@@ -197,6 +199,10 @@ def open_source(path: str | Path, options: InputOptions | None = None) -> RawSou
             name = "parquet"  # its columns are typed: the options apply to it (not "csv")
         elif not options.explicit_columns:
             name = detect_format(path)
+        elif (binary := recognised_format(path)) in BINARY_DIALECTS:
+            raise InputError(path, f"{BINARY_DIALECTS[binary]} file holds its own samples, "
+                             "units and rate: --time-col, --time-unit, --axes, --units, "
+                             "--rate and --delimiter do not apply to it")  # fmt: skip
         elif options.only_rate and recognised_format(path) == "actilife":
             name = "actilife"  # --rate for a banner without 'at N Hz' (or over it)
         elif options.only_delimiter:  # a dialect that claims the file keeps it
