@@ -425,7 +425,18 @@ def _file_name(ctx: click.Context, param: click.Parameter, value: str | None) ->
     if value.endswith(("/", os.sep)):
         raise click.BadParameter(f"{value} names a folder: give the events file's name, "
                                  "such as results/night.events.csv", ctx, param)  # fmt: skip
+    if value == "-":  # it wrote files named '-', '-.activity.csv' and '-.json'
+        raise click.BadParameter("'-' is no file name here: detect writes three files, "
+                                 "give the events file's name", ctx, param)  # fmt: skip
     return Path(value)
+
+
+def _matches_name(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """``--matches``: '-' is a usage error (it wrote a file named '-', over any such)."""
+    if value == "-":
+        raise click.BadParameter("'-' is no file name here: /dev/stdout prints the table",
+                                 ctx, param)  # fmt: skip
+    return None if value is None else Path(value)
 
 
 @main.command()
@@ -477,7 +488,8 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option(
     "--matches",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(dir_okay=False),
+    callback=_matches_name,
     help="Also write every truth and detection with its outcome (tp, fn, fp) to this CSV.",
 )
 def score(truth: Path, events: Path, tolerance: float, as_json: bool, matches: Path | None) -> None:

@@ -194,3 +194,23 @@ def test_a_start_no_reader_can_place_is_a_usage_error(
     assert res.stderr == f"jerkcount: error: Invalid value for '--start': {message}\n"
     assert res.stdout == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["detect", "x.csv", "--out", "-"],
+         "Invalid value for '--out': '-' is no file name here: detect writes three files, "
+         "give the events file's name"),
+        (["score", "t.csv", "e.csv", "--matches", "-"],
+         "Invalid value for '--matches': '-' is no file name here: /dev/stdout prints the "
+         "table"),
+    ],
+)  # fmt: skip
+def test_a_dash_is_no_output_file(tmp_path: Path, args: list[str], message: str) -> None:
+    """'-' (stdout to many tools) wrote files named '-', '-.activity.csv' and '-.json',
+    and score --matches - wrote over a file named '-'."""
+    res = _jerkcount(*args, cwd=tmp_path)
+    assert res.returncode == 2
+    assert res.stderr == f"jerkcount: error: {message}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
