@@ -216,6 +216,30 @@ def test_cwa_times_follow_the_block_timestamps_not_the_nominal_rate(tmp_path):
     np.testing.assert_allclose(t, EPOCH0 + expect, rtol=0, atol=ULP)
 
 
+@pytest.mark.parametrize("rows", [1, 100, 1000, 10**6])
+def test_cwa_times_do_not_depend_on_the_chunk_size(tmp_path, rows):
+    # a clock 1.3 % fast, fractional timestamps, a corrupt block in the middle: the
+    # same times whatever the chunks (each waits for the next chunk's first timestamp)
+    vals = np.zeros((80, 3), np.int16)
+    blocks = []
+    for k in range(40):
+        s = 0.3 + k * 80 / 101.3
+        blocks.append(cwa_block(vals, T0 + timedelta(seconds=int(s)), 0, k,
+                                fraction=s - int(s)))  # fmt: skip
+    blocks[17] = blocks[17][:300] + bytes(212)  # corrupt
+    path = write_cwa(tmp_path / "drift.cwa", blocks)
+    src = open_source(path, InputOptions())
+    t = np.concatenate([b.t for b in src.blocks(rows)])
+    src.close()
+    whole = open_source(path, InputOptions())
+    ref = np.concatenate([b.t for b in whole.blocks(10**7)])
+    whole.close()
+    np.testing.assert_array_equal(t, ref)
+    assert t.size == 39 * 80 and (np.diff(t) > 0).all()
+    gap = np.diff(t).argmax()
+    assert gap == 17 * 80 - 1 and np.diff(t)[gap] == pytest.approx(81 / 101.3, abs=1e-4)
+
+
 def test_cwa_fractional_timestamp_undoes_the_offset_shim():
     # with the top bit of deviceFractional set, the firmware lowered timestampOffset by
     # the whole samples the fraction stands for (fraction 0.5 at 100 Hz: 50 samples);
@@ -465,6 +489,24 @@ def test_geneactiv_bin_times_values_metadata(tmp_path, eol, compress):
     assert meta["sample_rate_hz"] == "100" and meta["range_g"] == "8"
     assert meta["device_time_zone"] == "UTC+01:00" and meta["device_location"] == "left wrist"
     assert src.skipped_blocks == 0
+
+
+def test_geneactiv_bin_does_not_depend_on_the_chunk_size(tmp_path):
+    pages, raw = bin_night(7)
+    path = write_bin(tmp_path / "c.bin", bin_header(7) + pages)
+    out = []
+    for rows in (1, 299, 301, 10**6):
+        src = open_source(path, InputOptions())
+        blocks = list(src.blocks(rows))
+        src.close()
+        out.append((np.concatenate([b.t for b in blocks]), np.concatenate([b.a for b in blocks])))
+        assert [b.first_line for b in blocks] == list(
+            np.cumsum([0] + [b.t.size for b in blocks])[:-1] + 1
+        )
+    for t, a in out[1:]:
+        np.testing.assert_array_equal(t, out[0][0])
+        np.testing.assert_array_equal(a, out[0][1])
+    np.testing.assert_array_equal(out[0][1], g_of(raw))
 
 
 def test_geneactiv_bin_sign_extension_and_hex():
