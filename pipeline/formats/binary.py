@@ -141,6 +141,8 @@ class BinarySource(RawSource):
 
     #: what one unit of the file is called in messages ("data block", "page")
     unit = "block"
+    #: what makes a unit corrupt, for the warning
+    corrupt = "bad checksum or header"
 
     def __init__(self, path: Path, options: Any, member: str | None = None) -> None:
         super().__init__(path)
@@ -166,8 +168,8 @@ class BinarySource(RawSource):
             self.dst.finish(self.path)
         if self.skipped_blocks:
             log.warning(
-                "%s: skipped %d corrupt %ss (bad checksum or header)",
-                self.path, self.skipped_blocks, self.unit,
+                "%s: skipped %d corrupt %ss (%s)",
+                self.path, self.skipped_blocks, self.unit, self.corrupt,
             )  # fmt: skip
         if self.partial_block_dropped:
             log.warning("%s: the file ends inside a %s (truncated): dropped it", self.path,

@@ -290,6 +290,22 @@ def checksums_ok(raw: np.ndarray) -> np.ndarray:
     return (words.sum(axis=1, dtype=np.uint64) & 0xFFFF) == 0
 
 
+def intact(blocks: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """Which blocks (n,) are data blocks ("AX", packet length 508) with a good checksum;
+    ``blocks`` (n,) of :data:`BLOCK_DTYPE` and ``raw`` (n, 512) uint8 are the same bytes."""
+    good = (blocks["magic"] == BLOCK_MAGIC) & (blocks["length"] == BLOCK_LENGTH)
+    return good & checksums_ok(raw)
+
+
+def first_format(blocks: np.ndarray, good: np.ndarray) -> BlockFormat | None:
+    """The format of the first of ``blocks`` that is ``good`` and of a known format."""
+    for k in np.flatnonzero(good):
+        fmt = BlockFormat.of(int(blocks["rate"][k]), int(blocks["axes_bps"][k]))
+        if fmt is not None:
+            return fmt
+    return None
+
+
 def decode_samples(raw: np.ndarray, count: np.ndarray, light: np.ndarray,
                    fmt: BlockFormat) -> np.ndarray:  # fmt: skip
     """The accelerometer samples (sum(count), 3) in g of blocks ``raw`` ((n, 512) uint8)
@@ -345,8 +361,7 @@ def sample_times(chunk: Chunk, before: Anchor | None, after: Anchor | None,
     left = np.where(left_ok, s_left, np.where(right_ok, s_right, nominal))
     right = np.where(right_ok, s_right, np.where(left_ok, s_left, nominal))
     count = chunk.count
-    k = np.repeat(chunk.start, count) + (np.arange(int(count.sum())) - np.repeat(
-        np.cumsum(count) - count, count))  # global sample index  # fmt: skip
+    k = chunk.start[0] + np.arange(int(count.sum()))  # global sample index
     d = k - np.repeat(chunk.anchor, count)
     per = np.where(d < 0, np.repeat(left, count), np.repeat(right, count))
     return np.repeat(chunk.time, count) + d * per
@@ -357,6 +372,7 @@ class CwaSource(BinarySource):
 
     name = "cwa"
     unit = "data block"
+    corrupt = "bad checksum, header, timestamp or format"
 
     def __init__(self, path: Path, options: InputOptions, member: str | None = None) -> None:
         super().__init__(path, options, member)
@@ -389,13 +405,7 @@ class CwaSource(BinarySource):
             return
         blocks = np.frombuffer(self._pending, BLOCK_DTYPE, count=n)
         raw = np.frombuffer(self._pending, np.uint8, count=n * SECTOR).reshape(n, SECTOR)
-        good = (blocks["magic"] == BLOCK_MAGIC) & (blocks["length"] == BLOCK_LENGTH)
-        good &= checksums_ok(raw)
-        for k in np.flatnonzero(good):
-            fmt = BlockFormat.of(int(blocks["rate"][k]), int(blocks["axes_bps"][k]))
-            if fmt is not None:
-                self._format = fmt
-                break
+        self._format = first_format(blocks, intact(blocks, raw))
         if self._format is not None:
             f = self._format
             self.metadata["axes"] = str(f.axes)
@@ -430,15 +440,10 @@ class CwaSource(BinarySource):
         n = len(buf) // SECTOR
         blocks = np.frombuffer(buf, BLOCK_DTYPE, count=n)
         raw = np.frombuffer(buf, np.uint8).reshape(n, SECTOR)
-        good = (blocks["magic"] == BLOCK_MAGIC) & (blocks["length"] == BLOCK_LENGTH)
-        good &= checksums_ok(raw)
+        good = intact(blocks, raw)
+        if self._format is None:  # no good block among the first: the first good one here
+            self._format = first_format(blocks, good)
         fmt = self._format
-        if fmt is None:  # no good block in the first ones: take the first good one here
-            for k in np.flatnonzero(good):
-                fmt = BlockFormat.of(int(blocks["rate"][k]), int(blocks["axes_bps"][k]))
-                if fmt is not None:
-                    self._format = fmt
-                    break
         if fmt is None:
             empty = int(np.isin(blocks["magic"], NOT_DATA).sum())
             self.empty_blocks += empty

@@ -225,6 +225,7 @@ class GeneActivBinSource(BinarySource):
 
     name = "geneactiv-bin"
     unit = "page"
+    corrupt = "not 10 lines, or an unreadable page time, frequency or hex line"
 
     def __init__(self, path: Path, options: InputOptions, member: str | None = None) -> None:
         super().__init__(path, options, member)
@@ -281,14 +282,13 @@ class GeneActivBinSource(BinarySource):
             data = data[cut + 1 :]
 
     def _decode(self, data: bytes, at_eof: bool) -> Pages | None:
+        """The good pages of ``data`` (whole pages; ``at_eof``: the file's last bytes, whose
+        last page may be cut short); counts the bad ones. ``None`` when none is good."""
         buf = np.frombuffer(data, np.uint8)
         starts, ends = _line_bounds(buf, at_eof)
         length = ends - starts
-        head = _gather(buf, starts, len(PAGE_START))
-        is_start = (length == len(PAGE_START)) & (head == np.frombuffer(PAGE_START, np.uint8)).all(
-            axis=1
-        )
-        first = np.flatnonzero(is_start)
+        head = _gather(buf, starts, len(PAGE_START)) == np.frombuffer(PAGE_START, np.uint8)
+        first = np.flatnonzero((length == len(PAGE_START)) & head.all(axis=1))  # page starts
         n = first.size
         if n == 0:
             if at_eof and length.size:
