@@ -556,6 +556,17 @@ def test_geneactiv_bin_zone_from_header_or_tz(tmp_path):
     assert src.metadata["device_time_zone"] == "Europe/London"
 
 
+def test_geneactiv_bin_page_in_a_dst_gap_names_the_page(tmp_path):
+    # no Time Zone in the header: --tz, with its daylight-saving rules
+    pages, _ = bin_night(2, start=datetime(2026, 3, 29, 1, 59, 57))
+    path = write_bin(tmp_path / "gap.bin", bin_header(2, zone="") + pages)
+    with pytest.raises(InputError) as err:
+        raw_rows(path, tz="Europe/Berlin")
+    assert str(err.value).startswith(
+        f"{path}: page 2: local time '2026-03-29 02:00:00' is skipped in Europe/Berlin"
+    )
+
+
 def test_geneactiv_bin_reader_and_rate(tmp_path):
     pages, raw = bin_night(8, rate=50.0)
     path = write_bin(tmp_path / "r.bin", bin_header(8, rate="50 Hz") + pages)
