@@ -1051,9 +1051,9 @@ def sim_device(
     except OSError as err:  # the link's folder: the error names the pty, not the link
         board.close()
         raise InputError(str(link), f"cannot make the link: {err.strerror}") from None
-    click.echo(port)
-    sys.stdout.flush()
-    try:
+    try:  # a signal as soon as the port is printed (a script that waited for it) stops it too
+        click.echo(port)
+        sys.stdout.flush()
         board.run()
     except KeyboardInterrupt:
         pass
