@@ -1036,8 +1036,8 @@ def sim_device(
     from sim.virtual_serial import BoardConfig, VirtualSerialBoard, parse_faults
 
     if link is not None and link.exists() and not link.is_symlink():  # replaced, then removed
-        raise InputError(str(link), "exists and is not a link: --link needs a path of its own, "
-                         "such as /tmp/board")  # fmt: skip
+        raise InputError(str(link), "exists and is not a link: --link needs a name of its own "
+                         "(it is replaced by the link, and removed at the end)")  # fmt: skip
     try:
         config = BoardConfig(protocol=protocol, fs=fs, hours=hours, pattern=pattern,
                              rate_per_hour=rate, seed=seed, speed=speed, link=link,
@@ -1050,6 +1050,8 @@ def sim_device(
         port = board.open()
     except OSError as err:  # the link's folder: the error names the pty, not the link
         board.close()
+        if link is None:
+            raise
         raise InputError(str(link), f"cannot make the link: {err.strerror}") from None
     try:  # a signal as soon as the port is printed (a script that waited for it) stops it too
         click.echo(port)

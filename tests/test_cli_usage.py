@@ -87,8 +87,8 @@ def test_sim_device_does_not_replace_a_file_with_its_link(tmp_path: Path) -> Non
     res = _jerkcount("sim-device", "--hours", "0.0005", "--link", "notes.txt", cwd=tmp_path)
     assert res.returncode == 2
     assert res.stderr == (
-        "jerkcount: error: notes.txt: exists and is not a link: --link needs a path of its "
-        "own, such as /tmp/board\n"
+        "jerkcount: error: notes.txt: exists and is not a link: --link needs a name of its "
+        "own (it is replaced by the link, and removed at the end)\n"
     )
     assert res.stdout == ""
     assert keep.read_text(encoding="utf-8") == "precious\n"
