@@ -44,8 +44,9 @@ def with_checksum(block: bytearray) -> bytes:
 
 def cwa_header(*, hardware: int = 0x17, device_id: int = 0x0001_2345, session: int = 77,
                code: int = 0x4A, annotation: bytes = b"_sc=night%201&_p=left+wrist",
-               start: int = 0, end: int = 0xFFFFFFFF) -> bytes:  # fmt: skip
-    """The 1024-byte "MD" header block."""
+               start: int = 0, end: int = 0xFFFFFFFF, sensors: int = 0) -> bytes:  # fmt: skip
+    """The 1024-byte "MD" header block; ``sensors``: the sensor configuration byte
+    (0: accelerometer only; an AX6's gyroscope range code in the low nibble)."""
     h = bytearray(b"\xff" * 1024)
     h[0:4] = b"MD" + struct.pack("<H", 1020)
     h[4] = hardware
@@ -54,7 +55,7 @@ def cwa_header(*, hardware: int = 0x17, device_id: int = 0x0001_2345, session: i
     h[11:13] = struct.pack("<H", device_id >> 16)
     h[13:17] = struct.pack("<I", start)
     h[17:21] = struct.pack("<I", end)
-    h[35] = 0
+    h[35] = sensors
     h[36] = code
     h[41] = 45
     h[64:512] = annotation.ljust(448, b" ")
@@ -191,7 +192,7 @@ def test_cwa_ax6_reads_the_accelerometer_after_the_gyroscope(tmp_path):
     vals = np.hstack([gyro, acc]).astype(np.int16)
     blocks = [cwa_block(vals, T0, 0, 0, axes=6, scale_bits=4),
               cwa_block(vals, T0 + timedelta(seconds=1), 60, 1, axes=6, scale_bits=4)]  # fmt: skip
-    path = write_cwa(tmp_path / "ax6.cwa", blocks, cwa_header(hardware=0x64))
+    path = write_cwa(tmp_path / "ax6.cwa", blocks, cwa_header(hardware=0x64, sensors=0x02))
     t, a, src = raw_rows(path)
     np.testing.assert_array_equal(a, np.vstack([acc, acc]) / 4096.0)
     np.testing.assert_allclose(t, EPOCH0 + np.arange(80) / 100.0, rtol=0, atol=ULP)
