@@ -214,3 +214,22 @@ def test_a_dash_is_no_output_file(tmp_path: Path, args: list[str], message: str)
     assert res.returncode == 2
     assert res.stderr == f"jerkcount: error: {message}\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfe\x00binary", "not a text file (not UTF-8): give a JSON file"),
+        (b"[" * 100_000 + b"]" * 100_000, "not JSON: nested too deeply"),
+    ],
+)
+def test_a_params_file_that_is_not_json_text_names_the_file(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    """A binary --params file was named '<input>'; one nested too deeply for json ended in
+    a RecursionError traceback."""
+    (tmp_path / "p.json").write_bytes(content)
+    res = _jerkcount("detect", "x.csv", "--params", "p.json", cwd=tmp_path)
+    assert res.returncode == 2
+    assert res.stderr == f"jerkcount: error: p.json: {message}\n"
+    assert res.stdout == ""
