@@ -30,8 +30,11 @@ from pathlib import Path
 
 from pipeline.errors import InputError
 
-#: Recording suffixes looked for in folders when ``pipeline.formats`` names none.
-DEFAULT_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+#: Recording suffixes looked for in folders (a ``.bin`` only when it is a GENEActiv one).
+DEFAULT_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".cwa", ".cwa.gz", ".bin", ".bin.gz")
+#: Suffixes other programs use too: a file with one is taken only when its first bytes
+#: are those of the named jerkcount dialect (:func:`pipeline.formats.recognised_format`).
+CLAIMED_SUFFIXES = {".bin": "geneactiv-bin", ".bin.gz": "geneactiv-bin"}
 #: characters that make an input a glob pattern
 GLOB_CHARS = re.compile(r"[*?\[]")
 #: what the first bytes of a ``summary.json`` written by jerkcount hold
@@ -60,15 +63,7 @@ log = logging.getLogger(__name__)
 
 
 def recording_suffixes() -> tuple[str, ...]:
-    """Suffixes of recordings found in folders: ``pipeline.formats``' list, else the default."""
-    try:
-        from pipeline import formats
-    except ImportError:  # pragma: no cover - formats is part of the package
-        return DEFAULT_SUFFIXES
-    for attr in ("EXTENSIONS", "SUFFIXES", "RECORDING_SUFFIXES"):
-        found = getattr(formats, attr, None)
-        if found:
-            return tuple(sorted({str(s).lower() for s in found}, key=len, reverse=True))
+    """Suffixes of recordings found in folders (:func:`suffix_of` takes the longest)."""
     return DEFAULT_SUFFIXES
 
 
@@ -152,13 +147,18 @@ class _Search:
             self.tables.append((path, kind))
 
     def _add_walked(self, path: Path) -> None:
-        """A file found in a folder: a recording unless hidden, in ``exclude``, a table."""
-        if not suffix_of(path, self.suffixes) or not path.is_file():
+        """A file found in a folder: a recording unless hidden, in ``exclude``, a table,
+        or a ``.bin`` that is not a GENEActiv recording."""
+        suffix = suffix_of(path, self.suffixes)
+        if not suffix or not path.is_file():
             return
+        claimed = CLAIMED_SUFFIXES.get(suffix)
         if path.name.startswith("."):
             log.info("%s: skipped: a hidden file", path)
         elif _inside(path, self.exclude):
             log.info("%s: skipped: inside the output folder %s", path, self.exclude)
+        elif claimed is not None and _dialect(path) != claimed:
+            log.info("%s: skipped: not a %s recording", path, claimed)
         else:
             self.add_found(path)
 
@@ -242,6 +242,16 @@ class _Search:
             log.info("%s: skipped: a jerkcount %s, not a recording", path, kind)
         unlisted = [self.unlisted[k] for k in sorted(self.unlisted)]
         return InputSearch(sorted(self.found), unlisted)
+
+
+def _dialect(path: Path) -> str | None:
+    """The jerkcount dialect ``path``'s first bytes claim, ``None`` if none or unreadable."""
+    from pipeline.formats import recognised_format
+
+    try:
+        return recognised_format(path)
+    except (InputError, OSError, EOFError):
+        return None
 
 
 def _is_dir(entry: os.DirEntry[str], follow: bool) -> bool:

@@ -17,7 +17,11 @@ Repairs (counted, the recording is processed):
   swapped) and were put back in time order;
 - ``dst_repeated_rows``: naive local times in the repeated hour of a daylight-saving
   change, placed by their order (before the clock steps back: summer time);
-- ``compressed_data_truncated``: a gzip/zip file ended early; what came before is read.
+- ``compressed_data_truncated``: a gzip/zip file ended early; what came before is read;
+- ``corrupt_blocks_skipped``: data blocks of a device binary (a ``.cwa`` block with a
+  bad checksum, header or timestamp, an unreadable ``.bin`` page) that were skipped;
+  the samples around them are interpolated across (a gap when longer than
+  ``max_gap_s``).
 
 Findings (reported, the samples are kept as they are): ``rate_changes`` (the rate
 inside the file changed; resampled onto the first grid), ``clipping`` (the sensor's
@@ -95,6 +99,7 @@ class DataQuality:
     out_of_order_rows: int = 0
     dst_repeated_rows: int = 0
     compressed_data_truncated: bool = False
+    corrupt_blocks_skipped: int = 0
     rate_changes: list[RateChange] = field(default_factory=list)
     clip_levels_g: dict[str, float] = field(default_factory=dict)
     clip_source: str | None = None

@@ -498,6 +498,10 @@ class RecordingStream:
             current = nxt
         self.stats.dst_repeated_rows = self._source.dst_repeated_rows
         self.stats.compressed_data_truncated = self._source.truncated
+        skipped = self._source.skipped_blocks
+        self.stats.corrupt_blocks_skipped = skipped
+        if skipped:  # the source has logged it; the outputs' quality record says it too
+            self.stats.warn(f"skipped {skipped} corrupt {self._source.unit}(s)")
         stuck.finish()
         self.stats.stuck_axes = stuck.found
         for s in stuck.found:

@@ -278,6 +278,12 @@ def test_cwa_bad_blocks_are_skipped_and_counted(tmp_path, caplog):
     # the reader sees the missing 0.8 s as gaps (longer than max_gap_s? no: interpolated)
     rec = read_recording(tmp_path / "bad.cwa")
     assert rec.fs == pytest.approx(100.0)
+    with open_recording(tmp_path / "bad.cwa") as stream:  # in the outputs' quality record
+        for _ in stream.chunks():
+            pass
+        assert stream.quality.corrupt_blocks_skipped == 2
+        assert "skipped 2 corrupt data block(s)" in stream.quality.warnings
+        assert stream.quality.as_dict()["corrupt_blocks_skipped"] == 2
 
 
 def test_cwa_unwritten_blocks_are_not_counted_as_corrupt(tmp_path):

@@ -61,7 +61,10 @@ def test_process_takes_a_folder(tmp_path: Path) -> None:
     empty.mkdir()
     res = _run("process", empty, "--out", tmp_path / "o")
     assert res.exit_code == 2
-    assert res.output == f"jerkcount: error: no recordings (.csv, .csv.gz, .parquet) in {empty}\n"
+    assert res.output == (
+        "jerkcount: error: no recordings (.csv, .csv.gz, .parquet, .cwa, .cwa.gz, .bin, "
+        f".bin.gz) in {empty}\n"
+    )
 
 
 def test_output_headers_are_the_writers_columns() -> None:
@@ -149,8 +152,8 @@ def test_a_folder_skips_the_tables_jerkcount_wrote_beside_its_recordings(
     res = _run("process", only, "--out", tmp_path / "o")
     assert res.exit_code == 2
     assert res.output == (
-        "jerkcount: error: no recordings (.csv, .csv.gz, .parquet) in "
-        f"{only} (1 jerkcount output table(s) skipped)\n"
+        "jerkcount: error: no recordings (.csv, .csv.gz, .parquet, .cwa, .cwa.gz, .bin, "
+        f".bin.gz) in {only} (1 jerkcount output table(s) skipped)\n"
     )
 
 
@@ -240,3 +243,27 @@ def test_a_folder_names_its_recordings_as_a_file_would(tmp_path: Path, monkeypat
         assert set(events["recording"]) == {"nights/a.csv"}
         summary = json.loads((tmp_path / out / "summary.json").read_text())
         assert [r["path"] for r in summary["recordings"]] == ["nights/a.csv"]
+
+
+def test_a_folder_gives_its_device_binaries(tmp_path: Path) -> None:
+    """`.cwa` and GENEActiv `.bin` files in a folder are recordings (a folder of device
+    downloads found nothing); a `.bin` that is not a GENEActiv one is passed over."""
+    import gzip
+    import shutil
+
+    formats = Path(__file__).parent / "data" / "formats"
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    shutil.copy(formats / "ax3_night.cwa", folder / "P01.cwa")
+    shutil.copy(formats / "geneactiv_night.bin", folder / "P02.bin")
+    (folder / "P03.bin.gz").write_bytes(
+        gzip.compress((formats / "geneactiv_night.bin").read_bytes())
+    )
+    (folder / "firmware.bin").write_bytes(bytes(range(256)) * 4)
+    (folder / "notes.bin").write_text("Device Identity is on the label\n")
+    assert find_inputs([folder]) == [folder / "P01.cwa", folder / "P02.bin", folder / "P03.bin.gz"]
+    res = _run("batch", folder, "--out", tmp_path / "out", "--jobs", "1", "--tz", "UTC")
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_dir()) == [
+        "P01", "P02", "P03"
+    ]  # fmt: skip

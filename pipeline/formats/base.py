@@ -134,16 +134,20 @@ class RawSource:
     """One open input file of some dialect, read as :class:`RawBlock` objects.
 
     Attributes set by subclasses: ``metadata`` (shown in outputs), ``data_line``
-    (1-based line of the first data row, for "header only"), ``size`` (bytes on disk).
+    (1-based line of the first data row, for "header only"), ``size`` (bytes on disk),
+    ``skipped_blocks`` (corrupt data blocks or pages of a device binary, not read).
     """
 
     name = "?"
+    #: what one unit of the file is called in messages about skipped ones
+    unit = "block"
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.metadata: dict[str, str] = {}
         self.data_line = 1
         self.size = 0
+        self.skipped_blocks = 0
         self.dst = DstResolver()
 
     def blocks(self, rows: int) -> Iterator[RawBlock]:
