@@ -293,8 +293,7 @@ def test_geneactiv_bin_is_read_as_geneactiv_bin(tmp_path):
     with pytest.raises(InputError) as err:
         open_source(path)
     assert str(err.value) == (
-        f"{path}: GENEActiv .bin header has no calibration 'x gain' (Calibration Data "
-        "section)"
+        f"{path}: GENEActiv .bin header has no calibration 'x gain' (Calibration Data section)"
     )
 
 

@@ -137,6 +137,5 @@ def test_replay_says_what_the_file_holds_once(caplog: pytest.LogCaptureFixture) 
     assert res.live.error is None
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert warnings == [
-        f"{path}: sample rate changes from 25 to 12.5 Hz at line 302; resampled onto the "
-        "25 Hz grid"
+        f"{path}: sample rate changes from 25 to 12.5 Hz at line 302; resampled onto the 25 Hz grid"
     ]
