@@ -912,10 +912,14 @@ def record(
     help="IANA time zone of the summary [default: this machine's zone].",
 )
 @_params_option
-def replay(rec: Path, speed: str, out_dir: Path | None, tz: str | None, params: Any) -> None:
+@_input_options
+def replay(
+    rec: Path, speed: str, out_dir: Path | None, tz: str | None, params: Any, input_options: Any
+) -> None:
     """Feed a recording through the live path (source, detector, live line, outputs).
 
-    The events are those `detect` finds in the same file.
+    The events are those `detect` finds in the same file (read with the same input
+    options).
     """
     from firmware_bridge.recorder import RecorderParams
     from firmware_bridge.recorder_live import LiveLine
@@ -923,6 +927,7 @@ def replay(rec: Path, speed: str, out_dir: Path | None, tz: str | None, params: 
     from firmware_bridge.replay_source import ReplaySource
     from pipeline.outputs import get_zone
     from pipeline.process import ProcessParams, process_recordings
+    from pipeline.reader import ReaderParams
 
     if speed.strip().lower() == "max":
         factor = None
@@ -937,7 +942,8 @@ def replay(rec: Path, speed: str, out_dir: Path | None, tz: str | None, params: 
             raise click.BadParameter("must be > 0", param_hint="--speed")
     zone = _zone(tz)
     get_zone(zone)
-    source = ReplaySource(rec, factor)
+    reader = ReaderParams(input=input_options)
+    source = ReplaySource(rec, factor, reader=reader)
     settings = RecorderParams(write=False, summarise=False, stall_s=1e9, tz=zone, detector=params)
     result = run_recorder(source, settings, LiveLine())
     if out_dir is not None:
@@ -945,7 +951,7 @@ def replay(rec: Path, speed: str, out_dir: Path | None, tz: str | None, params: 
 
         make_private_dir(out_dir)
         result.process_result = process_recordings(
-            [rec], out_dir, ProcessParams(tz=zone, detector=params)
+            [rec], out_dir, ProcessParams(tz=zone, detector=params, reader=reader)
         )
         result.summary_dir = out_dir
     _print_record_result(result)

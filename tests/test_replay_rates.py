@@ -59,3 +59,30 @@ def test_replay_equals_detect_at_every_rate(tmp_path: Path, fs: float) -> None:
 def test_replay_equals_detect_in_other_dialects(name: str) -> None:
     events, _ = _same_as_detect(FORMATS / name)
     assert events == len(detect_file(FORMATS / "night.csv").events) > 0
+
+
+def test_replay_takes_the_input_options_of_detect(tmp_path: Path) -> None:
+    """A logger's own CSV needs --time-col, --axes, --units ...: replay takes them as
+    detect does and finds detect's jerks, and its --out summary reads the file so too
+    (replay had none of these options, so such a file could not be replayed at all)."""
+    from click.testing import CliRunner
+
+    from cli import main
+
+    path = FORMATS / "other_logger.csv"
+    generic = ["--time-col", "timestamp_ms", "--time-unit", "ms", "--axes",
+               "acc_x_mg,acc_y_mg,acc_z_mg", "--units", "mg", "--delimiter", ";"]  # fmt: skip
+    runner = CliRunner()
+    det = runner.invoke(main, ["detect", str(path), "--out", str(tmp_path / "ev.csv"),
+                               "--tz", "UTC", *generic])  # fmt: skip
+    assert det.exit_code == 0, det.output
+    detected = int(det.output.split(" jerk")[0])
+    assert detected > 0
+    res = runner.invoke(main, ["replay", str(path), "--speed", "max", "--tz", "UTC",
+                               "--out", str(tmp_path / "r"), *generic])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert f"jerks      {detected} (live)" in res.output
+    events = (tmp_path / "r" / "events.csv").read_text().splitlines()
+    assert len(events) == 1 + detected
+    bare = runner.invoke(main, ["replay", str(path), "--speed", "max", "--tz", "UTC"])
+    assert bare.exit_code == 2
