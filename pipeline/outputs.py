@@ -290,10 +290,11 @@ def sidecar_paths(events_path: str | Path) -> tuple[Path, Path]:
 
 
 def default_events_path(recording_path: str | Path) -> Path:
-    """Where ``detect`` writes by default: ``night.csv`` -> ``night.events.csv`` beside it."""
+    """Where ``detect`` writes by default: ``night.csv`` -> ``night.events.csv`` beside it
+    (``night.csv.gz`` too: a compression suffix goes with the one before it)."""
     p = Path(recording_path)
-    stem = p.name[: -len(p.suffix)] if p.suffix else p.name
-    return p.with_name(f"{stem}.events.csv")
+    inner = Path(p.stem) if p.suffix.lower() in (".gz", ".zip") else p
+    return p.with_name(f"{inner.stem}.events.csv")
 
 
 def _jsonable(value: Any) -> Any:

@@ -184,6 +184,10 @@ def test_local_zone_name(monkeypatch) -> None:
 def test_paths_beside_events() -> None:
     assert default_events_path(Path("d/night.csv")) == Path("d/night.events.csv")
     assert default_events_path(Path("night")) == Path("night.events.csv")
+    # a compression suffix goes with the one before it (was night.csv.events.csv)
+    assert default_events_path(Path("d/night.csv.gz")) == Path("d/night.events.csv")
+    assert default_events_path(Path("night.cwa.gz")) == Path("night.events.csv")
+    assert default_events_path(Path("phyphox.zip")) == Path("phyphox.events.csv")
     activity, sidecar = sidecar_paths(Path("d/night.events.csv"))
     assert activity == Path("d/night.events.activity.csv")
     assert sidecar == Path("d/night.events.json")
