@@ -17,6 +17,9 @@ import datetime as dt
 #: Epoch seconds beyond this (year 5138) are not seconds (also the bound at which
 #: :func:`pipeline.formats.generic.infer_time_unit` takes numbers for milliseconds).
 MAX_EPOCH_S = 1e11
+#: Epoch seconds below this (the year 68) are no time in any unit: before the year 1
+#: no date can even be written.
+MIN_TIME_S = -6e10
 #: Epoch seconds below this (1973-03-03) are taken for time since the recording began
 #: (and below it ``infer_time_unit`` takes numbers for relative seconds).
 MIN_EPOCH_S = 1e8
@@ -35,8 +38,10 @@ _UNITS = ((1e17, "nanoseconds", "ns"), (1e14, "microseconds", None), (1e11, "mil
 def time_unit_problem(t0: float) -> str | None:
     """Why a first timestamp ``t0`` (as read, in what should be epoch seconds) cannot be
     Unix seconds, with the fix, or ``None`` when it can."""
-    if abs(t0) <= MAX_EPOCH_S:
+    if MIN_TIME_S <= t0 <= MAX_EPOCH_S:
         return None
+    if t0 < MIN_TIME_S:
+        return f"time {t0:g} s lies before the year 100: not a time in any unit (a corrupted row?)"
     if abs(t0) > MAX_ANY_UNIT:
         return (
             f"time {t0:g} is not a time in any unit (it would be past the year 5000 even in "
@@ -78,7 +83,7 @@ def later_time_problem(t: float, prev: float) -> str | None:
     """Why a time ``t`` (epoch s) is a corrupted time, or ``None``: past
     :data:`MAX_EPOCH_S` (the year 5000), or more than :data:`MAX_JUMP_S` after ``prev``,
     the latest time before it (epoch s; NaN when there is none)."""
-    if abs(t) > MAX_EPOCH_S:
+    if t > MAX_EPOCH_S or t < MIN_TIME_S:
         when = "past the year 5000" if t > 0 else "thousands of years before 1970"
         return (
             f"time {t:g} s is {when}, far from the rows around it: a corrupted time? fix "

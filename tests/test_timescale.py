@@ -87,6 +87,22 @@ def test_relative_time_warning_dates_the_recording():
     assert "1970-01-02" in (relative_time_warning(86_400.5) or "")
 
 
+def test_a_first_time_before_the_year_100_is_an_error_not_a_traceback(tmp_path):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    path = tmp_path / "old.csv"
+    path.write_text("time,ax,ay,az\n" + "".join(f"{-6.3e10 + k / 50},0,0,1\n" for k in range(200)))
+    res = CliRunner().invoke(main, ["detect", str(path), "--out", str(tmp_path / "e.csv")])
+    assert res.exit_code == 2, res.exception  # was a traceback (no date before the year 1)
+    assert res.output == (
+        f"jerkcount: error: {path}:2: time -6.3e+10 s lies before the year 100: not a time in "
+        "any unit (a corrupted row?)\n"
+    )
+    assert time_unit_problem(-5.9e10) is None  # the year 100 and later: a date
+
+
 def test_default_columns_from_well_known_names():
     assert default_axes(["time", "ax", "ay", "az"]) == ("ax", "ay", "az")
     assert default_axes(["Timestamp", " X ", "Y", "Z"]) == ("x", "y", "z")
