@@ -82,7 +82,7 @@ def atomic_write(path: str | Path, mode: str = "w", newline: str | None = "") ->
         with open(path, mode, **kwargs) as fh:
             yield fh
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent, path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as err:  # a folder that cannot hold files: name the file, not the temp
@@ -105,6 +105,31 @@ def atomic_write(path: str | Path, mode: str = "w", newline: str | None = "") ->
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def make_folder(folder: Path, for_path: Path | None = None) -> None:
+    """``folder`` and its parents, made where missing. Where a part of the way is a file,
+    a :class:`NotADirectoryError` naming ``for_path`` (default ``folder``), the output
+    that cannot be written, and the file in the way (``mkdir`` would say only "File
+    exists" or "Not a directory")."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as err:
+        target = for_path or folder
+        blocker = next((p for p in (*reversed(folder.parents), folder) if _is_file(p)), None)
+        if blocker is None:
+            raise
+        raise NotADirectoryError(
+            errno.ENOTDIR, f"cannot be written: {blocker} is a file, not a folder", str(target)
+        ) from err
+
+
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` is there and is not a folder (links followed)."""
+    try:
+        return not stat.S_ISDIR(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def renamed(err: Exception, names: dict[str, str]) -> Exception:
@@ -146,8 +171,8 @@ def file_set(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
             raise
         raise named from err
     finally:
-        for standin in standins:
-            with contextlib.suppress(FileNotFoundError):
+        for standin in standins:  # (its folder may be a file: no stand-in was made)
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
                 os.unlink(standin)
 
 
@@ -155,7 +180,7 @@ def run_folder(parent: str | Path, prefix: str) -> Path:
     """A new hidden working folder of this run in ``parent``, ``prefix-<pid>-<random>``
     (mode 0700); first removes those a killed run left (:func:`clear_stale`)."""
     parent = Path(parent)
-    parent.mkdir(parents=True, exist_ok=True)
+    make_folder(parent)
     clear_stale(parent, prefix)
     return Path(tempfile.mkdtemp(prefix=f"{prefix}-{os.getpid()}-", dir=parent))
 

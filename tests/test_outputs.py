@@ -378,3 +378,43 @@ def test_detect_with_a_folder_where_its_sidecar_goes_writes_nothing(tmp_path: Pa
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["night.csv", "truth.csv", "x.json", *old]
     )
+
+
+@pytest.mark.parametrize(
+    ("command", "named"),
+    [
+        (["detect", "{rec}", "--out", "{rec}/x.csv"], "{rec}/x.activity.csv"),
+        (["detect", "{rec}", "--out", "{file}/deeper/x.csv"], "{file}/deeper/x.activity.csv"),
+        (["process", "{rec}", "--out", "{rec}/o", "--tz", "UTC"], "{rec}/o"),
+        (["simulate", "--out", "{file}/a.csv", "--truth", "{tmp}/t.csv", "--hours", "0.01"],
+         "{file}/a.csv"),
+    ],
+)  # fmt: skip
+def test_an_output_under_a_file_names_the_file_in_the_way(
+    tmp_path: Path, command: list[str], named: str
+) -> None:
+    """`--out night.csv/x.csv`: one line naming the output and the file in the way, exit
+    2, nothing left (it named a hidden stand-in: `.x.activity.csv.7754.set: Not a
+    directory`, or said `File exists`)."""
+    from click.testing import CliRunner
+
+    from cli import main
+    from pipeline.writer import write_samples_csv
+    from sim import NightConfig, simulate_night
+
+    rec = tmp_path / "n.csv"
+    night = simulate_night(NightConfig(hours=0.05, fs=50, seed=1))
+    write_samples_csv(rec, night.time, night.acc, night.metadata())
+    other = tmp_path / "notes.txt"
+    other.write_text("a file\n")
+    fill = {"rec": str(rec), "file": str(other), "tmp": str(tmp_path)}
+    args = [a.format(**fill) for a in command]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2, res.output
+    blocker = rec if "{rec}/" in command[command.index("--out") + 1] else other
+    assert res.output.splitlines()[-1] == (
+        f"jerkcount: error: {named.format(**fill)}: cannot be written: {blocker} is a file, "
+        "not a folder"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
