@@ -20,6 +20,7 @@ import click
 
 from pipeline import __version__
 from pipeline.errors import InputError, describe_error
+from pipeline.events import jerks_text
 from pipeline.memtune import keep_freed_memory
 
 EXIT_INPUT = 2
@@ -355,7 +356,7 @@ def simulate(
     write_night(night, out, truth)
     jerks = int((night.truth["kind"] == "jerk").sum())
     click.echo(
-        f"simulated {hours:g} h at {fs:g} Hz with {jerks} jerks ({pattern}) "
+        f"simulated {hours:g} h at {fs:g} Hz with {jerks_text(jerks)} ({pattern}) "
         f"-> {out}, truth -> {truth}"
     )
 
@@ -589,7 +590,7 @@ def _run_process(recs: Sequence[Path], out_dir: Path, params: Any) -> Any:
         click.echo(line)
     names = ", ".join(p.name for p in result.paths.values())
     click.echo(
-        f"{len(result.windows)} window(s), {len(result.combined.events)} jerks -> "
+        f"{len(result.windows)} window(s), {jerks_text(len(result.combined.events))} -> "
         f"{out_dir}/ ({names})"
     )
     return result
@@ -647,7 +648,7 @@ def demo(out_dir: Path, hours: float, tz: str | None) -> None:
     night = simulate_night(config)
     write_night(night, rec, truth)
     n_true = int((night.truth["kind"] == "jerk").sum())
-    click.echo(f"  recording    {rec}  ({len(night.time):,} samples, {n_true} true jerks)")
+    click.echo(f"  recording    {rec}  ({len(night.time):,} samples, {jerks_text(n_true, 'true')})")
     result = _run_process([rec], out_dir, ProcessParams(tz=zone))
     score = score_files(truth, result.paths["events"])
     click.echo(f"against the truth in {truth}:")

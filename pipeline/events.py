@@ -65,3 +65,9 @@ DAILY_FIRST_COLUMNS = [
     "jerks_per_hour",
     "pattern",
 ]
+
+
+def jerks_text(n: int, adjective: str = "") -> str:
+    """``n`` jerks in words: ``1 jerk``, ``2 jerks`` (``1 true jerk`` with ``adjective``)."""
+    word = "jerk" if n == 1 else "jerks"
+    return f"{n} {adjective} {word}" if adjective else f"{n} {word}"

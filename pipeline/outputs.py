@@ -36,7 +36,13 @@ import numpy as np
 from pipeline import __version__
 from pipeline.atomic import atomic_write, file_set, special_file
 from pipeline.errors import InputError
-from pipeline.events import ACTIVITY_COLUMNS, EVENT_COLUMNS, ActivityPeriod, JerkEvent
+from pipeline.events import (
+    ACTIVITY_COLUMNS,
+    EVENT_COLUMNS,
+    ActivityPeriod,
+    JerkEvent,
+    jerks_text,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -338,7 +344,7 @@ class DetectionSummary:
     def line(self, path: str | Path) -> str:
         """The one-line report printed by ``jerkcount detect``."""
         return (
-            f"{self.jerks} jerks in {self.recorded_h:.2f} h ({self.rate_per_h:.1f}/h), "
+            f"{jerks_text(self.jerks)} in {self.recorded_h:.2f} h ({self.rate_per_h:.1f}/h), "
             f"{self.activity_min:.1f} activity minutes -> {path}"
         )
 

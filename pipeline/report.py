@@ -39,6 +39,7 @@ from pipeline import __version__
 from pipeline import report_html as H
 from pipeline import report_plots as P
 from pipeline.atomic import atomic_write
+from pipeline.events import jerks_text
 from pipeline.pattern_stats import FreeAxis
 from pipeline.pulse import RELIABLE_HZ
 from pipeline.report_data import (
@@ -76,11 +77,6 @@ def _fmt(value: object, digits: int = 1, unit: str = "") -> str:
 def _count(value: object) -> int:
     v = _num(value)
     return int(round(v)) if math.isfinite(v) else 0
-
-
-def _jerks(n: int) -> str:
-    """``n`` jerks in words: ``1 jerk``, ``2 jerks``."""
-    return f"{n} jerk{'' if n == 1 else 's'}"
 
 
 def _minutes(value: object) -> str:
@@ -408,7 +404,7 @@ def _figures(data: ReportData, night: NightView, selected: int) -> str:
                 recorded,
                 not_recorded(data, night),
             ),
-            f"Timeline of {night.day}, {span}: {_jerks(len(times))} drawn as vertical lines "
+            f"Timeline of {night.day}, {span}: {jerks_text(len(times))} drawn as vertical lines "
             f"as tall as their size; {kinds['movement'] + kinds['rhythmic']} activity periods and "
             f"{kinds['nonwear']} non-wear periods shaded.",
             "Each line is one jerk; the taller the line, the bigger the jerk. Shaded: times the "
@@ -421,7 +417,7 @@ def _figures(data: ReportData, night: NightView, selected: int) -> str:
     if hj.size and hj.max() > 0:
         i = int(np.argmax(hj))
         busiest = f"; most in the hour from {clock.label(float(h.num('_start')[i]))}"
-        busiest += f" ({_jerks(int(hj[i]))})"
+        busiest += f" ({jerks_text(int(hj[i]))})"
     pats = h.text("pattern") if "pattern" in h else [""] * len(h)
     out.append(
         H.figure(

@@ -418,3 +418,15 @@ def test_an_output_under_a_file_names_the_file_in_the_way(
         "not a folder"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_one_jerk_is_one_jerk_in_the_lines() -> None:
+    """`detect`'s line, `simulate`'s, `process`'s and `demo`'s said "1 jerks"."""
+    from pipeline.events import jerks_text
+    from pipeline.outputs import DetectionSummary
+
+    assert [jerks_text(n) for n in (0, 1, 2)] == ["0 jerks", "1 jerk", "2 jerks"]
+    assert jerks_text(1, "true") == "1 true jerk"
+    one = DetectionSummary(jerks=1, span_h=0.5, recorded_h=0.5, rate_per_h=2.0,
+                           activity_min=0.0, gaps=0, gap_min=0.0)  # fmt: skip
+    assert one.line("e.csv") == "1 jerk in 0.50 h (2.0/h), 0.0 activity minutes -> e.csv"
