@@ -207,6 +207,18 @@ def process_file(
     return RecordingResult(path, detection, nonwear, file)
 
 
+def _check_once(paths: Sequence[str | Path]) -> None:
+    """:class:`InputError` for a recording given twice (the same file by two names, or a
+    folder and a file in it): it would only overlap itself."""
+    seen: dict[str, str | Path] = {}
+    for p in paths:
+        key = os.path.realpath(p)
+        if key in seen:
+            also = "" if str(seen[key]) == str(p) else f" (also as {seen[key]})"
+            raise InputError(p, f"given twice{also}: give each recording once")
+        seen[key] = p
+
+
 def _starts(paths: Sequence[Path], reader: ReaderParams) -> list[tuple[float, Path]]:
     """``(t0, path)`` of every recording (header only), sorted by t0.
 
@@ -240,6 +252,7 @@ def process_recordings(
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(out_dir, "is not a directory (--out needs a folder)")
     check_spares_inputs([out_dir / name for name in FILE_NAMES.values()], paths)
+    _check_once(paths)
     ordered = _starts([Path(p) for p in paths], params.reader)
     results: list[RecordingResult] = []
     for k, (_, path) in enumerate(ordered):

@@ -511,3 +511,25 @@ def test_a_named_pipe_is_refused_at_once(tmp_path: Path, command: str) -> None:
         "reads a recording more than once, so save it to a file first"
     )
     assert not (tmp_path / "o").exists()
+
+
+def test_a_recording_given_twice_is_one_line(tmp_path: Path) -> None:
+    """`process n.csv n.csv` (or a folder and a file in it) said that n.csv overlaps
+    n.csv; it says it was given twice, and nothing is written."""
+    night = simulate_night(NightConfig(hours=0.05, fs=50, seed=2))
+    rec = tmp_path / "in" / "n.csv"
+    rec.parent.mkdir()
+    write_samples_csv(rec, night.time, night.acc, night.metadata())
+    link = tmp_path / "same.csv"
+    link.symlink_to(rec)
+    cases = [
+        ([rec, rec], f"{rec}: given twice: give each recording once"),
+        ([rec, link], f"{link}: given twice (also as {rec}): give each recording once"),
+        ([rec.parent, rec], f"{rec}: given twice: give each recording once"),
+    ]
+    for given, message in cases:
+        out = tmp_path / "out"
+        res = CliRunner().invoke(main, ["process", *map(str, given), "--out", str(out)])
+        assert res.exit_code == 2, res.output
+        assert res.output == f"jerkcount: error: {message}\n"
+        assert not out.exists()
