@@ -26,6 +26,8 @@ from pipeline.memtune import keep_freed_memory
 EXIT_INPUT = 2
 #: exit status when writing an output failed (disk full, quota, I/O error)
 EXIT_IO = 1
+#: The slowest replay (recording seconds per second): 100 times slower than real time.
+MIN_REPLAY_SPEED = 0.01
 #: exit status of a command ended by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it)
 EXIT_INTERRUPTED = 130
 #: exit status when what it printed to had no reader any more (128 + SIGPIPE, as shells
@@ -709,6 +711,9 @@ def batch(
     from pipeline.process import ProcessParams
     from pipeline.windows import resolve_day_start
 
+    if scheduler is not None and not scheduler.strip():  # an unset variable: not a local run
+        raise click.BadParameter("give the scheduler's address, e.g. tcp://host:8786",
+                                 param_hint="--scheduler")  # fmt: skip
     if scheduler and jobs is not None:
         raise click.UsageError("--jobs is for a local run; the cluster's workers set the pace "
                                "with --scheduler")  # fmt: skip
@@ -939,8 +944,9 @@ def replay(
             raise click.BadParameter(
                 f"{speed!r} is not a number or max", param_hint="--speed"
             ) from None
-        if not factor > 0:
-            raise click.BadParameter("must be > 0", param_hint="--speed")
+        if not factor >= MIN_REPLAY_SPEED or not math.isfinite(factor):
+            raise click.BadParameter(f"must be a number from {MIN_REPLAY_SPEED:g} up (or max)",
+                                     param_hint="--speed")  # fmt: skip
     zone = _zone(tz)
     get_zone(zone)
     reader = ReaderParams(input=input_options)

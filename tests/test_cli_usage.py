@@ -61,6 +61,12 @@ RECORD = ["record", "--source", "serial:/nonexistent/port", "--out", "nights"]
         (["demo", "--hours", "nan"], "Invalid value for '--hours': 'nan' is not a finite number."),
         (["replay", "x.csv", "--speed", "junk"],
          "Invalid value for --speed: 'junk' is not a number or max"),
+        (["replay", "x.csv", "--speed", "1e-300"],  # waited for ever
+         "Invalid value for --speed: must be a number from 0.01 up (or max)"),
+        (["replay", "x.csv", "--speed", "inf"],
+         "Invalid value for --speed: must be a number from 0.01 up (or max)"),
+        (["batch", "x.csv", "--out", "o", "--scheduler", ""],  # ran locally without a word
+         "Invalid value for --scheduler: give the scheduler's address, e.g. tcp://host:8786"),
         (["detect"], "Missing argument 'REC'."),
         (["nosuchcommand"], "No such command 'nosuchcommand'."),
     ],
