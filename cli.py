@@ -181,12 +181,7 @@ def _params_option(command: Any) -> Any:
         from pipeline.params import DetectorParams, read_params_file
 
         path = kwargs.pop("params_file")
-        try:
-            kwargs["params"] = read_params_file(path) if path is not None else DetectorParams()
-        except UnicodeDecodeError:  # it was named '<input>', not the file
-            raise InputError(path, "not a text file (not UTF-8): give a JSON file") from None
-        except RecursionError:  # json's traceback
-            raise InputError(path, "not JSON: nested too deeply") from None
+        kwargs["params"] = read_params_file(path) if path is not None else DetectorParams()
         return command(*args, **kwargs)
 
     return click.option(

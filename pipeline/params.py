@@ -276,11 +276,18 @@ def read_params_file(path: str | Path) -> DetectorParams:
     the file (and line, for bad JSON) for anything else.
     """
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(path, "no such file") from None
+    except UnicodeDecodeError:  # it would be named '<input>', not the file
+        raise InputError(path, "not a text file (not UTF-8): give a JSON file") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise InputError(path, f"not JSON: {err.msg}", line=err.lineno) from None
+    except RecursionError:  # json's own traceback
+        raise InputError(path, "not JSON: nested too deeply") from None
     if isinstance(data, dict) and isinstance(data.get("detector_params"), dict):
         data = data["detector_params"]
     elif isinstance(data, dict) and isinstance(data.get("parameters"), dict):

@@ -216,3 +216,19 @@ def test_a_bad_value_on_the_command_line_is_one_line_and_status_2(
         f"jerkcount: error: {bad}: frame_s must be at least 0.01 s and at most 10 s, not 0"
     ]
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_a_missing_params_file_says_no_such_file_as_a_recording_does(tmp_path: Path) -> None:
+    """It said `No such file or directory` (errno's text) where a missing recording says
+    `no such file`; a binary file and JSON nested too deeply are named too."""
+    with pytest.raises(InputError) as err:
+        read_params_file(tmp_path / "nope.json")
+    assert (err.value.path, err.value.message) == (str(tmp_path / "nope.json"), "no such file")
+    binary = tmp_path / "b.json"
+    binary.write_bytes(b"\xff\xfe\x00{")
+    with pytest.raises(InputError, match="not a text file"):
+        read_params_file(binary)
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(InputError, match="nested too deeply"):
+        read_params_file(deep)
