@@ -219,3 +219,18 @@ def write_all(folder: Path = FIXTURES) -> dict[str, Path]:
 if __name__ == "__main__":
     for name, p in write_all().items():
         print(f"{name:18s} {p}  ({p.stat().st_size:,} bytes)")
+
+
+def raw_rows(path: Path, **options: object) -> tuple[np.ndarray, np.ndarray, object]:
+    """``(t, a, source)`` of every raw row of ``path`` as its dialect's source reads it
+    (epoch s ``(n,)``, g ``(n, 3)``; no checks, no grid), with ``InputOptions(**options)``."""
+    from pipeline.formats import InputOptions, open_source
+
+    src = open_source(path, InputOptions(**options))  # type: ignore[arg-type]
+    try:
+        blocks = list(src.blocks(1000))
+    finally:
+        src.close()
+    t = np.concatenate([b.t for b in blocks])
+    a = np.concatenate([b.a for b in blocks])
+    return t, a, src

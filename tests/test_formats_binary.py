@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from format_fixtures import raw_rows
 
 from pipeline.errors import InputError
 from pipeline.formats import InputOptions, detect_format, open_source
@@ -123,18 +124,6 @@ def write_cwa(path: Path, blocks: list[bytes], header: bytes | None = None,
     data = (header or cwa_header()) + b"".join(blocks)
     path.write_bytes(gzip.compress(data) if compress else data)
     return path
-
-
-def raw_rows(path: Path, **options: object) -> tuple[np.ndarray, np.ndarray, object]:
-    """``(t, a, source)`` of every raw row of ``path`` (epoch s, g)."""
-    src = open_source(path, InputOptions(**options))  # type: ignore[arg-type]
-    try:
-        blocks = list(src.blocks(1000))
-    finally:
-        src.close()
-    t = np.concatenate([b.t for b in blocks])
-    a = np.concatenate([b.a for b in blocks])
-    return t, a, src
 
 
 EPOCH0 = T0.replace(tzinfo=UTC).timestamp()

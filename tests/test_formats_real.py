@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from format_fixtures import raw_rows
 
 from pipeline.errors import InputError
 from pipeline.formats import InputOptions, open_source
@@ -27,14 +28,8 @@ def _write(path: Path, lines: list[str]) -> Path:
 
 def _read(path: Path, **options: object) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
     """``(t, a, metadata)`` of every raw row of ``path`` (epoch s, g)."""
-    src = open_source(path, InputOptions(**options))  # type: ignore[arg-type]
-    try:
-        blocks = list(src.blocks(1000))
-    finally:
-        src.close()
-    t = np.concatenate([b.t for b in blocks])
-    a = np.concatenate([b.a for b in blocks])
-    return t, a, src.metadata
+    t, a, src = raw_rows(path, **options)
+    return t, a, src.metadata  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------------------ ActiLife
