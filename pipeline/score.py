@@ -10,12 +10,15 @@ one) do not depend on the order of the sweep: a truth at 10.0 s with detections 
 9.8 and 10.02 s pairs 10.02 (20 ms), not the earlier 9.8 (-200 ms). The times are
 cut into independent stretches wherever two consecutive onsets (of either file) lie
 more than the tolerance apart (no pair can cross such a cut); a stretch with one
-truth and one detection is paired directly, a larger one by an assignment solver
-(:func:`scipy.optimize.linear_sum_assignment`) whose costs put the number of pairs
-first and the total error second. A stretch whose detections times truths exceed
-:data:`SOLVER_CELLS` (a dense run of false detections, a tolerance of seconds) is
-matched by the two-pointer sweep, which is maximum too (pair the earliest unmatched
-truth with the earliest detection that can still reach it) but not nearest.
+truth and one detection is paired directly, a larger one by dynamic programming over
+its sorted onsets that puts the number of pairs first and the total error second.
+That is exact because on a line some best matching never crosses: for ``d1 < d2``
+and ``t2 < t1``, the pairs ``(d1, t2)``, ``(d2, t1)`` lie within tolerance whenever
+``(d1, t1)``, ``(d2, t2)`` do, and their total error is no larger. A stretch whose
+detections times truths exceed :data:`SOLVER_CELLS` (a dense run of false
+detections, a tolerance of seconds) is matched by the two-pointer sweep, which is
+maximum too (pair the earliest unmatched truth with the earliest detection that can
+still reach it) but not nearest.
 ``tests/test_score.py`` checks both against brute force on random inputs.
 
 "Within tolerance" allows :data:`MATCH_SLACK_S` (1 µs) of floating-point rounding:
@@ -48,7 +51,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from pipeline.errors import InputError
 from pipeline.score_io import Onsets, read_onset_table, read_onsets
@@ -65,8 +67,8 @@ DEFAULT_TOLERANCE_S = 0.3
 #: Seconds of floating-point rounding allowed on top of the tolerance (epoch seconds
 #: as float64 carry ~0.2 µs; the CSVs hold times to 0.1 ms).
 MATCH_SLACK_S = 1e-6
-#: Largest stretch (detections x truths, the solver's matrix: 8 MB, ~0.1 s) matched
-#: nearest-first by the assignment solver; beyond, the two-pointer sweep.
+#: Largest stretch (detections x truths: the cells of the dynamic programme, about a
+#: second in all) matched nearest-first; beyond, the two-pointer sweep.
 SOLVER_CELLS = 1_000_000
 #: Columns of the matches CSV, in order (``jerkcount score --matches``).
 MATCH_COLUMNS = (
@@ -187,12 +189,36 @@ def _match_stretch(ds: np.ndarray, ts: np.ndarray, reach: float) -> list[tuple[i
         return [(0, 0)] if abs(ds[0] - ts[0]) <= reach else []
     if ds.size * ts.size > SOLVER_CELLS:
         return _sweep(ds, ts, reach)
-    err = np.abs(ds[:, None] - ts[None, :])
-    allowed = err <= reach
-    # each pair is worth more than all errors together: the count first, then the error
-    worth = reach * (min(ds.size, ts.size) + 1) + 1.0
-    rows, cols = linear_sum_assignment(np.where(allowed, err - worth, 0.0))
-    return [(int(a), int(b)) for a, b in zip(rows, cols, strict=True) if allowed[a, b]]
+    return _nearest(ds.tolist(), ts.tolist(), reach)
+
+
+def _nearest(ds: list[float], ts: list[float], reach: float) -> list[tuple[int, int]]:
+    """Of the non-crossing matchings of the sorted ``ds`` and ``ts`` within ``reach``
+    (among which is a best one, see the module docstring), one with the most pairs and,
+    of those, the least total error: ``best[i][j]`` is ``(pairs, -error)`` for the
+    first ``i`` detections and ``j`` truths."""
+    n, m = len(ds), len(ts)
+    best = [[(0, 0.0)] * (m + 1) for _ in range(n + 1)]
+    for i in range(1, n + 1):
+        row, above = best[i], best[i - 1]
+        for j in range(1, m + 1):
+            pick = max(above[j], row[j - 1])
+            err = abs(ds[i - 1] - ts[j - 1])
+            if err <= reach:
+                count, neg = above[j - 1]
+                pick = max(pick, (count + 1, neg - err))
+            row[j] = pick
+    pairs: list[tuple[int, int]] = []
+    i, j = n, m
+    while i and j:  # walk back the choices
+        if best[i][j] == best[i - 1][j]:
+            i -= 1
+        elif best[i][j] == best[i][j - 1]:
+            j -= 1
+        else:
+            pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+    return pairs[::-1]
 
 
 def _sweep(ds: np.ndarray, ts: np.ndarray, reach: float) -> list[tuple[int, int]]:
