@@ -101,6 +101,25 @@ class EpochStats:
     still: bool
 
 
+def _median_bias(m: np.ndarray) -> np.ndarray:
+    """Median over blocks / true noise variance, for blocks of ``m`` first differences.
+
+    A block's ``mean(diff²) / 2`` of white Gaussian noise is unbiased, but its
+    distribution is skewed, so the median over blocks lies below the noise variance.
+    The sum of ``m`` squared differences has mean ``2 m σ²`` and variance ``12 m σ⁴``
+    (neighbouring differences share a sample), a scaled χ² with ``k = 2 m / 3``
+    degrees of freedom, whose median is ``k (1 - 2 / (9 k))³`` (Wilson-Hilferty).
+    Dividing by this factor (0.961 for 1-s blocks at 25 Hz, 0.990 at 100 Hz) makes
+    the noise estimate unbiased; without it pure noise at 25 Hz came out as
+    micro-motion (excess > 0) in 63 % of epochs instead of half, and beyond the still
+    limit about ten times too often.
+
+    ``m`` ``(E,)`` mean differences per block; returns ``(E,)`` factors in (0, 1].
+    """
+    k = np.maximum(2.0 * m / 3.0, 1.0)
+    return (1.0 - 2.0 / (9.0 * k)) ** 3
+
+
 class NonWearTracker:
     """Streaming non-wear detector on one recording grid (``t0`` epoch s UTC, ``fs`` Hz).
 
@@ -264,6 +283,7 @@ class NonWearTracker:
         hi = np.take_along_axis(ratio, np.maximum(k // 2, 0)[:, None, None], axis=1)
         with np.errstate(invalid="ignore"):
             noise_var = np.where(k[:, None] > 0, (lo[:, 0] + hi[:, 0]) / 2.0, 0.0)
+        noise_var /= _median_bias(np.where(has_d, dn, 0.0).sum(axis=1) / np.maximum(k, 1))[:, None]
         inv_n = np.where(ok, 1.0 / n_ok, 0.0).sum(axis=1) / nb_safe
         mean_noise = noise_var * inv_n[:, None]  # (E, 3) variance of a block mean
         excess = (var - mean_noise).sum(axis=1)
