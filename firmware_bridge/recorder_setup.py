@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 from dataclasses import dataclass
 
@@ -18,11 +19,14 @@ from firmware_bridge.source import Source
 log = logging.getLogger(__name__)
 
 BLE_PROFILES = ("polar", "microbit", "witmotion", "nus")
+MAX_DURATION_S = 366 * 86400.0
+"""The longest ``--duration``, s (366 days): anything longer is a typing slip."""
 _DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
 
 
 def parse_duration(text: str) -> float:
-    """``8h``, ``90m``, ``1h30m``, ``45s`` or plain seconds -> seconds (> 0)."""
+    """``8h``, ``90m``, ``1h30m``, ``45s`` or plain seconds -> seconds (> 0, finite,
+    at most :data:`MAX_DURATION_S`); :class:`ConfigurationError` otherwise."""
     s = text.strip().lower().replace(" ", "")
     try:
         value = float(s)
@@ -34,8 +38,12 @@ def parse_duration(text: str) -> float:
             ) from None
         h, mi, se = (float(g) if g else 0.0 for g in m.groups())
         value = h * 3600 + mi * 60 + se
+    if not math.isfinite(value):  # 'inf', 'nan', '1e400', 400 digits and an h
+        raise ConfigurationError(f"duration must be a finite time, got {text!r}")
     if not value > 0:
         raise ConfigurationError(f"duration must be > 0, got {text!r}")
+    if value > MAX_DURATION_S:
+        raise ConfigurationError(f"duration must be at most 366 days (8784h), got {text!r}")
     return value
 
 

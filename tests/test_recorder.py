@@ -134,6 +134,43 @@ def test_options() -> None:
         make_source("ble:AA:BB:CC:DD:EE:FF", None, "fitbit")
 
 
+@pytest.mark.parametrize("text", ["inf", "1e400", "-inf", "nan", "Infinity", "1" + "0" * 400 + "h"])
+def test_parse_duration_refuses_what_is_not_a_finite_time(text: str) -> None:
+    """The function itself, not only the CLI (whose message this is): before, ``inf``
+    and ``1e400`` came back as ``inf`` seconds, ``nan`` as "must be > 0"."""
+    with pytest.raises(ConfigurationError) as err:
+        parse_duration(text)
+    assert str(err.value) == f"duration must be a finite time, got {text!r}"
+
+
+@pytest.mark.parametrize("text", ["1e300", "8785h", "31622401"])
+def test_parse_duration_refuses_more_than_a_year(text: str) -> None:
+    with pytest.raises(ConfigurationError) as err:
+        parse_duration(text)
+    assert str(err.value) == f"duration must be at most 366 days (8784h), got {text!r}"
+
+
+def test_parse_duration_takes_a_year() -> None:
+    assert parse_duration("8784h") == parse_duration("31622400") == 366 * 86400
+
+
+def test_cli_duration_messages_unchanged(tmp_path: Path) -> None:
+    """`record --duration 1e400` and `inf`: the CLI's one line as before, exit 2."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    for text in ("1e400", "inf"):
+        r = subprocess.run(
+            [sys.executable, "-m", "cli", "record", "--source", "serial:/dev/x", "--protocol",
+             "text", "--duration", text, "--out", str(tmp_path / "out")],
+            capture_output=True, text=True, env=env, timeout=60,
+        )  # fmt: skip
+        assert r.returncode == 2, r.stderr
+        assert r.stderr == f"jerkcount: error: duration must be a finite time, got {text!r}\n"
+    assert not (tmp_path / "out").exists()
+
+
 # ----------------------------------------------------------------------- recorder
 class ScriptedSource(Source):
     """Device-clock batches of 0.1 s at 100 Hz (a step "one": a single sample); a script
