@@ -91,7 +91,9 @@ class NonWearParams:
 class EpochStats:
     """One judged epoch: ``start``/``end`` epoch s UTC, ``excess_g`` rms micro-motion
     beyond sensor noise (g), ``limit_g`` the still limit it was compared with (g),
-    ``mean`` the mean acceleration vector (g), ``still`` the verdict."""
+    ``mean`` the mean acceleration vector (g), ``still`` the verdict; ``excess_g2``
+    the excess variance itself (g², negative when below the noise) and ``se_g2`` its
+    standard error for pure noise (g²), which a still run pools."""
 
     start: float
     end: float
@@ -99,6 +101,8 @@ class EpochStats:
     limit_g: float
     mean: np.ndarray
     still: bool
+    excess_g2: float = 0.0
+    se_g2: float = 0.0
 
 
 def _median_bias(m: np.ndarray) -> np.ndarray:
@@ -163,6 +167,8 @@ class NonWearTracker:
         self._run: tuple[float, float] | None = None
         self._ref: np.ndarray | None = None
         self._bridged = 0.0
+        # the current run's sum of excess (g²), sum of SE² (g⁴) and epochs
+        self._pool = (0.0, 0.0, 0.0)
 
     # ------------------------------------------------------------ streaming
     def feed(self, chunk: Chunk) -> None:
@@ -249,7 +255,7 @@ class NonWearTracker:
             if self._on_epoch is not None:
                 self._on_epoch(st)
             if st.still:
-                self._still(st.start, st.end, st.mean)
+                self._still(st)
             else:
                 self._close()
 
@@ -308,20 +314,40 @@ class NonWearTracker:
                     float(np.sqrt(limit[i])),
                     mean_vec[i],
                     bool(still[i]),
+                    float(excess[i]),
+                    float(se[i]),
                 )
             )
         return out
 
-    def _still(self, start: float, end: float, mean: np.ndarray) -> None:
+    def _still(self, st: EpochStats) -> None:
         if self._run is not None and self._ref is not None:
-            if float(np.linalg.norm(mean - self._ref)) > self.params.turn_g:
+            if float(np.linalg.norm(st.mean - self._ref)) > self.params.turn_g:
                 self._close()
         if self._run is None:
-            self._run = (start, end)
+            self._run = (st.start, st.end)
         else:
-            self._run = (self._run[0], end)
-        self._ref = mean
+            self._run = (self._run[0], st.end)
+        self._ref = st.mean
         self._bridged = 0.0
+        total, var, count = self._pool
+        self._pool = (total + st.excess_g2, var + st.se_g2**2, count + 1.0)
+
+    def _pooled_still(self) -> bool:
+        """Whether the run's epochs together show no micro-motion: their mean excess
+        within ``max(still_g², z · SE / sqrt(epochs))`` of pure noise.
+
+        Each epoch passed on its own, but a weak, steady motion (a still sleeper's
+        breathing on a noisy or slow sensor) can stay under one epoch's limit every
+        minute; over a run of 30 or more epochs its mean excess stands out, while a
+        table's stays at zero.
+        """
+        total, var, count = self._pool
+        if count < 2:
+            return True
+        mean, se = total / count, np.sqrt(var) / count
+        p = self.params
+        return bool(mean <= max(p.still_g**2, p.z * se))
 
     def _unknown(self, seconds: float) -> None:
         if self._run is None:
@@ -334,8 +360,13 @@ class NonWearTracker:
         if self._run is not None:
             start, end = self._run
             if end - start >= self.params.min_s - 1e-6:
-                self.periods.append(ActivityPeriod(start, end, NONWEAR))
-                log.info("non-wear %.1f min from t=%.1f", (end - start) / 60.0, start)
+                if self._pooled_still():
+                    self.periods.append(ActivityPeriod(start, end, NONWEAR))
+                    log.info("non-wear %.1f min from t=%.1f", (end - start) / 60.0, start)
+                else:
+                    log.info("still %.1f min from t=%.1f, but with steady micro-motion: "
+                             "worn", (end - start) / 60.0, start)  # fmt: skip
         self._run = None
         self._ref = None
         self._bridged = 0.0
+        self._pool = (0.0, 0.0, 0.0)
