@@ -69,6 +69,9 @@ class Calibration:
     offset_g, scale : per-axis correction, calibrated = offset + scale * raw.
     error_before_g, error_after_g : RMS of ``|v| - 1`` over the still windows, g.
     still_windows : windows used; hours_scanned : hours of data the first pass read.
+    reason : the status in one plain sentence with its numbers (why a calibration was
+        refused: how many still windows, which side of which axis has none, how far
+        from 1 g the still vectors are, or how the fit failed).
     """
 
     status: str = "not enough still periods"
@@ -78,6 +81,7 @@ class Calibration:
     error_after_g: float | None = None
     still_windows: int = 0
     hours_scanned: float = 0.0
+    reason: str = ""
 
     @property
     def applied(self) -> bool:
@@ -100,6 +104,11 @@ class StillWindows:
         self.p = params or CalibrationParams()
         self.min_n = max(2, int(0.5 * self.p.window_s * fs))
         self.means: list[np.ndarray] = []
+        #: windows with enough samples seen, still or not, and the smallest largest-axis
+        #: SD among them (g): a quietest window above ``still_sd_g`` means the sensor's
+        #: noise alone keeps every window from being still
+        self.windows_seen = 0
+        self.quietest_sd_g: float | None = None
         self.t_first: float | None = None
         self.t_last: float | None = None
         self._open: tuple[int, int, np.ndarray, np.ndarray] | None = None
@@ -147,6 +156,10 @@ class StillWindows:
         mean = s1 / n
         sd = np.sqrt(np.maximum(s2 / n - mean * mean, 0.0))
         norm = float(np.linalg.norm(mean))
+        self.windows_seen += 1
+        top = float(sd.max())
+        if self.quietest_sd_g is None or top < self.quietest_sd_g:
+            self.quietest_sd_g = top
         if (sd < self.p.still_sd_g).all() and 0.5 < norm < 1.5:
             self.means.append(mean)
 
@@ -183,21 +196,61 @@ def fit_sphere(means: np.ndarray, max_iter: int = 200) -> tuple[np.ndarray, np.n
     return offset, scale
 
 
+def _missing_sides(means: np.ndarray, min_axis_g: float) -> list[str]:
+    """The sides of the sphere without a still window, e.g. ``["x below -0.3 g"]``."""
+    out = []
+    for k, axis in enumerate("xyz"):
+        if not (means[:, k] > min_axis_g).any():
+            out.append(f"{axis} above +{min_axis_g:g} g")
+        if not (means[:, k] < -min_axis_g).any():
+            out.append(f"{axis} below -{min_axis_g:g} g")
+    return out
+
+
 def calibrate_windows(
-    means: np.ndarray, params: CalibrationParams | None = None, hours: float = 0.0
+    means: np.ndarray,
+    params: CalibrationParams | None = None,
+    hours: float = 0.0,
+    windows_seen: int | None = None,
+    quietest_sd_g: float | None = None,
 ) -> Calibration:
-    """Decide and fit the calibration from still-window means ``(k, 3)`` (see the module)."""
+    """Decide and fit the calibration from still-window means ``(k, 3)`` (see the module).
+
+    ``windows_seen`` (windows with data, still or not) and ``quietest_sd_g`` (the
+    smallest largest-axis SD among them, g), when known, go into the ``reason`` of a
+    refusal for too few still windows.
+    """
     p = params or CalibrationParams()
-    result = Calibration(still_windows=int(means.shape[0]), hours_scanned=round(hours, 3))
-    if means.shape[0] < p.min_windows:
+    k = int(means.shape[0])
+    result = Calibration(still_windows=k, hours_scanned=round(hours, 3))
+    if k < p.min_windows:
+        seen = "" if windows_seen is None else f" of {windows_seen}"
+        result.reason = (
+            f"{k}{seen} {p.window_s:g}-s windows in {hours:.2f} h were still (every axis' "
+            f"SD below {p.still_sd_g * 1000:g} mg); {p.min_windows} are needed"
+        )
+        if quietest_sd_g is not None and quietest_sd_g >= p.still_sd_g:
+            result.reason += (
+                f"; the quietest window's SD is {quietest_sd_g * 1000:.1f} mg: the "
+                "sensor's noise alone is above the still criterion"
+            )
         return result
     before = _rms_error(means)
     result.error_before_g = round(before, 6)
-    if not ((means.max(axis=0) > p.min_axis_g) & (means.min(axis=0) < -p.min_axis_g)).all():
+    missing = _missing_sides(means, p.min_axis_g)
+    if missing:
         result.status = "not enough orientations"
+        result.reason = (
+            f"{k} still windows, none with {', '.join(missing)}: the sphere is not "
+            "covered, so offset and scale cannot be told apart"
+        )
         return result
     if before <= p.apply_above_g:
         result.status = "not needed"
+        result.reason = (
+            f"still vectors are {before * 1000:.1f} mg RMS from 1 g over {k} windows "
+            f"(corrected only above {p.apply_above_g * 1000:g} mg)"
+        )
         return result
     offset, scale = fit_sphere(means, p.max_iter)
     after = _rms_error(offset + scale * means)
@@ -205,8 +258,18 @@ def calibrate_windows(
     plausible = bool((scale > 0.8).all() and (scale < 1.25).all() and (abs(offset) < 0.5).all())
     if not (plausible and math.isfinite(after) and after < before):
         result.status = "no improvement"
+        why = (
+            f"the fit's error {after * 1000:.1f} mg is not below {before * 1000:.1f} mg"
+            if plausible
+            else "the fit is implausible (a scale outside 0.8-1.25 or an offset over 0.5 g)"
+        )
+        result.reason = why + "; the data are left as they are"
         return result
     result.status = "applied"
+    result.reason = (
+        f"still vectors {before * 1000:.1f} mg RMS from 1 g before, "
+        f"{after * 1000:.1f} mg after, over {k} windows"
+    )
     result.offset_g = [float(x) for x in offset]
     result.scale = [float(x) for x in scale]
     return result
@@ -244,6 +307,7 @@ def calibrate_file(
         blocks.close()  # the thread stops before its file is closed
         source.close()
     hours = 0.0 if still.t_first is None else (still.t_last - still.t_first) / 3600.0
-    result = calibrate_windows(still.finish(), p, hours)
+    means = still.finish()
+    result = calibrate_windows(means, p, hours, still.windows_seen, still.quietest_sd_g)
     log.info("%s: calibration %s (%d still windows)", path, result.status, result.still_windows)
     return result
