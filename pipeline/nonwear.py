@@ -19,7 +19,10 @@ variance, summed over the three axes, in g². An epoch is *still* when
 where ``SE`` is the standard error of the excess for pure noise (so a noisier sensor
 is not mistaken for a moving one), and its mean gravity vector has turned less than
 ``turn_g`` since the previous still epoch (no posture change). At least ``min_s``
-(30 min) of consecutive still epochs is a non-wear period; a stretch without data
+(30 min) of consecutive still epochs is a non-wear period when the run as a whole is
+still too: the mean excess of its epochs within ``max(still_g², z · SE / sqrt(n))``
+(weak steady breathing can pass each minute's test on a noisy sensor, never the
+run's); a stretch without data
 (a gap) of up to ``max_bridge_s`` does not interrupt it. Edges are exact to one
 epoch (the epochs in which the sensor is taken off and put on contain handling
 motion and are not still).
