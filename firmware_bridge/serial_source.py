@@ -10,6 +10,11 @@ bytes are fed to the decoder with ``arrival_time = time.time()``. An unplugged p
 ``stall_s`` seconds raises :class:`~firmware_bridge.source.LinkLost`. ``open`` re-opens
 the port by path each time (follow a symlink that a board re-appears under), resets
 the decoder and sends ``start_command`` if any.
+
+A path that can never be a serial port (a folder, a regular file, a named pipe, a
+device that is not a terminal) raises :class:`NotASerialPort` at the first ``open``, so
+the recorder stops at once instead of retrying; once the port has been open it is a
+:class:`~firmware_bridge.source.LinkLost` like any other failure (a link re-pointed).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import os
+import stat
 import time
 from dataclasses import dataclass
 
@@ -31,6 +38,10 @@ from firmware_bridge.witmotion import WitmotionSerialDecoder
 log = logging.getLogger(__name__)
 
 DEFAULT_BAUD = {"witmotion": 9600, "text": 115200}
+MIN_BAUD = 50
+"""The lowest baud rate taken (the lowest a POSIX terminal has: B0 means hang up)."""
+MAX_BAUD = 12_000_000
+"""The highest baud rate taken (an FTDI FT232H's 12 Mbaud)."""
 DEFAULT_RATE_HZ = {"witmotion": 10.0, "text": 100.0}
 WITMOTION_RANGE_G = 16.0
 
@@ -45,11 +56,64 @@ _OPEN_PROBLEMS = {
 
 def open_problem(err: BaseException) -> str:
     """Why opening a serial port failed, in one short phrase: the plain reason for a
-    missing port, a permission or a busy port, else pyserial's own message."""
+    missing port, a permission or a busy port, the system's reason once for any other
+    error number, else pyserial's own message."""
     code = getattr(err, "errno", None)
     if code in _OPEN_PROBLEMS:
         return _OPEN_PROBLEMS[code]
+    if isinstance(code, int) and code > 0:  # pyserial's text holds it twice
+        reason = os.strerror(code)
+        return reason[:1].lower() + reason[1:]
     return str(err)
+
+
+PORT_EXAMPLE = "a terminal device such as /dev/ttyUSB0 or /dev/ttyACM0"
+"""What a serial port is, for the messages about paths that are none."""
+
+#: What is at a path that can never be a serial port, by file type.
+_NOT_PORT_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFREG: "a regular file",
+    stat.S_IFIFO: "a named pipe",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFBLK: "a block device (a disk)",
+}
+
+
+class NotASerialPort(ConfigurationError):
+    """The port path names something that never becomes a serial port (a folder, a
+    regular file, a device that is not a terminal): no use retrying."""
+
+
+def not_a_port(port: str) -> str | None:
+    """Why ``port`` can never be a serial port (``/tmp is a folder, not a serial
+    port``), or ``None`` when it may be one: a character device, or nothing there (yet)
+    or nothing this process may look at (opening it then says why)."""
+    try:
+        mode = os.stat(port).st_mode  # through a symlink: what a board's link points at
+    except (OSError, ValueError):
+        return None
+    kind = _NOT_PORT_KINDS.get(stat.S_IFMT(mode))
+    if kind is None:
+        return None
+    if kind == "a folder":
+        return f"{port} is a folder, not a serial port"
+    return f"{port} is {kind}, not a serial port ({PORT_EXAMPLE})"
+
+
+def _not_a_terminal(err: BaseException) -> bool:
+    """True when pyserial opened the path but it took no terminal settings (ENOTTY: a
+    character device such as /dev/null, a named pipe, a file)."""
+    cause = err.__cause__ or err.__context__  # pyserial wraps termios.error(ENOTTY, ...)
+    return cause is not None and getattr(cause, "args", ())[:1] == (errno.ENOTTY,)
+
+
+def _baud_error(text: str, baud: str) -> ConfigurationError:
+    """The usage error of a baud rate (``baud`` as typed) in ``serial:TEXT``."""
+    return ConfigurationError(
+        f"--source {'serial:' + text!r}: the baud rate must be a whole number from "
+        f"{MIN_BAUD} to {MAX_BAUD}, got {baud!r}"
+    )
 
 
 @dataclass(frozen=True)
@@ -59,17 +123,39 @@ class SerialTarget:
     port: str
     baud: int | None = None
 
+    def __post_init__(self) -> None:
+        if not self.port.strip():
+            raise ConfigurationError(
+                f"--source {'serial:' + self.port!r} names no serial port "
+                "(serial:/dev/ttyUSB0@115200)"
+            )
+        if self.baud is not None and not (
+            isinstance(self.baud, int) and MIN_BAUD <= self.baud <= MAX_BAUD
+        ):
+            raise _baud_error(f"{self.port}@{self.baud}", str(self.baud))
+
     @classmethod
     def parse(cls, text: str) -> SerialTarget:
-        """Parse ``PORT[@BAUD]`` (without the ``serial:`` prefix)."""
+        """Parse ``PORT[@BAUD]`` (without the ``serial:`` prefix); BAUD a whole number
+        from :data:`MIN_BAUD` to :data:`MAX_BAUD`. Errors name ``--source``."""
         port, sep, baud = text.rpartition("@")
         if not sep:
-            port, baud = text, ""
-        if not port:
-            raise ConfigurationError(f"no serial port in {text!r} (serial:/dev/ttyUSB0@115200)")
-        if baud and not baud.isdigit():
-            raise ConfigurationError(f"baud must be a whole number, got {baud!r}")
-        return cls(port, int(baud) if baud else None)
+            return cls(text)
+        if not port.strip():
+            raise ConfigurationError(
+                f"--source {'serial:' + text!r} names no serial port (serial:/dev/ttyUSB0@115200)"
+            )
+        if not baud:
+            raise ConfigurationError(
+                f"--source {'serial:' + text!r}: no baud rate after @ "
+                "(serial:/dev/ttyUSB0@115200; without @ the protocol's default)"
+            )
+        if not (baud.isascii() and baud.isdigit()):  # '²'.isdigit() is True
+            raise _baud_error(text, baud)
+        value = int(baud)
+        if not MIN_BAUD <= value <= MAX_BAUD:
+            raise _baud_error(text, baud)
+        return cls(port, value)
 
 
 @dataclass(frozen=True)
@@ -133,6 +219,7 @@ class SerialSource(Source):
         self.description = f"serial port {target.port}"
         self._port: serial.Serial | None = None
         self._last_bytes = 0.0
+        self._was_open = False  # opened once: a path that is no port now is a lost link
 
     @property
     def stats(self) -> DecoderStats:
@@ -140,7 +227,17 @@ class SerialSource(Source):
         return self.decoder.stats
 
     def _open_blocking(self) -> serial.Serial:
-        port = serial.Serial(self.target.port, self.baud, timeout=self.read_timeout_s)
+        problem = not_a_port(self.target.port)
+        if problem:
+            raise NotASerialPort(problem)
+        try:
+            port = serial.Serial(self.target.port, self.baud, timeout=self.read_timeout_s)
+        except serial.SerialException as err:
+            if _not_a_terminal(err):
+                raise NotASerialPort(
+                    f"{self.target.port} is not a terminal, so not a serial port ({PORT_EXAMPLE})"
+                ) from err
+            raise
         if self.start_command:
             port.write(self.start_command)
             port.flush()
@@ -150,8 +247,13 @@ class SerialSource(Source):
         await self.close()
         try:
             self._port = await asyncio.to_thread(self._open_blocking)
+        except NotASerialPort as err:
+            if self._was_open:  # it was a port: a link re-pointed, retried as any loss
+                raise LinkLost(str(err)) from err
+            raise NotASerialPort(f"{err}: stopped at once, nothing recorded") from None
         except (serial.SerialException, OSError) as err:
             raise LinkLost(f"cannot open {self.target.port}: {open_problem(err)}") from err
+        self._was_open = True
         self.decoder.reset()
         self._last_bytes = time.monotonic()
         log.info("opened %s at %d baud (%s)", self.target.port, self.baud, self.protocol.profile)
