@@ -44,6 +44,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import math
 import os
 import select
 import threading
@@ -75,6 +76,8 @@ DRAIN_S = 1.0
 night ends (none are taken: it ends at once)."""
 SEGMENT_S = 3600.0
 """The night is simulated in segments of this many seconds (bounded memory)."""
+MAX_GARBAGE_BYTES = 1 << 20
+"""The most bytes one ``garbage`` fault sends (1 MiB; more than any held-back buffer)."""
 
 
 @dataclass(frozen=True)
@@ -89,22 +92,65 @@ class Fault:
     duration: float
 
     def __post_init__(self) -> None:
-        if self.kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {self.kind!r}: one of {', '.join(FAULT_KINDS)}")
-        if self.at_s < 0 or self.duration < 0:
-            raise ValueError(f"fault {self.kind} needs at >= 0 and duration >= 0")
+        problem = fault_problem(self.kind, self.at_s, self.duration)
+        if problem:
+            raise ValueError(f"fault {self.label}: {problem}")
+
+    @property
+    def label(self) -> str:
+        """The fault as ``--faults`` writes it: ``reset@60+2``."""
+        return f"{self.kind}@{self.at_s:g}+{self.duration:g}"
+
+
+def fault_problem(kind: str, at_s: float, duration: float) -> str | None:
+    """What is wrong with a fault's settings (``None``: nothing): an unknown kind, a
+    time (s) or duration (s; bytes for ``garbage``) not finite or below 0, more garbage
+    than :data:`MAX_GARBAGE_BYTES`."""
+    if kind not in FAULT_KINDS:
+        return f"unknown kind {kind!r}: one of {', '.join(FAULT_KINDS)}"
+    if not math.isfinite(at_s):
+        return f"its time must be a finite number of seconds, got {at_s:g}"
+    if not math.isfinite(duration):
+        return f"its duration must be a finite number, got {duration:g}"
+    if at_s < 0 or duration < 0:
+        return "its time and duration must be >= 0"
+    if kind == "garbage" and duration > MAX_GARBAGE_BYTES:
+        return f"at most {MAX_GARBAGE_BYTES} bytes of garbage, got {duration:g}"
+    return None
+
+
+def _after_the_night(at_s: float, night_s: float) -> str:
+    return f"at {at_s:g} s it would never happen: the night ends at {night_s:g} s"
 
 
 def parse_faults(spec: str, night_s: float) -> tuple[Fault, ...]:
-    """``garbage,reset@60,pause@120+30,unplug+5`` -> faults (unplaced ones spread evenly)."""
+    """``garbage,reset@60,pause@120+30,unplug+5`` -> faults (unplaced ones spread evenly
+    over the ``night_s`` seconds of the night).
+
+    A ``ValueError`` names the fault as written: a time or duration that is not a
+    finite number (>= 0), an unknown kind, a fault after the night's end.
+    """
     items = [s.strip() for s in spec.split(",") if s.strip()]
     faults: list[Fault] = []
     for k, item in enumerate(items):
         head, _, dur = item.partition("+")
         kind, _, at = head.partition("@")
-        at_s = float(at) if at else night_s * (k + 1) / (len(items) + 1)
-        duration = float(dur) if dur else DEFAULT_DURATION.get(kind.strip(), 0.0)
-        faults.append(Fault(kind.strip(), at_s, duration))
+        kind = kind.strip()
+
+        def number(text: str, item: str = item) -> float:
+            try:
+                return float(text)
+            except ValueError:
+                raise ValueError(f"fault {item!r}: {text!r} is not a number of seconds") from None
+
+        at_s = number(at) if at else night_s * (k + 1) / (len(items) + 1)
+        duration = number(dur) if dur else DEFAULT_DURATION.get(kind, 0.0)
+        problem = fault_problem(kind, at_s, duration)
+        if problem is None and at_s > night_s:
+            problem = _after_the_night(at_s, night_s)
+        if problem:
+            raise ValueError(f"fault {item!r}: {problem}")
+        faults.append(Fault(kind, at_s, duration))
     return tuple(sorted(faults, key=lambda f: f.at_s))
 
 
@@ -137,14 +183,39 @@ class BoardConfig:
     tx_buffer_bytes: int = TX_BUFFER_BYTES
 
     def __post_init__(self) -> None:
+        """Everything :meth:`VirtualSerialBoard.run` would stop at, checked now (before
+        a port is made): finite fs, hours and speed, the protocol and text format, the
+        night's settings (:class:`~sim.config.NightConfig`), faults inside the night."""
+        for name in ("fs", "hours", "speed"):
+            value = getattr(self, name)
+            if not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value:g}")
         if self.tx_buffer_bytes < 0:
             raise ValueError(f"tx_buffer_bytes must be >= 0, got {self.tx_buffer_bytes}")
         if not self.speed > 0:
             raise ValueError(f"speed must be > 0, got {self.speed}")
-        if self.protocol != "witmotion" and not self.protocol.startswith("text"):
+        if self.protocol != "witmotion" and self.protocol.partition(":")[0] != "text":
             raise ValueError(f"protocol must be witmotion or text[:FORMAT], got {self.protocol!r}")
+        fmt = self.text_format
+        if fmt is not None:  # the encoder's own check: an unknown format, 'auto'
+            encode_text_lines(np.zeros((1, 3)), fmt, t=np.zeros(1))
+        NightConfig(
+            **self._night_settings(self.hours, time.time() if self.start is None else self.start, 0)
+        )
+        night_s = self.n_samples / self.fs
+        for f in self.faults:
+            if int(round(f.at_s * self.fs)) > self.n_samples:
+                raise ValueError(f"fault {f.label}: {_after_the_night(f.at_s, night_s)}")
         if self.link is None and any(f.kind == "unplug" for f in self.faults):
             raise ValueError("an unplug fault needs a link path (--link) to re-appear under")
+
+    def _night_settings(self, hours: float, start: float, k: int) -> dict[str, object]:
+        """:class:`~sim.config.NightConfig` settings of ``hours`` of the night from epoch
+        ``start`` s, its ``k``-th segment (no jitter, drops or outages)."""
+        return dict(
+            hours=hours, fs=self.fs, pattern=self.pattern, rate_per_hour=self.rate_per_hour,
+            seed=self.seed + k, start=start, jitter_s=0.0, drop_prob=0.0, outage_per_hour=0.0,
+        )  # fmt: skip
 
     @property
     def text_format(self) -> str | None:
@@ -171,20 +242,19 @@ class FaultRecord:
 
 
 def night_segments(cfg: BoardConfig, start: float) -> Iterator[np.ndarray]:
-    """The night's ``(m, 3)`` g samples, one simulated segment (≤ 1 h) at a time."""
+    """The night's ``(m, 3)`` g samples, one simulated segment (about 1 h, the last one
+    up to a sample longer: the simulator takes no segment under 2 samples) at a time."""
     total = cfg.n_samples
     seg_n = int(round(SEGMENT_S * cfg.fs))
     k = 0
     done = 0
     while done < total:
         n = min(seg_n, total - done)
+        if total - done - n < 2:  # a 1-sample tail joins this segment
+            n = total - done
         night = simulate_night(
-            NightConfig(
-                hours=n / cfg.fs / 3600.0, fs=cfg.fs, pattern=cfg.pattern,
-                rate_per_hour=cfg.rate_per_hour, seed=cfg.seed + k, start=start + done / cfg.fs,
-                jitter_s=0.0, drop_prob=0.0, outage_per_hour=0.0,
-            )
-        )  # fmt: skip
+            NightConfig(**cfg._night_settings(n / cfg.fs / 3600.0, start + done / cfg.fs, k))
+        )
         acc = night.acc[:n]
         if acc.shape[0] < n:  # never with drops off; pad defensively with the last value
             acc = np.vstack([acc, np.repeat(acc[-1:], n - acc.shape[0], axis=0)])
@@ -227,7 +297,17 @@ class VirtualSerialBoard:
         return str(self.cfg.link) if self.cfg.link is not None else self.slave_path
 
     def open(self) -> str:
-        """Create the pty (and the link); returns :attr:`path`."""
+        """Create the pty (and the link); returns :attr:`path`.
+
+        Raises :class:`FileExistsError` when ``link`` exists and is not a symlink (a
+        file of someone's that the link would replace, and ``close`` then remove).
+        """
+        link = self.cfg.link
+        if link is not None and os.path.lexists(link) and not os.path.islink(link):
+            raise FileExistsError(
+                errno.EEXIST, "exists and is not a link: the link needs a name of its own (it "
+                "is replaced by the link, and removed at the end)", str(link),
+            )  # fmt: skip
         master, slave = os.openpty()
         tty.setraw(slave)
         os.set_blocking(master, False)
@@ -244,9 +324,12 @@ class VirtualSerialBoard:
         return self.path
 
     def _unplug(self) -> None:
-        if self.cfg.link is not None:
-            with contextlib.suppress(FileNotFoundError):
-                Path(self.cfg.link).unlink()
+        """Close the pty; remove the link if it is still the one :meth:`open` made."""
+        link = self.cfg.link
+        if link is not None and self.slave_path:
+            with contextlib.suppress(OSError):  # gone, or not a link: not ours to remove
+                if os.readlink(link) == self.slave_path:
+                    os.unlink(link)
         for fd in (self._master, self._slave):
             if fd is not None:
                 with contextlib.suppress(OSError):
