@@ -120,6 +120,7 @@ def fault_problem(kind: str, at_s: float, duration: float) -> str | None:
 
 
 def _after_the_night(at_s: float, night_s: float) -> str:
+    """Why a fault at ``at_s`` s of a ``night_s`` s night is refused."""
     return f"at {at_s:g} s it would never happen: the night ends at {night_s:g} s"
 
 
