@@ -92,7 +92,9 @@ class NonWearParams:
 
 @dataclass(frozen=True)
 class EpochStats:
-    """One judged epoch: ``start``/``end`` epoch s UTC, ``excess_g`` rms micro-motion
+    """One judged epoch: ``start``/``end`` epoch s UTC (its first sample and the end of
+    its last one: an epoch cut by a gap or by the recording's end spans only its data),
+    ``excess_g`` rms micro-motion
     beyond sensor noise (g), ``limit_g`` the still limit it was compared with (g),
     ``mean`` the mean acceleration vector (g), ``still`` the verdict; ``excess_g2``
     the excess variance itself (g², negative when below the noise) and ``se_g2`` its
@@ -162,8 +164,9 @@ class NonWearTracker:
         # per block of the current epoch: sum x, y, z; sum of squared differences
         # x, y, z; samples; samples with a difference
         self._sums = np.zeros((self.blocks, 8))
-        # completed epochs (index, sums) and unknown stretches (seconds), in order
-        self._queue: list[tuple[int, np.ndarray] | float] = []
+        self._span = (0, 0)  # the current epoch's first and last grid index with data
+        # completed epochs (index, sums, span) and unknown stretches (seconds), in order
+        self._queue: list[tuple[int, np.ndarray, tuple[int, int]] | float] = []
         self._queued_epochs = 0
         self._last: np.ndarray | None = None
         self._last_index = -2
@@ -209,11 +212,15 @@ class NonWearTracker:
             per_block[0, 7] -= 1.0  # the first sample has no difference
 
         for e in range(b_first // self.blocks, b_last // self.blocks + 1):
+            fresh = self._epoch != e
             self._enter_epoch(e)
             k0 = max(b_first, e * self.blocks)  # global block numbers in this epoch
             k1 = min(b_last + 1, (e + 1) * self.blocks)
             base = e * self.blocks
             self._sums[k0 - base : k1 - base] += per_block[k0 - b_first : k1 - b_first]
+            first = max(start, e * self.epoch_n)
+            last = min(start + m - 1, (e + 1) * self.epoch_n - 1)
+            self._span = (first if fresh else self._span[0], last)
 
     def _enter_epoch(self, e: int) -> None:
         if self._epoch == e:
@@ -221,7 +228,7 @@ class NonWearTracker:
         if self._epoch is not None:
             if e < self._epoch:
                 raise ValueError(f"chunk at epoch {e} goes back before epoch {self._epoch}")
-            self._queue.append((self._epoch, self._sums))
+            self._queue.append((self._epoch, self._sums, self._span))
             self._queued_epochs += 1
             skipped = e - self._epoch - 1
             if skipped > 0:
@@ -234,7 +241,7 @@ class NonWearTracker:
     def finish(self) -> list[ActivityPeriod]:
         """End of the recording: judge the last epochs, close any run; returns ``periods``."""
         if self._epoch is not None:
-            self._queue.append((self._epoch, self._sums))
+            self._queue.append((self._epoch, self._sums, self._span))
             self._epoch = None
         self._judge_queue()
         self._close()
@@ -246,7 +253,7 @@ class NonWearTracker:
         queue, self._queue, self._queued_epochs = self._queue, [], 0
         epochs = [item for item in queue if isinstance(item, tuple)]
         if epochs:
-            stats = iter(self._epoch_stats([e for e, _ in epochs], [a for _, a in epochs]))
+            stats = iter(self._epoch_stats([s for _, _, s in epochs], [a for _, a, _ in epochs]))
         for item in queue:
             if not isinstance(item, tuple):
                 self._unknown(item)
@@ -262,9 +269,12 @@ class NonWearTracker:
             else:
                 self._close()
 
-    def _epoch_stats(self, index: list[int], sums: list[np.ndarray]) -> list[EpochStats | None]:
-        """:class:`EpochStats` of epochs ``index`` from their per-block sums (None when
-        fewer than ``min_coverage`` of the blocks, or fewer than 3, have data).
+    def _epoch_stats(
+        self, spans: list[tuple[int, int]], sums: list[np.ndarray]
+    ) -> list[EpochStats | None]:
+        """:class:`EpochStats` of the epochs whose data span grid indices ``spans``
+        (first, last) from their per-block sums (None when fewer than ``min_coverage``
+        of the blocks, or fewer than 3, have data).
 
         Vectorised over the epochs; per epoch the same arithmetic as judging it alone:
         block means, their variance (``ddof=1``), the median per-block noise variance
@@ -304,15 +314,14 @@ class NonWearTracker:
         )
         still = excess <= limit
         out: list[EpochStats | None] = []
-        for i, e in enumerate(index):
+        for i, (first, last) in enumerate(spans):
             if not judged[i]:
                 out.append(None)
                 continue
-            start = self.t0 + e * self.epoch_n / self.fs
             out.append(
                 EpochStats(
-                    start,
-                    start + self.epoch_n / self.fs,
+                    self.t0 + first / self.fs,
+                    self.t0 + (last + 1) / self.fs,
                     float(np.sqrt(max(excess[i], 0.0))),
                     float(np.sqrt(limit[i])),
                     mean_vec[i],

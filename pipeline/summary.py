@@ -133,6 +133,18 @@ def intersect(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
     return out
 
 
+def subtract(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
+    """``a`` without ``b`` (both sorted and disjoint)."""
+    rest: list[Interval] = []
+    prev = -np.inf
+    for lo, hi in b:  # the complement of b
+        if lo > prev:
+            rest.append((prev, lo))
+        prev = max(prev, hi)
+    rest.append((prev, np.inf))
+    return intersect(a, rest)
+
+
 def measure(intervals: Sequence[Interval], lo: float, hi: float) -> float:
     """Seconds of sorted disjoint ``intervals`` inside ``[lo, hi)``."""
     if not intervals:
@@ -405,7 +417,8 @@ def summarise(
     spans = union(combined.spans)
     gaps = intersect(union(combined.gaps), spans)
     activity = intersect(union([(a.start, a.end) for a in combined.activity]), spans)
-    nonwear = intersect(union([(a.start, a.end) for a in combined.nonwear]), spans)
+    # a non-wear period may bridge a short gap: those minutes are the gap's, counted once
+    nonwear = subtract(intersect(union([(a.start, a.end) for a in combined.nonwear]), spans), gaps)
     excluded = combined.excluded
     onsets = np.asarray([e.time for e in combined.events], dtype=np.float64)
     peaks = np.asarray([e.peak_g for e in combined.events], dtype=np.float64)

@@ -128,3 +128,18 @@ def test_batched_judging_equals_one_epoch_at_a_time(monkeypatch: pytest.MonkeyPa
         assert a.excess_g == pytest.approx(b.excess_g, rel=1e-12, abs=1e-15)
         assert a.limit_g == pytest.approx(b.limit_g, rel=1e-12, abs=1e-15)
         np.testing.assert_allclose(a.mean, b.mean, rtol=1e-12)
+
+
+def test_a_period_spans_the_data_not_whole_minutes_past_it() -> None:
+    """A table whose data end at 45.62 min (and resume after a long gap at 60.5 min,
+    until 100.75 min): the periods end at the last sample and start at the first one
+    after the gap. They ended at 46.0 min and started at 60.0 min, in time with no data."""
+    fs, t0 = 50.0, 1_767_225_600.0
+    rng = np.random.default_rng(4)
+    n = int(100.75 * 60 * fs)
+    acc = np.array([0.05, -0.1, 0.99]) + rng.normal(0.0, 0.005, (n, 3))
+    acc[int(45.62 * 60 * fs) : int(60.5 * 60 * fs)] = np.nan  # no data: a long gap
+    periods, _ = _track(Recording(t0, fs, acc))
+    spans = [(round((p.start - t0) / 60.0, 4), round((p.end - t0) / 60.0, 4)) for p in periods]
+    assert spans == [(0.0, 45.62), (60.5, 100.75)]
+    assert all(p.kind == NONWEAR for p in periods)

@@ -277,3 +277,28 @@ def test_a_night_without_valid_time_has_no_rate() -> None:
     assert math.isnan(row["jerks_per_hour"])  # not 0 jerks per hour: nothing could be seen
     assert row["pattern"] == "insufficient"
     assert night_table([s])[1].split() == ["2026-06-04", "0", "-", "0.00", "insufficient"]
+
+
+def test_a_gap_inside_non_wear_is_counted_once(tmp_path: Path) -> None:
+    """An hour on a table with a 2-minute hole in the data: the non-wear period bridges
+    the hole; the night's minutes count it once, as a gap (it was in `nonwear_min` and
+    in `gap_min` both)."""
+    from click.testing import CliRunner
+
+    from cli import main
+    from pipeline.writer import write_samples_csv
+
+    fs, t0 = 50.0, 1_767_294_000.0  # 2026-01-01T19:00:00Z
+    rng = np.random.default_rng(9)
+    t = t0 + np.arange(int(3600 * fs)) / fs
+    acc = np.array([0.05, -0.1, 0.99]) + rng.normal(0.0, 0.005, (t.size, 3))
+    keep = (t < t0 + 1800.0) | (t >= t0 + 1920.0)
+    path = tmp_path / "table.csv"
+    write_samples_csv(path, t[keep], acc[keep], {"fs": "50"})
+    res = CliRunner().invoke(main, ["process", str(path), "--out", str(tmp_path / "o"),
+                                    "--tz", "UTC"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    day = pd.read_csv(tmp_path / "o" / "daily_summary.csv").iloc[0]
+    assert day["gap_min"] == pytest.approx(2.0, abs=0.01)
+    assert day["nonwear_min"] == pytest.approx(58.0, abs=0.01)
+    assert day["hours_valid"] == pytest.approx(0.0, abs=1e-4)
