@@ -230,6 +230,81 @@ def test_cwa_times_do_not_depend_on_the_chunk_size(tmp_path, rows):
     assert gap == 17 * 80 - 1 and np.diff(t)[gap] == pytest.approx(81 / 101.3, abs=1e-4)
 
 
+def anchored_beyond_their_blocks(n: int = 12) -> tuple[list[bytes], np.ndarray, np.ndarray]:
+    """``n`` blocks of 80 samples whose timestamps belong to sample 100 of the block
+    (beyond its end, as real AX3 and AX6 files have them: timestampOffset up to 140 in
+    120-sample blocks), spaced alternately 9.8 and 10.2 ms a sample; returns the blocks
+    and the anchors' sample indices and times (s after T0, as stored)."""
+    vals = np.zeros((80, 3), np.int16)
+    idx = np.arange(n) * 80 + 100
+    step = np.where(np.arange(n - 1) % 2 == 0, 0.784, 0.816)
+    stamps = 0.3 + np.concatenate(([0.0], np.cumsum(step)))
+    blocks, times = [], []
+    for k, s in enumerate(stamps):
+        whole = int(np.floor(s))
+        blocks.append(cwa_block(vals, T0 + timedelta(seconds=whole), 100, k,
+                                fraction=s - whole))  # fmt: skip
+        times.append(whole + ((int(round((s - whole) * 65536)) >> 1) << 1) / 65536)
+    return blocks, idx.astype(np.float64), np.array(times)
+
+
+def piecewise(k: np.ndarray, idx: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Times of samples ``k`` linear between anchors ``idx`` (increasing) at ``times``,
+    extrapolated beyond the ends with the end pairs' spacing."""
+    out = np.interp(k, idx, times)
+    head, tail = k < idx[0], k > idx[-1]
+    out[head] = times[0] + (k[head] - idx[0]) * (times[1] - times[0]) / (idx[1] - idx[0])
+    out[tail] = times[-1] + (k[tail] - idx[-1]) * (times[-1] - times[-2]) / (idx[-1] - idx[-2])
+    return out
+
+
+def test_cwa_times_interpolate_between_the_anchors_around_each_sample(tmp_path):
+    # a sample lies between the two timestamps around it, whichever block holds it:
+    # here the first 20 samples of a block come before the previous block's anchor
+    # (openmovement's cwa_load.py interpolates the same way, np.interp over them)
+    blocks, idx, times = anchored_beyond_their_blocks()
+    t, _, _ = raw_rows(write_cwa(tmp_path / "beyond.cwa", blocks))
+    expect = piecewise(np.arange(t.size, dtype=np.float64), idx, times)
+    np.testing.assert_allclose(t, EPOCH0 + expect, rtol=0, atol=4 * ULP)
+    assert (np.diff(t) > 0).all()
+
+
+@pytest.mark.parametrize("rows", [1, 10**6])
+def test_cwa_anchor_out_of_order_starts_a_new_run(tmp_path, rows):
+    # block 3's timestamp belongs to a sample before block 2's (offset -90): the run
+    # ends there; blocks 3-5 follow their own timestamps (here 5 % slower)
+    vals = np.zeros((80, 3), np.int16)
+    offsets = [100, 100, 100, -90, 100, 100]
+    idx = np.arange(6) * 80.0 + offsets
+    stamps = np.where(np.arange(6) < 3, 0.3 + idx * 0.01, 9.0 + (idx - idx[3]) * 0.0105)
+    blocks, times = [], []
+    for k, (s, off) in enumerate(zip(stamps, offsets, strict=True)):
+        whole = int(np.floor(s))
+        blocks.append(cwa_block(vals, T0 + timedelta(seconds=whole), off, k,
+                                fraction=s - whole))  # fmt: skip
+        times.append(whole + ((int(round((s - whole) * 65536)) >> 1) << 1) / 65536)
+    path = write_cwa(tmp_path / "reset.cwa", blocks)
+    src = open_source(path, InputOptions())
+    t = np.concatenate([b.t for b in src.blocks(rows)])
+    src.close()
+    k = np.arange(480.0)
+    times = np.array(times)
+    expect = np.concatenate([piecewise(k[:240], idx[:3], times[:3]),
+                             piecewise(k[240:], idx[3:], times[3:])])  # fmt: skip
+    np.testing.assert_allclose(t, EPOCH0 + expect, rtol=0, atol=4 * ULP)
+
+
+@pytest.mark.parametrize("rows", [1, 80, 200, 10**6])
+def test_cwa_anchors_beyond_their_blocks_do_not_depend_on_the_chunk_size(tmp_path, rows):
+    blocks, _, _ = anchored_beyond_their_blocks(30)
+    path = write_cwa(tmp_path / "beyond.cwa", blocks)
+    src = open_source(path, InputOptions())
+    t = np.concatenate([b.t for b in src.blocks(rows)])
+    src.close()
+    ref, _, _ = raw_rows(path)
+    np.testing.assert_array_equal(t, ref)
+
+
 def test_cwa_fractional_timestamp_undoes_the_offset_shim():
     # with the top bit of deviceFractional set, the firmware lowered timestampOffset by
     # the whole samples the fraction stands for (fraction 0.5 at 100 Hz: 50 samples);

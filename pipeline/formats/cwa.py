@@ -30,11 +30,13 @@ device; they are read in ``--tz`` (default UTC), with the daylight-saving rules 
 OMGUI CSV export's reader. Each block's timestamp (plus its fraction) is the time of
 its sample ``timestampOffset`` (with a fraction, the offset is first corrected by the
 whole samples the fraction stands for, as ``cwa_load.py`` does); sample times are
-interpolated linearly between the timestamps of consecutive blocks, and extrapolated
-at the ends of a run of consecutive blocks with the run's nearest spacing (the
-configured rate for a run of one block). A run ends where the sequence id does not
-follow on, the session changes, or the spacing is off the configured rate by more
-than :data:`RUN_SLACK` (the logger paused): the reader sees a gap there.
+interpolated linearly between the two block timestamps around each (a timestamp
+may belong to a sample beyond its own block: real AX3 files put it up to 140
+samples into a 120-sample block), and extrapolated at the ends of a run of
+consecutive blocks with the spacing of its end pair (the configured rate for a run of
+one block). A run ends where the sequence id does not follow on, the session changes,
+or the spacing is off the configured rate by more than :data:`RUN_SLACK` (the logger
+paused): the reader sees a gap there.
 
 A block with a wrong header or packet length, a bad checksum, an invalid timestamp,
 or another format (rate code, axes, packing) than the file's first good block is
@@ -48,7 +50,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -76,6 +79,9 @@ BLOCK_LENGTH = 508
 SAMPLE_BYTES = 480
 #: a run of blocks ends where their timestamps' spacing is off the rate by more than this
 RUN_SLACK = 0.2
+#: anchors of the blocks on each side of a chunk that its times take into account (a
+#: block's timestamp lies within about a block of its own samples)
+CONTEXT = 4
 #: first words of blocks that are no data and not corrupt either: unwritten flash, and
 #: the "UB" (usage), "SI" (session info) and "MD" blocks some files hold (cwa-convert
 #: skips them too)
@@ -274,13 +280,11 @@ class Chunk:
     session: np.ndarray
     acc: np.ndarray
 
-    def first(self) -> Anchor:
-        return Anchor(float(self.anchor[0]), float(self.time[0]), int(self.sequence[0]),
-                      int(self.session[0]))  # fmt: skip
-
-    def last(self) -> Anchor:
-        return Anchor(float(self.anchor[-1]), float(self.time[-1]), int(self.sequence[-1]),
-                      int(self.session[-1]))  # fmt: skip
+    def anchors(self, which: slice) -> list[Anchor]:
+        """The anchors of the blocks ``which`` (e.g. the last four: ``slice(-4, None)``)."""
+        return [Anchor(float(i), float(t), int(q), int(s)) for i, t, q, s in zip(
+            self.anchor[which], self.time[which], self.sequence[which], self.session[which],
+            strict=True)]  # fmt: skip
 
 
 def checksums_ok(raw: np.ndarray) -> np.ndarray:
@@ -327,44 +331,73 @@ def decode_samples(raw: np.ndarray, count: np.ndarray, light: np.ndarray,
     return vals * np.repeat(scale, count)[:, None]
 
 
-def sample_times(chunk: Chunk, before: Anchor | None, after: Anchor | None,
+def sample_times(chunk: Chunk, before: Sequence[Anchor], after: Sequence[Anchor],
                  nominal: float) -> np.ndarray:  # fmt: skip
-    """Epoch s (sum(count),) of the samples of ``chunk``: linear between the anchors of
-    consecutive blocks of a run, extrapolated at a run's ends with the nearest spacing
+    """Epoch s (sum(count),) of the samples of ``chunk``: each interpolated linearly
+    between the two anchors around it within its block's run (a timestamp may belong
+    to a sample beyond its own block, so these need not be the block's own anchor and
+    a neighbour's), extrapolated past a run's ends with the spacing of its end pair
     (``nominal`` s per sample for a run of one block). ``before``/``after``: the anchors
-    of the blocks just before and after the chunk (``None``: none)."""
-    idx = chunk.anchor
-    tim = chunk.time
-    seq = chunk.sequence.astype(np.int64)
-    ses = chunk.session.astype(np.int64)
-    lead = before is not None
-    if before is not None:
-        idx = np.concatenate(([before.index], idx))
-        tim = np.concatenate(([before.time], tim))
-        seq = np.concatenate(([before.sequence], seq))
-        ses = np.concatenate(([before.session], ses))
-    if after is not None:
-        idx = np.concatenate((idx, [after.index]))
-        tim = np.concatenate((tim, [after.time]))
-        seq = np.concatenate((seq, [after.sequence]))
-        ses = np.concatenate((ses, [after.session]))
+    of the last blocks before and the first blocks after the chunk (oldest first; up to
+    :data:`CONTEXT` each are used: more than the blocks a timestamp lies off its own)."""
+    before, after = list(before)[-CONTEXT:], list(after)[:CONTEXT]
+    nb = len(before)
+
+    def column(name: str, own: np.ndarray) -> np.ndarray:
+        return np.concatenate(([getattr(a, name) for a in before], own,
+                               [getattr(a, name) for a in after]))  # fmt: skip
+
+    idx = column("index", chunk.anchor)
+    tim = column("time", chunk.time)
+    seq = column("sequence", chunk.sequence.astype(np.int64)).astype(np.int64)
+    ses = column("session", chunk.session.astype(np.int64)).astype(np.int64)
     di = np.diff(idx)
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = np.diff(tim) / di  # s per sample between consecutive anchors
     linked = (np.diff(seq) == 1) & (np.diff(ses) == 0) & (di > 0)
     linked &= np.abs(slope / nominal - 1.0) <= RUN_SLACK
-    pad_link = np.concatenate(([False], linked, [False]))  # pair k-1, k at index k
-    pad_slope = np.concatenate(([0.0], slope, [0.0]))
-    e = np.arange(chunk.anchor.size) + int(lead)  # each block's place among the anchors
-    left_ok, right_ok = pad_link[e], pad_link[e + 1]
-    s_left, s_right = pad_slope[e], pad_slope[e + 1]
-    left = np.where(left_ok, s_left, np.where(right_ok, s_right, nominal))
-    right = np.where(right_ok, s_right, np.where(left_ok, s_left, nominal))
+    # each anchor's run: its first (lo) and last (hi) anchor; within a run idx increases
+    run = np.concatenate(([0], np.cumsum(~linked)))
+    lo = np.flatnonzero(np.concatenate(([True], ~linked)))[run]
+    hi = np.flatnonzero(np.concatenate((~linked, [True])))[run]
     count = chunk.count
-    k = chunk.start[0] + np.arange(int(count.sum()))  # global sample index
-    d = k - np.repeat(chunk.anchor, count)
-    per = np.where(d < 0, np.repeat(left, count), np.repeat(right, count))
-    return np.repeat(chunk.time, count) + d * per
+    n = int(count.sum())
+    k = (chunk.start[0] + np.arange(n)).astype(np.float64)  # global sample index
+    j = None
+    if (di > 0).all():  # anchors in order (any file without a reset): count them off
+        edges = np.clip(np.ceil(idx) - chunk.start[0], 0, n).astype(np.int64)
+        between = np.diff(edges, prepend=0, append=n)  # samples after anchor -1, 0, ...
+        if linked.all() and idx.size > 1:  # one run: the pair around k, or an end pair
+            pair = np.clip(np.arange(-1, idx.size), 0, idx.size - 2)
+            at, when, per = (np.repeat(v[pair], between) for v in (idx, tim, slope))
+            return when + (k - at) * per
+        j = np.repeat(np.arange(-1, idx.size), between)
+    own = np.repeat(np.arange(chunk.anchor.size) + nb, count)  # each sample's block anchor
+    s_lo, s_hi = lo[own], hi[own] - 1  # the run's first and last pair
+    single = s_hi < s_lo  # a run of one block: its anchor and the nominal spacing
+    if j is not None:
+        j = np.clip(j, s_lo, np.maximum(s_hi, s_lo))
+    else:
+        j = _search(k, idx, s_lo, s_hi, np.where(k >= idx[own], own, own - 1))
+    base = np.where(single, own, j)
+    per = np.where(single, nominal, slope[np.minimum(j, slope.size - 1)] if slope.size else
+                   nominal)  # fmt: skip
+    return tim[base] + (k - idx[base]) * per
+
+
+def _search(k: np.ndarray, idx: np.ndarray, lo: np.ndarray | int, hi: np.ndarray | int,
+            start: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """For each sample index ``k`` the pair ``j`` (anchors ``j``, ``j + 1``) around it
+    among the pairs ``lo``..``hi`` (an end pair beyond them; ``lo`` when ``hi < lo``),
+    stepping from ``start`` (default ``lo``); ``idx`` increases within ``lo``..``hi + 1``."""
+    top = np.maximum(hi, lo)
+    j = np.clip(np.broadcast_to(lo, k.shape) if start is None else start, lo, top)
+    while True:  # a step or two from the block's own anchor
+        down = (j > lo) & (k < idx[j])
+        up = (j < hi) & (k > idx[np.minimum(j + 1, idx.size - 1)])
+        if not (down.any() or up.any()):
+            return j
+        j = j - down + up
 
 
 class CwaSource(BinarySource):
@@ -487,20 +520,25 @@ class CwaSource(BinarySource):
 
     def blocks(self, rows: int) -> Iterator[RawBlock]:
         """Raw blocks of the samples of about ``rows`` samples' worth of data blocks; each
-        chunk's times wait for the next chunk's first timestamp."""
+        chunk's times wait for the first timestamps of the chunks after it."""
         chunks = self._chunks(rows)
         current = next(chunks, None)
-        before: Anchor | None = None
+        ahead: deque[Chunk] = deque()  # the chunks read for their first anchors
+        before: list[Anchor] = []
         line = 1
         while current is not None:
-            following = next(chunks, None)
+            while sum(c.count.size for c in ahead) < CONTEXT:
+                following = next(chunks, None)
+                if following is None:
+                    break
+                ahead.append(following)
+            after = [a for c in ahead for a in c.anchors(slice(0, CONTEXT))][:CONTEXT]
             assert self._format is not None
-            after = following.first() if following is not None else None
             t = sample_times(current, before, after, 1.0 / self._format.rate_hz)
             yield RawBlock(t, current.acc, line)
             line += t.size
-            before = current.last()
-            current = following
+            before = (before + current.anchors(slice(-CONTEXT, None)))[-CONTEXT:]
+            current = ahead.popleft() if ahead else None
         if self.empty_blocks:
             log.info("%s: %d blocks hold no data (unwritten, or not sample blocks)",
                      self.path, self.empty_blocks)  # fmt: skip
