@@ -364,7 +364,7 @@ def summary_json(
         "windows": [w.as_dict() for w in windows],
         "data_quality": {
             "gap_min_total": sum(g["duration_s"] for g in gaps) / 60.0,
-            "nonwear_min_total": sum(p.minutes for p in combined.nonwear),
+            "nonwear_min_total": sum(w.nonwear_min for w in windows),  # gaps not twice
             "activity_min_total": sum(a.minutes for a in combined.activity),
             "activity_min_by_kind": kinds,
             "jerks_dropped_in_nonwear": combined.dropped_nonwear,

@@ -195,13 +195,23 @@ def test_nonwear_reported_and_excluded(tmp_path: Path) -> None:
     t0, t1 = cfg.start + 600.0, cfg.start + 2600.0
     assert abs(nw["start"].iloc[0] - t0) <= 120 and abs(nw["end"].iloc[0] - t1) <= 120
     daily = _read(tmp_path / "out", "daily_summary.csv")
-    assert daily["nonwear_min"][0] == pytest.approx(nw["minutes"].iloc[0], abs=0.01)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    a, b = nw["start"].iloc[0], nw["end"].iloc[0]
+    gaps_inside = sum(
+        max(0.0, min(g["end"], b) - max(g["start"], a)) for g in summary["data_quality"]["gaps"]
+    )
+    assert gaps_inside > 0  # the night's link gaps: counted in gap_min, not in nonwear_min too
+    assert daily["nonwear_min"][0] == pytest.approx(
+        nw["minutes"].iloc[0] - gaps_inside / 60.0, abs=0.01
+    )
+    assert summary["data_quality"]["nonwear_min_total"] == pytest.approx(
+        daily["nonwear_min"].sum(), abs=0.01
+    )
     assert daily["hours_valid"][0] <= 1.0 - nw["minutes"].iloc[0] / 60.0 + 1e-3
     events = _read(tmp_path / "out", "events.csv")
     inside = (events["time"] >= nw["start"].iloc[0]) & (events["time"] < nw["end"].iloc[0])
     assert not inside.any()
     assert len(events) == daily["jerks"][0]
-    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert len(summary["data_quality"]["nonwear"]) == 1
 
 
