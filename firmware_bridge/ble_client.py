@@ -45,6 +45,11 @@ NO_ADAPTER_MESSAGE = (
     "(Linux: bluetoothd and D-Bus must be running)"
 )
 
+#: D-Bus error names that mean "no usable adapter": BlueZ not on the bus, adapter off.
+_NO_ADAPTER_DBUS_ERRORS = frozenset(
+    {"org.freedesktop.DBus.Error.ServiceUnknown", "org.bluez.Error.NotReady"}
+)
+
 _MAC = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
 _MAC_UUID = re.compile(r"^[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}$")
 
@@ -120,19 +125,25 @@ def no_adapter_error(exc: BaseException) -> NoBluetoothAdapter | None:
     Recognises bleak's ``BleakBluetoothNotAvailableError``, the ``BleakError`` messages
     of older versions ("No Bluetooth adapters found", "No powered Bluetooth adapters",
     "Bluetooth device is turned off"), a missing system D-Bus socket
-    (``FileNotFoundError``) and BlueZ not running on D-Bus.
+    (``FileNotFoundError``), BlueZ not running on D-Bus (``ServiceUnknown``) and a
+    powered-off adapter (``org.bluez.Error.NotReady``).
+
+    Every other D-Bus error is the link's, judged by its error name, never its text:
+    bleak's ``BleakDBusError`` reads ``[org.bluez.Error.Failed]
+    le-connection-abort-by-local``, ``[org.bluez.Error.InProgress] …`` for the connection
+    attempts BlueZ aborts (common on a Raspberry Pi), and those must be retried.
     """
     from bleak import exc as bexc  # local: keep the module importable without a radio stack
 
     not_available = getattr(bexc, "BleakBluetoothNotAvailableError", None)
     if not_available is not None and isinstance(exc, not_available):
         return NoBluetoothAdapter(str(exc) or type(exc).__name__)
+    if isinstance(exc, bexc.BleakDBusError):
+        if exc.dbus_error in _NO_ADAPTER_DBUS_ERRORS:
+            return NoBluetoothAdapter(str(exc))
+        return None
     text = str(exc).lower()
-    if isinstance(exc, bexc.BleakError) and (
-        "adapter" in text or "turned off" in text or "org.bluez" in text
-    ):
-        return NoBluetoothAdapter(str(exc))
-    if isinstance(exc, bexc.BleakDBusError) and "serviceunknown" in text:
+    if isinstance(exc, bexc.BleakError) and ("adapter" in text or "turned off" in text):
         return NoBluetoothAdapter(str(exc))
     if isinstance(exc, FileNotFoundError):  # /run/dbus/system_bus_socket missing
         return NoBluetoothAdapter(f"no system D-Bus: {exc}")

@@ -1,0 +1,112 @@
+"""A night over BLE as the recorder lives it: the real Recorder over BleSource over the
+fake board (sim/fake_ble.py), with the faults of a real night, and bleak's own errors.
+
+Each test pins what the morning must show: every sample that arrived in the file, in
+order, the gaps in the session file, the live count equal to ``detect`` on the file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from functools import cache
+
+import pytest
+from bleak.exc import BleakDBusError, BleakDeviceNotFoundError, BleakError
+
+from firmware_bridge.ble_client import BleakBleClient, BleLinkError, no_adapter_error
+from firmware_bridge.ble_source import BleSource
+from firmware_bridge.recorder import Recorder, RecorderParams, RecordResult
+from sim import NightConfig, SimulatedNight, simulate_night
+from sim.fake_ble import FakeBleBoard
+
+
+@cache
+def night(fs: float, seconds: float, seed: int = 3) -> SimulatedNight:
+    """A short clean simulated night with jerks (no jitter, drops or outages)."""
+    cfg = NightConfig(
+        hours=seconds / 3600, fs=fs, seed=seed, rate_per_hour=900,
+        jitter_s=0.0, drop_prob=0.0, outage_per_hour=0.0,
+    )  # fmt: skip
+    return simulate_night(cfg)
+
+
+async def record_until_done(
+    board: FakeBleBoard, source: BleSource, params: RecorderParams, limit_s: float = 20.0
+) -> tuple[Recorder, RecordResult]:
+    """Record until the board has sent its whole night and all of it is written."""
+    rec = Recorder(source, params)
+    stop = asyncio.Event()
+    task = asyncio.create_task(rec.run(stop))
+    deadline = time.monotonic() + limit_s
+    while not (board.done and rec.samples >= int(board.sent.sum())):
+        assert time.monotonic() < deadline, "recording did not finish"
+        if task.done():
+            task.result()  # raises what ended the recording
+            pytest.fail("the recording ended before the board's night did")
+        await asyncio.sleep(0.02)
+    stop.set()
+    return rec, await task
+
+
+def session(result: RecordResult) -> dict:
+    assert result.session_path is not None
+    return json.loads(result.session_path.read_text())
+
+
+# ---------------------------------------------------------------- bleak's own errors
+
+#: What BlueZ answers through bleak when a link attempt fails (bleak wraps D-Bus
+#: errors as ``BleakDBusError(name, [details])``, whose text is ``[name] details``).
+BLUEZ_LINK_FAILURES = [
+    BleakDBusError("org.bluez.Error.Failed", ["le-connection-abort-by-local"]),
+    BleakDBusError("org.bluez.Error.Failed", ["Software caused connection abort"]),
+    BleakDBusError("org.bluez.Error.InProgress", ["Operation already in progress"]),
+    BleakDBusError("org.bluez.Error.NotConnected", ["Not Connected"]),
+    BleakDBusError("org.freedesktop.DBus.Error.UnknownObject", ["Method ... doesn't exist"]),
+    BleakDeviceNotFoundError(
+        "F0:0D:5E:ED:00:01",
+        "Device with address F0:0D:5E:ED:00:01 "
+        "was not found. It may have been removed from BlueZ when "
+        "scanning stopped.",
+    ),  # fmt: skip
+    BleakError("Not connected"),
+]
+
+
+@pytest.mark.parametrize("exc", BLUEZ_LINK_FAILURES, ids=lambda e: str(e)[:40])
+def test_bluez_link_failures_are_not_a_missing_adapter(exc: Exception) -> None:
+    """A connection BlueZ aborted is a lost link to retry, not "no usable adapter"."""
+    assert no_adapter_error(exc) is None
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        BleakDBusError("org.freedesktop.DBus.Error.ServiceUnknown", ["org.bluez not found"]),
+        BleakDBusError("org.bluez.Error.NotReady", ["Resource Not Ready"]),
+    ],
+)
+def test_bluez_not_running_or_adapter_off_is_a_missing_adapter(exc: Exception) -> None:
+    assert no_adapter_error(exc) is not None
+
+
+def test_bleak_connect_aborted_by_bluez_is_a_lost_link(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Raspberry Pi classic: ``le-connection-abort-by-local`` on connect. Before, the
+    recorder took it for a missing adapter and stopped at once (or, mid-night, ended)."""
+    import bleak
+    from bleak.backends.device import BLEDevice
+
+    async def find(*args: object, **kwargs: object) -> BLEDevice:
+        path = "/org/bluez/hci0/dev_F0_0D_5E_ED_00_01"
+        return BLEDevice("F0:0D:5E:ED:00:01", "Polar H10 0A1B2C3D", details={"path": path})
+
+    async def connect(self: object, **kwargs: object) -> None:
+        raise BleakDBusError("org.bluez.Error.Failed", ["le-connection-abort-by-local"])
+
+    monkeypatch.setattr(bleak.BleakScanner, "find_device_by_name", staticmethod(find))
+    monkeypatch.setattr(bleak.BleakClient, "connect", connect)
+    client = BleakBleClient("Polar H10 0A1B2C3D")
+    with pytest.raises(BleLinkError, match="le-connection-abort-by-local"):
+        asyncio.run(client.connect())
