@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from firmware_bridge.errors import ProtocolError
 from firmware_bridge.recorder_clock import TICKS_PER_S, ClockMapper
 from firmware_bridge.recorder_live import LiveDetector, LiveLine, LiveResult, LiveStatus
 from firmware_bridge.recorder_writer import (
@@ -279,7 +280,10 @@ class Recorder:
             delay = min(delay * 2, self.params.backoff_max_s)
             try:
                 finished, _info = await self._wait(self.source.open(), stop, self._remaining())
-            except LinkLost as err:
+            except (LinkLost, ProtocolError) as err:
+                # a board that streamed tonight and now refuses (a Polar's error status,
+                # a characteristic BlueZ has not resolved yet, the adapter reset) is
+                # retried: fatal at the start, never worth losing the rest of the night
                 log.info("reconnect attempt %d failed: %s", gap.attempts, err)
                 with contextlib.suppress(Exception):
                     await self.source.close()

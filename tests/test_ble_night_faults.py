@@ -11,15 +11,19 @@ import asyncio
 import json
 import time
 from functools import cache
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from bleak.exc import BleakDBusError, BleakDeviceNotFoundError, BleakError
 
 from firmware_bridge.ble_client import BleakBleClient, BleLinkError, no_adapter_error
 from firmware_bridge.ble_source import BleSource
 from firmware_bridge.recorder import Recorder, RecorderParams, RecordResult
+from pipeline.detector import detect_file
 from sim import NightConfig, SimulatedNight, simulate_night
-from sim.fake_ble import FakeBleBoard
+from sim.fake_ble import Cue, FakeBleBoard
 
 
 @cache
@@ -110,3 +114,39 @@ def test_bleak_connect_aborted_by_bluez_is_a_lost_link(monkeypatch: pytest.Monke
     client = BleakBleClient("Polar H10 0A1B2C3D")
     with pytest.raises(BleLinkError, match="le-connection-abort-by-local"):
         asyncio.run(client.connect())
+
+
+# ---------------------------------------------------------------- the recorder's night
+
+
+def polar_source(board: FakeBleBoard, fs: float, stall_s: float = 5.0) -> BleSource:
+    return BleSource(
+        board.name, "polar", fs, client_factory=board.client_factory, clock=board.now,
+        stall_s=stall_s, read_wait_s=0.02,
+    )  # fmt: skip
+
+
+def test_an_error_status_at_a_reconnection_does_not_end_the_night(tmp_path: Path) -> None:
+    """A start command the board refuses once at a reconnection (status 13: it sat in
+    its charger a moment) is retried like a lost link. Before, the ControlPointError
+    left the recorder: no morning lines, no summary, no end in the session file, exit
+    status 2 ("jerkcount: error: device rejected opcode 2 ...")."""
+    fs = 200.0
+    nt = night(fs, 90.0)
+    n = nt.time.size
+    board = FakeBleBoard.from_night(
+        "polar", nt, cues=[Cue(at=n // 2, kind="drop", lost=400)], start_statuses=[0, 13]
+    )
+    params = RecorderParams(out_dir=tmp_path, backoff_initial_s=0.01, summarise=False)
+    _, result = asyncio.run(record_until_done(board, polar_source(board, fs), params))
+
+    assert board.connects == 3  # refused once, then streaming again
+    assert result.stopped_by == "interrupt"
+    rows = pd.read_csv(result.path, comment="#")
+    assert len(rows) == result.samples == int(board.sent.sum()) == n - 400
+    t = rows["time"].to_numpy()
+    assert np.all(np.diff(t) > 0)
+    [gap] = session(result)["gaps"]
+    assert gap["attempts"] == 2 and gap["back_at"] is not None
+    assert gap["start"] == t[n // 2 - 1] and gap["end"] == t[n // 2]
+    assert result.live.events == detect_file(result.path).events
