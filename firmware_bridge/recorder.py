@@ -144,6 +144,10 @@ class RecordResult:
     removed_empty: bool = False
 
 
+#: :attr:`LinkGap.reason` of a stream the board stopped and the source started again
+#: on the same link (``attempts`` 0: no reconnection).
+STREAM_STOPPED = "the board stopped the stream (started again on the same link)"
+
 #: Prefix of the hidden folder (:func:`~pipeline.atomic.run_folder`) in the recordings'
 #: folder where a night's summary is written before it is renamed to ``summary-<stamp>``.
 SUMMARY_STAGING = ".summary-partial"
@@ -189,6 +193,7 @@ class Recorder:
         self._last_sample_host = 0.0
         self._grace_until = 0.0  # no stall verdict before this (a board's start-up delay)
         self._t0 = 0.0
+        self._restarts = 0  # the source's stream restarts already noted as gaps
 
     # ------------------------------------------------------------------ helpers
     async def _wait(self, aw: Any, stop: asyncio.Event, timeout: float | None) -> tuple[bool, Any]:
@@ -291,6 +296,7 @@ class Recorder:
             if not finished:
                 return False
             gap.back_at = time.time()
+            self._restarts = self.source.restarts  # those of the failed link are in the gap
             if self.clock is not None:
                 self.clock.reconnected()
             self._last_sample_host = time.monotonic()
@@ -300,6 +306,17 @@ class Recorder:
             self._write_session(None)
             return True
         return False
+
+    def _stream_restarted(self) -> None:
+        """The source resumed a stream the board stopped on its own (same link): a gap
+        in the samples, noted in the session file, and the board's start-up time to wait
+        out before silence counts as a stall (a Polar takes up to 30 s)."""
+        self._restarts = self.source.restarts
+        now = time.time()
+        self.gaps.append(LinkGap(self.last_sample, None, STREAM_STOPPED, now, back_at=now))
+        self._grace_until = time.monotonic() + self._startup_s()
+        log.warning("the board stopped its stream; it was started again")
+        self._write_session(None)
 
     # ------------------------------------------------------------------ samples
     def _metadata(self, info: SourceInfo) -> dict[str, str]:
@@ -499,6 +516,8 @@ class Recorder:
                 if not await self._reconnect(stop, str(err) or "link lost"):
                     return "interrupt" if stop.is_set() else "duration"
                 continue
+            if self.source.restarts != self._restarts:
+                self._stream_restarted()
             if not finished:
                 continue
             now_mono = time.monotonic()
@@ -587,7 +606,7 @@ class Recorder:
                  "back_at": None if g.back_at is None else iso_utc(g.back_at)}
                 for g in self.gaps
             ],
-            "reconnects": sum(1 for g in self.gaps if g.back_at is not None),
+            "reconnects": sum(1 for g in self.gaps if g.back_at is not None and g.attempts),
             "clock_resets": self.clock.clock_resets if self.clock else 0,
             "writer": asdict(self.writer.stats) if self.writer else None,
             "decoder": _decoder_stats(self.source),

@@ -60,6 +60,11 @@ class Source(ABC):
     """
 
     description: str = "source"
+    restarts: int = 0
+    """Times the source resumed a stream the board had stopped on its own, on the same
+    link (a Polar's unprompted ``01 02``): the samples have a gap, the link had none.
+    Counted by the source; the recorder notes each as a gap and waits out the board's
+    start-up (:attr:`startup_s` of a BLE source) as after a connection."""
     absolute_time: bool = False
     """True when batch times are already epoch seconds UTC, kept as they are (replay).
 

@@ -150,3 +150,42 @@ def test_an_error_status_at_a_reconnection_does_not_end_the_night(tmp_path: Path
     assert gap["attempts"] == 2 and gap["back_at"] is not None
     assert gap["start"] == t[n // 2 - 1] and gap["end"] == t[n // 2]
     assert result.live.events == detect_file(result.path).events
+
+
+def test_a_slow_restart_after_an_unprompted_polar_stop_is_waited_for(tmp_path: Path) -> None:
+    """A Polar that stops its stream (``01 02``) and takes its start-up time to resume
+    after the start command is re-sent keeps its link: the recorder waits, as it does
+    after a connection. Before, it dropped the link after ``stall_s`` of the start-up
+    silence, reconnected and waited for the start-up again (one more gap, more lost).
+    The stop is a gap of the session file."""
+    fs = 50.0
+    nt = night(fs, 6.0)
+    n = nt.time.size
+    board = FakeBleBoard.from_night(
+        "polar",
+        nt,
+        speed=1.0,
+        cues=[Cue(at=150, kind="stop")],
+        start_delay_s=1.5,
+        samples_per_frame=10,  # a frame every 0.2 s
+    )
+    source = polar_source(board, fs, stall_s=0.6)
+    source.driver.startup_s = 2.5  # the board's 30 s, scaled down with the delay
+    params = RecorderParams(out_dir=tmp_path, stall_s=0.6, backoff_initial_s=0.01, summarise=False)
+    _, result = asyncio.run(record_until_done(board, source, params))
+
+    assert board.connects == 1 and source.restarts == 1
+    rows = pd.read_csv(result.path, comment="#")
+    t = rows["time"].to_numpy()
+    assert len(rows) == result.samples == int(board.sent.sum())
+    assert (~board.sent).sum() == 75 + 75  # 1.5 s at the start, 1.5 s at the restart
+    assert np.all(np.diff(t) > 0)
+    k = int(np.flatnonzero(board.sent[75:] == 0)[0])  # samples before the stop
+    assert k == 150 - 75
+    assert np.flatnonzero(np.diff(t) > 0.5).tolist() == [k - 1]
+    [gap] = session(result)["gaps"]
+    assert "stopped the stream" in gap["reason"]
+    assert gap["start"] == t[k - 1] and gap["end"] == t[k]
+    assert session(result)["reconnects"] == 0
+    assert result.live.events == detect_file(result.path).events
+    del n

@@ -67,9 +67,13 @@ def test_record_ble_night_with_a_drop_and_a_stop(
     )  # fmt: skip
     result = asyncio.run(record_board(board, source, tmp_path))
 
-    # one gap, recorded as such; the start sequence re-sent on the new connection
-    assert len(result.gaps) == 1 and result.gaps[0].back_at is not None
+    # one link gap, recorded as such; the start sequence re-sent on the new connection;
+    # the Polar's stop a gap too, without a reconnection
+    assert len(result.gaps) == (2 if profile == "polar" else 1)
+    assert result.gaps[0].back_at is not None and result.gaps[0].attempts >= 1
     assert "disconnected" in result.gaps[0].reason
+    if profile == "polar":
+        assert "stopped the stream" in result.gaps[1].reason and result.gaps[1].attempts == 0
     assert board.connects == 2
     assert result.info.profile == profile and result.info.extra["transport"] == "ble"
 
