@@ -194,6 +194,7 @@ class Recorder:
         self._grace_until = 0.0  # no stall verdict before this (a board's start-up delay)
         self._t0 = 0.0
         self._restarts = 0  # the source's stream restarts already noted as gaps
+        self._backoff = params.backoff_initial_s  # the next reconnection delay (s)
 
     # ------------------------------------------------------------------ helpers
     async def _wait(self, aw: Any, stop: asyncio.Event, timeout: float | None) -> tuple[bool, Any]:
@@ -265,13 +266,24 @@ class Recorder:
             return info if finished else None
 
     async def _reconnect(self, stop: asyncio.Event, reason: str) -> bool:
-        """Close and re-open with back-off until it works (True) or the recording ends."""
-        gap = LinkGap(self.last_sample, None, reason, time.time())
-        self.gaps.append(gap)
+        """Close and re-open with back-off until it works (True) or the recording ends.
+
+        A link lost again before a sample came after the last reconnection (or stream
+        restart) continues that gap: one hole in the file is one gap, its attempts all
+        counted, and the back-off goes on doubling from where it was."""
+        last = self.gaps[-1] if self.gaps else None
+        if last is not None and last.back_at is not None and last.end is None:
+            gap = last
+            gap.reason = f"{gap.reason}; then {reason}"
+            gap.back_at = None
+            delay = self._backoff if gap.attempts else self.params.backoff_initial_s
+        else:
+            gap = LinkGap(self.last_sample, None, reason, time.time())
+            self.gaps.append(gap)
+            delay = self.params.backoff_initial_s
         log.warning("link lost (%s); reconnecting", reason)
         with contextlib.suppress(Exception):
             await self.source.close()
-        delay = self.params.backoff_initial_s
         while not stop.is_set():
             gap.attempts += 1
             self.status.link = f"reconnecting {gap.attempts}"
@@ -283,6 +295,7 @@ class Recorder:
             if not finished:
                 return False
             delay = min(delay * 2, self.params.backoff_max_s)
+            self._backoff = delay
             try:
                 finished, _info = await self._wait(self.source.open(), stop, self._remaining())
             except (LinkLost, ProtocolError) as err:

@@ -189,3 +189,39 @@ def test_a_slow_restart_after_an_unprompted_polar_stop_is_waited_for(tmp_path: P
     assert session(result)["reconnects"] == 0
     assert result.live.events == detect_file(result.path).events
     del n
+
+
+def test_a_link_lost_again_before_any_sample_is_one_gap(tmp_path: Path) -> None:
+    """A link that comes back and drops again before a sample arrived (a flaky link,
+    a strap still starting up) leaves one hole in the file: one gap in the session
+    file, from the last sample before to the first after, with every attempt counted.
+    Before, it was two gaps, the first without an end (as if never back), both from the
+    same last sample."""
+    fs = 50.0
+    nt = night(fs, 6.0)
+    # each stream starts 0.5 s after the start command; the second drop comes while the
+    # reconnected board is still starting up (before its first sample, 175)
+    cues = [Cue(at=100, kind="drop", lost=50), Cue(at=175, kind="drop", lost=50)]
+    board = FakeBleBoard.from_night(
+        "polar", nt, speed=1.0, cues=cues, start_delay_s=0.5, samples_per_frame=10
+    )
+    source = polar_source(board, fs, stall_s=0.6)
+    source.driver.startup_s = 1.0
+    params = RecorderParams(out_dir=tmp_path, stall_s=0.6, backoff_initial_s=0.01, summarise=False)
+    _, result = asyncio.run(record_until_done(board, source, params))
+
+    assert board.connects == 3
+    rows = pd.read_csv(result.path, comment="#")
+    t = rows["time"].to_numpy()
+    sent = np.flatnonzero(board.sent)
+    assert len(rows) == result.samples == sent.size == 300 - 25 - 50 - 25 - 50 - 25
+    assert np.all(np.diff(t) > 0)
+    k = int(np.flatnonzero(sent == 99)[0]) + 1  # samples before the first drop
+    data = session(result)
+    [gap] = data["gaps"]
+    assert gap["start"] == t[k - 1] and gap["end"] == t[k]
+    tries = board.events().count(("connect", "")) - 1  # all but the first connection
+    assert gap["attempts"] == tries >= 2 and gap["back_at"] is not None
+    assert "disconnected; then" in gap["reason"]
+    assert data["reconnects"] == 1
+    assert result.live.error is None
