@@ -285,8 +285,8 @@ class Recorder:
         with contextlib.suppress(Exception):
             await self.source.close()
         while not stop.is_set():
-            gap.attempts += 1
-            self.status.link = f"reconnecting {gap.attempts}"
+            # the live line names the try being waited for; the gap counts tries made
+            self.status.link = f"reconnecting {gap.attempts + 1}"
             self._refresh()
             remaining = self._remaining()
             if remaining is not None and remaining <= 0:
@@ -294,6 +294,7 @@ class Recorder:
             finished, _ = await self._wait(asyncio.sleep(delay), stop, remaining)
             if not finished:
                 return False
+            gap.attempts += 1
             delay = min(delay * 2, self.params.backoff_max_s)
             self._backoff = delay
             try:

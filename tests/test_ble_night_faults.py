@@ -225,3 +225,57 @@ def test_a_link_lost_again_before_any_sample_is_one_gap(tmp_path: Path) -> None:
     assert "disconnected; then" in gap["reason"]
     assert data["reconnects"] == 1
     assert result.live.error is None
+
+
+class _SleepLog:
+    """Stands in for the recorder module's ``asyncio``: its ``sleep`` notes each delay
+    (s) and takes none, so the back-off's delays are exact and the test fast; at the
+    ``stop_at``-th delay it sets ``stop`` (Ctrl-C during the back-off) and waits."""
+
+    def __init__(self, stop: asyncio.Event, stop_at: int | None = None) -> None:
+        self.delays: list[float] = []
+        self.stop = stop
+        self.stop_at = stop_at
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(asyncio, name)
+
+    async def sleep(self, delay: float) -> None:
+        self.delays.append(delay)
+        if self.stop_at is not None and len(self.delays) == self.stop_at:
+            self.stop.set()
+            await asyncio.sleep(3600)
+        await asyncio.sleep(0)
+
+
+def test_backoff_doubles_to_30_s_and_ctrl_c_in_it_ends_the_night_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A board gone for good near the end: retries 0.5 s doubling to 30 s; Ctrl-C during
+    a back-off ends the recording at once with the night kept, the gap open, and as
+    many attempts in the session file as connections were tried. Before, the attempt
+    whose back-off was interrupted was counted though never made."""
+    import firmware_bridge.recorder as recorder_module
+
+    fs = 200.0
+    nt = night(fs, 90.0)
+    board = FakeBleBoard.from_night("polar", nt, cues=[Cue(at=6000, kind="drop", refuse=10**6)])
+    stop = asyncio.Event()
+    sleeps = _SleepLog(stop, stop_at=10)
+    monkeypatch.setattr(recorder_module, "asyncio", sleeps)
+    rec = Recorder(polar_source(board, fs), RecorderParams(out_dir=tmp_path, summarise=False))
+
+    async def go() -> RecordResult:
+        return await asyncio.wait_for(rec.run(stop), 20)
+
+    result = asyncio.run(go())
+    assert sleeps.delays == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0, 30.0]
+    assert result.stopped_by == "interrupt"
+    assert result.samples == int(board.sent.sum()) == 6000
+    assert len(pd.read_csv(result.path, comment="#")) == 6000
+    data = session(result)
+    [gap] = data["gaps"]
+    tries = board.events().count(("connect", "")) - 1
+    assert tries == 9 and gap["attempts"] == 9
+    assert gap["end"] is None and gap["back_at"] is None
+    assert data["stopped_by"] == "interrupt" and data["reconnects"] == 0
