@@ -762,6 +762,20 @@ def _config_error(err: Exception) -> InputError:
     return InputError(None, str(err))
 
 
+def _gap_words(gaps: list[Any]) -> str:
+    """``2 link gap(s)``, ``1 link gap(s), 1 stream stop(s)`` or ``no link gaps``."""
+    from firmware_bridge.recorder import STREAM_STOPPED
+
+    stops = sum(1 for g in gaps if g.reason == STREAM_STOPPED)
+    links = len(gaps) - stops
+    if not gaps:
+        return "no link gaps"
+    words = [f"{links} link gap(s)"] if links else []
+    if stops:
+        words.append(f"{stops} stream stop(s)")
+    return ", ".join(words)
+
+
 def _print_record_result(result: Any) -> None:
     """What a recording or replay produced, for the morning."""
     from pipeline.summary import night_table
@@ -774,11 +788,11 @@ def _print_record_result(result: Any) -> None:
         click.echo(f"recording  {result.path}  ({result.samples:,} samples)")
     else:
         click.echo(f"replayed   {result.samples:,} samples")
-    drops = f"{len(gaps)} link gap(s)" if gaps else "no link gaps"
+    drops = _gap_words(gaps)
     if result.session_path:  # always named: it tells what the link did, gaps or none
         click.echo(f"session    {result.session_path}  ({drops})")
     elif gaps:
-        click.echo(f"link gaps  {len(gaps)}")
+        click.echo(f"gaps       {drops}")
     if live.error:
         click.echo(f"live detection: {live.error}")
     click.echo(f"jerks      {len(live.events)} (live)")

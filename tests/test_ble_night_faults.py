@@ -18,9 +18,16 @@ import pandas as pd
 import pytest
 from bleak.exc import BleakDBusError, BleakDeviceNotFoundError, BleakError
 
+from cli import _gap_words
 from firmware_bridge.ble_client import BleakBleClient, BleLinkError, no_adapter_error
 from firmware_bridge.ble_source import BleSource
-from firmware_bridge.recorder import Recorder, RecorderParams, RecordResult
+from firmware_bridge.recorder import (
+    STREAM_STOPPED,
+    LinkGap,
+    Recorder,
+    RecorderParams,
+    RecordResult,
+)
 from pipeline.detector import detect_file
 from sim import NightConfig, SimulatedNight, simulate_night
 from sim.fake_ble import Cue, FakeBleBoard
@@ -187,8 +194,19 @@ def test_a_slow_restart_after_an_unprompted_polar_stop_is_waited_for(tmp_path: P
     assert "stopped the stream" in gap["reason"]
     assert gap["start"] == t[k - 1] and gap["end"] == t[k]
     assert session(result)["reconnects"] == 0
+    assert _gap_words(result.gaps) == "1 stream stop(s)"  # the morning line: no link dropped
     assert result.live.events == detect_file(result.path).events
     del n
+
+
+def test_morning_line_tells_link_gaps_from_stream_stops() -> None:
+    """``session … (N link gap(s), M stream stop(s))``: a Polar that stopped its stream
+    on a link that stayed up is not called a dropped link."""
+    lost = LinkGap(1.0, 2.0, "link lost", 0.0, 0.5, attempts=2)
+    stop = LinkGap(3.0, 4.0, STREAM_STOPPED, 0.0, 0.5)
+    assert _gap_words([]) == "no link gaps"
+    assert _gap_words([lost, lost]) == "2 link gap(s)"
+    assert _gap_words([lost, stop, stop]) == "1 link gap(s), 2 stream stop(s)"
 
 
 def test_a_link_lost_again_before_any_sample_is_one_gap(tmp_path: Path) -> None:
