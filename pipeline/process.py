@@ -119,7 +119,6 @@ class ProcessParams:
     tz : IANA zone of the windows and of every local time written.
     day_start : local time at which a window starts (12:00: nights; 00:00: days).
     detector, pattern, nonwear, reader : the parameters of each stage.
-    segment_s : length of the pattern segments in ``summary.json``, s.
     chunk_samples : samples per chunk of the single pass over each recording.
     hash_files : compute each input's sha256 (else size and mtime only).
     """
@@ -130,7 +129,6 @@ class ProcessParams:
     pattern: PatternParams = field(default_factory=PatternParams)
     nonwear: NonWearParams = field(default_factory=NonWearParams)
     reader: ReaderParams = field(default_factory=ReaderParams)
-    segment_s: float = 3600.0
     chunk_samples: int = 65_536
     hash_files: bool = True
 
@@ -266,7 +264,7 @@ def process_recordings(
                 f"ends {iso_local(rec.end, 'UTC')}); give each stretch of time only once",
             )
     combined = combine(results)
-    windows = summarise(combined, params.tz, params.day_start, params.pattern, params.segment_s)
+    windows = summarise(combined, params.tz, params.day_start, params.pattern)
     paths_written = write_outputs(out_dir, combined, windows, params)
     return ProcessResult(combined, windows, paths_written)
 
@@ -357,7 +355,7 @@ def summary_json(
                 "read_rows": params.reader.read_rows,
                 "probe_rows": params.reader.probe_rows,
             },
-            "segment_s": params.segment_s,
+            "segment_s": 3600.0,  # the segments are the clock hours of hourly.csv
             "chunk_samples": params.chunk_samples,
         },
         "recordings": recordings,

@@ -16,7 +16,9 @@ recording, counts and measures:
   rate of 0);
 - amplitude median and 90th percentile (g), activity/non-wear/gap minutes;
 - the pattern (:func:`pipeline.pattern.analyse_pattern`) over the window's recorded
-  span with gaps, activity and non-wear excluded, and per hour.
+  span with gaps, activity and non-wear excluded, and per local clock hour: the
+  ``hourly.csv`` label of an hour and its ``segments`` entry in ``summary.json`` are
+  one and the same analysis (same bounds, same seed).
 
 Windows are written for windows that hold at least one sample; hourly rows for every hour
 of such a window (a 23-hour night has 23 rows), unrecorded hours with zeros and an
@@ -37,7 +39,7 @@ import numpy as np
 from pipeline.detector import Detection
 from pipeline.errors import InputError
 from pipeline.events import DAILY_FIRST_COLUMNS, ActivityPeriod, JerkEvent
-from pipeline.pattern import PatternParams, PatternResult, analyse_pattern, segment_patterns
+from pipeline.pattern import PatternParams, PatternResult, analyse_pattern
 from pipeline.windows import DEFAULT_DAY_START, Window, iso_local, windows_between
 
 if TYPE_CHECKING:
@@ -301,7 +303,11 @@ def combine(recordings: Sequence[RecordingResult]) -> Combined:
 # ------------------------------------------------------------------ summaries
 @dataclass
 class HourRow:
-    """One hour of a window: bounds epoch s UTC, minutes, jerks, pattern label."""
+    """One hour of a window: bounds epoch s UTC, minutes, jerks, pattern label.
+
+    ``result`` is the full pattern analysis behind ``pattern`` (``None`` for an hour
+    without recorded data, whose label is empty).
+    """
 
     day: str
     start: float
@@ -310,6 +316,7 @@ class HourRow:
     minutes_valid: float
     jerks: int
     pattern: str
+    result: PatternResult | None = None
 
     def as_row(self, zone: str) -> dict[str, Any]:
         """The ``hourly.csv`` row (local times with offset)."""
@@ -345,6 +352,8 @@ class WindowSummary:
     amp_p90_g: float
     pattern: PatternResult
     hourly: list[HourRow] = field(default_factory=list)
+    #: the pattern of each recorded clock hour: ``(hour start, hour end, result)``,
+    #: epoch s UTC, the hours of :attr:`hourly` that hold recorded data
     segments: list[tuple[float, float, PatternResult]] = field(default_factory=list)
 
     def as_row(self) -> dict[str, Any]:
@@ -408,9 +417,12 @@ def summarise(
     tz: str,
     day_start: time = DEFAULT_DAY_START,
     pattern_params: PatternParams | None = None,
-    segment_s: float = 3600.0,
 ) -> list[WindowSummary]:
-    """Summaries of every window holding any recording, in time order."""
+    """Summaries of every window holding any recording, in time order.
+
+    Each window's ``segments`` are the patterns of its recorded clock hours, the
+    very analyses behind the ``pattern`` column of its hourly rows.
+    """
     if not combined.spans:
         return []
     params = pattern_params or PatternParams()
@@ -456,10 +468,8 @@ def summarise(
             pattern=pattern,
         )
         summary.hourly = _hours(w, inside, intersect(excluded, inside), onsets[sel], params, last)
-        seg = segment_patterns(onsets[sel], rec_start, rec_end, params, segment_s, excl)
         summary.segments = [
-            (rec_start + k * segment_s, min(rec_start + (k + 1) * segment_s, rec_end), r)
-            for k, r in enumerate(seg)
+            (h.start, h.end, h.result) for h in summary.hourly if h.result is not None
         ]
         out.append(summary)
     log.info("%d windows summarised", len(out))
@@ -514,14 +524,17 @@ def _hours(
         recorded = measure(recorded_spans, a, b)
         valid = recorded - measure(excluded, a, b)
         sel = onsets[(onsets >= a) & (onsets < b)]
-        label = ""
+        result = None
         if inside:
             lo, hi = inside[0][0], inside[-1][1]
             hour_params = PatternParams(**{**params.as_dict(), "seed": params.seed + k})
-            label = analyse_pattern(
+            result = analyse_pattern(
                 sel, lo, hi, hour_params, _excluded_for(excluded, inside, lo, hi)
-            ).label
-        rows.append(HourRow(w.label, a, b, recorded / 60.0, valid / 60.0, int(sel.size), label))
+            )
+        label = result.label if result is not None else ""
+        rows.append(
+            HourRow(w.label, a, b, recorded / 60.0, valid / 60.0, int(sel.size), label, result)
+        )
     return rows
 
 

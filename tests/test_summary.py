@@ -302,3 +302,27 @@ def test_a_gap_inside_non_wear_is_counted_once(tmp_path: Path) -> None:
     assert day["gap_min"] == pytest.approx(2.0, abs=0.01)
     assert day["nonwear_min"] == pytest.approx(58.0, abs=0.01)
     assert day["hours_valid"] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_segments_are_the_clock_hours_of_hourly_csv() -> None:
+    # a night from 23:30 to 02:15: hourly.csv has 23:00, 00:00, 01:00 and 02:00 rows
+    # with data; summary.json's segments used to run 23:30-00:30, 00:30-01:30, ...
+    start = _t("2026-05-01T23:30:00+02:00")
+    end = _t("2026-05-02T02:15:00+02:00")
+    rng = np.random.default_rng(7)
+    jerks = sorted((start + rng.uniform(0, end - start, 90)).tolist())
+    jerks = [t for t in jerks if not start + 3000 <= t < start + 3120]  # none in activity
+    act = [ActivityPeriod(start + 3000, start + 3120, "movement")]
+    (s,) = summarise(combine([_rec("n.csv", start, end, jerks, act)]), BERLIN)
+    out = s.as_dict()
+    recorded = [h for h in out["hourly"] if h["minutes_recorded"] > 0]
+    assert [h["hour_start"][11:16] for h in recorded] == ["23:00", "00:00", "01:00", "02:00"]
+    segments = out["segments"]
+    assert [g["start"] for g in segments] == [h["hour_start"] for h in recorded]
+    assert [g["end"] for g in segments] == [h["hour_end"] for h in recorded]
+    assert [g["n"] for g in segments] == [h["jerks"] for h in recorded]
+    assert sum(g["n"] for g in segments) == len(jerks) == s.jerks
+    assert [g["label"] for g in segments] == [h["pattern"] for h in recorded]
+    # the analysed time of each hour is its valid time (minutes_valid)
+    for g, h in zip(segments, recorded, strict=True):
+        assert g["duration_h"] * 60.0 == pytest.approx(h["minutes_valid"])
