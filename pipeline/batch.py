@@ -321,6 +321,18 @@ def _earlier_output(task: Task) -> str:
     return f"; its folder {task.name}/ holds the outputs of an earlier run, left as they were"
 
 
+def _stat_input(path: Path) -> os.stat_result:
+    """``os.stat(path)``; :class:`InputError` naming the file when it is not there (for a
+    link that points nowhere, where it points)."""
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        if path.is_symlink():
+            target = os.readlink(path)
+            raise InputError(path, f"is a link to {target}, which does not exist") from None
+        raise InputError(path, "no such file") from None
+
+
 def run_one(task: Task) -> Outcome:
     """Process one recording into its output folder (the worker; spawn- and Dask-safe).
 
@@ -333,7 +345,7 @@ def run_one(task: Task) -> Outcome:
         if staging.exists():
             shutil.rmtree(staging)
         staging.mkdir(parents=True)
-        stat = os.stat(path)
+        stat = _stat_input(path)
         process_recordings([path], staging, task.params)
         json_path = staging / FILE_NAMES["json"]
         summary = json.loads(json_path.read_text(encoding="utf-8"))

@@ -148,15 +148,21 @@ class _Search:
 
     def _add_walked(self, path: Path) -> None:
         """A file found in a folder: a recording unless hidden, in ``exclude``, a table,
-        or a ``.bin`` that is not a GENEActiv recording."""
+        or a ``.bin`` that is not a GENEActiv recording. A symbolic link named like a
+        recording that points nowhere (an archive not mounted, a file moved away) is
+        taken too, so that the reader reports it instead of the night going missing
+        without a word."""
         suffix = suffix_of(path, self.suffixes)
-        if not suffix or not path.is_file():
+        dangling = path.is_symlink() and not path.exists()
+        if not suffix or not (dangling or path.is_file()):
             return
         claimed = CLAIMED_SUFFIXES.get(suffix)
         if path.name.startswith("."):
             log.info("%s: skipped: a hidden file", path)
         elif _inside(path, self.exclude):
             log.info("%s: skipped: inside the output folder %s", path, self.exclude)
+        elif dangling:
+            self.found.setdefault(abs_path(path), None)
         elif claimed is not None and _dialect(path) != claimed:
             log.info("%s: skipped: not a %s recording", path, claimed)
         else:
