@@ -283,6 +283,37 @@ def _same_content(path: Path, recorded: str | None) -> tuple[bool, str]:
     return True, ""
 
 
+def _batch_block_of(folder: Path) -> dict[str, Any] | None:
+    """The ``batch`` block of ``folder``'s ``summary.json``; ``None`` without one."""
+    try:
+        summary = json.loads((folder / FILE_NAMES["json"]).read_text(encoding="utf-8"))
+        block = summary["batch"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return block if isinstance(block, dict) else None
+
+
+def other_owner(folder: Path, path: Path) -> str | None:
+    """The input whose outputs ``folder`` holds, when that is another recording than
+    ``path``: another path and other content. A recording moved or copied (another path,
+    the same size and sha256) is the same one, and a changed file at the same path is
+    the same recording corrected; both give ``None``, as do a folder without a batch
+    block and one whose input is no longer there (moved away). ``path`` unreadable
+    under another name: the other input."""
+    block = _batch_block_of(folder)
+    if block is None or not block.get("input") or block["input"] == str(path):
+        return None
+    if not os.path.lexists(block["input"]):
+        return None  # that input is gone (the cohort moved): its folder is free
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return str(block["input"])
+    if size == block.get("size_bytes") and _same_content(path, block.get("sha256"))[0]:
+        return None
+    return str(block["input"])
+
+
 def folder_stats(folder: Path) -> dict[str, Any]:
     """``nights``, ``jerks``, ``samples`` and ``hours`` of a complete output folder."""
     summary = json.loads((folder / FILE_NAMES["json"]).read_text(encoding="utf-8"))
@@ -476,6 +507,12 @@ def plan_batch(
     plan.unlisted = [_unlisted_row(u) for u in found.unlisted]
     names = output_names(paths, input_root(inputs))
     for path, name in zip(paths, names, strict=True):
+        owner = other_owner(out_dir / name, path)
+        if owner is not None:  # another recording's outputs (a batch of other folders)
+            mine = f"{name}-{_short_hash(str(path))}"
+            log.warning("%s: %s/ holds the outputs of %s, left as they are; this "
+                        "recording's go to %s/", path, name, owner, mine)  # fmt: skip
+            name = mine
         try:
             size = path.stat().st_size
         except OSError:

@@ -3,9 +3,13 @@ say about them."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from cli import main
@@ -63,3 +67,67 @@ def test_a_link_to_a_recording_that_is_gone_is_a_failed_row(tmp_path: Path) -> N
     assert result.exit_code == 2, result.output
     assert result.output.splitlines() == [f"jerkcount: error: {nights / 'n2.csv'}: no such file"]
     assert not (tmp_path / "p").exists()
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _hash(path: Path) -> str:
+    return hashlib.sha1(str(path).encode("utf-8")).hexdigest()[:8]
+
+
+def test_one_folder_per_participant_into_one_out_keeps_each_ones_outputs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a study adds its participants one by one into one results folder: P02's night1.csv
+    # is also named night1/ there, and used to replace P01's outputs without a word
+    p01 = _night(tmp_path / "study" / "P01" / "night1.csv", 1)
+    p02 = _night(tmp_path / "study" / "P02" / "night1.csv", 2)
+    out = tmp_path / "results"
+    args = ("--out", out, "--tz", BERLIN, "--jobs", "1")
+    assert _run("batch", p01.parent, *args).exit_code == 0
+    first = _files(out / "night1")
+    with caplog.at_level(logging.WARNING, logger="pipeline.batch"):
+        result = _run("batch", p02.parent, *args)
+    assert result.exit_code == 0, result.output
+    mine = f"night1-{_hash(p02)}"
+    assert caplog.messages == [
+        f"{p02}: night1/ holds the outputs of {p01}, left as they are; "
+        f"this recording's go to {mine}/"
+    ]
+    assert _files(out / "night1") == first
+    rows = _csv(out / "recordings.csv")
+    assert rows[["recording", "status", "output"]].values.tolist() == [[str(p02), "ok", mine]]
+    summary = json.loads((out / mine / "summary.json").read_text())
+    assert summary["batch"]["input"] == str(p02)
+    events = _csv(out / mine / "events.csv")
+    assert set(events["recording"]) == {str(p02)}
+    # each resumed run finds its own outputs up to date
+    for folder, name in ((p01.parent, "night1"), (p02.parent, mine)):
+        assert _run("batch", folder, *args).exit_code == 0
+        rows = _csv(out / "recordings.csv")
+        assert rows[["status", "output"]].values.tolist() == [["skipped", name]]
+
+
+def test_a_moved_cohort_is_still_up_to_date_and_a_corrected_file_redone_in_place(
+    tmp_path: Path,
+) -> None:
+    night = _night(tmp_path / "old" / "night1.csv", 1)
+    out = tmp_path / "results"
+    args = ("--out", out, "--tz", BERLIN, "--jobs", "1")
+    assert _run("batch", night.parent, *args).exit_code == 0
+    moved = tmp_path / "new" / "night1.csv"
+    moved.parent.mkdir()
+    night.rename(moved)  # the same recording under another path: nothing to redo
+    result = _run("batch", moved.parent, *args)
+    assert result.exit_code == 0 and "WARNING" not in result.output, result.output
+    assert _csv(out / "recordings.csv")[["status", "output"]].values.tolist() == [
+        ["skipped", "night1"]
+    ]
+    _night(moved, 3)  # corrected at the same path: redone in its folder
+    assert _run("batch", moved.parent, *args).exit_code == 0
+    assert _csv(out / "recordings.csv")[["status", "output"]].values.tolist() == [["ok", "night1"]]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "cohort_daily_summary.csv", "errors.csv", "night1", "recordings.csv",
+    ]  # fmt: skip
