@@ -70,7 +70,7 @@ from pipeline.inputs import abs_path as _abs
 from pipeline.inputs import suffix_of as _suffix_of
 from pipeline.memtune import keep_freed_memory
 from pipeline.outputs import get_zone, write_json
-from pipeline.pool import stop_pool, watch_parent
+from pipeline.pool import drop_inherited_logging, stop_pool, watch_parent
 from pipeline.process import FILE_NAMES, ProcessParams, process_recordings
 from pipeline.readahead import allow_helper_threads, helper_threads
 from pipeline.summary import DAILY_COLUMNS
@@ -408,12 +408,15 @@ class LogLine:
 
 
 class _Capture(logging.Handler):
-    """Keeps the warnings of one recording: the records of the thread that processes
-    it, and those of its helper threads (which name the recording). Other tasks of a
-    worker running several at once log from other threads, about other files."""
+    """Keeps the warnings of one recording (and, with ``-v``, the info lines the
+    command would print: the level of the ``pipeline`` logger when lower): the records
+    of the thread that processes it, and those of its helper threads (which name the
+    recording). Other tasks of a worker running several at once log from other
+    threads, about other files."""
 
     def __init__(self, recording: str) -> None:
-        super().__init__(logging.WARNING)
+        level = min(logging.WARNING, logging.getLogger("pipeline").getEffectiveLevel())
+        super().__init__(level)
         self.recording = recording
         self.thread = threading.get_ident()
         self.lines: list[LogLine] = []
@@ -427,7 +430,8 @@ class _Capture(logging.Handler):
 
 def run_reporting(task: Task) -> tuple[Outcome, list[LogLine]]:
     """:func:`run_one`, and the warnings it logged (for a cluster's worker, whose log
-    the user does not see): the client logs them with :func:`replay`."""
+    the user does not see, and a ``--jobs`` worker, which prints nothing itself): the
+    client logs them with :func:`replay`, above its progress bar."""
     capture = _Capture(task.recording)
     logger = logging.getLogger("pipeline")
     logger.addHandler(capture)
@@ -569,9 +573,10 @@ def _run_isolated(tasks: Iterable[Task], on_done: OnOutcome) -> None:
         for task in tasks:
             if pool is None:
                 pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=ctx,
-                                              initializer=watch_parent)  # fmt: skip
+                                              initializer=_init_isolated)  # fmt: skip
             try:
-                outcome = pool.submit(run_one, task).result()
+                outcome, lines = pool.submit(run_reporting, task).result()
+                replay(lines)
             except cf.process.BrokenProcessPool:
                 outcome = _died(task, "worker process died while processing it "
                                       "(killed, or out of memory?)")  # fmt: skip
@@ -586,12 +591,22 @@ def _run_isolated(tasks: Iterable[Task], on_done: OnOutcome) -> None:
         pool.shutdown(wait=True)
 
 
+def _init_isolated() -> None:
+    """The worker of :func:`_run_isolated`: an end with its parent
+    (:func:`~pipeline.pool.watch_parent`), and its log lines returned, not printed
+    (:func:`~pipeline.pool.drop_inherited_logging`)."""
+    drop_inherited_logging()
+    watch_parent()
+
+
 def _init_worker() -> None:
     """A pool worker: no helper threads, the command's malloc settings (a spawned
-    worker does not inherit them; see :mod:`pipeline.memtune`), and an end with its
-    parent (:func:`~pipeline.pool.watch_parent`)."""
+    worker does not inherit them; see :mod:`pipeline.memtune`), an end with its
+    parent (:func:`~pipeline.pool.watch_parent`), and its log lines returned with
+    each result, not printed (:func:`~pipeline.pool.drop_inherited_logging`)."""
     allow_helper_threads(False)
     keep_freed_memory()
+    drop_inherited_logging()
     watch_parent()
 
 
@@ -602,14 +617,15 @@ def _run_pool(tasks: Sequence[Task], jobs: int, on_done: OnOutcome) -> None:
     # one thread per worker: ``jobs`` processes fill the cores without helper threads
     pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker)
     try:
-        futures = {pool.submit(run_one, t): t for t in tasks}
+        futures = {pool.submit(run_reporting, t): t for t in tasks}
         for future in cf.as_completed(futures):
             task = futures[future]
             try:
-                outcome = future.result()
+                outcome, lines = future.result()
             except cf.process.BrokenProcessPool:
                 retry.append(task)
                 continue
+            replay(lines)
             on_done(task, outcome)
     except BaseException:  # an interrupt: now, not after the queue; outputs only staged
         stop_pool(pool)

@@ -6,6 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import pty
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +22,7 @@ from pipeline.writer import write_samples_csv
 from sim import NightConfig, simulate_night
 
 BERLIN = "Europe/Berlin"
+REPO = Path(__file__).resolve().parents[1]
 START = 1774735200.0  # 2026-03-28T23:00:00+01:00
 
 
@@ -131,3 +137,48 @@ def test_a_moved_cohort_is_still_up_to_date_and_a_corrected_file_redone_in_place
     assert sorted(p.name for p in out.iterdir()) == [
         "cohort_daily_summary.csv", "errors.csv", "night1", "recordings.csv",
     ]  # fmt: skip
+
+
+def _on_a_terminal(*args: str | Path) -> tuple[int, str]:
+    """``jerkcount ARGS`` in a process of its own with stderr on a pseudo-terminal:
+    its exit status and everything it drew there."""
+    main_fd, term_fd = pty.openpty()
+    cmd = [sys.executable, "-m", "cli", *map(str, args)]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=term_fd)
+    os.close(term_fd)
+    drawn = b""
+    while True:
+        try:
+            block = os.read(main_fd, 65536)
+        except OSError:  # the terminal's other end closed: the command ended
+            break
+        if not block:
+            break
+        drawn += block
+    os.close(main_fd)
+    return proc.wait(timeout=120), drawn.decode("utf-8", "replace")
+
+
+def test_a_workers_warning_leaves_the_progress_line_where_it_was(tmp_path: Path) -> None:
+    # a forked --jobs worker had the command's log handlers, the progress bar's redraw
+    # among them: after its warning it drew its own copy of the bar, frozen at the fork
+    # ("0/3 recordings" after "1/3 recordings")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.csv").write_bytes(b"")  # two files that fail at once: the bar moves on
+    (folder / "b.csv").write_bytes(b"")
+    torn = _night(folder / "c.csv", 3)
+    text = torn.read_bytes()
+    torn.write_bytes(text[: text.rindex(b",")])  # the last line cut inside its values
+    status, drawn = _on_a_terminal("batch", folder, "--out", tmp_path / "out", "--tz", BERLIN,
+                                   "--jobs", "2")  # fmt: skip
+    assert status == 1, drawn
+    lines = [line for line in re.split(r"[\r\n]+", drawn.replace("\x1b[K", "")) if line]
+    warning = f"jerkcount: WARNING: {torn}: dropped a torn last line"
+    warned = [line for line in lines if "WARNING" in line]
+    assert len(warned) == 1 and warned[0].startswith(warning + " "), lines
+    counts = [int(m.group(1)) for m in re.finditer(r"\] +(\d+)/3 recordings", drawn)]
+    assert counts[0] == 0 and counts[-1] == 3, counts
+    assert counts == sorted(counts), counts  # never back
+    after = lines[lines.index(warned[0]) + 1]
+    assert re.search(r"\] +2/3 recordings", after), lines  # the bar as it is now
