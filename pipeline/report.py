@@ -80,9 +80,14 @@ def _count(value: object) -> int:
 
 
 def _minutes(value: object) -> str:
+    """Minutes in words: ``12 min``, ``1.5 h`` from 90 minutes on, ``under 1 min`` for
+    some time that rounds to 0 (so a night with a few seconds of gaps does not read as
+    one without any), ``–`` when unknown."""
     v = _num(value)
     if not math.isfinite(v):
         return "–"
+    if v > 0 and round(v) == 0:
+        return "under 1 min"
     if v >= 90:
         return f"{v / 60:.1f} h"
     return f"{v:.0f} min"

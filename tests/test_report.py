@@ -638,3 +638,25 @@ def test_data_quality_warnings_are_in_the_headline(tmp_path: Path, report_html: 
         "dates the recording 1970-01-01: if the times count from the start of the "
         "recording, read it with --time-unit relative --start ISO-8601.</p>"
     ) in html
+
+
+def test_seconds_of_gaps_are_not_said_to_be_none() -> None:
+    # 26 s of gaps (gap_min 0.44 in daily_summary.csv) read "gaps in the recording 0 min"
+    from pipeline.report import quality_line
+    from pipeline.report_data import NightView
+    from pipeline.table import Table
+
+    row = {"hours_recorded": 11.0, "hours_valid": 10.3843, "gap_min": 0.44,
+           "nonwear_min": 0.0, "activity_min": 36.51}  # fmt: skip
+    night = NightView(row, 0.0, 86400.0, Table(), Table(), Table())
+    assert quality_line(night) == (
+        "Recorded 11.0 h, of which 10.4 h valid; gaps in the recording under 1 min; sensor "
+        "not worn 0 min; moving (activity) 37 min. Jerks are counted only in valid time."
+    )
+    row.update(gap_min=0.5, nonwear_min=0.6, activity_min=95.0)
+    assert quality_line(night) == (
+        "Recorded 11.0 h, of which 10.4 h valid; gaps in the recording under 1 min; sensor "
+        "not worn 1 min; moving (activity) 1.6 h. Jerks are counted only in valid time."
+    )
+    row.update(gap_min=0.0)
+    assert "; gaps in the recording 0 min;" in quality_line(night)
