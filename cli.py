@@ -891,11 +891,17 @@ def record(
         result = run_recorder(source, settings, LiveLine())
     except (ProtocolError, RecorderError, ValueError) as err:
         raise _config_error(err) from None
-    _print_record_result(result)
-    if result.write_error is not None:  # the disk filled: the night up to then is kept
-        hours = (result.end - result.start) / 3600.0
-        click.echo(f"jerkcount: error: {result.write_error}: the recording stopped after "
-                   f"{hours:.2f} h; what came before is kept", err=True)  # fmt: skip
+    try:
+        _print_record_result(result)
+        if result.write_error is not None:  # the disk filled: the night up to then is kept
+            hours = (result.end - result.start) / 3600.0
+            click.echo(f"jerkcount: error: {result.write_error}: the recording stopped after "
+                       f"{hours:.2f} h; what came before is kept", err=True)  # fmt: skip
+    except OSError:  # the terminal is gone (EIO): the files tell it all, the status too
+        from firmware_bridge.terminal import detach_from_terminal
+
+        detach_from_terminal()
+    if result.write_error is not None:
         click.get_current_context().exit(EXIT_IO)
     if result.removed_empty:  # connected, but nothing recorded: as when it never connected
         click.get_current_context().exit(EXIT_INPUT)

@@ -58,6 +58,7 @@ from firmware_bridge.recorder_writer import (
 from firmware_bridge.serial_text import TextLineDecoder
 from firmware_bridge.session_file import SessionFile
 from firmware_bridge.source import LinkLost, Source, SourceInfo
+from firmware_bridge.terminal import detach_from_terminal
 from pipeline import __version__
 from pipeline.atomic import private_files, run_folder
 from pipeline.params import DetectorParams
@@ -195,6 +196,8 @@ class Recorder:
         self._t0 = 0.0
         self._restarts = 0  # the source's stream restarts already noted as gaps
         self._backoff = params.backoff_initial_s  # the next reconnection delay (s)
+        #: host epoch s at which the terminal closed (SIGHUP), else ``None``
+        self.hangup_at: float | None = None
 
     # ------------------------------------------------------------------ helpers
     async def _wait(self, aw: Any, stop: asyncio.Event, timeout: float | None) -> tuple[bool, Any]:
@@ -227,6 +230,20 @@ class Recorder:
             st.jerks = self.live.jerks
             st.last_jerk = self.live.last_jerk
         self.line.update(st)
+
+    def hang_up(self, stop: asyncio.Event) -> None:
+        """The terminal closed (SIGHUP: a closed window, a dropped ssh session): the live
+        line stops; with a ``duration_s`` the night goes on to its end (the patient said
+        how long it is), without one it ends as Ctrl-C ends it (``stopped_by``
+        ``hangup``). Either way the session file and the summary are written."""
+        if self.hangup_at is None:
+            self.hangup_at = time.time()
+        self.line.enabled = False
+        if self.params.duration_s is None:
+            log.warning("the terminal closed: ending the recording")
+            stop.set()
+        else:
+            log.warning("the terminal closed: the recording goes on until --duration ends it")
 
     # ------------------------------------------------------------------ opening
     async def _open_first(self, stop: asyncio.Event) -> SourceInfo | None:
@@ -445,6 +462,8 @@ class Recorder:
         stopped_by = "interrupt"
         try:
             stopped_by = await self._loop(stop)
+            if stopped_by == "interrupt" and self.hangup_at is not None:
+                stopped_by = "hangup"
         finally:
             with contextlib.suppress(Exception):
                 await self.source.close()
@@ -625,6 +644,7 @@ class Recorder:
             "writer": asdict(self.writer.stats) if self.writer else None,
             "decoder": _decoder_stats(self.source),
             "rejected_samples": self.rejected,
+            "terminal_closed": None if self.hangup_at is None else iso_utc(self.hangup_at),
         }  # fmt: skip
         if result is not None:
             live = result.live
@@ -666,13 +686,26 @@ async def record(
     source: Source, params: RecorderParams, live_line: LiveLine | None = None,
     stop: asyncio.Event | None = None, handle_signals: bool = True,
 ) -> RecordResult:  # fmt: skip
-    """Run a :class:`Recorder`; SIGINT/SIGTERM set ``stop`` (a second SIGINT is the default)."""
+    """Run a :class:`Recorder`; SIGINT/SIGTERM set ``stop`` (a second SIGINT is the
+    default); SIGHUP (the terminal closed) detaches the recorder from the terminal and is
+    :meth:`Recorder.hang_up`, unless SIGHUP is ignored (``nohup``)."""
     import signal
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     installed: list[int] = []
+    recorder = Recorder(source, params, live_line)
     if handle_signals:
+
+        def on_hangup() -> None:
+            detach_from_terminal()  # every later write to the closed terminal would fail
+            recorder.hang_up(stop)
+
+        hup = getattr(signal, "SIGHUP", None)
+        if hup is not None and signal.getsignal(hup) is not signal.SIG_IGN:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(hup, on_hangup)
+                installed.append(hup)
 
         def on_signal(sig: int) -> None:
             log.info("signal %d: ending the recording", sig)
@@ -684,7 +717,7 @@ async def record(
                 loop.add_signal_handler(sig, on_signal, sig)
                 installed.append(sig)
     try:
-        return await Recorder(source, params, live_line).run(stop)
+        return await recorder.run(stop)
     finally:
         for sig in installed:
             with contextlib.suppress(Exception):
