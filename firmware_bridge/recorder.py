@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from firmware_bridge.errors import ProtocolError
+from firmware_bridge.host_clock import STEP_S, steady_time
 from firmware_bridge.recorder_clock import TICKS_PER_S, ClockMapper
 from firmware_bridge.recorder_live import LiveDetector, LiveLine, LiveResult, LiveStatus
 from firmware_bridge.recorder_writer import (
@@ -119,6 +120,15 @@ class LinkGap:
         if self.start is None or self.end is None:
             return None
         return self.end - self.start
+
+
+@dataclass
+class HostClockStep:
+    """The computer's clock was set (NTP, by hand) during the recording: when (host
+    epoch s, after the step) and by how much (s, positive forward)."""
+
+    at: float
+    step_s: float
 
 
 @dataclass
@@ -198,6 +208,9 @@ class Recorder:
         self._backoff = params.backoff_initial_s  # the next reconnection delay (s)
         #: host epoch s at which the terminal closed (SIGHUP), else ``None``
         self.hangup_at: float | None = None
+        #: steps of the host clock seen during the recording (see :meth:`_check_host_clock`)
+        self.host_steps: list[HostClockStep] = []
+        self._host_step = steady_time.step_s()  # host minus steady clock when last checked
 
     # ------------------------------------------------------------------ helpers
     async def _wait(self, aw: Any, stop: asyncio.Event, timeout: float | None) -> tuple[bool, Any]:
@@ -244,6 +257,21 @@ class Recorder:
             stop.set()
         else:
             log.warning("the terminal closed: the recording goes on until --duration ends it")
+
+    def _check_host_clock(self) -> None:
+        """Note a step of the host clock (beyond :data:`~firmware_bridge.host_clock.STEP_S`)
+        in the session file. The samples do not move with it: boards are stamped with the
+        steady clock (:mod:`firmware_bridge.host_clock`) or their own, and the time base
+        follows the host clock again at the next (re)connection."""
+        step = steady_time.step_s()
+        change = step - self._host_step
+        if abs(change) <= STEP_S:
+            return
+        self._host_step = step
+        self.host_steps.append(HostClockStep(time.time(), round(change, 3)))
+        log.warning("the computer's clock was set %+.1f s: the recording keeps its own time "
+                    "(no hole, no overlap) until the board reconnects", change)  # fmt: skip
+        self._write_session(None)
 
     # ------------------------------------------------------------------ opening
     async def _open_first(self, stop: asyncio.Event) -> SourceInfo | None:
@@ -570,6 +598,7 @@ class Recorder:
                     continue
                 if silent >= 1.0:
                     self.status.link = "stalled"
+            self._check_host_clock()
             if self.writer is not None:
                 try:
                     self.writer.maybe_sync()
@@ -645,6 +674,9 @@ class Recorder:
             "decoder": _decoder_stats(self.source),
             "rejected_samples": self.rejected,
             "terminal_closed": None if self.hangup_at is None else iso_utc(self.hangup_at),
+            "host_clock_steps": [
+                {"at": iso_utc(s.at), "step_s": s.step_s} for s in self.host_steps
+            ],
         }  # fmt: skip
         if result is not None:
             live = result.live
