@@ -211,6 +211,9 @@ class Recorder:
         #: steps of the host clock seen during the recording (see :meth:`_check_host_clock`)
         self.host_steps: list[HostClockStep] = []
         self._host_step = steady_time.step_s()  # host minus steady clock when last checked
+        #: host epoch s at which the removed recording was put back (:meth:`_check_file`)
+        self.restored_at: list[float] = []
+        self._file_checked = 0.0
 
     # ------------------------------------------------------------------ helpers
     async def _wait(self, aw: Any, stop: asyncio.Event, timeout: float | None) -> tuple[bool, Any]:
@@ -272,6 +275,20 @@ class Recorder:
         log.warning("the computer's clock was set %+.1f s: the recording keeps its own time "
                     "(no hole, no overlap) until the board reconnects", change)  # fmt: skip
         self._write_session(None)
+
+    def _check_file(self, every_s: float = 1.0) -> None:
+        """At most every ``every_s`` s: put the recording back if its folder or the file
+        was removed during the night (:meth:`RecordingWriter.restore_if_removed`), with
+        every sample written so far, and its session file with it."""
+        now = time.monotonic()
+        if self.writer is None or now - self._file_checked < every_s:
+            return
+        self._file_checked = now
+        if self.writer.restore_if_removed():
+            self.restored_at.append(time.time())
+            log.warning("%s was removed during the recording: it was put back whole and "
+                        "the recording goes on", self.path)  # fmt: skip
+            self._write_session(None)
 
     # ------------------------------------------------------------------ opening
     async def _open_first(self, stop: asyncio.Event) -> SourceInfo | None:
@@ -497,6 +514,7 @@ class Recorder:
                 await self.source.close()
             if self.writer is not None:
                 try:
+                    self._check_file(every_s=0.0)  # removed since the last check
                     self.writer.close()
                 except WriteFailed as err:  # the last fsync: the kernel lost the tail
                     self._write_failed(err)
@@ -601,6 +619,7 @@ class Recorder:
             self._check_host_clock()
             if self.writer is not None:
                 try:
+                    self._check_file()
                     self.writer.maybe_sync()
                 except WriteFailed as err:
                     self._write_failed(err)
@@ -674,6 +693,7 @@ class Recorder:
             "decoder": _decoder_stats(self.source),
             "rejected_samples": self.rejected,
             "terminal_closed": None if self.hangup_at is None else iso_utc(self.hangup_at),
+            "recording_restored": [iso_utc(at) for at in self.restored_at],
             "host_clock_steps": [
                 {"at": iso_utc(s.at), "step_s": s.step_s} for s in self.host_steps
             ],
