@@ -25,9 +25,7 @@ FS = 50.0
 
 
 @pytest.mark.parametrize("what", ["folder", "file"])
-def test_a_recording_removed_during_the_night_is_put_back_whole(
-    tmp_path: Path, what: str
-) -> None:
+def test_a_recording_removed_during_the_night_is_put_back_whole(tmp_path: Path, what: str) -> None:
     """``rm -rf`` of the folder (or ``rm`` of the recording) 4 s into a 12 s night: the
     recording is put back under its name with every sample from the start, the folder
     private again, and the night goes on into it; the session file and the summary are
