@@ -445,6 +445,24 @@ class Recorder:
         self.live = LiveDetector(label, md, self.params.detector, quiet=checked)
         self._write_session(None)  # now: it holds the space its last version needs
 
+    def _check_out_dir(self) -> None:
+        """Before the board is reached: the recordings' folder can be made (nothing is
+        made yet: a night that never starts leaves no folder). A file in the way or a
+        folder the user may not write is a :class:`RecorderError` at once."""
+        if not self.params.write or self.params.out_dir is None:
+            return
+        out = Path(self.params.out_dir)
+        there = next((p for p in (out, *out.parents) if p.exists()), None)
+        if there is None:
+            return
+        if not there.is_dir():
+            why = f"{there} is a file, not a folder"
+        elif not os.access(there, os.W_OK | os.X_OK):
+            why = f"{there}: permission denied"
+        else:
+            return
+        raise RecorderError(f"{out}: cannot be written: {why}: stopped at once, nothing recorded")
+
     def _sane(self, t: np.ndarray, acc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``t`` (s), ``acc`` (g) without the samples the reader would refuse (a time or
         value not finite, a value beyond ±:data:`~pipeline.reader.MAX_ABS_G` g), counted
@@ -492,6 +510,7 @@ class Recorder:
     async def _run(self, stop: asyncio.Event | None) -> RecordResult:
         stop = stop or asyncio.Event()
         self._t0 = time.monotonic()
+        self._check_out_dir()  # before the board: a folder that cannot be made says so now
         self.status.link = "connecting"
         self.line.update(self.status, force=True)
         info = await self._open_first(stop)
