@@ -9,7 +9,8 @@ Outputs in the folder ``out_dir`` (created with mode 0700; every file mode 0600)
     ``O_CREAT|O_EXCL`` (never overwrites), written as samples arrive, fsynced at least
     every ``fsync_s`` (0.5 s). A link gap is a time jump in the file.
 ``recording-<stamp>.session.json``
-    the session log, rewritten atomically after every reconnection and at the end:
+    the session log, rewritten atomically after every reconnection, every
+    ``session_s`` (60 s) and at the end:
     device info, start/end, samples, every link gap (start, end, reason), reconnects,
     device clock resets, live detection results, why the recording stopped.
 ``summary-<stamp>/``
@@ -83,6 +84,8 @@ class RecorderParams:
     backoff_initial_s, backoff_max_s : reconnection delays, doubling, capped (s).
     first_open_s : how long to keep trying to reach the board at the start (s).
     fsync_s : longest time written samples stay unsynced (s).
+    session_s : the session file is rewritten at least this often (s), so that after a
+        crash or a power cut it tells the night up to then (samples, gaps).
     far_forward_s : device clock jump beyond host elapsed that counts as a reset (s).
     write : write the recording file (False: replay, detection only).
     summarise : run ``process`` on the recording at the end (into ``summary-<stamp>``).
@@ -97,6 +100,7 @@ class RecorderParams:
     backoff_max_s: float = 30.0
     first_open_s: float = 60.0
     fsync_s: float = 0.5
+    session_s: float = 60.0
     far_forward_s: float = 10.0
     write: bool = True
     summarise: bool = True
@@ -214,6 +218,7 @@ class Recorder:
         #: host epoch s at which the removed recording was put back (:meth:`_check_file`)
         self.restored_at: list[float] = []
         self._file_checked = 0.0
+        self._session_written = 0.0  # time.monotonic() of the last session file write
 
     # ------------------------------------------------------------------ helpers
     async def _wait(self, aw: Any, stop: asyncio.Event, timeout: float | None) -> tuple[bool, Any]:
@@ -640,6 +645,8 @@ class Recorder:
                 try:
                     self._check_file()
                     self.writer.maybe_sync()
+                    if now_mono - self._session_written >= self.params.session_s:
+                        self._write_session(None)
                 except WriteFailed as err:
                     self._write_failed(err)
                     return "write failed"
@@ -729,6 +736,7 @@ class Recorder:
                 summary_error=result.summary_error,
                 write_error=result.write_error,
             )
+        self._session_written = time.monotonic()
         if self._session is None or self._session.path != self.session_path:
             self._session = SessionFile(self.session_path)
         self._session.write(data)  # never raises: the recording is never lost over its log

@@ -70,3 +70,38 @@ def test_a_recording_removed_during_the_night_is_put_back_whole(tmp_path: Path, 
     assert session["stopped_by"] == "interrupt" and session["write_error"] is None
     assert res.summary_dir is not None and (res.summary_dir / "report.html").exists()
     assert session["live_jerks"] == len(detect_file(res.path).events)
+
+
+def test_the_session_file_is_kept_current_during_the_night(tmp_path: Path) -> None:
+    """Read in the middle of the night (as after a crash or a power cut), the session
+    file tells the samples recorded up to about ``session_s`` before. Before 0.4.5 it
+    was written only at the start, at reconnections and at the end: after a crash it
+    said 0 samples."""
+    link = tmp_path / "board"
+    out = tmp_path / "out"
+    board = VirtualSerialBoard(
+        BoardConfig("text:csv-ms", FS, 10 / 3600, seed=9, link=link), keep_samples=True
+    )
+    seen: list[tuple[int, int]] = []
+
+    def snapshot() -> None:
+        (session,) = out.glob("recording-*.session.json")
+        (path,) = out.glob("recording-*.csv")
+        rows = len(file_rows(path)[0])
+        seen.append((json.loads(session.read_text())["samples"], rows))
+
+    peek = threading.Timer(6.0, snapshot)
+    board.open()
+    board.start()
+    peek.start()
+    source = SerialSource(SerialTarget(str(link)), SerialProtocol.parse("text:csv-ms"), FS, 2.0)
+    params = RecorderParams(out_dir=out, stall_s=2.0, session_s=1.0, summarise=False)
+    try:
+        res = record_until_done(board, params, source, tail_s=0.5)
+    finally:
+        peek.cancel()
+        board.stop()
+    ((samples, rows),) = seen
+    assert rows > 4 * FS
+    assert rows - 2 * FS <= samples <= rows  # at most ~1 s (plus a read) behind
+    assert json.loads(res.session_path.read_text())["samples"] == res.samples  # type: ignore[union-attr]
