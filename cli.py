@@ -28,6 +28,10 @@ EXIT_INPUT = 2
 EXIT_IO = 1
 #: The slowest replay (recording seconds per second): 100 times slower than real time.
 MIN_REPLAY_SPEED = 0.01
+#: ``record --rate`` bounds (Hz): a micro:bit's slowest period is 640 ms (1.56 Hz); a
+#: rate far outside these is a slip that would stamp a board's samples hours apart
+MIN_BOARD_RATE_HZ = 1.0
+MAX_BOARD_RATE_HZ = 5000.0
 #: exit status of a command ended by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it)
 EXIT_INTERRUPTED = 130
 #: exit status when what it printed to had no reader any more (128 + SIGPIPE, as shells
@@ -56,10 +60,10 @@ class _FiniteFloatRange(click.FloatRange):
     and infinity past an open upper one."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = super().convert(value, param, ctx)
-        if not math.isfinite(number):
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):  # said so before any bound is: 'inf' is not a number
             self.fail(f"{value!r} is not a finite number.", param, ctx)
-        return number
+        return super().convert(number, param, ctx)
 
 
 def _jerk_timing_options(func: Any) -> Any:
@@ -841,8 +845,8 @@ def _print_record_result(result: Any) -> None:
 )
 @click.option(
     "--rate",
-    type=_FiniteFloatRange(min=0, min_open=True),
-    help="Sample rate in Hz: asked of the board (BLE) or its nominal rate "
+    type=_FiniteFloatRange(min=MIN_BOARD_RATE_HZ, max=MAX_BOARD_RATE_HZ),
+    help="Sample rate in Hz (1 to 5000): asked of the board (BLE) or its nominal rate "
     "(serial; spacing of arrival stamps) [default: the protocol's].",
 )
 @click.option(
@@ -891,11 +895,17 @@ def record(
         result = run_recorder(source, settings, LiveLine())
     except (ProtocolError, RecorderError, ValueError) as err:
         raise _config_error(err) from None
-    _print_record_result(result)
-    if result.write_error is not None:  # the disk filled: the night up to then is kept
-        hours = (result.end - result.start) / 3600.0
-        click.echo(f"jerkcount: error: {result.write_error}: the recording stopped after "
-                   f"{hours:.2f} h; what came before is kept", err=True)  # fmt: skip
+    try:
+        _print_record_result(result)
+        if result.write_error is not None:  # the disk filled: the night up to then is kept
+            hours = (result.end - result.start) / 3600.0
+            click.echo(f"jerkcount: error: {result.write_error}: the recording stopped after "
+                       f"{hours:.2f} h; what came before is kept", err=True)  # fmt: skip
+    except OSError:  # the terminal is gone (EIO): the files tell it all, the status too
+        from firmware_bridge.terminal import detach_from_terminal
+
+        detach_from_terminal()
+    if result.write_error is not None:
         click.get_current_context().exit(EXIT_IO)
     if result.removed_empty:  # connected, but nothing recorded: as when it never connected
         click.get_current_context().exit(EXIT_INPUT)

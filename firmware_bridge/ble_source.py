@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 
 from firmware_bridge.ble_client import (
@@ -39,6 +38,7 @@ from firmware_bridge.ble_client import (
 )
 from firmware_bridge.ble_profiles import ProfileDriver, make_driver
 from firmware_bridge.errors import ControlPointError
+from firmware_bridge.host_clock import steady_time
 from firmware_bridge.samples import DecodedBatch, DecoderStats
 from firmware_bridge.source import LinkLost, Source, SourceInfo
 
@@ -59,7 +59,8 @@ class BleSource(Source):
     rate, range_g : Hz and ±g asked of the board; ``None`` = the profile default (see
         :func:`~firmware_bridge.ble_profiles.make_driver`).
     client_factory : makes a fresh :class:`BleClient` per ``open``.
-    clock : host time of a notification's arrival (epoch seconds).
+    clock : host time of a notification's arrival (epoch seconds; the steady clock of
+        :mod:`firmware_bridge.host_clock`, which a step of the computer's clock does not move).
     stall_s : a started stream silent this long (s, loop time) counts as a lost link.
     read_wait_s : how long :meth:`read` waits for the first notification before
         returning an empty batch.
@@ -74,7 +75,7 @@ class BleSource(Source):
         range_g: float | None = None,
         *,
         client_factory: ClientFactory = bleak_client_factory,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = steady_time,
         stall_s: float = DEFAULT_STALL_S,
         read_wait_s: float = DEFAULT_READ_WAIT_S,
         polar_model: str = "auto",

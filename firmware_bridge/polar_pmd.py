@@ -60,6 +60,10 @@ MAX_STEP_RATIO = 1.5
 """A frame's per-sample step beyond this factor of nominal (either way) is a lost
 frame or a clock jump, not the board's clock: one lost frame of the same size gives 2."""
 
+STALE_S = 5.0
+"""A frame stamped at most this many seconds (s) at or before the previous one is a
+repeated or late notification (dropped); further back, a clock reset."""
+
 H10_ACC_RATES = (25, 50, 100, 200)
 H10_ACC_RANGES_G = (2, 4, 8)
 
@@ -406,6 +410,12 @@ class PmdAccDecoder:
 
     ``arrival_time`` is accepted for interface symmetry and ignored. Notifications that
     are not ACC frames are counted in ``stats.skipped``, malformed ones in ``stats.bad``.
+
+    A frame stamped at or before the previous frame, by less than ``stale_s`` seconds,
+    is a notification delivered twice or out of order (a host stack that subscribed
+    twice, a retransmission after a late one): it is dropped and counted in
+    ``stats.stale``, since its samples are already recorded or their place has passed.
+    A stamp further back is a clock reset, decoded as before (the recorder re-anchors).
     """
 
     def __init__(
@@ -415,10 +425,12 @@ class PmdAccDecoder:
         resolution: int = 16,
         factor: float = 1.0,
         max_step_ratio: float = MAX_STEP_RATIO,
+        stale_s: float = STALE_S,
     ) -> None:
         if not sample_rate > 0:
             raise ConfigurationError(f"sample_rate must be > 0 Hz, got {sample_rate}")
         self.sample_rate = float(sample_rate)
+        self.stale_s = stale_s
         self.resolution = resolution
         self.factor = factor
         self.max_step_ratio = max_step_ratio
@@ -429,6 +441,11 @@ class PmdAccDecoder:
     def reset(self) -> None:
         """Forget the previous frame time stamp (after a reconnect or restart)."""
         self.last_timestamp_ns = None
+
+    def _stale(self, timestamp_ns: int) -> bool:
+        """True when a frame stamped ``timestamp_ns`` repeats or comes after a later one."""
+        last = self.last_timestamp_ns
+        return last is not None and 0 <= last - timestamp_ns < self.stale_s * 1e9
 
     def _step_ns(self, timestamp_ns: int, n: int) -> float:
         """Spacing (ns) of the ``n`` samples of a frame stamped ``timestamp_ns``."""
@@ -453,6 +470,10 @@ class PmdAccDecoder:
         except FrameError as exc:
             self.stats.bad += 1
             log.debug("bad PMD frame: %s", exc)
+            return DecodedBatch.empty()
+        if self._stale(frame.timestamp_ns):
+            self.stats.stale += 1
+            log.debug("PMD frame stamped %d ns, not after the last: dropped", frame.timestamp_ns)
             return DecodedBatch.empty()
         n = frame.mg.shape[0]
         step = self._step_ns(frame.timestamp_ns, n)

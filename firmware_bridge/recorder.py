@@ -9,7 +9,8 @@ Outputs in the folder ``out_dir`` (created with mode 0700; every file mode 0600)
     ``O_CREAT|O_EXCL`` (never overwrites), written as samples arrive, fsynced at least
     every ``fsync_s`` (0.5 s). A link gap is a time jump in the file.
 ``recording-<stamp>.session.json``
-    the session log, rewritten atomically after every reconnection and at the end:
+    the session log, rewritten atomically after every reconnection, every
+    ``session_s`` (60 s) and at the end:
     device info, start/end, samples, every link gap (start, end, reason), reconnects,
     device clock resets, live detection results, why the recording stopped.
 ``summary-<stamp>/``
@@ -47,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from firmware_bridge.errors import ProtocolError
+from firmware_bridge.host_clock import STEP_S, steady_time
 from firmware_bridge.recorder_clock import TICKS_PER_S, ClockMapper
 from firmware_bridge.recorder_live import LiveDetector, LiveLine, LiveResult, LiveStatus
 from firmware_bridge.recorder_writer import (
@@ -58,6 +60,7 @@ from firmware_bridge.recorder_writer import (
 from firmware_bridge.serial_text import TextLineDecoder
 from firmware_bridge.session_file import SessionFile
 from firmware_bridge.source import LinkLost, Source, SourceInfo
+from firmware_bridge.terminal import detach_from_terminal
 from pipeline import __version__
 from pipeline.atomic import private_files, run_folder
 from pipeline.params import DetectorParams
@@ -81,6 +84,8 @@ class RecorderParams:
     backoff_initial_s, backoff_max_s : reconnection delays, doubling, capped (s).
     first_open_s : how long to keep trying to reach the board at the start (s).
     fsync_s : longest time written samples stay unsynced (s).
+    session_s : the session file is rewritten at least this often (s), so that after a
+        crash or a power cut it tells the night up to then (samples, gaps).
     far_forward_s : device clock jump beyond host elapsed that counts as a reset (s).
     write : write the recording file (False: replay, detection only).
     summarise : run ``process`` on the recording at the end (into ``summary-<stamp>``).
@@ -95,6 +100,7 @@ class RecorderParams:
     backoff_max_s: float = 30.0
     first_open_s: float = 60.0
     fsync_s: float = 0.5
+    session_s: float = 60.0
     far_forward_s: float = 10.0
     write: bool = True
     summarise: bool = True
@@ -118,6 +124,15 @@ class LinkGap:
         if self.start is None or self.end is None:
             return None
         return self.end - self.start
+
+
+@dataclass
+class HostClockStep:
+    """The computer's clock was set (NTP, by hand) during the recording: when (host
+    epoch s, after the step) and by how much (s, positive forward)."""
+
+    at: float
+    step_s: float
 
 
 @dataclass
@@ -195,6 +210,15 @@ class Recorder:
         self._t0 = 0.0
         self._restarts = 0  # the source's stream restarts already noted as gaps
         self._backoff = params.backoff_initial_s  # the next reconnection delay (s)
+        #: host epoch s at which the terminal closed (SIGHUP), else ``None``
+        self.hangup_at: float | None = None
+        #: steps of the host clock seen during the recording (see :meth:`_check_host_clock`)
+        self.host_steps: list[HostClockStep] = []
+        self._host_step = steady_time.step_s()  # host minus steady clock when last checked
+        #: host epoch s at which the removed recording was put back (:meth:`_check_file`)
+        self.restored_at: list[float] = []
+        self._file_checked = 0.0
+        self._session_written = 0.0  # time.monotonic() of the last session file write
 
     # ------------------------------------------------------------------ helpers
     async def _wait(self, aw: Any, stop: asyncio.Event, timeout: float | None) -> tuple[bool, Any]:
@@ -227,6 +251,49 @@ class Recorder:
             st.jerks = self.live.jerks
             st.last_jerk = self.live.last_jerk
         self.line.update(st)
+
+    def hang_up(self, stop: asyncio.Event) -> None:
+        """The terminal closed (SIGHUP: a closed window, a dropped ssh session): the live
+        line stops; with a ``duration_s`` the night goes on to its end (the patient said
+        how long it is), without one it ends as Ctrl-C ends it (``stopped_by``
+        ``hangup``). Either way the session file and the summary are written."""
+        if self.hangup_at is None:
+            self.hangup_at = time.time()
+        self.line.enabled = False
+        if self.params.duration_s is None:
+            log.warning("the terminal closed: ending the recording")
+            stop.set()
+        else:
+            log.warning("the terminal closed: the recording goes on until --duration ends it")
+
+    def _check_host_clock(self) -> None:
+        """Note a step of the host clock (beyond :data:`~firmware_bridge.host_clock.STEP_S`)
+        in the session file. The samples do not move with it: boards are stamped with the
+        steady clock (:mod:`firmware_bridge.host_clock`) or their own, and the time base
+        follows the host clock again at the next (re)connection."""
+        step = steady_time.step_s()
+        change = step - self._host_step
+        if abs(change) <= STEP_S:
+            return
+        self._host_step = step
+        self.host_steps.append(HostClockStep(time.time(), round(change, 3)))
+        log.warning("the computer's clock was set %+.1f s: the recording keeps its own time "
+                    "(no hole, no overlap) until the board reconnects", change)  # fmt: skip
+        self._write_session(None)
+
+    def _check_file(self, every_s: float = 1.0) -> None:
+        """At most every ``every_s`` s: put the recording back if its folder or the file
+        was removed during the night (:meth:`RecordingWriter.restore_if_removed`), with
+        every sample written so far, and its session file with it."""
+        now = time.monotonic()
+        if self.writer is None or now - self._file_checked < every_s:
+            return
+        self._file_checked = now
+        if self.writer.restore_if_removed():
+            self.restored_at.append(time.time())
+            log.warning("%s was removed during the recording: it was put back whole and "
+                        "the recording goes on", self.path)  # fmt: skip
+            self._write_session(None)
 
     # ------------------------------------------------------------------ opening
     async def _open_first(self, stop: asyncio.Event) -> SourceInfo | None:
@@ -383,6 +450,24 @@ class Recorder:
         self.live = LiveDetector(label, md, self.params.detector, quiet=checked)
         self._write_session(None)  # now: it holds the space its last version needs
 
+    def _check_out_dir(self) -> None:
+        """Before the board is reached: the recordings' folder can be made (nothing is
+        made yet: a night that never starts leaves no folder). A file in the way or a
+        folder the user may not write is a :class:`RecorderError` at once."""
+        if not self.params.write or self.params.out_dir is None:
+            return
+        out = Path(self.params.out_dir)
+        there = next((p for p in (out, *out.parents) if p.exists()), None)
+        if there is None:
+            return
+        if not there.is_dir():
+            why = f"{there} is a file, not a folder"
+        elif not os.access(there, os.W_OK | os.X_OK):
+            why = f"{there}: permission denied"
+        else:
+            return
+        raise RecorderError(f"{out}: cannot be written: {why}: stopped at once, nothing recorded")
+
     def _sane(self, t: np.ndarray, acc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``t`` (s), ``acc`` (g) without the samples the reader would refuse (a time or
         value not finite, a value beyond ±:data:`~pipeline.reader.MAX_ABS_G` g), counted
@@ -430,6 +515,7 @@ class Recorder:
     async def _run(self, stop: asyncio.Event | None) -> RecordResult:
         stop = stop or asyncio.Event()
         self._t0 = time.monotonic()
+        self._check_out_dir()  # before the board: a folder that cannot be made says so now
         self.status.link = "connecting"
         self.line.update(self.status, force=True)
         info = await self._open_first(stop)
@@ -445,11 +531,14 @@ class Recorder:
         stopped_by = "interrupt"
         try:
             stopped_by = await self._loop(stop)
+            if stopped_by == "interrupt" and self.hangup_at is not None:
+                stopped_by = "hangup"
         finally:
             with contextlib.suppress(Exception):
                 await self.source.close()
             if self.writer is not None:
                 try:
+                    self._check_file(every_s=0.0)  # removed since the last check
                     self.writer.close()
                 except WriteFailed as err:  # the last fsync: the kernel lost the tail
                     self._write_failed(err)
@@ -551,9 +640,13 @@ class Recorder:
                     continue
                 if silent >= 1.0:
                     self.status.link = "stalled"
+            self._check_host_clock()
             if self.writer is not None:
                 try:
+                    self._check_file()
                     self.writer.maybe_sync()
+                    if now_mono - self._session_written >= self.params.session_s:
+                        self._write_session(None)
                 except WriteFailed as err:
                     self._write_failed(err)
                     return "write failed"
@@ -625,6 +718,11 @@ class Recorder:
             "writer": asdict(self.writer.stats) if self.writer else None,
             "decoder": _decoder_stats(self.source),
             "rejected_samples": self.rejected,
+            "terminal_closed": None if self.hangup_at is None else iso_utc(self.hangup_at),
+            "recording_restored": [iso_utc(at) for at in self.restored_at],
+            "host_clock_steps": [
+                {"at": iso_utc(s.at), "step_s": s.step_s} for s in self.host_steps
+            ],
         }  # fmt: skip
         if result is not None:
             live = result.live
@@ -638,6 +736,7 @@ class Recorder:
                 summary_error=result.summary_error,
                 write_error=result.write_error,
             )
+        self._session_written = time.monotonic()
         if self._session is None or self._session.path != self.session_path:
             self._session = SessionFile(self.session_path)
         self._session.write(data)  # never raises: the recording is never lost over its log
@@ -666,13 +765,26 @@ async def record(
     source: Source, params: RecorderParams, live_line: LiveLine | None = None,
     stop: asyncio.Event | None = None, handle_signals: bool = True,
 ) -> RecordResult:  # fmt: skip
-    """Run a :class:`Recorder`; SIGINT/SIGTERM set ``stop`` (a second SIGINT is the default)."""
+    """Run a :class:`Recorder`; SIGINT/SIGTERM set ``stop`` (a second SIGINT is the
+    default); SIGHUP (the terminal closed) detaches the recorder from the terminal and is
+    :meth:`Recorder.hang_up`, unless SIGHUP is ignored (``nohup``)."""
     import signal
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     installed: list[int] = []
+    recorder = Recorder(source, params, live_line)
     if handle_signals:
+
+        def on_hangup() -> None:
+            detach_from_terminal()  # every later write to the closed terminal would fail
+            recorder.hang_up(stop)
+
+        hup = getattr(signal, "SIGHUP", None)
+        if hup is not None and signal.getsignal(hup) is not signal.SIG_IGN:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(hup, on_hangup)
+                installed.append(hup)
 
         def on_signal(sig: int) -> None:
             log.info("signal %d: ending the recording", sig)
@@ -684,7 +796,7 @@ async def record(
                 loop.add_signal_handler(sig, on_signal, sig)
                 installed.append(sig)
     try:
-        return await Recorder(source, params, live_line).run(stop)
+        return await recorder.run(stop)
     finally:
         for sig in installed:
             with contextlib.suppress(Exception):

@@ -280,8 +280,17 @@ class LiveLine:
         line = self.text(st)
         pad = max(0, self._width - len(line))
         self._width = len(line)
-        self.stream.write("\r" + line + " " * pad)
-        self.stream.flush()
+        self._write("\r" + line + " " * pad)
+
+    def _write(self, text: str) -> None:
+        """Write and flush; a terminal that is gone (``EIO`` after a hang-up, a closed
+        stream) turns the line off instead of ending the recording."""
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError) as err:
+            self.enabled = False
+            log.info("the live line is off: its terminal is gone (%s)", err)
 
     def _redraw(self) -> None:
         """The last status again (below a warning that blanked it)."""
@@ -292,8 +301,7 @@ class LiveLine:
     def note(self, text: str) -> None:
         """A line of its own under the closed live line (on a terminal only)."""
         if self.enabled:
-            self.stream.write(text + "\n")
-            self.stream.flush()
+            self._write(text + "\n")
 
     def close(self, st: LiveStatus) -> None:
         """Final redraw and a newline."""
@@ -301,8 +309,8 @@ class LiveLine:
             self._clearer.detach()
         if self.enabled:
             self.update(st, force=True)
-            self.stream.write("\n")
-            self.stream.flush()
+        if self.enabled:
+            self._write("\n")
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -14,6 +14,7 @@ decimals — the canonical writer's precision.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import logging
 import os
@@ -103,6 +104,7 @@ class RecordingWriter:
         self.path = Path(path)
         self.fsync_s = fsync_s
         self.stats = WriterStats()
+        self.restored = 0  # times the file was removed and put back (restore_if_removed)
         self._fd: int | None = create_private(self.path)
         self._dirty_since: float | None = None
         try:
@@ -156,6 +158,35 @@ class RecordingWriter:
             self.stats.fsyncs += 1
             self._dirty_since = None
 
+    def restore_if_removed(self) -> bool:
+        """Put the recording back when it was removed while being written (its folder
+        deleted, the file unlinked): the folder is made again (mode 0700), the bytes
+        written so far are copied from the open file into a new file under the same
+        name (mode 0600) and writing goes on there. True when it was restored; False
+        when it is in place. :class:`WriteFailed` when it cannot be put back (then the
+        rest of the night would go nowhere)."""
+        if self._fd is None or os.fstat(self._fd).st_nlink > 0:
+            return False
+        try:
+            make_private_dir(self.path.parent)
+            fd = create_private(self.path)
+        except OSError as err:
+            raise WriteFailed(self.path, err) from err
+        try:
+            _copy_open_file(self._fd, fd, self.stats.bytes)
+            os.fsync(fd)
+        except OSError as err:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+            raise WriteFailed(self.path, err) from err
+        os.close(self._fd)
+        self._fd = fd
+        self._dirty_since = None
+        _fsync_dir(self.path.parent)
+        self.restored += 1
+        return True
+
     def close(self) -> None:
         """Sync and close (idempotent)."""
         if self._fd is None:
@@ -171,6 +202,32 @@ class RecordingWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _copy_open_file(src_fd: int, dst_fd: int, size: int) -> None:
+    """Copy the first ``size`` bytes of the file open (write-only, perhaps unlinked) as
+    ``src_fd`` to ``dst_fd``, through the process's own descriptor link (Linux
+    ``/proc/self/fd``; ``/dev/fd`` elsewhere)."""
+    for base in ("/proc/self/fd", "/dev/fd"):
+        try:
+            src = os.open(f"{base}/{src_fd}", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        break
+    else:
+        raise OSError(errno.ENOENT, "the removed recording cannot be read back")
+    try:
+        done = 0
+        while done < size:
+            chunk = os.pread(src, min(1 << 20, size - done), done)
+            if not chunk:
+                raise OSError(errno.EIO, "the removed recording is shorter than written")
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(dst_fd, view) :]
+            done += len(chunk)
+    finally:
+        os.close(src)
 
 
 def _fsync_dir(path: Path) -> None:

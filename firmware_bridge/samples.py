@@ -66,6 +66,8 @@ class DecoderStats:
     bad : corrupt messages (bad checksum, malformed frame, garbage line).
     discarded_bytes : bytes thrown away while resynchronising.
     resyncs : times the arrival clock or frame clock re-anchored (gap or clock jump).
+    stale : frames dropped because their own time stamp was not after the previous
+        frame's (a notification delivered twice, or late, after one sent later).
     """
 
     bytes_in: int = 0
@@ -75,6 +77,7 @@ class DecoderStats:
     bad: int = 0
     discarded_bytes: int = 0
     resyncs: int = 0
+    stale: int = 0
 
 
 MIN_SPACING = 0.1

@@ -5,11 +5,12 @@
 ``delim=tab,cols=ax/ay/az,unit=4096``; ``text`` alone recognises the format).
 
 Blocking reads run in a worker thread (:func:`asyncio.to_thread`) with a short timeout;
-bytes are fed to the decoder with ``arrival_time = time.time()``. An unplugged port
-(``SerialException``/``OSError``, a pty whose board side closed) or no bytes at all for
-``stall_s`` seconds raises :class:`~firmware_bridge.source.LinkLost`. ``open`` re-opens
-the port by path each time (follow a symlink that a board re-appears under), resets
-the decoder and sends ``start_command`` if any.
+bytes are fed to the decoder with ``arrival_time = steady_time()`` (host epoch seconds
+that a step of the computer's clock does not move, :mod:`firmware_bridge.host_clock`).
+An unplugged port (``SerialException``/``OSError``, a pty whose board side closed) or
+no bytes at all for ``stall_s`` seconds raises :class:`~firmware_bridge.source.LinkLost`.
+``open`` re-opens the port by path each time (follow a symlink that a board re-appears
+under), resets the decoder and sends ``start_command`` if any.
 
 A path that can never be a serial port (a folder, a regular file, a named pipe, a
 device that is not a terminal) raises :class:`NotASerialPort` at the first ``open``, so
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 import serial
 
 from firmware_bridge.errors import ConfigurationError
+from firmware_bridge.host_clock import steady_time
 from firmware_bridge.samples import DecodedBatch, DecoderStats
 from firmware_bridge.serial_text import SerialTextDecoder, parse_text_format
 from firmware_bridge.source import LinkLost, Source, SourceInfo
@@ -286,7 +288,7 @@ class SerialSource(Source):
                 raise LinkLost(f"{self.target.port}: no data for {now - self._last_bytes:.1f} s")
             return DecodedBatch.empty()
         self._last_bytes = now
-        return self.decoder.feed(data, time.time())
+        return self.decoder.feed(data, steady_time())
 
     async def close(self) -> None:
         port, self._port = self._port, None

@@ -42,8 +42,15 @@ Faults, scripted with :class:`Cue` at a sample index (or triggered at any time w
   a start command comes;
 - ``stall``: the board stops sending without disconnecting (until a new connection).
 
+Misdelivery, as host stacks do it (a notification subscribed twice, a late one):
+``duplicate_every=k`` delivers every k-th notification twice (``duplicated`` counts
+them); ``swap_every=k`` holds every k-th notification back and delivers it after the
+next one (``late`` lists the sample ranges ``[i, j)`` of the notifications delivered
+late). A notification still held back when the stream stops is never delivered.
+
 ``sent`` marks every sample whose bytes were completely delivered: after a run, the
-samples a source must have produced are exactly ``acc[sent]``.
+samples a source must have produced are exactly ``acc[sent]`` (a Polar decoder drops
+the late frames: ``acc[sent]`` without the ``late`` ranges).
 """
 
 from __future__ import annotations
@@ -146,6 +153,7 @@ class FakeBleBoard:
     missing_service : the board lacks the profile's service (every GATT call on it fails).
     start_delay_s : Polar: virtual seconds between an accepted start command and the
         first frame (real boards: up to 30 s); samples of that time are never sent.
+    duplicate_every, swap_every : misdelivery (see the module docstring); 0 = none.
     """
 
     def __init__(
@@ -171,6 +179,8 @@ class FakeBleBoard:
         missing_service: bool = False,
         start_delay_s: float = 0.0,
         nus_line_cut: int = 2,
+        duplicate_every: int = 0,
+        swap_every: int = 0,
     ) -> None:
         if profile not in _CHARS:
             raise ValueError(f"unknown profile {profile!r}")
@@ -198,6 +208,12 @@ class FakeBleBoard:
         self.missing_service = missing_service
         self.start_delay_s = start_delay_s
         self.nus_line_cut = nus_line_cut
+        self.duplicate_every = duplicate_every
+        self.swap_every = swap_every
+        self.duplicated = 0
+        self.late: list[tuple[int, int]] = []
+        self._notifications = 0
+        self._held: tuple[bytes, int, int] | None = None
         self.period_ms: int | None = None
         self.sent = np.zeros(self.t.size, dtype=bool)
         self.pos = 0
@@ -389,6 +405,7 @@ class FakeBleBoard:
                 if math.isfinite(self.speed):
                     await asyncio.sleep(self.start_delay_s / self.speed)
                 anchor_real = loop.time()
+        self._held = None  # held back on the last link: never delivered
         if self.profile == "nus" and self.nus_line_cut > 0:
             self._send_line_tail(uuid)
         while self.streaming and self.pos < self.t.size and self._conn is not None:
@@ -407,14 +424,36 @@ class FakeBleBoard:
                     if not self.streaming or self._conn is None:
                         return
                 self._now = max(self._now, float(self.t[k_time]))
-                self._conn._deliver(uuid, data)
-                self.sent[self.pos : upto] = True
+                self._send(uuid, data, self.pos, upto)
                 self.pos = max(self.pos, upto)  # a drop mid-chunk resumes after ``upto``
             self.pos = end
             if not math.isfinite(self.speed):
                 await asyncio.sleep(0)
         if self.pos >= self.t.size:
             self.streaming = False
+
+    def _send(self, uuid: str, data: bytes, first: int, upto: int) -> None:
+        """Deliver the notification completing samples ``[first, upto)``, misdelivered
+        as ``duplicate_every`` and ``swap_every`` say."""
+        assert self._conn is not None
+        self._notifications += 1
+        if self._held is not None:
+            held, a, b = self._held
+            self._held = None
+            self._conn._deliver(uuid, data)
+            self.sent[first:upto] = True
+            self._conn._deliver(uuid, held)
+            self.sent[a:b] = True
+            self.late.append((a, b))
+            return
+        if self.swap_every and self._notifications % self.swap_every == 0:
+            self._held = (data, first, upto)
+            return
+        self._conn._deliver(uuid, data)
+        self.sent[first:upto] = True
+        if self.duplicate_every and self._notifications % self.duplicate_every == 0:
+            self._conn._deliver(uuid, data)
+            self.duplicated += 1
 
     def _send_line_tail(self, uuid: str) -> None:
         """NUS stream start: the line of sample ``pos`` without its first

@@ -45,6 +45,11 @@ RECORD = ["record", "--source", "serial:/nonexistent/port", "--out", "nights"]
          "Invalid value for '--timeout': 'nan' is not a finite number."),
         ([*RECORD, "--stall", "nan"], "Invalid value for '--stall': 'nan' is not a finite number."),
         ([*RECORD, "--rate", "inf"], "Invalid value for '--rate': 'inf' is not a finite number."),
+        # an arrival-stamped board at --rate 0.001 had its samples stamped 1000 s apart
+        ([*RECORD, "--rate", "0.001"],
+         "Invalid value for '--rate': 0.001 is not in the range 1.0<=x<=5000.0."),
+        ([*RECORD, "--rate", "1e308"],
+         "Invalid value for '--rate': 1e+308 is not in the range 1.0<=x<=5000.0."),
         ([*RECORD, "--duration", "inf"], "duration must be a finite time, got 'inf'"),
         ([*RECORD, "--duration", "1e400"], "duration must be a finite time, got '1e400'"),
         ([*RECORD, "--duration", ""],
