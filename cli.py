@@ -495,7 +495,20 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
     callback=_matches_name,
     help="Also write every truth and detection with its outcome (tp, fn, fp) to this CSV.",
 )
-def score(truth: Path, events: Path, tolerance: float, as_json: bool, matches: Path | None) -> None:
+@click.option(
+    "--exclude-lost",
+    is_flag=True,
+    help="Leave out the true jerks that lost samples on the link (the truth's "
+    "lost_samples column, from simulate), and the detections that match them.",
+)
+def score(
+    truth: Path,
+    events: Path,
+    tolerance: float,
+    as_json: bool,
+    matches: Path | None,
+    exclude_lost: bool,
+) -> None:
     """Score an events CSV against a ground-truth CSV (one-to-one onset matching).
 
     TRUTH comes first: detect's events given first and simulate's truth second is an
@@ -503,18 +516,25 @@ def score(truth: Path, events: Path, tolerance: float, as_json: bool, matches: P
     """
     from pipeline.score import score_files
 
-    result = score_files(truth, events, tolerance, matches)
+    result = score_files(truth, events, tolerance, matches, exclude_lost)
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:
-        click.echo(_score_line(result))
+        click.echo(_score_line(result, exclude_lost))
 
 
-def _score_line(result: Any) -> str:
+def _score_line(result: Any, exclude_lost: bool = False) -> str:
+    n_truths, n_events = result.excluded_truths, result.excluded_detections
+    left_out = (
+        f"; left out: {n_truths} {'jerk' if n_truths == 1 else 'jerks'} with lost samples "
+        f"and {n_events} {'detection' if n_events == 1 else 'detections'} of them"
+        if exclude_lost
+        else ""
+    )
     return (
         f"precision {result.precision:.3f}  recall {result.recall:.3f}  "
         f"F1 {result.f1:.3f}  (tp {result.tp}, fp {result.fp}, fn {result.fn}; "
-        f"tolerance {result.tolerance_s:g} s)"
+        f"tolerance {result.tolerance_s:g} s{left_out})"
     )
 
 
