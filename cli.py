@@ -153,16 +153,55 @@ def _parse_start(ctx: click.Context, param: click.Parameter, value: str | None) 
     return moment.timestamp()
 
 
-def _parse_input_start(
-    ctx: click.Context, param: click.Parameter, value: str | None
-) -> float | None:
-    """``--start`` of a recording's times: also no later than the readers take (they
-    said the times looked like milliseconds)."""
+def _parse_input_start(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--start`` of a recording's times, checked to be ISO 8601; it is placed in
+    ``--tz`` by :func:`_input_start_seconds` once that is known."""
+    if value is None:
+        return None
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO 8601 time: {value!r}") from None
+    return value
+
+
+def _input_start_seconds(value: str | None, tz: str | None) -> float | None:
+    """Epoch seconds of a recording's ``--start``: a time without UTC offset is local in
+    ``tz`` (as the file's own naive times are; UTC without ``--tz``). A local time that
+    a daylight-saving change skips or repeats there, one outside the years 1 to 9999 in
+    UTC, or one past the year 5000 (which no reader takes) is a usage error."""
+    from pipeline.outputs import get_zone
     from pipeline.timescale import MAX_EPOCH_S
 
-    seconds = _parse_start(ctx, param, value)
-    if seconds is not None and seconds > MAX_EPOCH_S:
-        raise click.BadParameter(f"{value!r} is past the year 5000, which no reader takes")
+    if value is None:
+        return None
+    hint = "'--start'"
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None and tz is not None:
+        zone = get_zone(tz)
+        first, second = moment.replace(tzinfo=zone, fold=0), moment.replace(tzinfo=zone, fold=1)
+        try:
+            if first.utcoffset() != second.utcoffset():
+                back = datetime.fromtimestamp(first.timestamp(), zone).replace(tzinfo=None)
+                what = "repeated" if back == moment else "skipped"
+                raise click.BadParameter(
+                    f"{value!r} is {what} in {tz} (daylight-saving change): give it with a "
+                    "UTC offset", param_hint=hint,
+                )  # fmt: skip
+            moment = first
+        except (OverflowError, ValueError):
+            raise click.BadParameter(f"{value!r} lies outside the years 1 to 9999 in UTC",
+                                     param_hint=hint) from None  # fmt: skip
+    elif moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        seconds = moment.astimezone(UTC).timestamp()
+    except (OverflowError, ValueError):  # 0001-01-01T00:00+14:00 is before the year 1 in UTC
+        raise click.BadParameter(f"{value!r} lies outside the years 1 to 9999 in UTC",
+                                 param_hint=hint) from None  # fmt: skip
+    if seconds > MAX_EPOCH_S:
+        raise click.BadParameter(f"{value!r} is past the year 5000, which no reader takes",
+                                 param_hint=hint)  # fmt: skip
     return seconds
 
 
@@ -218,7 +257,7 @@ def _input_options(command: Any) -> Any:
             delimiter = {"tab": "\t", "\\t": "\t"}.get(delimiter, delimiter)
         kwargs["input_options"] = InputOptions(
             format=given["fmt"],
-            start=given["start"],
+            start=_input_start_seconds(given["start"], kwargs.get("tz")),
             tz=kwargs.get("tz"),
             time_col=given["time_col"],
             time_unit=given["time_unit"],
@@ -236,7 +275,8 @@ def _input_options(command: Any) -> Any:
                      help="Input dialect [default: recognised from the file]."),
         click.option("--start", callback=_parse_input_start, metavar="ISO-8601",
                      help="Absolute time of relative time zero (phyphox, --time-unit "
-                     "relative, files without a time column)."),
+                     "relative, files without a time column); without a UTC offset, in "
+                     "--tz."),
         click.option("--time-col", metavar="COL",
                      help="Time column: header name or 1-based position (other CSV) "
                      "[default: time, timestamp, t or epoch in the header]."),
