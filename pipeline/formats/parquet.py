@@ -11,7 +11,8 @@ and pyarrow's ``ParquetFile.iter_batches`` documentation.
 
 Options as for other CSV apply where they make sense: ``--time-unit`` s, ms, ns or
 relative (with ``--start``) for a numeric time column, ``--units``, and ``--time-col``
-/ ``--axes`` naming other columns.
+/ ``--axes`` naming other columns; without them, well-known names are found as in a
+CSV header (``timestamp,x,y,z``, ``t,acc_x,acc_y,acc_z``, ...).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from pipeline.formats.base import (
     unit_factor,
 )
 from pipeline.formats.canonical import CANONICAL_COLUMNS
+from pipeline.formats.generic import default_axes, default_time
 
 #: One batch's columns: ``t`` (m,) epoch s UTC and the three axes (m,) each, in g.
 Columns = tuple[np.ndarray, list[np.ndarray]]
@@ -46,6 +48,16 @@ def _pq():  # noqa: ANN202 - lazy import: pyarrow is only needed for Parquet
     import pyarrow.parquet as pq
 
     return pq
+
+
+def _wanted_columns(names: list[str], options: InputOptions) -> list[str]:
+    """The time and x, y, z column names to read (lower case): ``--time-col`` and
+    ``--axes`` where given, else well-known names as in a CSV header (``time``,
+    ``timestamp``, ``t``, ``epoch``; ``ax,ay,az``, ``x,y,z``, ``acc_x,...``), else the
+    canonical ``time,ax,ay,az`` (then reported missing)."""
+    time = options.time_col or default_time(names) or CANONICAL_COLUMNS[0]
+    axes = options.axis_cols or default_axes(names) or CANONICAL_COLUMNS[1:]
+    return [time.strip().lower(), *[c.strip().lower() for c in axes]]
 
 
 class ParquetSource(RawSource):
@@ -69,10 +81,7 @@ class ParquetSource(RawSource):
         self.size = os.path.getsize(path)
         schema = self._file.schema_arrow
         names = [n.lower() for n in schema.names]
-        wanted = [
-            (options.time_col or CANONICAL_COLUMNS[0]).strip().lower(),
-            *[c.strip().lower() for c in (options.axis_cols or CANONICAL_COLUMNS[1:])],
-        ]
+        wanted = _wanted_columns(schema.names, options)
         missing = [c for c in wanted if c not in names]
         if missing:
             raise InputError(
