@@ -318,7 +318,7 @@ def main(verbose: int) -> None:
     "out",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Recording CSV to write (canonical format).",
+    help="Recording to write (canonical CSV; .gz compressed, .parquet Parquet).",
 )
 @click.option(
     "--truth",
@@ -373,9 +373,17 @@ def simulate(
     heartbeat: float | None,
     no_confounders: bool,
 ) -> None:
-    """Simulate a night with ground truth."""
-    from sim import NightConfig, simulate_night, write_night
+    """Simulate a night with ground truth.
 
+    OUT ending in .gz is written gzip-compressed, in .parquet as Parquet.
+    """
+    from sim import NightConfig, simulate_night, write_night
+    from sim.night import check_night_names
+
+    try:
+        check_night_names(out, truth)  # before the night is simulated
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
     config = _night_config(
         NightConfig,
         hours=hours,

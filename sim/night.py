@@ -245,17 +245,46 @@ def write_truth_csv(path: str | Path, truth: pd.DataFrame) -> Path:
     return path
 
 
-def write_night(night: SimulatedNight, recording: str | Path, truth: str | Path) -> None:
-    """Write ``night`` as a canonical recording CSV and its ground-truth CSV, as one set
-    (:func:`pipeline.atomic.file_set`, the recording last): an interrupted run never
-    leaves a new recording beside an earlier run's truth."""
-    from pipeline.inputs import check_spares_inputs
-    from pipeline.writer import write_samples_csv
+def check_night_names(recording: str | Path, truth: str | Path) -> str:
+    """The form the recording is written in, by its name
+    (:func:`pipeline.writer.recording_form`: canonical CSV, ``.gz`` compressed,
+    ``.parquet``); :class:`ValueError` for a recording name promising a form not
+    written, or a truth name promising anything but plain CSV (``.gz``, ``.parquet``,
+    ...: :func:`pipeline.score.score_files` reads plain CSV)."""
+    from pipeline.writer import recording_form
 
+    form = recording_form(recording)
+    if recording_form_of_truth(truth) != "csv":
+        raise ValueError(f"{truth}: the truth is written as plain CSV: give it a name "
+                         "ending in .csv")  # fmt: skip
+    return form
+
+
+def recording_form_of_truth(truth: str | Path) -> str:
+    """``"csv"`` when ``truth``'s name promises plain text, else what it promises."""
+    from pipeline.writer import recording_form
+
+    try:
+        return recording_form(truth)
+    except ValueError:
+        return "other"
+
+
+def write_night(night: SimulatedNight, recording: str | Path, truth: str | Path) -> None:
+    """Write ``night`` as a canonical recording (CSV; gzip-compressed CSV for a name
+    ending in ``.gz``, Parquet for ``.parquet``) and its ground-truth CSV, as one set
+    (:func:`pipeline.atomic.file_set`, the recording last): an interrupted run never
+    leaves a new recording beside an earlier run's truth. A name that promises another
+    form is a :class:`ValueError` (:func:`check_night_names`), before anything is
+    written."""
+    from pipeline.inputs import check_spares_inputs
+    from pipeline.writer import write_samples
+
+    form = check_night_names(recording, truth)
     check_spares_inputs([truth, recording], [])
     with file_set([truth, recording]) as (truth_tmp, recording_tmp):
         write_truth_csv(truth_tmp, night.truth)
-        write_samples_csv(recording_tmp, night.time, night.acc, night.metadata())
+        write_samples(recording_tmp, night.time, night.acc, night.metadata(), form)
 
 
 def read_truth_csv(path: str | Path) -> pd.DataFrame:

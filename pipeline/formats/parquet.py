@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.atomic import atomic_write
 from pipeline.errors import InputError
 from pipeline.formats.arrays import float64_view
 from pipeline.formats.base import (
@@ -272,7 +273,6 @@ def write_samples_parquet(
     meta = {str(k).encode(): str(v).encode() for k, v in (metadata or {}).items()}
     table = table.replace_schema_metadata(meta)
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    _pq().write_table(table, tmp, row_group_size=row_group_size)
-    os.replace(tmp, path)
+    with atomic_write(path, "wb") as fh:
+        _pq().write_table(table, fh, row_group_size=row_group_size)
     return path
