@@ -479,7 +479,21 @@ def _file_name(ctx: click.Context, param: click.Parameter, value: str | None) ->
     if value == "-":  # it wrote files named '-', '-.activity.csv' and '-.json'
         raise click.BadParameter("'-' is no file name here: detect writes three files, "
                                  "give the events file's name", ctx, param)  # fmt: skip
+    _plain_csv_name(ctx, param, value, "the events")
     return Path(value)
+
+
+#: Name endings that promise a compressed or binary file: the tables are plain CSV.
+NOT_PLAIN_CSV = (".gz", ".bz2", ".xz", ".zst", ".zip", ".parquet")
+
+
+def _plain_csv_name(ctx: click.Context, param: click.Parameter, value: str, what: str) -> None:
+    """A usage error for a table's name that promises a compressed or binary file
+    (:data:`NOT_PLAIN_CSV`): it would be plain CSV text under that name."""
+    suffix = next((s for s in NOT_PLAIN_CSV if value.lower().endswith(s)), None)
+    if suffix is not None:
+        raise click.BadParameter(f"{value}: {what} are written as plain CSV, not {suffix}: "
+                                 "give a name ending in .csv", ctx, param)  # fmt: skip
 
 
 def _matches_name(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
@@ -487,6 +501,8 @@ def _matches_name(ctx: click.Context, param: click.Parameter, value: str | None)
     if value == "-":
         raise click.BadParameter("'-' is no file name here: /dev/stdout prints the table",
                                  ctx, param)  # fmt: skip
+    if value is not None:
+        _plain_csv_name(ctx, param, value, "the matches")
     return None if value is None else Path(value)
 
 

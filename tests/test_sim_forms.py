@@ -84,3 +84,30 @@ def test_a_name_promising_a_form_not_written_is_refused_before_anything_is_writt
     assert res.exit_code == 2
     assert res.output == f"jerkcount: error: {message}\n"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("suffix", [".csv.gz", ".csv.bz2", ".xz", ".zip", ".parquet"])
+def test_detect_out_and_score_matches_named_as_compressed_are_usage_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    """detect --out ev.csv.gz wrote plain CSV text as ev.csv.gz (and ev.csv.activity.csv,
+    ev.csv.json beside it); score --matches m.csv.gz plain text too (before 0.4.5)."""
+    monkeypatch.chdir(tmp_path)
+    assert _simulate(Path("n.csv"), Path("n.truth.csv"))[0] == 0
+    assert CliRunner().invoke(main, ["detect", "n.csv", "--tz", "UTC"]).exit_code == 0
+    before = sorted(p.name for p in tmp_path.iterdir())
+    ending = next(s for s in (".gz", ".bz2", ".xz", ".zip", ".parquet") if suffix.endswith(s))
+    res = CliRunner().invoke(main, ["detect", "n.csv", "--out", f"ev{suffix}"])
+    assert res.exit_code == 2
+    assert res.output == (
+        f"jerkcount: error: Invalid value for '--out': ev{suffix}: the events are written as "
+        f"plain CSV, not {ending}: give a name ending in .csv\n"
+    )
+    res = CliRunner().invoke(main, ["score", "n.truth.csv", "n.events.csv", "--matches",
+                                    f"m{suffix}"])  # fmt: skip
+    assert res.exit_code == 2
+    assert res.output == (
+        f"jerkcount: error: Invalid value for '--matches': m{suffix}: the matches are written "
+        f"as plain CSV, not {ending}: give a name ending in .csv\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
