@@ -98,6 +98,16 @@ class ParquetSource(RawSource):
             if k == "pandas" or k.startswith("ARROW:"):
                 continue
             self.metadata[k] = value.decode("utf-8", "replace")
+        told = options.units not in (None, "g") or options.time_unit is not None
+        if wanted != list(CANONICAL_COLUMNS) or told:
+            # read otherwise than canonical Parquet: say how, next to every result
+            self.metadata["time_column"] = self._cols[0]
+            if options.time_unit is not None:
+                self.metadata["time_unit"] = options.time_unit
+            self.metadata["axis_columns"] = ",".join(self._cols[1:])
+            self.metadata["units"] = options.units or "g"
+            if options.units == "counts" and options.scale is not None:
+                self.metadata["counts_per_g"] = f"{options.scale:g}"
         self._rows_total = max(self._file.metadata.num_rows, 1)
         self._rows_done = 0
         self._tz = get_tz(options.tz, path)
