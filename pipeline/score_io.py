@@ -36,6 +36,9 @@ _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _NON_FINITE = frozenset({"nan", "inf", "infinity"})
 #: The columns read; each may appear once in the header.
 _USED_COLUMNS = ("time", "kind", "peak_g", "duration_ms", "detail", "lost_samples")
+#: The other kinds of row in simulate's truth (its confounders:
+#: ``sim.config.CONFOUNDER_KINDS``), which a ``kind`` filter leaves out without a word.
+OTHER_KINDS = ("walking", "tremor", "rollover", "restless", "nonwear")
 #: Longest quotation of a value or a header in a one-line error.
 _QUOTE_CHARS = 30
 _HEADER_CHARS = 80
@@ -111,6 +114,7 @@ def read_onset_table(path: str | Path, kind: str | None = None) -> Onsets:
     detail: list[str] = []
     lost: list[float] = []
     kept_lines: list[int] = []
+    unknown: list[tuple[int, str]] = []  # rows left out by a kind not the simulator's
     for line, row in rows:
         if len(row) != width:
             names = ",".join(columns)
@@ -123,12 +127,20 @@ def read_onset_table(path: str | Path, kind: str | None = None) -> Onsets:
         times.append(_time(path, row[at["time"]], line))
         keep.append(kind is None or "kind" not in at or row[at["kind"]].strip() == kind)
         if not keep[-1]:
+            other = row[at["kind"]].strip()
+            _check_kind(path, other, kind, line)
+            if other not in OTHER_KINDS:
+                unknown.append((line, other))
             continue
         for name, values in sizes.items():
             values.append(_size(row[at[name]]) if name in at else math.nan)
         detail.append(row[at["detail"]].strip() if "detail" in at else "")
         lost.append(_count(row[at["lost_samples"]]) if "lost_samples" in at else math.nan)
         kept_lines.append(line)
+    if kind is not None and unknown and not any(keep):
+        kinds = ", ".join(sorted({k for _, k in unknown}))[:_HEADER_CHARS]
+        raise InputError(path, f"no row of kind '{kind}' (kinds here: {kinds}): score counts "
+                         f"the rows whose kind is {kind}", line=unknown[0][0])  # fmt: skip
     time = np.array(times, dtype=np.float64)[np.array(keep, dtype=bool)]
     return Onsets(
         time,
@@ -139,6 +151,15 @@ def read_onset_table(path: str | Path, kind: str | None = None) -> Onsets:
         np.array(kept_lines, dtype=np.int64),
         "lost_samples" in at,
     )
+
+
+def _check_kind(path: Path, field: str, kind: str | None, line: int) -> None:
+    """:class:`InputError` at ``line`` for a ``kind`` cell that is ``kind`` but for its
+    case (``Jerk``): it would be left out of the count without a word."""
+    if kind is not None and field.strip().lower() == kind.lower():
+        shown = field.strip()[:_QUOTE_CHARS]
+        raise InputError(path, f"kind {shown!r} is not {kind!r}: score counts the rows whose "
+                         f"kind is {kind} (lower case)", line=line)  # fmt: skip
 
 
 def _fields(n: int) -> str:
