@@ -54,6 +54,7 @@ is a perfect score and every other empty case is scored honestly:
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -70,6 +71,8 @@ __all__ = [
     "read_onset_table", "read_onsets",
     "score_files", "score_onsets", "split_lost",
 ]  # fmt: skip
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TOLERANCE_S = 0.3
 #: Seconds of floating-point rounding allowed on top of the tolerance (epoch seconds
@@ -348,6 +351,10 @@ def score_files(
     truth = read_onset_table(truth_csv, kind="jerk")
     events = read_onset_table(events_csv)
     _check_order(Path(truth_csv), Path(events_csv))
+    apart = spans_apart(truth.time, events.time, tolerance_s)
+    if apart is not None:
+        log.warning("the onsets of %s and of %s %s: a different night, or times in "
+                    "another unit?", truth_csv, events_csv, apart)  # fmt: skip
     excluded = None
     if exclude_lost:
         truth, excluded = split_lost(truth, Path(truth_csv))
@@ -359,6 +366,30 @@ def score_files(
     return score_onsets(
         events.time, truth.time, tolerance_s, None if excluded is None else excluded.time
     )
+
+
+def spans_apart(truth: np.ndarray, detected: np.ndarray, tolerance_s: float) -> str | None:
+    """When no onset of either list lies within ``tolerance_s`` of the other's span
+    (both non-empty; epoch s), what the two spans are, as text; else ``None``. Such
+    files cannot have a match: another night's events, or onsets in another unit."""
+    if not truth.size or not detected.size:
+        return None
+    t0, t1 = float(np.min(truth)), float(np.max(truth))
+    d0, d1 = float(np.min(detected)), float(np.max(detected))
+    if d0 <= t1 + tolerance_s and t0 <= d1 + tolerance_s:
+        return None
+    return f"do not overlap (truth {_span(t0, t1)}, events {_span(d0, d1)})"
+
+
+def _span(a: float, b: float) -> str:
+    """``a``..``b`` (epoch s) as UTC times, or as numbers where they are no dates."""
+    from datetime import UTC, datetime
+
+    try:
+        first, last = (datetime.fromtimestamp(x, UTC) for x in (a, b))
+    except (OverflowError, OSError, ValueError):
+        return f"{a:g} to {b:g} s"
+    return f"{first:%Y-%m-%d %H:%M:%S} to {last:%Y-%m-%d %H:%M:%S} UTC"
 
 
 def split_lost(truth: Onsets, path: Path) -> tuple[Onsets, Onsets]:

@@ -255,3 +255,26 @@ def test_a_truth_of_confounders_only_is_an_empty_truth(tmp_path: Path) -> None:
     truth = _write(tmp_path / "truth.csv", "kind,time\nwalking,1767302410.0\nnonwear,1.0\n")
     r = score_files(truth, _write(tmp_path / "events.csv", EVENTS))
     assert (r.tp, r.fp, r.fn) == (0, 1, 0)
+
+
+def test_onsets_that_cannot_overlap_are_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A truth in seconds from the start scored against epoch events (or another night's
+    events) gave precision 0 and recall 0 without a hint why (before 0.4.5)."""
+    truth = _write(tmp_path / "truth.csv", "time\n10.0\n20.0\n")
+    events = _write(tmp_path / "events.csv", EVENTS)
+    res = CliRunner().invoke(main, ["score", str(truth), str(events), "--json"])
+    assert res.exit_code == 0
+    assert caplog.messages == [
+        f"the onsets of {truth} and of {events} do not overlap (truth 1970-01-01 00:00:10 to "
+        "1970-01-01 00:00:20 UTC, events 2026-01-01 21:20:00 to 2026-01-01 21:20:00 UTC): a "
+        "different night, or times in another unit?"
+    ]
+    assert '"tp": 0' in res.stdout and '"fn": 2' in res.stdout
+    # overlapping files, or one within the tolerance of the other's span: no warning
+    caplog.clear()
+    near = _write(tmp_path / "near.csv", "time\n1767302399.8\n")
+    assert score_files(near, events).tp == 1
+    assert score_files(_write(tmp_path / "t.csv", TRUTH), events).tp == 1
+    assert caplog.messages == []
