@@ -157,16 +157,55 @@ def _parse_start(ctx: click.Context, param: click.Parameter, value: str | None) 
     return moment.timestamp()
 
 
-def _parse_input_start(
-    ctx: click.Context, param: click.Parameter, value: str | None
-) -> float | None:
-    """``--start`` of a recording's times: also no later than the readers take (they
-    said the times looked like milliseconds)."""
+def _parse_input_start(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--start`` of a recording's times, checked to be ISO 8601; it is placed in
+    ``--tz`` by :func:`_input_start_seconds` once that is known."""
+    if value is None:
+        return None
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO 8601 time: {value!r}") from None
+    return value
+
+
+def _input_start_seconds(value: str | None, tz: str | None) -> float | None:
+    """Epoch seconds of a recording's ``--start``: a time without UTC offset is local in
+    ``tz`` (as the file's own naive times are; UTC without ``--tz``). A local time that
+    a daylight-saving change skips or repeats there, one outside the years 1 to 9999 in
+    UTC, or one past the year 5000 (which no reader takes) is a usage error."""
+    from pipeline.outputs import get_zone
     from pipeline.timescale import MAX_EPOCH_S
 
-    seconds = _parse_start(ctx, param, value)
-    if seconds is not None and seconds > MAX_EPOCH_S:
-        raise click.BadParameter(f"{value!r} is past the year 5000, which no reader takes")
+    if value is None:
+        return None
+    hint = "'--start'"
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None and tz is not None:
+        zone = get_zone(tz)
+        first, second = moment.replace(tzinfo=zone, fold=0), moment.replace(tzinfo=zone, fold=1)
+        try:
+            if first.utcoffset() != second.utcoffset():
+                back = datetime.fromtimestamp(first.timestamp(), zone).replace(tzinfo=None)
+                what = "repeated" if back == moment else "skipped"
+                raise click.BadParameter(
+                    f"{value!r} is {what} in {tz} (daylight-saving change): give it with a "
+                    "UTC offset", param_hint=hint,
+                )  # fmt: skip
+            moment = first
+        except (OverflowError, ValueError):
+            raise click.BadParameter(f"{value!r} lies outside the years 1 to 9999 in UTC",
+                                     param_hint=hint) from None  # fmt: skip
+    elif moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        seconds = moment.astimezone(UTC).timestamp()
+    except (OverflowError, ValueError):  # 0001-01-01T00:00+14:00 is before the year 1 in UTC
+        raise click.BadParameter(f"{value!r} lies outside the years 1 to 9999 in UTC",
+                                 param_hint=hint) from None  # fmt: skip
+    if seconds > MAX_EPOCH_S:
+        raise click.BadParameter(f"{value!r} is past the year 5000, which no reader takes",
+                                 param_hint=hint)  # fmt: skip
     return seconds
 
 
@@ -222,7 +261,7 @@ def _input_options(command: Any) -> Any:
             delimiter = {"tab": "\t", "\\t": "\t"}.get(delimiter, delimiter)
         kwargs["input_options"] = InputOptions(
             format=given["fmt"],
-            start=given["start"],
+            start=_input_start_seconds(given["start"], kwargs.get("tz")),
             tz=kwargs.get("tz"),
             time_col=given["time_col"],
             time_unit=given["time_unit"],
@@ -240,7 +279,8 @@ def _input_options(command: Any) -> Any:
                      help="Input dialect [default: recognised from the file]."),
         click.option("--start", callback=_parse_input_start, metavar="ISO-8601",
                      help="Absolute time of relative time zero (phyphox, --time-unit "
-                     "relative, files without a time column)."),
+                     "relative, files without a time column); without a UTC offset, in "
+                     "--tz."),
         click.option("--time-col", metavar="COL",
                      help="Time column: header name or 1-based position (other CSV) "
                      "[default: time, timestamp, t or epoch in the header]."),
@@ -282,7 +322,7 @@ def main(verbose: int) -> None:
     "out",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Recording CSV to write (canonical format).",
+    help="Recording to write (canonical CSV; .gz compressed, .parquet Parquet).",
 )
 @click.option(
     "--truth",
@@ -337,9 +377,17 @@ def simulate(
     heartbeat: float | None,
     no_confounders: bool,
 ) -> None:
-    """Simulate a night with ground truth."""
-    from sim import NightConfig, simulate_night, write_night
+    """Simulate a night with ground truth.
 
+    OUT ending in .gz is written gzip-compressed, in .parquet as Parquet.
+    """
+    from sim import NightConfig, simulate_night, write_night
+    from sim.night import check_night_names
+
+    try:
+        check_night_names(out, truth)  # before the night is simulated
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
     config = _night_config(
         NightConfig,
         hours=hours,
@@ -435,7 +483,21 @@ def _file_name(ctx: click.Context, param: click.Parameter, value: str | None) ->
     if value == "-":  # it wrote files named '-', '-.activity.csv' and '-.json'
         raise click.BadParameter("'-' is no file name here: detect writes three files, "
                                  "give the events file's name", ctx, param)  # fmt: skip
+    _plain_csv_name(ctx, param, value, "the events")
     return Path(value)
+
+
+#: Name endings that promise a compressed or binary file: the tables are plain CSV.
+NOT_PLAIN_CSV = (".gz", ".bz2", ".xz", ".zst", ".zip", ".parquet")
+
+
+def _plain_csv_name(ctx: click.Context, param: click.Parameter, value: str, what: str) -> None:
+    """A usage error for a table's name that promises a compressed or binary file
+    (:data:`NOT_PLAIN_CSV`): it would be plain CSV text under that name."""
+    suffix = next((s for s in NOT_PLAIN_CSV if value.lower().endswith(s)), None)
+    if suffix is not None:
+        raise click.BadParameter(f"{value}: {what} are written as plain CSV, not {suffix}: "
+                                 "give a name ending in .csv", ctx, param)  # fmt: skip
 
 
 def _matches_name(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
@@ -443,6 +505,8 @@ def _matches_name(ctx: click.Context, param: click.Parameter, value: str | None)
     if value == "-":
         raise click.BadParameter("'-' is no file name here: /dev/stdout prints the table",
                                  ctx, param)  # fmt: skip
+    if value is not None:
+        _plain_csv_name(ctx, param, value, "the matches")
     return None if value is None else Path(value)
 
 
@@ -499,7 +563,20 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
     callback=_matches_name,
     help="Also write every truth and detection with its outcome (tp, fn, fp) to this CSV.",
 )
-def score(truth: Path, events: Path, tolerance: float, as_json: bool, matches: Path | None) -> None:
+@click.option(
+    "--exclude-lost",
+    is_flag=True,
+    help="Leave out the true jerks that lost samples on the link (the truth's "
+    "lost_samples column, from simulate), and the detections that match them.",
+)
+def score(
+    truth: Path,
+    events: Path,
+    tolerance: float,
+    as_json: bool,
+    matches: Path | None,
+    exclude_lost: bool,
+) -> None:
     """Score an events CSV against a ground-truth CSV (one-to-one onset matching).
 
     TRUTH comes first: detect's events given first and simulate's truth second is an
@@ -507,18 +584,25 @@ def score(truth: Path, events: Path, tolerance: float, as_json: bool, matches: P
     """
     from pipeline.score import score_files
 
-    result = score_files(truth, events, tolerance, matches)
+    result = score_files(truth, events, tolerance, matches, exclude_lost)
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:
-        click.echo(_score_line(result))
+        click.echo(_score_line(result, exclude_lost))
 
 
-def _score_line(result: Any) -> str:
+def _score_line(result: Any, exclude_lost: bool = False) -> str:
+    n_truths, n_events = result.excluded_truths, result.excluded_detections
+    left_out = (
+        f"; left out: {n_truths} {'jerk' if n_truths == 1 else 'jerks'} with lost samples "
+        f"and {n_events} {'detection' if n_events == 1 else 'detections'} of them"
+        if exclude_lost
+        else ""
+    )
     return (
         f"precision {result.precision:.3f}  recall {result.recall:.3f}  "
         f"F1 {result.f1:.3f}  (tp {result.tp}, fp {result.fp}, fn {result.fn}; "
-        f"tolerance {result.tolerance_s:g} s)"
+        f"tolerance {result.tolerance_s:g} s{left_out})"
     )
 
 

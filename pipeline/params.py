@@ -277,7 +277,7 @@ def read_params_file(path: str | Path) -> DetectorParams:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM, as Windows editors write
     except FileNotFoundError:
         raise InputError(path, "no such file") from None
     except UnicodeDecodeError:  # it would be named '<input>', not the file
@@ -292,6 +292,10 @@ def read_params_file(path: str | Path) -> DetectorParams:
         data = data["detector_params"]
     elif isinstance(data, dict) and isinstance(data.get("parameters"), dict):
         data = data["parameters"].get("detector")
+    elif isinstance(data, dict) and "jerkcount_version" in data:
+        raise InputError(path, "a jerkcount output without its detector parameters (no "
+                         "'detector_params' or 'parameters.detector' object): give an "
+                         "EVENTS.json or summary.json as written")  # fmt: skip
     if not isinstance(data, dict):
         raise InputError(path, "expected a JSON object of detector parameters")
     unknown = unknown_fields(data)

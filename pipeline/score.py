@@ -32,6 +32,14 @@ its header, bad rows named by line); its readers are importable from here too.
 :func:`match_table` lists every truth and every detection with its outcome (``tp``
 matched, ``fn`` missed, ``fp`` false), for ``jerkcount score --matches``.
 
+Jerks whose samples were partly lost on the link (the simulator's truth counts them in
+``lost_samples``) can be left out (``exclude_lost``, ``score --exclude-lost``): the
+detections are first matched to the other jerks as above; then the detections left
+over are matched one-to-one, the same way, to the jerks left out, and those pairs count
+neither way (not a hit, not a miss, not a false detection). So leaving a jerk out never
+takes a detection from a jerk that is kept, and a detection of a jerk left out is not
+counted false.
+
 Conventions for empty inputs, chosen so that "nothing to find and nothing found"
 is a perfect score and every other empty case is scored honestly:
 
@@ -46,6 +54,7 @@ is a perfect score and every other empty case is scored honestly:
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -58,10 +67,12 @@ from pipeline.score_io import Onsets, read_onset_table, read_onsets
 __all__ = [
     "DEFAULT_TOLERANCE_S", "MATCH_COLUMNS", "MATCH_FORMATS", "MATCH_SLACK_S", "Onsets",
     "ScoreResult", "SOLVER_CELLS",
-    "check_tolerance", "match_onsets", "match_table", "onset_errors_ms", "read_onset_table",
-    "read_onsets",
-    "score_files", "score_onsets",
+    "check_tolerance", "excused_pairs", "match_onsets", "match_table", "onset_errors_ms",
+    "read_onset_table", "read_onsets",
+    "score_files", "score_onsets", "split_lost",
 ]  # fmt: skip
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TOLERANCE_S = 0.3
 #: Seconds of floating-point rounding allowed on top of the tolerance (epoch seconds
@@ -95,6 +106,8 @@ class ScoreResult:
         ``|detected - true|`` over the matched pairs, milliseconds (NaN without pairs).
     onset_bias_ms : mean of ``detected - true`` over the matched pairs, milliseconds
         (positive: detections late); NaN without pairs.
+    excluded_truths : true jerks left out (``exclude_lost``: samples lost on the link).
+    excluded_detections : detections that matched one of them, counted neither way.
     """
 
     tp: int
@@ -107,6 +120,8 @@ class ScoreResult:
     mean_onset_error_ms: float
     median_onset_error_ms: float
     onset_bias_ms: float
+    excluded_truths: int = 0
+    excluded_detections: int = 0
 
     def as_dict(self) -> dict[str, int | float | None]:
         """Plain dict for JSON; NaN becomes ``None``."""
@@ -246,15 +261,40 @@ def onset_errors_ms(detected: np.ndarray | float, truth: np.ndarray | float) -> 
     return np.round((np.asarray(detected) - np.asarray(truth)) * 1000.0, 3)
 
 
+def excused_pairs(
+    detected: np.ndarray,
+    pairs: list[tuple[int, int]],
+    excluded: np.ndarray,
+    tolerance_s: float = DEFAULT_TOLERANCE_S,
+) -> list[tuple[int, int]]:
+    """The detections that ``pairs`` (of :func:`match_onsets`) left unmatched, matched
+    one-to-one to the ``excluded`` true onsets (seconds) the same way: pairs ``(i, k)``
+    of indices into ``detected`` and ``excluded``, counted neither way."""
+    d = np.asarray(detected, dtype=np.float64).ravel()
+    x = np.asarray(excluded, dtype=np.float64).ravel()
+    if not x.size:
+        return []
+    paired = {i for i, _ in pairs}
+    left = np.array([i for i in range(d.size) if i not in paired], dtype=np.int64)
+    return [(int(left[a]), k) for a, k in match_onsets(d[left], x, tolerance_s)]
+
+
 def score_onsets(
-    detected: np.ndarray, truth: np.ndarray, tolerance_s: float = DEFAULT_TOLERANCE_S
+    detected: np.ndarray,
+    truth: np.ndarray,
+    tolerance_s: float = DEFAULT_TOLERANCE_S,
+    excluded: np.ndarray | None = None,
 ) -> ScoreResult:
-    """Score detected onsets (seconds) against true onsets (seconds)."""
+    """Score detected onsets (seconds) against true onsets (seconds); the true onsets
+    ``excluded`` (seconds) are left out, with the detections that match them (see the
+    module docstring)."""
     d = np.asarray(detected, dtype=np.float64).ravel()
     t = np.asarray(truth, dtype=np.float64).ravel()
+    x = np.empty(0) if excluded is None else np.asarray(excluded, dtype=np.float64).ravel()
     pairs = match_onsets(d, t, tolerance_s)
+    excused = excused_pairs(d, pairs, x, tolerance_s)
     tp = len(pairs)
-    fp = d.size - tp
+    fp = d.size - tp - len(excused)
     fn = t.size - tp
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
@@ -278,6 +318,8 @@ def score_onsets(
         mean_onset_error_ms=mean_err,
         median_onset_error_ms=median_err,
         onset_bias_ms=bias,
+        excluded_truths=int(x.size),
+        excluded_detections=len(excused),
     )
 
 
@@ -286,6 +328,7 @@ def score_files(
     events_csv: str | Path,
     tolerance_s: float = DEFAULT_TOLERANCE_S,
     matches: str | Path | None = None,
+    exclude_lost: bool = False,
 ) -> ScoreResult:
     """Score an events CSV against a truth CSV; with ``matches``, also write there
     (atomically) every truth and detection with its outcome (:func:`match_table`).
@@ -293,7 +336,9 @@ def score_files(
     ``truth_csv`` needs a ``time`` column (onset, epoch seconds); when it has a
     ``kind`` column only rows with ``kind == "jerk"`` count (the simulator also lists
     confounders there). ``events_csv`` needs a ``time`` column (epoch seconds), as
-    written by ``jerkcount detect``. A header-only file is a valid empty list.
+    written by ``jerkcount detect``. A header-only file is a valid empty list. With
+    ``exclude_lost``, the true jerks with ``lost_samples`` above 0 are left out
+    (:func:`split_lost`), and the detections that match them.
     Raises :class:`InputError` naming the file (and line) for bad input, and
     :class:`ValueError` for a tolerance that is negative or not finite, before any
     file is read or written.
@@ -306,11 +351,63 @@ def score_files(
     truth = read_onset_table(truth_csv, kind="jerk")
     events = read_onset_table(events_csv)
     _check_order(Path(truth_csv), Path(events_csv))
+    apart = spans_apart(truth.time, events.time, tolerance_s)
+    if apart is not None:
+        log.warning("the onsets of %s and of %s %s: a different night, or times in "
+                    "another unit?", truth_csv, events_csv, apart)  # fmt: skip
+    excluded = None
+    if exclude_lost:
+        truth, excluded = split_lost(truth, Path(truth_csv))
     if matches is not None:
         from pipeline.outputs import write_columns_csv
 
-        write_columns_csv(matches, match_table(events, truth, tolerance_s), MATCH_FORMATS)
-    return score_onsets(events.time, truth.time, tolerance_s)
+        table = match_table(events, truth, tolerance_s, excluded)
+        write_columns_csv(matches, table, MATCH_FORMATS)
+    return score_onsets(
+        events.time, truth.time, tolerance_s, None if excluded is None else excluded.time
+    )
+
+
+def spans_apart(truth: np.ndarray, detected: np.ndarray, tolerance_s: float) -> str | None:
+    """When no onset of either list lies within ``tolerance_s`` of the other's span
+    (both non-empty; epoch s), what the two spans are, as text; else ``None``. Such
+    files cannot have a match: another night's events, or onsets in another unit."""
+    if not truth.size or not detected.size:
+        return None
+    t0, t1 = float(np.min(truth)), float(np.max(truth))
+    d0, d1 = float(np.min(detected)), float(np.max(detected))
+    if d0 <= t1 + tolerance_s and t0 <= d1 + tolerance_s:
+        return None
+    return f"do not overlap (truth {_span(t0, t1)}, events {_span(d0, d1)})"
+
+
+def _span(a: float, b: float) -> str:
+    """``a``..``b`` (epoch s) as UTC times, or as numbers where they are no dates."""
+    from datetime import UTC, datetime
+
+    try:
+        first, last = (datetime.fromtimestamp(x, UTC) for x in (a, b))
+    except (OverflowError, OSError, ValueError):
+        return f"{a:g} to {b:g} s"
+    return f"{first:%Y-%m-%d %H:%M:%S} to {last:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def split_lost(truth: Onsets, path: Path) -> tuple[Onsets, Onsets]:
+    """``(kept, left out)``: the true jerks without and with samples lost on the link
+    (``lost_samples`` 0, and above 0). :class:`InputError` naming ``path`` when it has
+    no ``lost_samples`` column, or naming the line of a jerk whose count is not a
+    whole number >= 0."""
+    if not truth.has_lost:
+        raise InputError(
+            path, "no lost_samples column, which --exclude-lost needs (simulate writes it "
+            "since 0.4.5: simulate the night again)",
+        )  # fmt: skip
+    bad = np.flatnonzero(np.isnan(truth.lost_samples))
+    if bad.size:
+        raise InputError(path, "lost_samples is not a whole number >= 0",
+                         line=int(truth.lines[bad[0]]))  # fmt: skip
+    lost = truth.lost_samples > 0
+    return truth.subset(~lost), truth.subset(lost)
 
 
 def _check_order(truth_csv: Path, events_csv: Path) -> None:
@@ -330,12 +427,17 @@ def _check_order(truth_csv: Path, events_csv: Path) -> None:
 
 
 def match_table(
-    events: Onsets, truth: Onsets, tolerance_s: float = DEFAULT_TOLERANCE_S
+    events: Onsets,
+    truth: Onsets,
+    tolerance_s: float = DEFAULT_TOLERANCE_S,
+    excluded: Onsets | None = None,
 ) -> dict[str, list[object]]:
     """Every truth and every detection with its outcome, in time order (a pair at its
     true onset): columns :data:`MATCH_COLUMNS`, ``status`` ``tp`` (a pair; ``error_ms``
     is detected minus true onset), ``fn`` (a truth no detection matched) or ``fp`` (a
-    detection that matched no truth); the other side's cells are NaN (empty)."""
+    detection that matched no truth); the other side's cells are NaN (empty). The true
+    jerks ``excluded`` (left out: samples lost on the link) are rows ``excluded``, with
+    the detection that matched one, if any (:func:`excused_pairs`)."""
     pairs = match_onsets(events.time, truth.time, tolerance_s)
     paired_e = {i for i, _ in pairs}
     paired_t = {j for _, j in pairs}
@@ -343,6 +445,15 @@ def match_table(
     rows += [(float(truth.time[j]), ("tp", i, j)) for i, j in pairs]
     rows += [(float(truth.time[j]), ("fn", None, j)) for j in range(truth.time.size)
              if j not in paired_t]  # fmt: skip
+    if excluded is not None and excluded.time.size:
+        excused = excused_pairs(events.time, pairs, excluded.time, tolerance_s)
+        paired_e |= {i for i, _ in excused}
+        by_truth = {k: i for i, k in excused}
+        # excluded truths are indexed past the kept ones in one joined table
+        offset = truth.time.size
+        truth = _joined(truth, excluded)
+        rows += [(float(truth.time[offset + k]), ("excluded", by_truth.get(k), offset + k))
+                 for k in range(excluded.time.size)]  # fmt: skip
     rows += [(float(events.time[i]), ("fp", i, None)) for i in range(events.time.size)
              if i not in paired_e]  # fmt: skip
     rows.sort(key=lambda r: r[0])
@@ -352,13 +463,27 @@ def match_table(
         table["truth_time"].append(_at(truth.time, j))
         table["event_time"].append(_at(events.time, i))
         lag_ms = onset_errors_ms(_at(events.time, i), _at(truth.time, j))
-        table["error_ms"].append(float(lag_ms) if status == "tp" else math.nan)
+        paired = status == "tp" or (status == "excluded" and i is not None)
+        table["error_ms"].append(float(lag_ms) if paired else math.nan)
         table["truth_peak_g"].append(_at(truth.peak_g, j))
         table["event_peak_g"].append(_at(events.peak_g, i))
         table["truth_duration_ms"].append(_at(truth.duration_ms, j))
         table["event_duration_ms"].append(_at(events.duration_ms, i))
         table["truth_detail"].append(truth.detail[j] if j is not None else "")
     return table
+
+
+def _joined(a: Onsets, b: Onsets) -> Onsets:
+    """``a``'s onsets followed by ``b``'s, every column alike."""
+    return Onsets(
+        np.concatenate([a.time, b.time]),
+        np.concatenate([a.peak_g, b.peak_g]),
+        np.concatenate([a.duration_ms, b.duration_ms]),
+        [*a.detail, *b.detail],
+        np.concatenate([a.lost_samples, b.lost_samples]),
+        np.concatenate([a.lines, b.lines]),
+        a.has_lost,
+    )
 
 
 def _at(values: np.ndarray, k: int | None) -> float:

@@ -20,7 +20,7 @@ import io
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -35,7 +35,10 @@ _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 #: Spellings of a value that is not finite (after a sign), as Python and pandas write them.
 _NON_FINITE = frozenset({"nan", "inf", "infinity"})
 #: The columns read; each may appear once in the header.
-_USED_COLUMNS = ("time", "kind", "peak_g", "duration_ms", "detail")
+_USED_COLUMNS = ("time", "kind", "peak_g", "duration_ms", "detail", "lost_samples")
+#: The other kinds of row in simulate's truth (its confounders:
+#: ``sim.config.CONFOUNDER_KINDS``), which a ``kind`` filter leaves out without a word.
+OTHER_KINDS = ("walking", "tremor", "rollover", "restless", "nonwear")
 #: Longest quotation of a value or a header in a one-line error.
 _QUOTE_CHARS = 30
 _HEADER_CHARS = 80
@@ -45,12 +48,34 @@ _HEADER_CHARS = 80
 class Onsets:
     """Onsets read from a CSV: ``time`` (n,) epoch s, and per onset, where the file has
     them, ``peak_g`` (n,) g and ``duration_ms`` (n,) ms (else NaN) and ``detail`` (n,)
-    text (else empty)."""
+    text (else empty).
+
+    ``lost_samples`` (n,): the truth's count of the jerk's samples lost on the link
+    (``simulate`` since 0.4.5), NaN where the cell is not a whole number >= 0 or the
+    file has no such column (``has_lost`` False); ``lines`` (n,) the 1-based line of
+    each onset's row, for messages.
+    """
 
     time: np.ndarray
     peak_g: np.ndarray
     duration_ms: np.ndarray
     detail: list[str]
+    lost_samples: np.ndarray = field(default_factory=lambda: np.empty(0))
+    lines: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    has_lost: bool = False
+
+    def subset(self, mask: np.ndarray) -> Onsets:
+        """The onsets where ``mask`` (n,) bool is True, every column alike."""
+        mask = np.asarray(mask, dtype=bool)
+        return Onsets(
+            self.time[mask],
+            self.peak_g[mask],
+            self.duration_ms[mask],
+            [d for d, keep in zip(self.detail, mask, strict=True) if keep],
+            self.lost_samples[mask],
+            self.lines[mask],
+            self.has_lost,
+        )
 
 
 def read_onsets(path: str | Path, kind: str | None = None) -> np.ndarray:
@@ -87,6 +112,9 @@ def read_onset_table(path: str | Path, kind: str | None = None) -> Onsets:
     keep: list[bool] = []
     sizes: dict[str, list[float]] = {"peak_g": [], "duration_ms": []}
     detail: list[str] = []
+    lost: list[float] = []
+    kept_lines: list[int] = []
+    unknown: list[tuple[int, str]] = []  # rows left out by a kind not the simulator's
     for line, row in rows:
         if len(row) != width:
             names = ",".join(columns)
@@ -99,17 +127,39 @@ def read_onset_table(path: str | Path, kind: str | None = None) -> Onsets:
         times.append(_time(path, row[at["time"]], line))
         keep.append(kind is None or "kind" not in at or row[at["kind"]].strip() == kind)
         if not keep[-1]:
+            other = row[at["kind"]].strip()
+            _check_kind(path, other, kind, line)
+            if other not in OTHER_KINDS:
+                unknown.append((line, other))
             continue
         for name, values in sizes.items():
             values.append(_size(row[at[name]]) if name in at else math.nan)
         detail.append(row[at["detail"]].strip() if "detail" in at else "")
+        lost.append(_count(row[at["lost_samples"]]) if "lost_samples" in at else math.nan)
+        kept_lines.append(line)
+    if kind is not None and unknown and not any(keep):
+        kinds = ", ".join(sorted({k for _, k in unknown}))[:_HEADER_CHARS]
+        raise InputError(path, f"no row of kind '{kind}' (kinds here: {kinds}): score counts "
+                         f"the rows whose kind is {kind}", line=unknown[0][0])  # fmt: skip
     time = np.array(times, dtype=np.float64)[np.array(keep, dtype=bool)]
     return Onsets(
         time,
         np.array(sizes["peak_g"], dtype=np.float64),
         np.array(sizes["duration_ms"], dtype=np.float64),
         detail,
+        np.array(lost, dtype=np.float64),
+        np.array(kept_lines, dtype=np.int64),
+        "lost_samples" in at,
     )
+
+
+def _check_kind(path: Path, field: str, kind: str | None, line: int) -> None:
+    """:class:`InputError` at ``line`` for a ``kind`` cell that is ``kind`` but for its
+    case (``Jerk``): it would be left out of the count without a word."""
+    if kind is not None and field.strip().lower() == kind.lower():
+        shown = field.strip()[:_QUOTE_CHARS]
+        raise InputError(path, f"kind {shown!r} is not {kind!r}: score counts the rows whose "
+                         f"kind is {kind} (lower case)", line=line)  # fmt: skip
 
 
 def _fields(n: int) -> str:
@@ -205,6 +255,12 @@ def _size(field: str) -> float:
         return math.nan
     value = float(text)
     return value if math.isfinite(value) else math.nan
+
+
+def _count(field: str) -> float:
+    """A count cell (``lost_samples``) as a float; NaN unless a whole number >= 0."""
+    text = field.strip()
+    return float(text) if text.isascii() and text.isdigit() else math.nan
 
 
 def _read_text(path: Path) -> str:

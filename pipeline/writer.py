@@ -3,10 +3,15 @@
 Canonical CSV: optional ``# key: value`` metadata lines, then the header
 ``time,ax,ay,az``; ``time`` is epoch seconds UTC as a decimal number, axes in g.
 Gap samples (NaN rows) are not written: a gap is a jump in ``time``.
+
+:func:`recording_form` tells from a file's name which form it is written in (canonical
+CSV, the same gzip-compressed for ``.gz``, canonical Parquet for ``.parquet``), and
+:func:`write_samples` writes that form.
 """
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -31,6 +36,47 @@ def format_metadata(metadata: Mapping[str, object]) -> str:
         text = str(value).replace("\n", " ")
         lines.append(f"# {key}: {text}\n")
     return "".join(lines)
+
+
+#: Name endings of files no writer here makes (compressions and device binaries the
+#: readers do not take, or cannot be written): such a name would promise another form.
+UNWRITTEN_SUFFIXES = (".bz2", ".xz", ".zst", ".zip", ".cwa", ".bin")
+
+
+def recording_form(path: str | Path) -> str:
+    """How a recording named ``path`` is written: ``"parquet"`` for a name ending in
+    ``.parquet``, ``"csv.gz"`` (gzip-compressed canonical CSV) for ``.gz``, else
+    ``"csv"``. A name ending in one of :data:`UNWRITTEN_SUFFIXES` is a
+    :class:`ValueError` saying which endings are written."""
+    name = Path(path).name.lower()
+    if name.endswith(".parquet"):
+        return "parquet"
+    if name.endswith(".gz"):
+        return "csv.gz"
+    for suffix in UNWRITTEN_SUFFIXES:
+        if name.endswith(suffix):
+            raise ValueError(
+                f"{path}: a recording is written as .csv, .csv.gz or .parquet, not {suffix}"
+            )
+    return "csv"
+
+
+def write_samples(
+    path: str | Path,
+    time: np.ndarray,
+    acc: np.ndarray,
+    metadata: Mapping[str, object] | None = None,
+    form: str = "csv",
+) -> Path:
+    """Write samples (``time`` (n,) epoch s UTC, ``acc`` (n, 3) g) atomically in
+    ``form`` (:func:`recording_form`: ``csv``, ``csv.gz`` or ``parquet``)."""
+    if form == "parquet":
+        from pipeline.formats.parquet import write_samples_parquet
+
+        return write_samples_parquet(path, time, acc, metadata)
+    if form not in ("csv", "csv.gz"):
+        raise ValueError(f"unknown recording form {form!r}")
+    return write_samples_csv(path, time, acc, metadata, compress=form == "csv.gz")
 
 
 #: Largest magnitude whose scaled value is still an exact integer in float64.
@@ -91,8 +137,11 @@ def write_samples_csv(
     metadata: Mapping[str, object] | None = None,
     time_decimals: int = 4,
     acc_decimals: int = 5,
+    compress: bool = False,
 ) -> Path:
-    """Write samples in the canonical CSV format, atomically.
+    """Write samples in the canonical CSV format, atomically; gzip-compressed with
+    ``compress`` (the same text; no name or time in the gzip header, so the bytes
+    depend on the samples alone).
 
     Parameters
     ----------
@@ -106,7 +155,12 @@ def write_samples_csv(
     options = pcsv.WriteOptions(include_header=False, quoting_style="none")
     path = Path(path)
     head = format_metadata(metadata or {}) + ",".join(CANONICAL_COLUMNS) + "\n"
-    with atomic_write(path, "wb") as fh:
+    with atomic_write(path, "wb") as raw:
+        fh = (
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)
+            if compress
+            else raw
+        )
         fh.write(head.encode("utf-8"))
         for i in range(0, time.size, WRITE_ROWS):  # the text of one block at a time
             t, a = time[i : i + WRITE_ROWS], acc[i : i + WRITE_ROWS]
@@ -115,6 +169,8 @@ def write_samples_csv(
             columns += [fixed_point_text(a[keep, k], acc_decimals) for k in range(3)]
             table = pa.table(dict(zip(CANONICAL_COLUMNS, columns, strict=True)))
             pcsv.write_csv(table, fh, options)
+        if compress:
+            fh.close()  # the gzip trailer, before the file is synced and renamed
     return path
 
 

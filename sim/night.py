@@ -25,13 +25,13 @@ from sim.config import (
     NightConfig,
 )
 from sim.confounders import Confounder, plan_confounders, render_confounder
-from sim.sensor import draw_bias, sample_clock, sensor_output
+from sim.sensor import SampleClock, draw_bias, lost_in_spans, sample_clock, sensor_output
 from sim.timing import FreeTime, generate_onsets
 from sim.waveforms import JerkSet, draw_jerks, render_jerks
 
 log = logging.getLogger(__name__)
 
-TRUTH_COLUMNS = ["kind", "time", "end", "peak_g", "duration_ms", "detail"]
+TRUTH_COLUMNS = ["kind", "time", "end", "peak_g", "duration_ms", "detail", "lost_samples"]
 GAP_COLUMNS = ["start", "end"]
 DEVICE = "jerkcount-sim"
 SIM_VERSION = "1"
@@ -47,7 +47,10 @@ class SimulatedNight:
         increasing, jittered; dropped samples are absent.
     acc : ``(n, 3)`` float64 acceleration in g as reported (biased, noisy, quantised,
         clipped).
-    truth : DataFrame with :data:`TRUTH_COLUMNS`, sorted by ``time``.
+    truth : DataFrame with :data:`TRUTH_COLUMNS`, sorted by ``time``; ``lost_samples``
+        counts the samples the sensor took between a row's ``time`` and ``end`` that
+        never reached the host (dropped packets: a jerk is kept clear of outages, not
+        of them).
     config : the configuration that made it.
     jerk_group : ``(m,)`` int, for each ``kind == "jerk"`` row of ``truth`` (in order),
         the unit it belongs to (one train, one burst, or one single jerk).
@@ -99,7 +102,10 @@ def _free_time(cfg: NightConfig, confs: list[Confounder], outages: np.ndarray) -
     return FreeTime.from_exclusions(EDGE_MARGIN_S, cfg.duration_s - EDGE_MARGIN_S - longest, excl)
 
 
-def _truth(cfg: NightConfig, jerks: JerkSet, confs: list[Confounder]) -> pd.DataFrame:
+def _truth(
+    cfg: NightConfig, jerks: JerkSet, confs: list[Confounder], clock: SampleClock
+) -> pd.DataFrame:
+    """The truth rows of the jerks and confounders, in time order (:data:`TRUTH_COLUMNS`)."""
     jt = pd.DataFrame(
         {
             "kind": "jerk",
@@ -108,6 +114,7 @@ def _truth(cfg: NightConfig, jerks: JerkSet, confs: list[Confounder]) -> pd.Data
             "peak_g": jerks.amplitude,
             "duration_ms": jerks.duration * 1000.0,
             "detail": jerks.family_names.astype(str),
+            "lost_samples": lost_in_spans(clock, jerks.onset, jerks.onset + jerks.duration),
         }
     )
     ct = pd.DataFrame(
@@ -118,6 +125,11 @@ def _truth(cfg: NightConfig, jerks: JerkSet, confs: list[Confounder]) -> pd.Data
             "peak_g": [float(c.peak_g) for c in confs],
             "duration_ms": [(c.end - c.start) * 1000.0 for c in confs],
             "detail": [c.detail for c in confs],
+            "lost_samples": lost_in_spans(
+                clock,
+                np.array([c.start for c in confs], dtype=np.float64),
+                np.array([c.end for c in confs], dtype=np.float64),
+            ),
         }
     )
     frames = [f for f in (jt, ct) if len(f)]
@@ -125,7 +137,9 @@ def _truth(cfg: NightConfig, jerks: JerkSet, confs: list[Confounder]) -> pd.Data
         return empty_truth()
     truth = pd.concat(frames, ignore_index=True)
     truth = truth.sort_values("time", kind="mergesort").reset_index(drop=True)
-    return truth.astype({"time": float, "end": float, "peak_g": float, "duration_ms": float})
+    return truth.astype(
+        {"time": float, "end": float, "peak_g": float, "duration_ms": float, "lost_samples": int}
+    )
 
 
 def empty_truth() -> pd.DataFrame:
@@ -138,6 +152,7 @@ def empty_truth() -> pd.DataFrame:
             "peak_g": pd.Series(dtype=float),
             "duration_ms": pd.Series(dtype=float),
             "detail": pd.Series(dtype=object),
+            "lost_samples": pd.Series(dtype=np.int64),
         }
     )
 
@@ -188,7 +203,7 @@ def simulate_night(config: NightConfig) -> SimulatedNight:
     night = SimulatedNight(
         time=cfg.start + t,
         acc=acc,
-        truth=_truth(cfg, jerks, confs),
+        truth=_truth(cfg, jerks, confs, clock),
         config=cfg,
         jerk_group=onsets.group.astype(np.int64),
         gaps=gaps,
@@ -210,7 +225,8 @@ def simulate_night(config: NightConfig) -> SimulatedNight:
 def write_truth_csv(path: str | Path, truth: pd.DataFrame) -> Path:
     """Write a truth frame as CSV with exactly :data:`TRUTH_COLUMNS`, atomically.
 
-    ``time``/``end`` epoch seconds with 4 decimals, ``peak_g`` 4, ``duration_ms`` 2.
+    ``time``/``end`` epoch seconds with 4 decimals, ``peak_g`` 4, ``duration_ms`` 2,
+    ``lost_samples`` a whole number.
     """
     missing = [c for c in TRUTH_COLUMNS if c not in truth.columns]
     if missing:
@@ -229,17 +245,46 @@ def write_truth_csv(path: str | Path, truth: pd.DataFrame) -> Path:
     return path
 
 
-def write_night(night: SimulatedNight, recording: str | Path, truth: str | Path) -> None:
-    """Write ``night`` as a canonical recording CSV and its ground-truth CSV, as one set
-    (:func:`pipeline.atomic.file_set`, the recording last): an interrupted run never
-    leaves a new recording beside an earlier run's truth."""
-    from pipeline.inputs import check_spares_inputs
-    from pipeline.writer import write_samples_csv
+def check_night_names(recording: str | Path, truth: str | Path) -> str:
+    """The form the recording is written in, by its name
+    (:func:`pipeline.writer.recording_form`: canonical CSV, ``.gz`` compressed,
+    ``.parquet``); :class:`ValueError` for a recording name promising a form not
+    written, or a truth name promising anything but plain CSV (``.gz``, ``.parquet``,
+    ...: :func:`pipeline.score.score_files` reads plain CSV)."""
+    from pipeline.writer import recording_form
 
+    form = recording_form(recording)
+    if recording_form_of_truth(truth) != "csv":
+        raise ValueError(f"{truth}: the truth is written as plain CSV: give it a name "
+                         "ending in .csv")  # fmt: skip
+    return form
+
+
+def recording_form_of_truth(truth: str | Path) -> str:
+    """``"csv"`` when ``truth``'s name promises plain text, else what it promises."""
+    from pipeline.writer import recording_form
+
+    try:
+        return recording_form(truth)
+    except ValueError:
+        return "other"
+
+
+def write_night(night: SimulatedNight, recording: str | Path, truth: str | Path) -> None:
+    """Write ``night`` as a canonical recording (CSV; gzip-compressed CSV for a name
+    ending in ``.gz``, Parquet for ``.parquet``) and its ground-truth CSV, as one set
+    (:func:`pipeline.atomic.file_set`, the recording last): an interrupted run never
+    leaves a new recording beside an earlier run's truth. A name that promises another
+    form is a :class:`ValueError` (:func:`check_night_names`), before anything is
+    written."""
+    from pipeline.inputs import check_spares_inputs
+    from pipeline.writer import write_samples
+
+    form = check_night_names(recording, truth)
     check_spares_inputs([truth, recording], [])
     with file_set([truth, recording]) as (truth_tmp, recording_tmp):
         write_truth_csv(truth_tmp, night.truth)
-        write_samples_csv(recording_tmp, night.time, night.acc, night.metadata())
+        write_samples(recording_tmp, night.time, night.acc, night.metadata(), form)
 
 
 def read_truth_csv(path: str | Path) -> pd.DataFrame:
@@ -253,6 +298,7 @@ def read_truth_csv(path: str | Path) -> pd.DataFrame:
             "peak_g": float,
             "duration_ms": float,
             "detail": str,
+            "lost_samples": np.int64,
         },
         keep_default_na=False,
     )

@@ -58,6 +58,19 @@ def sample_clock(cfg: NightConfig, rng: np.random.Generator) -> SampleClock:
     return SampleClock(t, keep, outages)
 
 
+def lost_in_spans(clock: SampleClock, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """How many of the samples the sensor took in each span were lost on the link.
+
+    ``start``, ``end`` : ``(m,)`` s from night start; a sample at instant ``t`` belongs
+    to a span when ``start <= t <= end``. Returns ``(m,)`` int64 counts of such samples
+    with ``keep`` False (dropped packets and outages).
+    """
+    lost = np.concatenate([[0], np.cumsum(~clock.keep, dtype=np.int64)])
+    i0 = np.searchsorted(clock.t, np.asarray(start, dtype=np.float64), side="left")
+    i1 = np.searchsorted(clock.t, np.asarray(end, dtype=np.float64), side="right")
+    return (lost[i1] - lost[np.minimum(i0, i1)]).astype(np.int64)
+
+
 def draw_bias(cfg: NightConfig, rng: np.random.Generator) -> np.ndarray:
     """The sensor's constant per-axis bias ``(3,)``, uniform in ``±bias_g``."""
     return rng.uniform(-cfg.bias_g, cfg.bias_g, 3)

@@ -65,7 +65,9 @@ def test_simulate_writes_recording_and_truth(night: dict[str, Path]) -> None:
     first_t = float(lines[header_at + 1].split(",")[0])
     assert first_t == pytest.approx(1774744800.0, abs=0.05)  # --start, epoch s UTC
     truth = pd.read_csv(night["truth"])
-    assert list(truth.columns) == ["kind", "time", "end", "peak_g", "duration_ms", "detail"]
+    assert list(truth.columns) == [
+        "kind", "time", "end", "peak_g", "duration_ms", "detail", "lost_samples",
+    ]  # fmt: skip
     n_jerks = int((truth["kind"] == "jerk").sum())
     assert 10 <= n_jerks <= 60  # 60/h for 0.5 h
 

@@ -334,6 +334,37 @@ def test_parquet_metadata_and_timestamp_column(tmp_path):
         read_recording(tmp_path / "bad.parquet")
 
 
+@pytest.mark.parametrize(
+    ("names", "options"),
+    [
+        (("timestamp", "x", "y", "z"), {}),
+        (("Timestamp", "X", "Y", "Z"), {}),
+        (("t", "acc_x", "acc_y", "acc_z"), {}),
+        (("epoch", "accx", "accy", "accz"), {"time_unit": "ms"}),
+    ],
+)
+def test_parquet_with_well_known_column_names_needs_no_option(tmp_path, names, options):
+    """As in a CSV header, well-known names give the columns (before 0.4.5 a Parquet of
+    ``timestamp,x,y,z`` said: missing column(s) time,ax,ay,az)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 500
+    t = 1_700_000_000.0 + np.arange(n) / 50.0
+    x, y, z = np.full(n, 0.25), np.full(n, -0.5), np.full(n, 0.75)
+    times = t * 1000.0 if options.get("time_unit") == "ms" else t
+    table = pa.table(dict(zip(names, [times, x, y, z], strict=True)))
+    pq.write_table(table, tmp_path / "named.parquet")
+    got = read_recording(tmp_path / "named.parquet", options=InputOptions(**options))
+    assert (got.t0, got.fs, got.n) == (1_700_000_000.0, 50.0, n)
+    assert got.acc[0].tolist() == [0.25, -0.5, 0.75]
+    # an option still wins over the names: the columns swapped as told
+    swapped = InputOptions(**options, axis_cols=(names[3], names[2], names[1]))
+    assert read_recording(tmp_path / "named.parquet", options=swapped).acc[0].tolist() == [
+        0.75, -0.5, 0.25,
+    ]  # fmt: skip
+
+
 def test_parquet_column_types_and_nulls(tmp_path):
     """float32 and integer axes read as their float64 values; a null is a missing value
     (the row is dropped and counted, as in CSV); the samples are the rows (on the grid)."""

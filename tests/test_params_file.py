@@ -232,3 +232,27 @@ def test_a_missing_params_file_says_no_such_file_as_a_recording_does(tmp_path: P
     deep.write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(InputError, match="nested too deeply"):
         read_params_file(deep)
+
+
+def test_a_params_file_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """A Windows editor's 'UTF-8 with BOM' was 'not JSON: Unexpected UTF-8 BOM' (before
+    0.4.5); the recordings' readers take a BOM, so the parameters do too."""
+    path = tmp_path / "params.json"
+    path.write_bytes(b'\xef\xbb\xbf{"energy_z": 0, "frame_s": 0.5}\r\n')
+    assert read_params_file(path) == DetectorParams(energy_z=0.0, frame_s=0.5)
+
+
+@pytest.mark.parametrize("damage", ["null", "missing"])
+def test_an_output_without_its_parameters_says_so(tmp_path: Path, damage: str) -> None:
+    """An EVENTS.json whose detector_params was null or removed listed every top-level
+    key as an 'unknown detector parameter(s): counts, created_utc, ...' (before 0.4.5)."""
+    sidecar = {"jerkcount_version": "0.4.4", "recording": {}, "counts": {}}
+    if damage == "null":
+        sidecar["detector_params"] = None
+    with pytest.raises(InputError) as err:
+        read_params_file(_write(tmp_path / "EVENTS.json", sidecar))
+    assert str(err.value) == (
+        f"{tmp_path / 'EVENTS.json'}: a jerkcount output without its detector parameters "
+        "(no 'detector_params' or 'parameters.detector' object): give an EVENTS.json or "
+        "summary.json as written"
+    )

@@ -217,3 +217,64 @@ def test_a_tolerance_that_is_not_finite_and_positive_is_a_clear_value_error(
         score_files(tmp_path / "missing.csv", tmp_path / "e.csv", tolerance, matches)
     assert not matches.exists()
     assert match_onsets(np.array([1.0]), np.array([1.0]), 0.0) == [(0, 0)]
+
+
+def test_a_truths_kinds_are_the_simulators(tmp_path: Path) -> None:
+    from pipeline.score_io import OTHER_KINDS
+    from sim.config import CONFOUNDER_KINDS
+
+    assert OTHER_KINDS == CONFOUNDER_KINDS
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("1767302400.0,Jerk\n1767302401.0,Jerk\n",
+         ":2: kind 'Jerk' is not 'jerk': score counts the rows whose kind is jerk (lower case)"),
+        ("1767302400.0,jerk\n1767302401.0, JERK \n",
+         ":3: kind 'JERK' is not 'jerk': score counts the rows whose kind is jerk (lower case)"),
+        ("1767302400.0,myoclonus\n1767302401.0,artifact\n",
+         ":2: no row of kind 'jerk' (kinds here: artifact, myoclonus): score counts the rows "
+         "whose kind is jerk"),
+    ],
+)  # fmt: skip
+def test_a_truth_whose_jerks_are_not_of_kind_jerk_is_an_error(
+    tmp_path: Path, rows: str, message: str
+) -> None:
+    """Rows of kind 'Jerk' or 'myoclonus' were left out without a word: a truth of such
+    rows scored as no truth at all (recall 1, every detection false; before 0.4.5)."""
+    truth = _write(tmp_path / "truth.csv", "time,kind\n" + rows)
+    events = _write(tmp_path / "events.csv", EVENTS)
+    res = CliRunner().invoke(main, ["score", str(truth), str(events)])
+    assert res.exit_code == 2
+    assert res.output == f"jerkcount: error: {truth}{message}\n"
+
+
+def test_a_truth_of_confounders_only_is_an_empty_truth(tmp_path: Path) -> None:
+    """simulate --pattern none: only confounder rows, no jerk; scored as no truth."""
+    truth = _write(tmp_path / "truth.csv", "kind,time\nwalking,1767302410.0\nnonwear,1.0\n")
+    r = score_files(truth, _write(tmp_path / "events.csv", EVENTS))
+    assert (r.tp, r.fp, r.fn) == (0, 1, 0)
+
+
+def test_onsets_that_cannot_overlap_are_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A truth in seconds from the start scored against epoch events (or another night's
+    events) gave precision 0 and recall 0 without a hint why (before 0.4.5)."""
+    truth = _write(tmp_path / "truth.csv", "time\n10.0\n20.0\n")
+    events = _write(tmp_path / "events.csv", EVENTS)
+    res = CliRunner().invoke(main, ["score", str(truth), str(events), "--json"])
+    assert res.exit_code == 0
+    assert caplog.messages == [
+        f"the onsets of {truth} and of {events} do not overlap (truth 1970-01-01 00:00:10 to "
+        "1970-01-01 00:00:20 UTC, events 2026-01-01 21:20:00 to 2026-01-01 21:20:00 UTC): a "
+        "different night, or times in another unit?"
+    ]
+    assert '"tp": 0' in res.stdout and '"fn": 2' in res.stdout
+    # overlapping files, or one within the tolerance of the other's span: no warning
+    caplog.clear()
+    near = _write(tmp_path / "near.csv", "time\n1767302399.8\n")
+    assert score_files(near, events).tp == 1
+    assert score_files(_write(tmp_path / "t.csv", TRUTH), events).tp == 1
+    assert caplog.messages == []

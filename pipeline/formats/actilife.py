@@ -74,6 +74,7 @@ class ActiLifeSource(TableSource):
     """ActiLife raw CSV, with or without the Timestamp column."""
 
     name = "actilife"
+    device_clock = True  # a logger's export: its clock, not the zone's rules
 
     def __init__(self, path: Path, options: InputOptions, member: str | None = None) -> None:
         self._first_data: bytes = b""

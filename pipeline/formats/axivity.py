@@ -64,6 +64,7 @@ class AxivitySource(TableSource):
     """OMGUI CSV export (formatted or Unix times)."""
 
     name = "axivity"
+    device_clock = True  # a logger's export: its clock, not the zone's rules
 
     def __init__(self, path: Path, options: InputOptions, member: str | None = None) -> None:
         self._first_data = b""

@@ -684,16 +684,37 @@ class Column:
     check: Callable[[str], str | None] | None = None
 
 
+#: what to do about a device time in a daylight-saving change (the device's clock
+#: keeps the offset it was set to, so the zone's rules do not describe it)
+DST_HINT = (
+    "the device clock does not change for daylight saving: give --tz the fixed offset "
+    "it was set to (e.g. Etc/GMT-2 for UTC+02:00)"
+)
+
+
+def device_clock_error(err: InputError) -> InputError:
+    """``err`` about a local time in a daylight-saving change, saying what to give for a
+    device's clock instead (:data:`DST_HINT`); any other error as it is."""
+    if "daylight-saving change" not in err.message:
+        return err
+    message = err.message.split(": write times with a UTC offset")[0]
+    return InputError(err.path, f"{message}; {DST_HINT}", err.line)
+
+
 class TableSource(RawSource):
     """A text table read in blocks with pandas' C parser.
 
     Subclasses read their preamble in :meth:`_preamble` (setting ``columns``, ``sep``,
     ``decimal``, ``metadata``) and turn a block of rows into samples in
     :meth:`_samples`. Row ``k`` of the data (0-based) is file line ``data_line + k``.
+    ``device_clock``: the naive times are a device's clock (an export of a logger),
+    which keeps its offset through daylight-saving changes, so an error about one says
+    to give ``--tz`` as that fixed offset (:func:`device_clock_error`).
     """
 
     sep = ","
     decimal = "."
+    device_clock = False
 
     def __init__(self, path: Path, options: InputOptions, member: str | None = None) -> None:
         super().__init__(path)
@@ -725,6 +746,16 @@ class TableSource(RawSource):
     def _prefix(self) -> bytes:
         """Bytes the preamble consumed that belong to the data (re-fed to pandas)."""
         return b""
+
+    def _clock_checked(self, step: Any, *args: Any) -> Any:
+        """``step(*args)``; for a :attr:`device_clock`, an error about a daylight-saving
+        change says what to give instead (:func:`device_clock_error`)."""
+        try:
+            return step(*args)
+        except InputError as err:
+            if not self.device_clock:
+                raise
+            raise device_clock_error(err) from None
 
     # -- reading
     def blocks(self, rows: int) -> Iterator[RawBlock]:
@@ -781,11 +812,11 @@ class TableSource(RawSource):
                     else:
                         frames = itertools.chain([after], frames)
                 if len(frame):
-                    t, a = self._samples(frame, line - self.data_line)
+                    t, a = self._clock_checked(self._samples, frame, line - self.data_line)
                     a = self._mark_short_rows(frame, a, line)
                     yield RawBlock(t, a, line)
                     line += len(frame)
-            self.dst.finish(self.path)
+            self._clock_checked(self.dst.finish, self.path)
         except (ValueError, TypeError, pd.errors.ParserError, UnicodeDecodeError):
             bad_line, why = self._locate_bad_line(line)
             end = None if bad_line is None else self._file_end_at(bad_line)

@@ -25,7 +25,7 @@ from typing import IO, Any
 import numpy as np
 
 from pipeline.errors import InputError
-from pipeline.formats.base import ByteInput, DstResolver, RawSource, localize_naive
+from pipeline.formats.base import DST_HINT, ByteInput, DstResolver, RawSource, localize_naive
 
 log = logging.getLogger(__name__)
 
@@ -90,14 +90,6 @@ def local_to_epoch(
     parsed = pd.Series(stamps)
     with numbered(path, what):
         return localize_naive(parsed, parsed, tz, path, first, dst)
-
-
-#: what to do about a device time in a daylight-saving change (the device's clock
-#: keeps the offset it was set to, so the zone's rules do not describe it)
-DST_HINT = (
-    "the device clock does not change for daylight saving: give --tz the fixed offset "
-    "it was set to (e.g. Etc/GMT-2 for UTC+02:00)"
-)
 
 
 @contextmanager

@@ -60,6 +60,7 @@ class GeneActivSource(TableSource):
     """GENEActiv raw CSV."""
 
     name = "geneactiv"
+    device_clock = True  # a logger's export: its clock, not the zone's rules
 
     def __init__(self, path: Path, options: InputOptions, member: str | None = None) -> None:
         self._first_data = b""

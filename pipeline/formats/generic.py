@@ -232,7 +232,10 @@ class GenericSource(TableSource):
         self.metadata["time"] = (
             f"{names[self._time]} ({unit})" if self._time is not None else f"{opt.rate:g} Hz"
         )
+        self.metadata["axis_columns"] = ",".join(names[i] or f"column {i + 1}" for i in self._axes)
         self.metadata["units"] = opt.units or "g"
+        if opt.units == "counts" and opt.scale is not None:
+            self.metadata["counts_per_g"] = f"{opt.scale:g}"
 
     def _rows_ahead(self, lines: LineReader, most: int = 50) -> list[list[str]]:
         """The next data rows' fields (up to ``most`` rows within the next 4 KiB, read

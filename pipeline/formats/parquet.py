@@ -11,7 +11,8 @@ and pyarrow's ``ParquetFile.iter_batches`` documentation.
 
 Options as for other CSV apply where they make sense: ``--time-unit`` s, ms, ns or
 relative (with ``--start``) for a numeric time column, ``--units``, and ``--time-col``
-/ ``--axes`` naming other columns.
+/ ``--axes`` naming other columns; without them, well-known names are found as in a
+CSV header (``timestamp,x,y,z``, ``t,acc_x,acc_y,acc_z``, ...).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.atomic import atomic_write
 from pipeline.errors import InputError
 from pipeline.formats.arrays import float64_view
 from pipeline.formats.base import (
@@ -37,6 +39,7 @@ from pipeline.formats.base import (
     unit_factor,
 )
 from pipeline.formats.canonical import CANONICAL_COLUMNS
+from pipeline.formats.generic import default_axes, default_time
 
 #: One batch's columns: ``t`` (m,) epoch s UTC and the three axes (m,) each, in g.
 Columns = tuple[np.ndarray, list[np.ndarray]]
@@ -46,6 +49,16 @@ def _pq():  # noqa: ANN202 - lazy import: pyarrow is only needed for Parquet
     import pyarrow.parquet as pq
 
     return pq
+
+
+def _wanted_columns(names: list[str], options: InputOptions) -> list[str]:
+    """The time and x, y, z column names to read (lower case): ``--time-col`` and
+    ``--axes`` where given, else well-known names as in a CSV header (``time``,
+    ``timestamp``, ``t``, ``epoch``; ``ax,ay,az``, ``x,y,z``, ``acc_x,...``), else the
+    canonical ``time,ax,ay,az`` (then reported missing)."""
+    time = options.time_col or default_time(names) or CANONICAL_COLUMNS[0]
+    axes = options.axis_cols or default_axes(names) or CANONICAL_COLUMNS[1:]
+    return [time.strip().lower(), *[c.strip().lower() for c in axes]]
 
 
 class ParquetSource(RawSource):
@@ -69,10 +82,7 @@ class ParquetSource(RawSource):
         self.size = os.path.getsize(path)
         schema = self._file.schema_arrow
         names = [n.lower() for n in schema.names]
-        wanted = [
-            (options.time_col or CANONICAL_COLUMNS[0]).strip().lower(),
-            *[c.strip().lower() for c in (options.axis_cols or CANONICAL_COLUMNS[1:])],
-        ]
+        wanted = _wanted_columns(schema.names, options)
         missing = [c for c in wanted if c not in names]
         if missing:
             raise InputError(
@@ -88,6 +98,16 @@ class ParquetSource(RawSource):
             if k == "pandas" or k.startswith("ARROW:"):
                 continue
             self.metadata[k] = value.decode("utf-8", "replace")
+        told = options.units not in (None, "g") or options.time_unit is not None
+        if wanted != list(CANONICAL_COLUMNS) or told:
+            # read otherwise than canonical Parquet: say how, next to every result
+            self.metadata["time_column"] = self._cols[0]
+            if options.time_unit is not None:
+                self.metadata["time_unit"] = options.time_unit
+            self.metadata["axis_columns"] = ",".join(self._cols[1:])
+            self.metadata["units"] = options.units or "g"
+            if options.units == "counts" and options.scale is not None:
+                self.metadata["counts_per_g"] = f"{options.scale:g}"
         self._rows_total = max(self._file.metadata.num_rows, 1)
         self._rows_done = 0
         self._tz = get_tz(options.tz, path)
@@ -263,7 +283,6 @@ def write_samples_parquet(
     meta = {str(k).encode(): str(v).encode() for k, v in (metadata or {}).items()}
     table = table.replace_schema_metadata(meta)
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    _pq().write_table(table, tmp, row_group_size=row_group_size)
-    os.replace(tmp, path)
+    with atomic_write(path, "wb") as fh:
+        _pq().write_table(table, fh, row_group_size=row_group_size)
     return path
