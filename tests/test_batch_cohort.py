@@ -13,37 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
-from click.testing import CliRunner
 
-from cli import main
-from pipeline.writer import write_samples_csv
-from sim import NightConfig, simulate_night
+from tests.test_batch_fixes import _csv, _night, _run
 
 BERLIN = "Europe/Berlin"
 REPO = Path(__file__).resolve().parents[1]
-START = 1774735200.0  # 2026-03-28T23:00:00+01:00
-
-
-def _night(path: Path, seed: int) -> Path:
-    night = simulate_night(
-        NightConfig(hours=0.1, fs=50.0, seed=seed, rate_per_hour=150, start=START)
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_samples_csv(path, night.time, night.acc, night.metadata())
-    return path
-
-
-def _run(*args: str | Path):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
-
-
-def _csv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
 def test_a_link_to_a_recording_that_is_gone_is_a_failed_row(tmp_path: Path) -> None:
