@@ -112,13 +112,15 @@ def local_zone_name() -> str:
 def local_iso(times: Iterable[float], tz: str | ZoneInfo) -> list[str]:
     """ISO 8601 local times with UTC offset, millisecond precision.
 
-    ``times`` are epoch seconds UTC; they are rounded to the nearest millisecond.
+    ``times`` are epoch seconds UTC; they are rounded to the nearest millisecond exactly
+    as the CSV's ``time`` column is written (``%.3f`` of the float itself), so the two
+    columns never differ by a millisecond at a half millisecond (a 400 Hz grid).
     E.g. ``1774747800.1234`` in ``Europe/Berlin`` -> ``"2026-03-29T03:30:00.123+02:00"``.
     """
     zone = tz if isinstance(tz, ZoneInfo) else get_zone(tz)
     out = []
     for t in times:
-        ms = int(np.round(float(t) * 1000.0))
+        ms = int(f"{float(t):.3f}".replace(".", ""))
         moment = _EPOCH + timedelta(milliseconds=ms)
         out.append(moment.astimezone(zone).isoformat(timespec="milliseconds"))
     return out

@@ -65,6 +65,21 @@ def test_time_local_rounds_to_milliseconds() -> None:
     assert local_iso([t], "America/New_York") == ["2026-03-28T21:30:00.124-04:00"]
 
 
+def test_time_local_is_the_written_time_at_half_milliseconds(tmp_path: Path) -> None:
+    """Onsets on a 400 Hz grid fall on half milliseconds: ``time_local`` and ``time`` in
+    the written CSV name the same millisecond (before 0.4.5 ``time_local`` rounded
+    ``t * 1000`` half to even and differed by 1 ms from ``%.3f`` in about half of them)."""
+    t0 = _epoch("2026-03-29T01:30:00")
+    events = [_event(t0 + k / 400.0) for k in range(2000)]
+    path = write_events_csv(tmp_path / "ev.csv", events, "UTC")
+    rows = pd.read_csv(path, dtype=str)
+    written = rows["time"].str.split(".").str[1]
+    local = rows["time_local"].str.slice(20, 23)
+    assert len(rows) == 2000 and (written.str.len() == 3).all()
+    assert (written == local).all()
+    assert rows["time"].iloc[1] == f"{t0 + 1 / 400:.3f}"
+
+
 def test_events_frame_columns_and_values() -> None:
     t = _epoch("2026-10-25T01:30:00.5")
     frame = events_frame([_event(t)], "Europe/Berlin")
