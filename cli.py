@@ -349,13 +349,15 @@ def main(verbose: int) -> None:
     "--start",
     callback=_parse_start,
     metavar="ISO-8601",
-    help="Start time, e.g. 2026-03-28T23:00:00+01:00 (no offset: UTC).",
+    help="Start time, e.g. 2026-03-28T23:00:00+01:00 (no offset: UTC) "
+    "[default: 2026-01-01T21:20:00Z].",
 )
-@click.option("--noise", type=click.FloatRange(min=0), help="White sensor noise, g (rms).")
+@click.option("--noise", type=click.FloatRange(min=0),
+              help="White sensor noise, g (rms) [default: 0.01].")  # fmt: skip
 @click.option(
     "--jerk-size",
     type=click.FloatRange(min=0, min_open=True),
-    help="Median jerk size above background, g.",
+    help="Median jerk size above background, g, from 0.05 to 6 [default: 0.5].",
 )
 @click.option(
     "--heartbeat",
@@ -561,7 +563,8 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
     "--matches",
     type=click.Path(dir_okay=False),
     callback=_matches_name,
-    help="Also write every truth and detection with its outcome (tp, fn, fp) to this CSV.",
+    help="Also write every truth and detection with its outcome (tp, fn, fp; "
+    "excluded with --exclude-lost) to this CSV.",
 )
 @click.option(
     "--exclude-lost",
@@ -777,7 +780,8 @@ def batch(
     """Process many recordings, each into its own folder, plus cohort tables.
 
     INPUTS are recordings, folders (searched recursively for *.csv, *.csv.gz,
-    *.parquet) and glob patterns (expanded here; ** recurses); folders and globs leave
+    *.parquet, Axivity *.cwa and GENEActiv *.bin, also .cwa.gz and .bin.gz) and glob
+    patterns (expanded here; ** recurses); folders and globs leave
     out jerkcount's own outputs (events, truth and summary tables). Each recording gets
     the outputs of `process` in OUT/NAME (NAME: its path below the inputs' common
     folder); OUT gets cohort_daily_summary.csv, recordings.csv and errors.csv.
@@ -1003,7 +1007,7 @@ def record(
     default="1",
     show_default=True,
     metavar="FACTOR|max",
-    help="Recording seconds per second of replay (1 = real time), or max.",
+    help="Recording seconds per second of replay (1 = real time; from 0.01), or max.",
 )
 @click.option(
     "--out",

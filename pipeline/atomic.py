@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import stat
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -79,7 +80,7 @@ def atomic_write(path: str | Path, mode: str = "w", newline: str | None = "") ->
     path = Path(path)
     kwargs = {} if "b" in mode else {"encoding": "utf-8", "newline": newline}
     if special_file(path):
-        with open(path, mode, **kwargs) as fh:
+        with _open_special(path, mode, kwargs) as fh:
             yield fh
         return
     make_folder(path.parent, path)
@@ -105,6 +106,33 @@ def atomic_write(path: str | Path, mode: str = "w", newline: str | None = "") ->
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _open_special(path: Path, mode: str, kwargs: dict[str, str | None]) -> IO:
+    """``path``, a :func:`special_file`, opened for writing. Where it is this process's
+    own standard output or error (``/dev/stdout`` while the output is redirected to a
+    file: ``score --matches /dev/stdout > m.csv``), the stream's descriptor is
+    duplicated instead, so that what is written shares its offset with what the command
+    prints: opened anew, a redirected file was truncated, and the command's next line
+    was written over the start of the table."""
+    try:
+        target = os.stat(path)
+    except OSError:
+        target = None
+    for fd in (1, 2):
+        try:
+            stream = os.fstat(fd)
+        except OSError:
+            continue
+        if target is not None and (stream.st_dev, stream.st_ino) == (
+            target.st_dev,
+            target.st_ino,
+        ):
+            for buffered in (sys.stdout, sys.stderr):  # what was printed comes first
+                with contextlib.suppress(OSError, ValueError, AttributeError):
+                    buffered.flush()
+            return os.fdopen(os.dup(fd), mode, **kwargs)
+    return open(path, mode, **kwargs)
 
 
 def make_folder(folder: Path, for_path: Path | None = None) -> None:

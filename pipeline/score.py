@@ -371,12 +371,15 @@ def score_files(
 def spans_apart(truth: np.ndarray, detected: np.ndarray, tolerance_s: float) -> str | None:
     """When no onset of either list lies within ``tolerance_s`` of the other's span
     (both non-empty; epoch s), what the two spans are, as text; else ``None``. Such
-    files cannot have a match: another night's events, or onsets in another unit."""
+    files cannot have a match: another night's events, or onsets in another unit.
+    "Within" allows :data:`MATCH_SLACK_S`, as matching does: onsets written exactly
+    ``tolerance_s`` apart (``1767302410.1`` and ``1767302410.4``) match, so they meet."""
     if not truth.size or not detected.size:
         return None
     t0, t1 = float(np.min(truth)), float(np.max(truth))
     d0, d1 = float(np.min(detected)), float(np.max(detected))
-    if d0 <= t1 + tolerance_s and t0 <= d1 + tolerance_s:
+    reach = tolerance_s + MATCH_SLACK_S
+    if d0 <= t1 + reach and t0 <= d1 + reach:
         return None
     return f"do not overlap (truth {_span(t0, t1)}, events {_span(d0, d1)})"
 

@@ -370,6 +370,37 @@ def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
     assert stderr == b""
 
 
+def test_matches_to_a_redirected_stdout_keeps_the_table_whole(tmp_path: Path) -> None:
+    """`jerkcount score T E --matches /dev/stdout > m.csv`: the table, then the score
+    line. /dev/stdout was opened anew, which truncated m.csv and wrote the table from
+    its start, and the score line, printed at the output's own offset, was written
+    over the table's first bytes. The test names /proc/self/fd/1, where /dev/stdout
+    points: nothing is written under /dev (the tests may run as root)."""
+    import subprocess
+    import sys
+    import tempfile
+
+    repo = Path(__file__).resolve().parents[1]
+    truth, events = tmp_path / "t.csv", tmp_path / "e.csv"
+    truth.write_text("time\n10.0\n20.0\n")
+    events.write_text("time\n10.02\n30.0\n")
+    cmd = [sys.executable, "-m", "cli", "score", str(truth), str(events), "--matches",
+           "/proc/self/fd/1"]  # fmt: skip
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.run(cmd, cwd=repo, stdout=out, stderr=subprocess.PIPE, timeout=60)
+        out.seek(0)
+        written = out.read().decode()
+    assert proc.returncode == 0, proc.stderr
+    assert written.splitlines() == [
+        "status,truth_time,event_time,error_ms,truth_peak_g,event_peak_g,"
+        "truth_duration_ms,event_duration_ms,truth_detail",
+        "tp,10.0000,10.0200,20.0,,,,,",
+        "fn,20.0000,,,,,,,",
+        "fp,,30.0000,,,,,,",
+        "precision 0.500  recall 0.500  F1 0.500  (tp 1, fp 1, fn 1; tolerance 0.3 s)",
+    ]
+
+
 def test_detect_with_a_folder_where_its_sidecar_goes_writes_nothing(tmp_path: Path) -> None:
     """`detect --out x.csv` with a folder `x.json` in the way: one line naming it, and
     the earlier events and activity stay (they were replaced before the sidecar's

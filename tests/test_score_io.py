@@ -278,3 +278,24 @@ def test_onsets_that_cannot_overlap_are_warned_about(
     assert score_files(near, events).tp == 1
     assert score_files(_write(tmp_path / "t.csv", TRUTH), events).tp == 1
     assert caplog.messages == []
+
+
+@pytest.mark.parametrize(
+    ("truth_time", "event_time", "tolerance"),
+    [("1767302410.1", "1767302410.4", 0.3), ("3.5", "3.6", 0.1)],
+)
+def test_onsets_exactly_the_tolerance_apart_meet_and_are_not_warned_about(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    truth_time: str,
+    event_time: str,
+    tolerance: float,
+) -> None:
+    """A pair written exactly --tolerance apart matches (1 µs of rounding is allowed),
+    but the spans' check allowed none: it warned that the onsets 'do not overlap' beside
+    tp 1."""
+    truth = _write(tmp_path / "truth.csv", f"time\n{truth_time}\n")
+    events = _write(tmp_path / "events.csv", f"time\n{event_time}\n")
+    r = score_files(truth, events, tolerance)
+    assert (r.tp, r.fp, r.fn) == (1, 0, 0)
+    assert caplog.messages == []
