@@ -69,6 +69,26 @@ def open_problem(err: BaseException) -> str:
     return str(err)
 
 
+#: The link-lost reason for a port that closed under the reader (pyserial says "device
+#: reports readiness to read but returned no data (device disconnected or multiple
+#: access on port?)" when a read finds the port at its end).
+PORT_CLOSED = "the port closed (the board was unplugged, reset or switched off)"
+
+
+def read_problem(err: BaseException) -> str:
+    """Why reading an open serial port failed, in one short phrase: the port closing under
+    the reader (an unplugged USB board, a pty whose board side ended) in plain words, the
+    system's reason once for an error number, else pyserial's own message."""
+    text = str(err)
+    if "returned no data" in text or getattr(err, "errno", None) == errno.EIO:
+        return PORT_CLOSED
+    code = getattr(err, "errno", None)
+    if isinstance(code, int) and code > 0:
+        reason = os.strerror(code)
+        return reason[:1].lower() + reason[1:]
+    return text
+
+
 PORT_EXAMPLE = "a terminal device such as /dev/ttyUSB0 or /dev/ttyACM0"
 """What a serial port is, for the messages about paths that are none."""
 
@@ -281,7 +301,7 @@ class SerialSource(Source):
         try:
             data = await asyncio.to_thread(self._read_blocking)
         except (serial.SerialException, OSError) as err:
-            raise LinkLost(f"{self.target.port}: {err}") from err
+            raise LinkLost(f"{self.target.port}: {read_problem(err)}") from err
         now = time.monotonic()
         if not data:
             if now - self._last_bytes >= self.stall_s:

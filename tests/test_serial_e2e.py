@@ -18,7 +18,7 @@ import pytest
 from recording_run import record_until_done
 
 from firmware_bridge.recorder import RecorderParams, RecordResult
-from firmware_bridge.serial_source import SerialProtocol, SerialSource, SerialTarget
+from firmware_bridge.serial_source import PORT_CLOSED, SerialProtocol, SerialSource, SerialTarget
 from firmware_bridge.serial_text import SerialTextDecoder
 from firmware_bridge.witmotion import WitmotionSerialDecoder
 from pipeline.detector import detect_file
@@ -185,6 +185,12 @@ def test_record_text_board_with_faults(tmp_path: Path) -> None:
     assert off.sum() <= session["reconnects"] + session["clock_resets"], steps[off]
     assert np.all(np.abs(steps[off] - 1 / fs) < 0.5), steps[off]
     assert session["stopped_by"] == "interrupt"
+    # the unplug's gap says so in plain words (before 0.4.5 pyserial's "device reports
+    # readiness to read but returned no data (device disconnected or multiple access on
+    # port?)"); the pauses are a board gone silent
+    reasons = [g["reason"].removeprefix(f"{link}: ") for g in session["gaps"]]
+    assert PORT_CLOSED in reasons, reasons
+    assert all(r == PORT_CLOSED or r.startswith("no data for ") for r in reasons), reasons
 
     # live events == detect on the written file; the summary holds the same
     det = detect_file(path)
