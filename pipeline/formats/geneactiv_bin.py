@@ -58,6 +58,11 @@ FREQ_PREFIX = b"Measurement Frequency:"
 MAX_HEADER_LINES = 400
 #: bytes of a page besides its hex line (about), for sizing the reads
 PAGE_BYTES = HEX_LINE + 300
+#: the longest header line read (bytes): a longer one is not a GENEActiv header
+MAX_HEADER_LINE = 4096
+#: bytes read at most without finding the next page's ``Recorded Data`` line (a page is
+#: about 3.9 kB): beyond them the file holds no pages, and is not kept in memory
+MAX_PAGE_SPAN = 1 << 20
 CALIBRATION = ("x gain", "x offset", "y gain", "y offset", "z gain", "z offset")
 KEEP = {
     "device unique serial code": "device_id",
@@ -234,9 +239,13 @@ class GeneActivBinSource(BinarySource):
             self._pending = b""
             stream = self.input.stream
             while True:
-                raw = stream.readline()
+                raw = stream.readline(MAX_HEADER_LINE + 1)
                 if not raw:
                     break
+                if len(raw) > MAX_HEADER_LINE:
+                    raise InputError(path, f"header line longer than {MAX_HEADER_LINE} bytes: "
+                                     "not a GENEActiv .bin header (a corrupt file?)",
+                                     len(lines) + 1)  # fmt: skip
                 if raw.rstrip(b"\r\n") == PAGE_START:
                     self._pending = raw  # the first page's first line
                     break
@@ -254,7 +263,7 @@ class GeneActivBinSource(BinarySource):
             self.data_line = len(lines) + 1
             zone = self.header.fields.get("time zone", "")
             # the file's own offset beats --tz, as for the CSV export
-            self._tz = utc_offset(zone) or get_tz(options.tz, path)
+            self._tz = utc_offset(zone, path) or get_tz(options.tz, path)
             self.metadata.update(self.header.metadata())
             self.metadata["device_time_zone"] = str(self._tz)
         except BaseException:
@@ -277,9 +286,19 @@ class GeneActivBinSource(BinarySource):
                 return
             cut = data.rfind(b"\n" + PAGE_START)
             if cut <= 0:
+                self._check_span(len(data))
                 continue  # not a whole page yet
             yield data[: cut + 1], False
             data = data[cut + 1 :]
+
+    def _check_span(self, size: int) -> None:
+        """An :class:`InputError` when ``size`` bytes (more than :data:`MAX_PAGE_SPAN`)
+        from page ``self._page_no`` on hold no next page: they are no pages, and reading
+        on would hold the rest of the file in memory."""
+        if size > MAX_PAGE_SPAN:
+            raise InputError(self.path, f"page {self._page_no}: no next 'Recorded Data' line "
+                             f"in {size} bytes: not GENEActiv pages (a corrupt "
+                             "file?)")  # fmt: skip
 
     def _decode(self, data: bytes, at_eof: bool) -> Pages | None:
         """The good pages of ``data`` (whole pages; ``at_eof``: the file's last bytes, whose

@@ -1,0 +1,109 @@
+"""Corrupted copies of the real device files (``tests/data/formats/real/``).
+
+Each test corrupts a real ``.cwa`` or ``.bin`` file in one way found by fuzzing them
+(truncations, flipped header fields, zeroed, duplicated and reordered blocks, absurd
+values) and checks the outcome exactly: a one-line error naming the file (exit status
+2 through the CLI), or the corrupt block skipped and counted with the rest read as
+before. The last test runs a bounded, seeded loop of such corruptions through the CLI
+and asserts that none ends in a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from pipeline.errors import InputError
+from pipeline.formats import InputOptions, open_source
+
+REAL = Path(__file__).parent / "data" / "formats" / "real"
+AX3 = REAL / "actfast_axivity_ax3.cwa"  # packed 10-bit, 100 Hz, 30 blocks
+AX6 = REAL / "actfast_axivity_ax6.cwa"  # 16-bit, 6 axes
+BIN = REAL / "actfast_geneactiv.bin"  # 20 pages, CRLF
+
+
+def read_all(path: Path) -> tuple[np.ndarray, np.ndarray, object]:
+    """Times (epoch s), accelerations (g) and the source, as the source reads them."""
+    src = open_source(path, InputOptions(tz="UTC"))
+    try:
+        blocks = list(src.blocks(1000))
+    finally:
+        src.close()
+    t = np.concatenate([b.t for b in blocks]) if blocks else np.empty(0)
+    a = np.concatenate([b.a for b in blocks]) if blocks else np.empty((0, 3))
+    return t, a, src
+
+
+def detect(tmp_path: Path, data: bytes, suffix: str) -> tuple[int, str]:
+    """Exit status and output of ``jerkcount detect`` on a file holding ``data``."""
+    path = tmp_path / f"f{suffix}"
+    path.write_bytes(data)
+    result = CliRunner().invoke(main, ["detect", str(path), "--out", str(tmp_path / "o.csv")])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.output
+
+
+# ===================================================================== GENEActiv .bin
+def bin_lines(path: Path = BIN) -> tuple[bytes, list[bytes]]:
+    """The line end and the lines of a real .bin file."""
+    data = path.read_bytes()
+    eol = b"\r\n" if b"\r\n" in data else b"\n"
+    return eol, data.split(eol)
+
+
+def with_header(key: bytes, value: bytes, path: Path = BIN) -> bytes:
+    """The file with header field ``key`` set to ``value``."""
+    eol, lines = bin_lines(path)
+    out = [key + b":" + value if ln.startswith(key + b":") else ln for ln in lines]
+    return eol.join(out)
+
+
+@pytest.mark.parametrize("zone", [b"GMT +99:00", b"GMT -24:00", b"GMT +01:75"])
+def test_bin_time_zone_beyond_any_offset_is_an_error(tmp_path, zone):
+    # before: datetime.timezone's ValueError, a traceback
+    code, out = detect(tmp_path, with_header(b"Time Zone", zone), ".bin")
+    assert code == 2
+    assert out.strip() == (f"jerkcount: error: {tmp_path / 'f.bin'}: time zone "
+                           f"'{zone.decode()}' is not a UTC offset (at most ±14:00): a "
+                           "corrupted header?")  # fmt: skip
+
+
+def test_bin_time_zone_at_the_largest_offsets_reads(tmp_path):
+    path = tmp_path / "f.bin"
+    path.write_bytes(with_header(b"Time Zone", b"GMT +14:00"))
+    t, _, src = read_all(path)
+    t_real, _, _ = read_all(BIN)
+    assert src.metadata["device_time_zone"] == "UTC+14:00"
+    assert t[0] - t_real[0] == -19 * 3600  # the real file is at GMT -05:00
+
+
+def test_bin_header_line_without_an_end_is_not_read_whole(tmp_path):
+    # before: the whole line was read into memory (twice: sniffing, then the header)
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"Device Identity\r\nDevice Type:GENEActiv\r\n" + b"x" * 3_000_000)
+    with pytest.raises(InputError) as err:
+        open_source(path, InputOptions())
+    assert str(err.value) == (f"{path}:3: header line longer than 4096 bytes: not a "
+                              "GENEActiv .bin header (a corrupt file?)")  # fmt: skip
+
+
+def test_bin_bytes_without_a_next_page_are_not_held_in_memory(tmp_path):
+    # before: everything after the last 'Recorded Data' line was read into one buffer
+    eol, lines = bin_lines()
+    first = lines.index(b"Recorded Data")
+    data = eol.join(lines[: first + 10]) + eol + b"Recorded Data" + eol + b"F" * 3_000_000
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    src = open_source(path, InputOptions(tz="UTC"))
+    try:
+        with pytest.raises(InputError) as err:
+            list(src.blocks(1000))
+    finally:
+        src.close()
+    assert str(err.value).startswith(f"{path}: page ")
+    assert "no next 'Recorded Data' line in " in str(err.value)
+    assert str(err.value).endswith("bytes: not GENEActiv pages (a corrupt file?)")
