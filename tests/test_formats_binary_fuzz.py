@@ -10,6 +10,7 @@ and asserts that none ends in a traceback.
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -107,3 +108,93 @@ def test_bin_bytes_without_a_next_page_are_not_held_in_memory(tmp_path):
     assert str(err.value).startswith(f"{path}: page ")
     assert "no next 'Recorded Data' line in " in str(err.value)
     assert str(err.value).endswith("bytes: not GENEActiv pages (a corrupt file?)")
+
+
+# ====================================================================== Axivity .cwa
+def cwa_blocks(path: Path) -> tuple[bytes, list[bytearray]]:
+    """The 1024-byte header and the 512-byte data blocks of a real .cwa file."""
+    data = path.read_bytes()
+    return data[:1024], [bytearray(data[k : k + 512]) for k in range(1024, len(data), 512)]
+
+
+def set_field(block: bytearray, offset: int, fmt: str, value: int) -> bytearray:
+    """``block`` with the field at ``offset`` set, its checksum made good again (a
+    corruption the checksum does not catch)."""
+    struct.pack_into(fmt, block, offset, value)
+    struct.pack_into("<H", block, 510, 0)
+    total = sum(struct.unpack("<256H", bytes(block))) & 0xFFFF
+    struct.pack_into("<H", block, 510, (-total) & 0xFFFF)
+    return block
+
+
+def cwa_file(tmp_path: Path, head: bytes, blocks: list[bytearray]) -> Path:
+    path = tmp_path / "f.cwa"
+    path.write_bytes(head + b"".join(bytes(b) for b in blocks))
+    return path
+
+
+@pytest.mark.parametrize(("offset", "value"), [(24, 0x01), (24, 0xFF), (25, 0x32), (25, 0x62)])
+def test_cwa_one_block_of_another_format_first_does_not_set_the_file_format(
+    tmp_path, offset, value
+):
+    # before: the first good block set the format, so the 29 good blocks after a first
+    # block with another rate code or axes were all skipped ('header only, no samples',
+    # 'cannot estimate the sample rate', or 120 samples read at 3200 Hz)
+    head, blocks = cwa_blocks(AX3)
+    set_field(blocks[0], offset, "<B", value)
+    t, a, src = read_all(cwa_file(tmp_path, head, blocks))
+    t_real, a_real, _ = read_all(AX3)
+    assert src.skipped_blocks == 1
+    assert src.metadata["sample_rate_hz"] == "100" and src.metadata["axes"] == "3"
+    np.testing.assert_array_equal(a, a_real[120:])
+    np.testing.assert_array_equal(t, t_real[120:])
+
+
+@pytest.mark.parametrize("light", [0xE000, 0xFFFF])
+def test_cwa_packed_values_are_1_256_g_whatever_the_light_word_says(tmp_path, light):
+    # before: the light word's unpacked-scale bits scaled packed words too, so a block
+    # with them set read 1/128 of its real accelerations
+    head, blocks = cwa_blocks(AX3)
+    set_field(blocks[5], 18, "<H", light)
+    _, a, src = read_all(cwa_file(tmp_path, head, blocks))
+    _, a_real, _ = read_all(AX3)
+    assert src.skipped_blocks == 0
+    np.testing.assert_array_equal(a, a_real)
+
+
+def test_cwa_unpacked_values_keep_the_scale_of_their_light_word(tmp_path):
+    head, blocks = cwa_blocks(AX6)  # 1/2048 g: scale bits 3
+    light = struct.unpack_from("<H", blocks[2], 18)[0]
+    assert light >> 13 == 3
+    set_field(blocks[2], 18, "<H", (light & 0x1FFF) | (4 << 13))
+    _, a, _ = read_all(cwa_file(tmp_path, head, blocks))
+    _, a_real, _ = read_all(AX6)
+    np.testing.assert_array_equal(a[80:120], a_real[80:120] / 2)  # 40 samples a block
+    np.testing.assert_array_equal(a[:80], a_real[:80])
+
+
+@pytest.mark.parametrize(
+    ("offset", "fmt", "value"),
+    [(28, "<H", 0), (28, "<H", 65535), (0, "<H", 0), (2, "<H", 0), (14, "<I", 0)],
+)
+def test_cwa_every_block_corrupt_says_so(tmp_path, offset, fmt, value):
+    # before: 'header only, no samples', as if the file held no blocks
+    head, blocks = cwa_blocks(AX3)
+    path = cwa_file(tmp_path, head, [set_field(b, offset, fmt, value) for b in blocks])
+    code, out = detect(tmp_path, path.read_bytes(), ".cwa")
+    assert code == 2
+    assert out.strip() == (f"jerkcount: error: {path}: no readable data block: all 30 data "
+                           "blocks are corrupt (bad checksum, header, timestamp or "
+                           "format)")  # fmt: skip
+
+
+def test_bin_every_page_corrupt_says_so(tmp_path):
+    # before: 'header only, no samples'
+    eol, lines = bin_lines()
+    out = [b"Measurement Frequency:0" if ln.startswith(b"Measurement Frequency:") and
+           k > lines.index(b"Recorded Data") else ln for k, ln in enumerate(lines)]  # fmt: skip
+    code, text = detect(tmp_path, eol.join(out), ".bin")
+    assert code == 2
+    assert text.strip() == (f"jerkcount: error: {tmp_path / 'f.bin'}: no readable page: all "
+                            "20 pages are corrupt (not 10 lines, or an unreadable page time, "
+                            "frequency or hex line)")  # fmt: skip

@@ -143,6 +143,7 @@ class BinarySource(RawSource):
         self.input = ByteInput(path, member)
         self.size = self.input.size
         self.skipped_blocks = 0
+        self.samples_read = 0  # samples of the good blocks yielded so far
         self.partial_block_dropped = False
         if self.input.compression:
             self.metadata["compression"] = self.input.compression
@@ -154,8 +155,14 @@ class BinarySource(RawSource):
         self.input.close()
 
     def _finish(self) -> None:
-        """At the end of the file: a repeated hour still open is an error; say what was
+        """At the end of the file: a repeated hour still open is an error, and so is a
+        file whose every block was corrupt (it has blocks, none readable); say what was
         skipped."""
+        if self.samples_read == 0 and self.skipped_blocks:
+            n = self.skipped_blocks
+            raise InputError(self.path, f"no readable {self.unit}: {'the' if n == 1 else 'all'} "
+                             f"{n} {self.unit}{'' if n == 1 else 's'} "
+                             f"{'is' if n == 1 else 'are'} corrupt ({self.corrupt})")  # fmt: skip
         with numbered(self.path, self.unit):
             self.dst.finish(self.path)
         if self.skipped_blocks:

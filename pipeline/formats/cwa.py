@@ -39,11 +39,11 @@ or the spacing is off the configured rate by more than :data:`RUN_SLACK` (the lo
 paused): the reader sees a gap there.
 
 A block with a wrong header or packet length, a bad checksum, an invalid timestamp,
-or another format (rate code, axes, packing) than the file's first good block is
-skipped and counted (``skipped_blocks``); blocks that hold no data (unwritten flash
-``ff ff``, "UB" and "SI" blocks) are skipped without counting them as corrupt; a file
-that ends inside a block drops that partial block (the reader counts it as a torn last
-line).
+or another format (rate code, axes, packing) than most of the file's first 64 good
+blocks (of equally many, the first one's) is skipped and counted (``skipped_blocks``);
+blocks that hold no data (unwritten flash ``ff ff``, "UB" and "SI" blocks) are skipped
+without counting them as corrupt; a file that ends inside a block drops that partial
+block (the reader counts it as a torn last line).
 """
 
 from __future__ import annotations
@@ -301,10 +301,16 @@ def intact(blocks: np.ndarray, raw: np.ndarray) -> np.ndarray:
     return good & checksums_ok(raw)
 
 
-def first_format(blocks: np.ndarray, good: np.ndarray) -> BlockFormat | None:
-    """The format of the first of ``blocks`` that is ``good`` and of a known format."""
-    for k in np.flatnonzero(good):
-        fmt = BlockFormat.of(int(blocks["rate"][k]), int(blocks["axes_bps"][k]))
+def common_format(blocks: np.ndarray, good: np.ndarray) -> BlockFormat | None:
+    """The known format most of the ``good`` ones of ``blocks`` have (of equally many,
+    the first block's): one corrupt block whose checksum still holds does not set the
+    format the file is read in. ``None`` when no good block has a known format."""
+    codes = blocks["rate"][good].astype(np.int64) << 8 | blocks["axes_bps"][good]
+    if codes.size == 0:
+        return None
+    values, first, counts = np.unique(codes, return_index=True, return_counts=True)
+    for k in np.lexsort((first, -counts)):  # most blocks first, then the earliest
+        fmt = BlockFormat.of(int(values[k]) >> 8, int(values[k]) & 0xFF)
         if fmt is not None:
             return fmt
     return None
@@ -327,7 +333,9 @@ def decode_samples(raw: np.ndarray, count: np.ndarray, light: np.ndarray,
     else:
         v = data.view("<i2")[:, : fmt.capacity * fmt.axes].reshape(-1, fmt.capacity, fmt.axes)
         vals = v[:, :, fmt.accel : fmt.accel + 3][keep].astype(np.float64)
-    scale = np.ldexp(1.0, -(8 + ((light.astype(np.int64) >> 13) & 7)))  # (n,) g per count
+    # (n,) g per count: the light word's scale bits are the unpacked values' only
+    bits = 0 if fmt.packed else (light.astype(np.int64) >> 13) & 7
+    scale = np.broadcast_to(np.ldexp(1.0, -(8 + bits)), count.shape)
     return vals * np.repeat(scale, count)[:, None]
 
 
@@ -429,8 +437,8 @@ class CwaSource(BinarySource):
             raise
 
     def _first_format(self) -> None:
-        """Peek at the first data blocks for the file's block format (the first good
-        block's), kept for the chunks."""
+        """Peek at the first 64 data blocks for the file's block format (the one most good
+        blocks have: :func:`common_format`), kept for the chunks."""
         more = read_full(self.input.stream, 64 * SECTOR - len(self._pending))
         self._pending += more
         n = len(self._pending) // SECTOR
@@ -438,7 +446,7 @@ class CwaSource(BinarySource):
             return
         blocks = np.frombuffer(self._pending, BLOCK_DTYPE, count=n)
         raw = np.frombuffer(self._pending, np.uint8, count=n * SECTOR).reshape(n, SECTOR)
-        self._format = first_format(blocks, intact(blocks, raw))
+        self._format = common_format(blocks, intact(blocks, raw))
         if self._format is not None:
             f = self._format
             self.metadata["axes"] = str(f.axes)
@@ -475,7 +483,7 @@ class CwaSource(BinarySource):
         raw = np.frombuffer(buf, np.uint8).reshape(n, SECTOR)
         good = intact(blocks, raw)
         if self._format is None:  # no good block among the first: the first good one here
-            self._format = first_format(blocks, good)
+            self._format = common_format(blocks, good)
         fmt = self._format
         if fmt is None:
             empty = int(np.isin(blocks["magic"], NOT_DATA).sum())
@@ -537,6 +545,7 @@ class CwaSource(BinarySource):
             t = sample_times(current, before, after, 1.0 / self._format.rate_hz)
             yield RawBlock(t, current.acc, line)
             line += t.size
+            self.samples_read += t.size
             before = (before + current.anchors(slice(-CONTEXT, None)))[-CONTEXT:]
             current = ahead.popleft() if ahead else None
         if self.empty_blocks:

@@ -382,6 +382,7 @@ class GeneActivBinSource(BinarySource):
             t = (pages.time[:, None] + step[None, :] / pages.rate[:, None]).reshape(-1)
             yield RawBlock(t, pages.acc, line)
             line += t.size
+            self.samples_read += t.size
         self._finish()
         if self.partial_block_dropped:
             yield RawBlock(*torn_row(line))
