@@ -198,3 +198,29 @@ def test_bin_every_page_corrupt_says_so(tmp_path):
     assert text.strip() == (f"jerkcount: error: {tmp_path / 'f.bin'}: no readable page: all "
                             "20 pages are corrupt (not 10 lines, or an unreadable page time, "
                             "frequency or hex line)")  # fmt: skip
+
+
+def with_page_line(prefix: bytes, value: bytes, page: int, path: Path = BIN) -> bytes:
+    """The file with the line starting ``prefix`` of page ``page`` (0-based) set."""
+    eol, lines = bin_lines(path)
+    at = lines.index(b"Recorded Data") + 10 * page
+    k = next(i for i in range(at, at + 10) if lines[i].startswith(prefix))
+    lines[k] = prefix + value
+    return eol.join(lines)
+
+
+@pytest.mark.parametrize("rate", [b"1e-9", b"0.001", b"0.5", b"1e9", b"20000", b"1e308"])
+@pytest.mark.parametrize("page", [0, 10, 19])
+def test_bin_page_frequency_beyond_the_rates_read_is_a_corrupt_page(tmp_path, rate, page):
+    # before: its 300 samples were spread over up to 9500 years (an error 'time jumps
+    # forward by 32 years', or 'goes backwards'), or one page at 1e9 Hz made the whole
+    # file 'sample rate 4.1943e+06 Hz is outside 1-10000 Hz'
+    path = tmp_path / "f.bin"
+    path.write_bytes(with_page_line(b"Measurement Frequency:", rate + b" Hz", page))
+    t, a, src = read_all(path)
+    t_real, a_real, _ = read_all(BIN)
+    keep = np.ones(t_real.size, bool)
+    keep[300 * page : 300 * (page + 1)] = False
+    assert src.skipped_blocks == 1
+    np.testing.assert_array_equal(t, t_real[keep])
+    np.testing.assert_array_equal(a, a_real[keep])

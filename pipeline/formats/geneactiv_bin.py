@@ -26,7 +26,8 @@ header is read up to the first ``Recorded Data`` line (not a fixed count of line
 Times: the Page Time is the time of the page's first sample, the device's local time;
 read at the header's ``Time Zone`` offset like the CSV export (else ``--tz``, else
 UTC); the samples of a page follow at the page's measurement frequency. A page that
-is not 10 lines, or whose hex line or page time does not read, is skipped and counted
+is not 10 lines, whose hex line or page time does not read, or whose frequency is not
+:data:`PAGE_RATES` (1 to 10 000 Hz), is skipped and counted
 (``skipped_blocks``); a file that ends inside a page drops that page (the reader
 counts it as a torn last line).
 """
@@ -63,6 +64,9 @@ MAX_HEADER_LINE = 4096
 #: bytes read at most without finding the next page's ``Recorded Data`` line (a page is
 #: about 3.9 kB): beyond them the file holds no pages, and is not kept in memory
 MAX_PAGE_SPAN = 1 << 20
+#: the page frequencies read (Hz; the reader's MIN_FS, MAX_FS): a page outside them is
+#: corrupt (1e-9 Hz would spread its 300 samples over 9500 years)
+PAGE_RATES = (1.0, 10_000.0)
 CALIBRATION = ("x gain", "x offset", "y gain", "y offset", "z gain", "z offset")
 KEEP = {
     "device unique serial code": "device_id",
@@ -340,7 +344,7 @@ class GeneActivBinSource(BinarySource):
         local_s, ms, ok = page_times(_gather(buf, tline + len(TIME_PREFIX), 23))
         good &= ok
         rate = self._rates(buf, fline, flen)
-        good &= np.isfinite(rate) & (rate > 0)
+        good &= (rate >= PAGE_RATES[0]) & (rate <= PAGE_RATES[1])  # NaN is neither
         acc, hex_ok = decode_hex(hexes, self.header)
         good &= hex_ok
         epoch = local_to_epoch(local_s, good, self._tz, self.path, page_no, self.dst, self.unit)
