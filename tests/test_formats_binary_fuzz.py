@@ -27,11 +27,12 @@ AX6 = REAL / "actfast_axivity_ax6.cwa"  # 16-bit, 6 axes
 BIN = REAL / "actfast_geneactiv.bin"  # 20 pages, CRLF
 
 
-def read_all(path: Path) -> tuple[np.ndarray, np.ndarray, object]:
-    """Times (epoch s), accelerations (g) and the source, as the source reads them."""
+def read_all(path: Path, rows: int = 1000) -> tuple[np.ndarray, np.ndarray, object]:
+    """Times (epoch s), accelerations (g) and the source, as the source reads them in
+    chunks of about ``rows`` samples."""
     src = open_source(path, InputOptions(tz="UTC"))
     try:
-        blocks = list(src.blocks(1000))
+        blocks = list(src.blocks(rows))
     finally:
         src.close()
     t = np.concatenate([b.t for b in blocks]) if blocks else np.empty(0)
@@ -224,3 +225,81 @@ def test_bin_page_frequency_beyond_the_rates_read_is_a_corrupt_page(tmp_path, ra
     assert src.skipped_blocks == 1
     np.testing.assert_array_equal(t, t_real[keep])
     np.testing.assert_array_equal(a, a_real[keep])
+
+
+def shift_year(block: bytearray, years: int) -> bytearray:
+    """``block`` with its packed timestamp's year moved by ``years`` (checksum good)."""
+    ts = struct.unpack_from("<I", block, 14)[0]
+    year = (ts >> 26) & 0x3F
+    return set_field(block, 14, "<I", (ts & ~(0x3F << 26)) | ((year + years) << 26))
+
+
+def shift_seconds(block: bytearray, seconds: int) -> bytearray:
+    """``block`` with its packed timestamp moved by ``seconds`` within its day (< 1 h
+    past its minute, the file's blocks are at 10:55-10:56)."""
+    ts = struct.unpack_from("<I", block, 14)[0]
+    minute = (ts >> 6) & 0x3F
+    hour = (ts >> 12) & 0x1F
+    total = hour * 60 + minute + seconds // 60
+    ts = (ts & ~(0x7FF << 6)) | ((total // 60) << 12) | ((total % 60) << 6)
+    return set_field(block, 14, "<I", ts)
+
+
+@pytest.mark.parametrize(("block", "years"), [(0, 3), (0, -19), (15, 3), (15, 44), (29, 3),
+                                              (29, -19)])  # fmt: skip
+@pytest.mark.parametrize("rows", [120, 1000, 65_536])  # chunks end at other blocks
+def test_cwa_one_block_timestamp_years_off_is_a_corrupt_block(tmp_path, block, years, rows):
+    # before: the last block 3 years on made a recording of 9.4e9 samples (26 304 h, one
+    # gap of 3 years, exit 0); elsewhere the file stopped: 'time jumps forward by 44
+    # years' or 'timestamp goes backwards by 6.045e+08 s'
+    head, blocks = cwa_blocks(AX3)
+    shift_year(blocks[block], years)
+    t, a, src = read_all(cwa_file(tmp_path, head, blocks), rows)
+    t_real, a_real, _ = read_all(AX3)
+    keep = np.ones(t_real.size, bool)
+    keep[120 * block : 120 * (block + 1)] = False
+    assert src.skipped_blocks == 1
+    np.testing.assert_array_equal(a, a_real[keep])
+    assert np.abs(t - t_real[keep]).max() < 0.05  # interpolated across the block: 10 ms
+    assert t.min() >= t_real[0] - 1.3 and t.max() <= t_real[-1] + 1.3
+
+
+def test_cwa_one_block_timestamp_years_off_through_the_cli(tmp_path):
+    import json
+
+    head, blocks = cwa_blocks(AX3)
+    shift_year(blocks[29], 3)
+    path = cwa_file(tmp_path, head, blocks)
+    code, _ = detect(tmp_path, path.read_bytes(), ".cwa")
+    summary = json.loads((tmp_path / "o.json").read_text())
+    assert code == 0
+    assert summary["data_quality"]["corrupt_blocks_skipped"] == 1
+    assert summary["recording"]["n_samples"] == 3485  # 29 blocks on the 99 Hz grid
+    assert summary["gaps"] == []
+
+
+def test_cwa_one_block_minutes_off_inside_the_file_is_a_corrupt_block(tmp_path):
+    head, blocks = cwa_blocks(AX3)
+    shift_seconds(blocks[10], 300)  # neighbours agree; it is 5 minutes off both
+    _, a, src = read_all(cwa_file(tmp_path, head, blocks))
+    _, a_real, _ = read_all(AX3)
+    assert src.skipped_blocks == 1
+    np.testing.assert_array_equal(a, np.delete(a_real, np.s_[1200:1320], axis=0))
+
+
+def test_cwa_a_pause_moves_every_block_after_it_and_is_a_gap(tmp_path):
+    # a logger that paused: all blocks after it later; none is a lone timestamp
+    head, blocks = cwa_blocks(AX3)
+    for b in blocks[20:]:
+        shift_seconds(b, 600)
+    t, a, src = read_all(cwa_file(tmp_path, head, blocks))
+    t_real, a_real, _ = read_all(AX3)
+    assert src.skipped_blocks == 0
+    np.testing.assert_array_equal(a, a_real)
+    assert np.abs(t[2400:] - 600.0 - t_real[2400:]).max() < 0.02  # run ends extrapolated
+    assert np.abs(t[:2400] - t_real[:2400]).max() < 0.02
+    # the last block alone 10 minutes on is kept too (a day is the bound at the ends)
+    head, blocks = cwa_blocks(AX3)
+    shift_seconds(blocks[29], 600)
+    t, _, src = read_all(cwa_file(tmp_path, head, blocks))
+    assert src.skipped_blocks == 0 and t.size == 3600

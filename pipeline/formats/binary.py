@@ -179,3 +179,46 @@ def torn_row(line: int) -> tuple[np.ndarray, np.ndarray, int]:
     """A one-row block of missing values at sample ``line``: how a source says its file
     ends in the middle of a record (the reader drops and counts it as a torn last line)."""
     return np.full(1, np.nan), np.full((1, 3), np.nan), line
+
+
+#: a block's timestamp off what its neighbours' say by more than this (s) is a corrupt
+#: one, when the neighbours agree with each other within :data:`LONE_AGREE`
+LONE_JUMP = 60.0
+#: the same for the first or last block of the file, which has a neighbour on one side
+#: only (s): a logger may pause before its last block, never for a day
+LONE_END_JUMP = 86_400.0
+#: how closely the two neighbours of a lone timestamp agree with each other (s)
+LONE_AGREE = 10.0
+
+
+def lone_times(time: np.ndarray, seq: np.ndarray, period: float, has_before: bool,
+               has_after: bool) -> np.ndarray:  # fmt: skip
+    """Which of consecutive blocks' timestamps (n,) are corrupt: off what their
+    neighbours say, while the neighbours agree with each other (a logger that paused
+    moves the blocks after it too, so it is never one of them).
+
+    ``time`` (n,) the blocks' (naive) timestamps in s, in file order; ``seq`` (n,) their
+    sequence numbers; ``period`` the nominal s from one block to the next. The first
+    element is context only when ``has_before`` (a block before the ones judged), the
+    last when ``has_after``; otherwise they are the file's own ends, judged by their
+    one side against :data:`LONE_END_JUMP`. Returns a bool mask (n,)."""
+    t = np.asarray(time, np.float64)
+    q = np.asarray(seq, np.float64)
+    n = t.size
+    out = np.zeros(n, bool)
+    if n < 3:
+        return out
+
+    def off(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        return np.abs(t[j] - t[i] - (q[j] - q[i]) * period)
+
+    k = np.arange(1, n - 1)
+    out[k] = (off(k - 1, k) > LONE_JUMP) & (off(k, k + 1) > LONE_JUMP)
+    out[k] &= off(k - 1, k + 1) <= LONE_AGREE
+    if not has_before:  # the file's first block
+        out[0] = off(np.array([0]), np.array([1]))[0] > LONE_END_JUMP
+        out[0] &= off(np.array([1]), np.array([2]))[0] <= LONE_AGREE
+    if not has_after:  # the file's last block
+        out[-1] = off(np.array([n - 2]), np.array([n - 1]))[0] > LONE_END_JUMP
+        out[-1] &= off(np.array([n - 3]), np.array([n - 2]))[0] <= LONE_AGREE
+    return out

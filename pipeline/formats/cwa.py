@@ -64,6 +64,7 @@ from pipeline.formats.binary import (
     BinarySource,
     civil_seconds,
     local_to_epoch,
+    lone_times,
     read_full,
     torn_row,
 )
@@ -86,6 +87,8 @@ CONTEXT = 4
 #: the "UB" (usage), "SI" (session info) and "MD" blocks some files hold (cwa-convert
 #: skips them too)
 NOT_DATA = (0xFFFF, 0x4255, 0x4953, 0x444D)
+#: blocks read past a chunk to tell whether its last block's timestamp is a lone one
+PEEK = 2
 #: hardware types of the header (cwa.h)
 AX6_TYPE = 0x64
 #: the short names of OMGUI's annotation fields (openmovement's cwa_load.py)
@@ -414,6 +417,8 @@ class CwaSource(BinarySource):
     name = "cwa"
     unit = "data block"
     corrupt = "bad checksum, header, timestamp or format"
+    #: (naive time s, sequence id) of the last readable blocks before the next chunk
+    _lone_context: tuple[tuple[float, int], ...] = ()
 
     def __init__(self, path: Path, options: InputOptions, member: str | None = None) -> None:
         super().__init__(path, options, member)
@@ -455,29 +460,70 @@ class CwaSource(BinarySource):
                 self.metadata["sample_rate_hz"] = f"{f.rate_hz:g}"
 
     # ----------------------------------------------------------------- reading
-    def _raw_chunks(self, rows: int) -> Iterator[tuple[int, bytes]]:
-        """``(first block number, bytes)`` of whole blocks, about ``rows`` samples a chunk;
-        a partial block at the end of the file is noted and dropped."""
+    def _raw_chunks(self, rows: int) -> Iterator[tuple[int, bytes, bytes]]:
+        """``(first block number, bytes, peek)`` of whole blocks, about ``rows`` samples a
+        chunk, and the (up to :data:`PEEK`) whole blocks after them (read again in the
+        next chunk); a partial block at the end of the file is noted and dropped."""
         cap = self._format.capacity if self._format is not None else 120
         block_no = 1
         data = self._pending
         self._pending = b""
         for size in ramp_rows(rows):
             want = max(1, math.ceil(size / cap)) * SECTOR
-            if len(data) < want:
-                data += read_full(self.input.stream, want - len(data))
+            if len(data) < want + PEEK * SECTOR:
+                data += read_full(self.input.stream, want + PEEK * SECTOR - len(data))
             take = min(len(data), want) // SECTOR * SECTOR
             if take:
-                yield block_no, data[:take]
+                peek = data[take : take + PEEK * SECTOR]
+                yield block_no, data[:take], peek[: len(peek) // SECTOR * SECTOR]
                 block_no += take // SECTOR
             if len(data) < want:  # the end of the file
                 self.partial_block_dropped = len(data) > take
                 return
             data = data[take:]
 
-    def _decode(self, block_no: int, buf: bytes, start: int) -> Chunk | None:
+    def _readable(self, buf: bytes, fmt: BlockFormat) -> tuple[np.ndarray, np.ndarray]:
+        """Which blocks of ``buf`` (whole blocks) are intact, in format ``fmt``, with a
+        sample count it allows and a valid timestamp, and their naive timestamps (s,
+        with the fraction): ``(good, time)``, both (n,)."""
+        n = len(buf) // SECTOR
+        blocks = np.frombuffer(buf, BLOCK_DTYPE, count=n)
+        good = intact(blocks, np.frombuffer(buf, np.uint8).reshape(n, SECTOR))
+        good &= (blocks["rate"] == fmt.code) & (blocks["axes_bps"] == fmt.axes_bps)
+        count = blocks["count"].astype(np.int64)
+        good &= (count >= 1) & (count <= fmt.capacity)
+        local_s, ok = unpack_times(blocks["timestamp"])
+        frac = blocks["fractional"].astype(np.int64)
+        frac_s = np.where(frac & 0x8000, ((frac & 0x7FFF) << 1) / 65536.0, 0.0)
+        return good & ok, local_s + frac_s
+
+    def _lone(self, buf: bytes, peek: bytes, fmt: BlockFormat) -> np.ndarray:
+        """Which blocks (n,) of ``buf`` have a lone timestamp (:func:`lone_times`: off
+        what the readable blocks around them say, in this chunk, the last ones before it
+        and the ``peek`` blocks after it); the last readable ones are kept for the next."""
+        good, time = self._readable(buf + peek, fmt)
+        seq = np.frombuffer(buf + peek, BLOCK_DTYPE)["sequence"].astype(np.int64)
+        n = len(buf) // SECTOR
+        own = np.flatnonzero(good[:n])
+        after = np.flatnonzero(good[n:]) + n
+        ctx_t = [c[0] for c in self._lone_context]
+        ctx_q = [c[1] for c in self._lone_context]
+        t = np.concatenate((ctx_t, time[own], time[after[:2]]))
+        q = np.concatenate((ctx_q, seq[own], seq[after[:2]]))
+        lone = lone_times(t, q, fmt.capacity / fmt.rate_hz, bool(ctx_t), after.size > 0)
+        mine = lone[len(ctx_t) : len(ctx_t) + own.size]
+        out = np.zeros(n, bool)
+        out[own[mine]] = True
+        kept = [(float(a), int(b)) for a, b in zip(t, q, strict=True)]
+        kept = [c for c, bad in zip(kept[: len(ctx_t) + own.size], lone, strict=False)
+                if not bad]  # fmt: skip
+        self._lone_context = tuple(kept[-2:])
+        return out
+
+    def _decode(self, block_no: int, buf: bytes, start: int, peek: bytes = b"") -> Chunk | None:
         """The good blocks of ``buf`` (whole blocks, the first numbered ``block_no``) whose
-        first sample has global index ``start``; ``None`` when none is good."""
+        first sample has global index ``start``; ``None`` when none is good. ``peek``: the
+        blocks after ``buf``, only to tell a lone timestamp (:meth:`_lone`)."""
         n = len(buf) // SECTOR
         blocks = np.frombuffer(buf, BLOCK_DTYPE, count=n)
         raw = np.frombuffer(buf, np.uint8).reshape(n, SECTOR)
@@ -494,7 +540,7 @@ class CwaSource(BinarySource):
         count = blocks["count"].astype(np.int64)
         good &= (count >= 1) & (count <= fmt.capacity)
         local_s, ok = unpack_times(blocks["timestamp"])
-        good &= ok
+        good &= ok & ~self._lone(buf, peek, fmt)
         epoch = local_to_epoch(local_s, good, self._tz, self.path, block_no, self.dst, self.unit)
         good &= np.isfinite(epoch)
         empty = np.isin(blocks["magic"], NOT_DATA)
@@ -520,8 +566,8 @@ class CwaSource(BinarySource):
 
     def _chunks(self, rows: int) -> Iterator[Chunk]:
         start = 0
-        for block_no, buf in self._raw_chunks(rows):
-            chunk = self._decode(block_no, buf, start)
+        for block_no, buf, peek in self._raw_chunks(rows):
+            chunk = self._decode(block_no, buf, start, peek)
             if chunk is not None:
                 start = int(chunk.start[-1] + chunk.count[-1])
                 yield chunk
