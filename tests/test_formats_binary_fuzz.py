@@ -10,6 +10,8 @@ and asserts that none ends in a traceback.
 
 from __future__ import annotations
 
+import json
+import random
 import struct
 from pathlib import Path
 
@@ -265,7 +267,6 @@ def test_cwa_one_block_timestamp_years_off_is_a_corrupt_block(tmp_path, block, y
 
 
 def test_cwa_one_block_timestamp_years_off_through_the_cli(tmp_path):
-    import json
 
     head, blocks = cwa_blocks(AX3)
     shift_year(blocks[29], 3)
@@ -303,3 +304,77 @@ def test_cwa_a_pause_moves_every_block_after_it_and_is_a_gap(tmp_path):
     shift_seconds(blocks[29], 600)
     t, _, src = read_all(cwa_file(tmp_path, head, blocks))
     assert src.skipped_blocks == 0 and t.size == 3600
+
+
+# ======================================================================= seeded fuzz
+def corrupt_cwa(rng: random.Random, data: bytes) -> bytes:
+    """One random corruption of a .cwa file's bytes (seeded by ``rng``)."""
+    head, blocks = data[:1024], [bytearray(data[k : k + 512]) for k in range(1024, len(data), 512)]
+    k = rng.randrange(len(blocks))
+    kind = rng.randrange(6)
+    if kind == 0:  # a field of one block, the checksum made good again
+        offset, fmt = rng.choice([(4, "<H"), (10, "<I"), (14, "<I"), (18, "<H"), (24, "<B"),
+                                  (25, "<B"), (26, "<h"), (28, "<H")])  # fmt: skip
+        bits = 8 * struct.calcsize(fmt)
+        value = rng.randrange(1 << bits) - ((1 << (bits - 1)) if fmt == "<h" else 0)
+        set_field(blocks[k], offset, fmt, value)
+    elif kind == 1:  # flipped bytes (the checksum catches them)
+        for _ in range(rng.randint(1, 4)):
+            blocks[k][rng.randrange(512)] ^= 1 << rng.randrange(8)
+    elif kind == 2:  # a block zeroed, duplicated or moved
+        blocks.insert(rng.randrange(len(blocks)), rng.choice([bytearray(512), blocks[k]]))
+    elif kind == 3:  # a header byte
+        h = bytearray(head)
+        h[rng.randrange(1024)] = rng.randrange(256)
+        head = bytes(h)
+    out = head + b"".join(bytes(b) for b in blocks)
+    if kind == 4:  # truncated anywhere
+        out = out[: rng.randrange(len(out))]
+    return out
+
+
+def corrupt_bin(rng: random.Random, data: bytes) -> bytes:
+    """One random corruption of a GENEActiv .bin file's bytes (seeded by ``rng``)."""
+    b = bytearray(data)
+    kind = rng.randrange(4)
+    if kind == 0:  # bytes overwritten anywhere (there is no checksum)
+        for _ in range(rng.randint(1, 6)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+    elif kind == 1:  # a digit of a page time or frequency changed
+        at = [i for i in range(len(b) - 40) if b[i : i + 10] in (b"Page Time:", b"Measuremen")]
+        i = rng.choice(at) + rng.randrange(10, 30)
+        b[i] = rng.choice(b"0123456789.-: x")
+    elif kind == 2:  # truncated anywhere
+        return bytes(b[: rng.randrange(len(b))])
+    else:  # a run of bytes duplicated
+        i = rng.randrange(len(b))
+        b[i:i] = b[i : i + rng.randrange(1, 8000)]
+    return bytes(b)
+
+
+@pytest.mark.parametrize("name", ["actfast_axivity_ax3.cwa", "skdh_ax6_sample_128blocks.cwa",
+                                  "skdh_gnactv_sample.bin"])  # fmt: skip
+def test_seeded_corruptions_end_in_a_result_or_one_line_error(tmp_path, name):
+    """40 seeded corruptions of each file through ``detect``: exit 0, or exit 2 with one
+    line naming the file; never a traceback, and a result's times stay near the real
+    file's (nothing placed years away)."""
+
+    data = (REAL / name).read_bytes()
+    corrupt = corrupt_cwa if name.endswith(".cwa") else corrupt_bin
+    rng = random.Random(20261207)
+    t_real, _, _ = read_all(REAL / name)
+    outcomes = {0: 0, 2: 0}
+    for k in range(40):
+        case = tmp_path / str(k)
+        case.mkdir()
+        code, out = detect(case, corrupt(rng, data), Path(name).suffix)
+        assert code in (0, 2), (k, out)
+        outcomes[code] += 1
+        if code == 2:
+            last = out.strip().splitlines()[-1]
+            assert last.startswith(f"jerkcount: error: {case / ('f' + Path(name).suffix)}")
+            continue
+        rec = json.loads((case / "o.json").read_text())["recording"]
+        span = rec["n_samples"] / rec["fs_hz"]
+        assert t_real[0] - 86_400 <= rec["t0"] and rec["t0"] + span <= t_real[-1] + 86_400, k
+    assert outcomes[0] > 0 and outcomes[2] > 0  # both kinds of outcome were exercised
