@@ -378,3 +378,50 @@ def test_seeded_corruptions_end_in_a_result_or_one_line_error(tmp_path, name):
         span = rec["n_samples"] / rec["fs_hz"]
         assert t_real[0] - 86_400 <= rec["t0"] and rec["t0"] + span <= t_real[-1] + 86_400, k
     assert outcomes[0] > 0 and outcomes[2] > 0  # both kinds of outcome were exercised
+
+
+@pytest.mark.parametrize("when", [b"2084-05-01 20:00:10:000", b"1970-01-01 00:00:00:000",
+                                  b"0000-01-01 00:00:00:000"])  # fmt: skip
+@pytest.mark.parametrize("page", [0, 10, 19])
+@pytest.mark.parametrize("rows", [300, 1000, 65_536])
+def test_bin_one_page_time_off_is_a_corrupt_page(tmp_path, when, page, rows):
+    # a page has no checksum: one changed digit moves it years; before, it stopped the
+    # file ('time jumps forward by 60 years', 'timestamp goes backwards by 8.541e+09 s'),
+    # or, last in the file, made a years-long gap
+    path = tmp_path / "f.bin"
+    path.write_bytes(with_page_line(b"Page Time:", when, page))
+    t, a, src = read_all(path, rows)
+    t_real, a_real, _ = read_all(BIN)
+    keep = np.ones(t_real.size, bool)
+    keep[300 * page : 300 * (page + 1)] = False
+    assert src.skipped_blocks == 1
+    np.testing.assert_array_equal(t, t_real[keep])
+    np.testing.assert_array_equal(a, a_real[keep])
+
+
+def test_bin_page_times_shifted_from_one_page_on_are_kept(tmp_path):
+    # every page from the 12th on an hour later: no lone page, the reader sees a gap
+    eol, lines = bin_lines()
+    first = lines.index(b"Recorded Data")
+    for k in range(first + 3 + 10 * 12, len(lines), 10):
+        assert lines[k].startswith(b"Page Time:2024-04-30 ")
+        hour = int(lines[k][21:23])
+        lines[k] = lines[k][:21] + b"%02d" % (hour + 1) + lines[k][23:]
+    path = tmp_path / "f.bin"
+    path.write_bytes(eol.join(lines))
+    t, a, src = read_all(path)
+    t_real, a_real, _ = read_all(BIN)
+    assert src.skipped_blocks == 0
+    np.testing.assert_array_equal(t, t_real + np.where(np.arange(t.size) >= 3600, 3600, 0))
+    np.testing.assert_array_equal(a, a_real)
+
+
+def test_bin_one_page_an_hour_off_inside_the_file_is_a_corrupt_page(tmp_path):
+    # inside the file its neighbours on both sides show it (the file's first or last
+    # page needs to be a day off: it has one side only)
+    path = tmp_path / "f.bin"
+    path.write_bytes(with_page_line(b"Page Time:", b"2024-04-30 16:14:20:000", 10))
+    t, _, src = read_all(path)
+    t_real, _, _ = read_all(BIN)
+    assert src.skipped_blocks == 1
+    np.testing.assert_array_equal(t, np.delete(t_real, np.s_[3000:3300]))

@@ -44,7 +44,13 @@ import numpy as np
 
 from pipeline.errors import InputError
 from pipeline.formats.base import InputOptions, RawBlock, get_tz, ramp_rows, utc_offset
-from pipeline.formats.binary import BinarySource, civil_seconds, local_to_epoch, torn_row
+from pipeline.formats.binary import (
+    BinarySource,
+    civil_seconds,
+    local_to_epoch,
+    lone_times,
+    torn_row,
+)
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +241,8 @@ class GeneActivBinSource(BinarySource):
     name = "geneactiv-bin"
     unit = "page"
     corrupt = "not 10 lines, or an unreadable page time, frequency or hex line"
+    #: (naive page time s, page number) of the last good pages before the next chunk
+    _lone_context: tuple[tuple[float, int], ...] = ()
 
     def __init__(self, path: Path, options: InputOptions, member: str | None = None) -> None:
         super().__init__(path, options, member)
@@ -275,9 +283,10 @@ class GeneActivBinSource(BinarySource):
             raise
         self._page_no = 1  # number of the next page (1-based)
 
-    def _raw_chunks(self, rows: int) -> Iterator[tuple[bytes, bool]]:
-        """``(bytes, at_eof)`` of whole pages, about ``rows`` samples a chunk: each ends
-        before a ``Recorded Data`` line (the last: at the end of the file)."""
+    def _raw_chunks(self, rows: int) -> Iterator[tuple[bytes, bool, bytes]]:
+        """``(bytes, at_eof, peek)`` of whole pages, about ``rows`` samples a chunk: each
+        ends before a ``Recorded Data`` line (the last: at the end of the file); ``peek``
+        is the whole page after it (read again in the next chunk; empty at the end)."""
         data = self._pending
         self._pending = b""
         for size in ramp_rows(rows):
@@ -286,14 +295,15 @@ class GeneActivBinSource(BinarySource):
             data += more
             if not more:
                 if data:
-                    yield data, True
+                    yield data, True, b""
                 return
             cut = data.rfind(b"\n" + PAGE_START)
-            if cut <= 0:
+            before = data.rfind(b"\n" + PAGE_START, 0, max(cut, 0))
+            if before <= 0:
                 self._check_span(len(data))
-                continue  # not a whole page yet
-            yield data[: cut + 1], False
-            data = data[cut + 1 :]
+                continue  # not two whole pages yet
+            yield data[: before + 1], False, data[before + 1 : cut + 1]
+            data = data[before + 1 :]
 
     def _check_span(self, size: int) -> None:
         """An :class:`InputError` when ``size`` bytes (more than :data:`MAX_PAGE_SPAN`)
@@ -304,9 +314,52 @@ class GeneActivBinSource(BinarySource):
                              f"in {size} bytes: not GENEActiv pages (a corrupt "
                              "file?)")  # fmt: skip
 
-    def _decode(self, data: bytes, at_eof: bool) -> Pages | None:
+    def _peek_time(self, page: bytes) -> float | None:
+        """The naive page time (s) of one whole page's bytes, ``None`` when it does not
+        read (not 10 lines, no page time, a frequency not in :data:`PAGE_RATES`)."""
+        lines = page.split(b"\n")
+        if len(lines) != PAGE_LINES + 1:
+            return None
+        tline, fline = lines[3].rstrip(b"\r"), lines[8].rstrip(b"\r")
+        if len(tline) != len(TIME_PREFIX) + 23 or not tline.startswith(TIME_PREFIX):
+            return None
+        if not fline.startswith(FREQ_PREFIX):
+            return None
+        rate = _number(fline[len(FREQ_PREFIX) :].decode("ascii", "replace"))
+        if not PAGE_RATES[0] <= rate <= PAGE_RATES[1]:
+            return None
+        text = np.frombuffer(tline[len(TIME_PREFIX) :], np.uint8).reshape(1, 23)
+        local_s, ms, ok = page_times(text)
+        return float(local_s[0] + ms[0] / 1000.0) if ok[0] else None
+
+    def _lone(self, time: np.ndarray, rate: np.ndarray, good: np.ndarray, page_no: int,
+              peek: bytes) -> np.ndarray:  # fmt: skip
+        """Which pages (n,) of a chunk have a lone page time (:func:`lone_times`: off what
+        the good pages around them say, in this chunk, the last ones before it and the
+        ``peek`` page after it); ``time`` (n,) naive s, ``rate`` (n,) Hz, ``good`` (n,)
+        the pages that read, the first numbered ``page_no``. The last good ones are
+        kept for the next chunk."""
+        own = np.flatnonzero(good)
+        out = np.zeros(good.size, bool)
+        if own.size == 0:
+            return out
+        after = self._peek_time(peek) if peek else None
+        ctx_t = [c[0] for c in self._lone_context]
+        ctx_q = [c[1] for c in self._lone_context]
+        t = np.concatenate((ctx_t, time[own], [] if after is None else [after]))
+        q = np.concatenate((ctx_q, page_no + own, [] if after is None else [page_no + good.size]))
+        period = SAMPLES_PER_PAGE / float(np.median(rate[own]))
+        lone = lone_times(t, q, period, bool(ctx_t), after is not None)
+        mine = lone[len(ctx_t) : len(ctx_t) + own.size]
+        out[own[mine]] = True
+        kept = [(float(a), int(b)) for a, b, bad in zip(t, q, lone, strict=True) if not bad]
+        self._lone_context = tuple(kept[: len(kept) - (after is not None)][-2:])
+        return out
+
+    def _decode(self, data: bytes, at_eof: bool, peek: bytes = b"") -> Pages | None:
         """The good pages of ``data`` (whole pages; ``at_eof``: the file's last bytes, whose
-        last page may be cut short); counts the bad ones. ``None`` when none is good."""
+        last page may be cut short); counts the bad ones. ``None`` when none is good.
+        ``peek``: the page after ``data``, only to tell a lone page time (:meth:`_lone`)."""
         buf = np.frombuffer(data, np.uint8)
         starts, ends = _line_bounds(buf, at_eof)
         length = ends - starts
@@ -347,9 +400,11 @@ class GeneActivBinSource(BinarySource):
         good &= (rate >= PAGE_RATES[0]) & (rate <= PAGE_RATES[1])  # NaN is neither
         acc, hex_ok = decode_hex(hexes, self.header)
         good &= hex_ok
+        lone = self._lone(local_s + ms / 1000.0, rate, good, page_no, peek)
+        good &= ~lone
         epoch = local_to_epoch(local_s, good, self._tz, self.path, page_no, self.dst, self.unit)
         good &= np.isfinite(epoch)
-        if at_eof and whole[-1] and not good[-1] and not data.endswith(b"\n"):
+        if at_eof and whole[-1] and not (good | lone)[-1] and not data.endswith(b"\n"):
             self.partial_block_dropped = True  # its last line cut short: truncated
             n -= 1
         self.skipped_blocks += n - int(good.sum())
@@ -379,8 +434,8 @@ class GeneActivBinSource(BinarySource):
         at its measurement frequency."""
         line = 1
         step = np.arange(SAMPLES_PER_PAGE, dtype=np.float64)
-        for data, at_eof in self._raw_chunks(rows):
-            pages = self._decode(data, at_eof)
+        for data, at_eof, peek in self._raw_chunks(rows):
+            pages = self._decode(data, at_eof, peek)
             if pages is None:
                 continue
             t = (pages.time[:, None] + step[None, :] / pages.rate[:, None]).reshape(-1)
