@@ -425,3 +425,31 @@ def test_bin_one_page_an_hour_off_inside_the_file_is_a_corrupt_page(tmp_path):
     t_real, _, _ = read_all(BIN)
     assert src.skipped_blocks == 1
     np.testing.assert_array_equal(t, np.delete(t_real, np.s_[3000:3300]))
+
+
+@pytest.mark.parametrize("page", [0, 1, 2])
+def test_bin_lone_page_time_in_a_three_page_file(tmp_path, page):
+    # the first chunk of a small file holds one page: the two after it are peeked at
+    small = REAL / "skdh_gnactv_sample.bin"
+    path = tmp_path / "f.bin"
+    path.write_bytes(with_page_line(b"Page Time:", b"2060-01-01 00:00:00:000", page, small))
+    t, a, src = read_all(path)
+    t_real, a_real, _ = read_all(small)
+    keep = np.ones(t_real.size, bool)
+    keep[300 * page : 300 * (page + 1)] = False
+    assert src.skipped_blocks == 1
+    np.testing.assert_array_equal(t, t_real[keep])
+    np.testing.assert_array_equal(a, a_real[keep])
+
+
+@pytest.mark.parametrize(("block", "offset"), [(1, -32768), (15, 32767), (28, -32768)])
+def test_cwa_one_block_timestamp_offset_far_off_is_a_corrupt_block(tmp_path, block, offset):
+    # timestampOffset says which sample the timestamp is of: at +-32767 samples the block
+    # is 327 s from its neighbours; before, 'timestamp goes backwards by 328.671 s' (the
+    # file's first and last block would need to be a day off: one side only)
+    head, blocks = cwa_blocks(AX3)
+    set_field(blocks[block], 26, "<h", offset)
+    _, a, src = read_all(cwa_file(tmp_path, head, blocks))
+    _, a_real, _ = read_all(AX3)
+    assert src.skipped_blocks == 1
+    np.testing.assert_array_equal(a, np.delete(a_real, np.s_[120 * block : 120 * block + 120], 0))

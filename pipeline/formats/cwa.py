@@ -484,8 +484,9 @@ class CwaSource(BinarySource):
 
     def _readable(self, buf: bytes, fmt: BlockFormat) -> tuple[np.ndarray, np.ndarray]:
         """Which blocks of ``buf`` (whole blocks) are intact, in format ``fmt``, with a
-        sample count it allows and a valid timestamp, and their naive timestamps (s,
-        with the fraction): ``(good, time)``, both (n,)."""
+        sample count it allows and a valid timestamp, and the naive time (s) of their
+        first sample that their timestamp, fraction and timestampOffset say at the
+        nominal rate: ``(good, time)``, both (n,)."""
         n = len(buf) // SECTOR
         blocks = np.frombuffer(buf, BLOCK_DTYPE, count=n)
         good = intact(blocks, np.frombuffer(buf, np.uint8).reshape(n, SECTOR))
@@ -494,8 +495,12 @@ class CwaSource(BinarySource):
         good &= (count >= 1) & (count <= fmt.capacity)
         local_s, ok = unpack_times(blocks["timestamp"])
         frac = blocks["fractional"].astype(np.int64)
-        frac_s = np.where(frac & 0x8000, ((frac & 0x7FFF) << 1) / 65536.0, 0.0)
-        return good & ok, local_s + frac_s
+        has_frac = (frac & 0x8000) != 0
+        frac16 = (frac & 0x7FFF) << 1
+        offset = blocks["offset"].astype(np.int64)
+        offset = offset + np.where(has_frac, (frac16 * int(fmt.rate_hz)) >> 16, 0)
+        time = local_s + np.where(has_frac, frac16 / 65536.0, 0.0) - offset / fmt.rate_hz
+        return good & ok, time
 
     def _lone(self, buf: bytes, peek: bytes, fmt: BlockFormat) -> np.ndarray:
         """Which blocks (n,) of ``buf`` have a lone timestamp (:func:`lone_times`: off

@@ -65,6 +65,8 @@ FREQ_PREFIX = b"Measurement Frequency:"
 MAX_HEADER_LINES = 400
 #: bytes of a page besides its hex line (about), for sizing the reads
 PAGE_BYTES = HEX_LINE + 300
+#: pages read past a chunk to tell whether its last pages' times are lone ones
+PEEK = 2
 #: the longest header line read (bytes): a longer one is not a GENEActiv header
 MAX_HEADER_LINE = 4096
 #: bytes read at most without finding the next page's ``Recorded Data`` line (a page is
@@ -298,10 +300,12 @@ class GeneActivBinSource(BinarySource):
                     yield data, True, b""
                 return
             cut = data.rfind(b"\n" + PAGE_START)
-            before = data.rfind(b"\n" + PAGE_START, 0, max(cut, 0))
+            before = cut
+            for _ in range(PEEK):  # the start of the pages to peek at
+                before = data.rfind(b"\n" + PAGE_START, 0, max(before, 0))
             if before <= 0:
                 self._check_span(len(data))
-                continue  # not two whole pages yet
+                continue  # not PEEK + 1 whole pages yet
             yield data[: before + 1], False, data[before + 1 : cut + 1]
             data = data[before + 1 :]
 
@@ -313,6 +317,17 @@ class GeneActivBinSource(BinarySource):
             raise InputError(self.path, f"page {self._page_no}: no next 'Recorded Data' line "
                              f"in {size} bytes: not GENEActiv pages (a corrupt "
                              "file?)")  # fmt: skip
+
+    def _peek_times(self, pages: bytes) -> list[float]:
+        """The naive page times (s) of whole pages' bytes, up to the first that does not
+        read (:meth:`_peek_time`)."""
+        out = []
+        for k, page in enumerate(pages.split(b"\n" + PAGE_START)):
+            time = self._peek_time(page + b"\n" if k == 0 else PAGE_START + page + b"\n")
+            if time is None:
+                break
+            out.append(time)
+        return out
 
     def _peek_time(self, page: bytes) -> float | None:
         """The naive page time (s) of one whole page's bytes, ``None`` when it does not
@@ -343,17 +358,19 @@ class GeneActivBinSource(BinarySource):
         out = np.zeros(good.size, bool)
         if own.size == 0:
             return out
-        after = self._peek_time(peek) if peek else None
+        after = self._peek_times(peek[:-1]) if peek else []  # without its last "\n"
         ctx_t = [c[0] for c in self._lone_context]
         ctx_q = [c[1] for c in self._lone_context]
-        t = np.concatenate((ctx_t, time[own], [] if after is None else [after]))
-        q = np.concatenate((ctx_q, page_no + own, [] if after is None else [page_no + good.size]))
+        t = np.concatenate((ctx_t, time[own], after))
+        q = np.concatenate((ctx_q, page_no + own, page_no + good.size + np.arange(len(after))))
         period = SAMPLES_PER_PAGE / float(np.median(rate[own]))
-        lone = lone_times(t, q, period, bool(ctx_t), after is not None)
+        lone = lone_times(t, q, period, bool(ctx_t), bool(after))
         mine = lone[len(ctx_t) : len(ctx_t) + own.size]
         out[own[mine]] = True
-        kept = [(float(a), int(b)) for a, b, bad in zip(t, q, lone, strict=True) if not bad]
-        self._lone_context = tuple(kept[: len(kept) - (after is not None)][-2:])
+        judged = len(ctx_t) + own.size  # the context and this chunk's pages, not the peek
+        kept = [(float(a), int(b)) for a, b, bad in zip(t[:judged], q[:judged], lone[:judged],
+                                                          strict=True) if not bad]  # fmt: skip
+        self._lone_context = tuple(kept[-2:])
         return out
 
     def _decode(self, data: bytes, at_eof: bool, peek: bytes = b"") -> Pages | None:
