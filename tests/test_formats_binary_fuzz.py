@@ -453,3 +453,32 @@ def test_cwa_one_block_timestamp_offset_far_off_is_a_corrupt_block(tmp_path, blo
     _, a_real, _ = read_all(AX3)
     assert src.skipped_blocks == 1
     np.testing.assert_array_equal(a, np.delete(a_real, np.s_[120 * block : 120 * block + 120], 0))
+
+
+@pytest.mark.parametrize("block", [0, 8, 9, 15, 29])
+@pytest.mark.parametrize("rows", [120, 1000])
+def test_cwa_a_block_written_twice_is_read_once(tmp_path, block, rows):
+    # before: 'timestamp goes backwards by 1.204 s (a device clock reset?)'
+    head, blocks = cwa_blocks(AX3)
+    blocks.insert(block + 1, bytearray(blocks[block]))
+    t, a, src = read_all(cwa_file(tmp_path, head, blocks), rows)
+    t_real, a_real, _ = read_all(AX3)
+    assert src.skipped_blocks == 1
+    np.testing.assert_array_equal(a, a_real)
+    np.testing.assert_array_equal(t, t_real)
+
+
+@pytest.mark.parametrize("page", [0, 9, 19])
+@pytest.mark.parametrize("rows", [300, 65_536])
+def test_bin_a_page_written_twice_is_read_once(tmp_path, page, rows):
+    # before: 'timestamp goes backwards by 4.983 s (a device clock reset?)'
+    eol, lines = bin_lines()
+    at = lines.index(b"Recorded Data") + 10 * page
+    lines[at + 10 : at + 10] = lines[at : at + 10]
+    path = tmp_path / "f.bin"
+    path.write_bytes(eol.join(lines))
+    t, a, src = read_all(path, rows)
+    t_real, a_real, _ = read_all(BIN)
+    assert src.skipped_blocks == 1
+    np.testing.assert_array_equal(a, a_real)
+    np.testing.assert_array_equal(t, t_real)

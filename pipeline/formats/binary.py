@@ -222,3 +222,23 @@ def lone_times(time: np.ndarray, seq: np.ndarray, period: float, has_before: boo
         out[-1] = off(np.array([n - 2]), np.array([n - 1]))[0] > LONE_END_JUMP
         out[-1] &= off(np.array([n - 3]), np.array([n - 2]))[0] <= LONE_AGREE
     return out
+
+
+def repeats(
+    rows: np.ndarray, good: np.ndarray, last: bytes | None
+) -> tuple[np.ndarray, bytes | None]:
+    """Which ``good`` rows (n,) of ``rows`` ((n, k) uint8: a block's bytes, or a page's
+    time and samples) repeat the good row before them byte for byte (a block or page
+    written twice: its sequence id or time repeats too, so no device writes it so);
+    ``last`` is the last good row before them. Returns the mask and the new ``last``."""
+    out = np.zeros(good.size, bool)
+    own = np.flatnonzero(good)
+    if own.size == 0:
+        return out, last
+    prev = rows[own[:-1]]
+    same = np.zeros(own.size, bool)
+    same[1:] = (rows[own[1:]] == prev).all(axis=1)
+    if last is not None:
+        same[0] = rows[own[0]].tobytes() == last
+    out[own[same]] = True
+    return out, rows[own[-1]].tobytes()

@@ -66,6 +66,7 @@ from pipeline.formats.binary import (
     local_to_epoch,
     lone_times,
     read_full,
+    repeats,
     torn_row,
 )
 
@@ -419,6 +420,8 @@ class CwaSource(BinarySource):
     corrupt = "bad checksum, header, timestamp or format"
     #: (naive time s, sequence id) of the last readable blocks before the next chunk
     _lone_context: tuple[tuple[float, int], ...] = ()
+    #: the bytes of the last readable block before the next chunk (a repeat is skipped)
+    _last_block: bytes | None = None
 
     def __init__(self, path: Path, options: InputOptions, member: str | None = None) -> None:
         super().__init__(path, options, member)
@@ -545,7 +548,9 @@ class CwaSource(BinarySource):
         count = blocks["count"].astype(np.int64)
         good &= (count >= 1) & (count <= fmt.capacity)
         local_s, ok = unpack_times(blocks["timestamp"])
-        good &= ok & ~self._lone(buf, peek, fmt)
+        good &= ok
+        twice, self._last_block = repeats(raw, good, self._last_block)
+        good &= ~twice & ~self._lone(buf, peek, fmt)
         epoch = local_to_epoch(local_s, good, self._tz, self.path, block_no, self.dst, self.unit)
         good &= np.isfinite(epoch)
         empty = np.isin(blocks["magic"], NOT_DATA)

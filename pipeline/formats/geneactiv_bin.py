@@ -49,6 +49,7 @@ from pipeline.formats.binary import (
     civil_seconds,
     local_to_epoch,
     lone_times,
+    repeats,
     torn_row,
 )
 
@@ -245,6 +246,8 @@ class GeneActivBinSource(BinarySource):
     corrupt = "not 10 lines, or an unreadable page time, frequency or hex line"
     #: (naive page time s, page number) of the last good pages before the next chunk
     _lone_context: tuple[tuple[float, int], ...] = ()
+    #: page time and hex line of the last good page before the next chunk
+    _last_page: bytes | None = None
 
     def __init__(self, path: Path, options: InputOptions, member: str | None = None) -> None:
         super().__init__(path, options, member)
@@ -417,6 +420,9 @@ class GeneActivBinSource(BinarySource):
         good &= (rate >= PAGE_RATES[0]) & (rate <= PAGE_RATES[1])  # NaN is neither
         acc, hex_ok = decode_hex(hexes, self.header)
         good &= hex_ok
+        page = np.concatenate((_gather(buf, tline, len(TIME_PREFIX) + 23), hexes), axis=1)
+        twice, self._last_page = repeats(page, good, self._last_page)
+        good &= ~twice
         lone = self._lone(local_s + ms / 1000.0, rate, good, page_no, peek)
         good &= ~lone
         epoch = local_to_epoch(local_s, good, self._tz, self.path, page_no, self.dst, self.unit)
