@@ -482,3 +482,28 @@ def test_bin_a_page_written_twice_is_read_once(tmp_path, page, rows):
     assert src.skipped_blocks == 1
     np.testing.assert_array_equal(a, a_real)
     np.testing.assert_array_equal(t, t_real)
+
+
+# ============================================================================ Parquet
+def test_parquet_corrupt_data_page_is_a_one_line_error(tmp_path):
+    # before: 'jerkcount: error: <input>: OSError', exit 1 (pyarrow's OSError 'Corrupt
+    # snappy compressed data.' from the batches, not the file's opening)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 20_000
+    t = 1_767_225_600 + np.arange(n) / 100.0
+    rng = np.random.default_rng(5)
+    a = rng.normal(0, 0.01, (n, 3)) + [0, 0, 1]
+    table = pa.table({"time": t, "ax": a[:, 0], "ay": a[:, 1], "az": a[:, 2]})
+    path = tmp_path / "n.parquet"
+    pq.write_table(table, path, compression="snappy")
+    column = pq.ParquetFile(path).metadata.row_group(0).column(1)
+    data = bytearray(path.read_bytes())
+    first = column.dictionary_page_offset or column.data_page_offset
+    data[first : first + 4] = b"\xff" * 4  # its first page's header no longer reads
+    code, out = detect(tmp_path, bytes(data), ".parquet")
+    assert code == 2
+    assert out.strip().startswith(f"jerkcount: error: {tmp_path / 'f.parquet'}: corrupt "
+                                  "Parquet data after row 0 (")  # fmt: skip
+    assert len(out.strip().splitlines()) == 1
