@@ -40,7 +40,9 @@ paused): the reader sees a gap there.
 
 A block with a wrong header or packet length, a bad checksum, an invalid timestamp,
 or another format (rate code, axes, packing) than most of the file's first 64 good
-blocks (of equally many, the first one's) is skipped and counted (``skipped_blocks``);
+blocks (of equally many, the first one's), a timestamp off both its neighbours while
+they agree (:func:`~pipeline.formats.binary.lone_times`), or the bytes of the block
+before it again (written twice) is skipped and counted (``skipped_blocks``);
 blocks that hold no data (unwritten flash ``ff ff``, "UB" and "SI" blocks) are skipped
 without counting them as corrupt; a file that ends inside a block drops that partial
 block (the reader counts it as a torn last line).

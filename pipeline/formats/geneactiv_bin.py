@@ -26,8 +26,10 @@ header is read up to the first ``Recorded Data`` line (not a fixed count of line
 Times: the Page Time is the time of the page's first sample, the device's local time;
 read at the header's ``Time Zone`` offset like the CSV export (else ``--tz``, else
 UTC); the samples of a page follow at the page's measurement frequency. A page that
-is not 10 lines, whose hex line or page time does not read, or whose frequency is not
-:data:`PAGE_RATES` (1 to 10 000 Hz), is skipped and counted
+is not 10 lines, whose hex line or page time does not read, whose frequency is not
+:data:`PAGE_RATES` (1 to 10 000 Hz), whose time is off both its neighbours while they
+agree (:func:`~pipeline.formats.binary.lone_times`), or that repeats the page before it
+(its time and hex line), is skipped and counted
 (``skipped_blocks``); a file that ends inside a page drops that page (the reader
 counts it as a torn last line).
 """
