@@ -260,22 +260,27 @@ def _cwa_bytes() -> bytes:
 @pytest.mark.parametrize("compression", ["", "gz"])
 def test_axivity_cwa_binary_is_read_as_cwa(tmp_path, compression):
     # before: "not a text CSV file (binary data)"; then: "use the CSV export"; now the
-    # .cwa reader opens it (its one block has a bad checksum: skipped, no samples)
+    # .cwa reader opens it (its one block has a bad checksum: skipped, no samples; before
+    # 0.4.5 that said "header only, no samples")
     import gzip
 
     data = _cwa_bytes()
     path = tmp_path / ("night.cwa" + (".gz" if compression else ""))
     path.write_bytes(gzip.compress(data) if compression else data)
+    message = (f"{path}: no readable data block: the 1 data block is corrupt (bad "
+               "checksum, header, timestamp or format)")  # fmt: skip
     src = open_source(path)
     try:
         assert src.name == "cwa"
-        assert list(src.blocks(1000)) == []
+        with pytest.raises(InputError) as err:
+            list(src.blocks(1000))
+        assert str(err.value) == message
         assert src.skipped_blocks == 1  # type: ignore[attr-defined]
     finally:
         src.close()
     with pytest.raises(InputError) as err:
         read_recording(path)
-    assert str(err.value) == f"{path}:1: header only, no samples"
+    assert str(err.value) == message
 
 
 def test_geneactiv_bin_is_read_as_geneactiv_bin(tmp_path):

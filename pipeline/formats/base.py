@@ -386,17 +386,25 @@ REPEATED_HEADER = (
 )
 
 
+#: bytes of a line :func:`head_lines` reads at most (a longer line is cut there, and is
+#: the last line it reads: a file without line ends is not read whole to sniff it)
+HEAD_LINE_BYTES = 1 << 20
+
+
 def head_lines(path: Path, n: int, member: str | None = None) -> list[str]:
-    """The first ``n`` lines of a (possibly compressed) text file, decoded leniently."""
+    """The first ``n`` lines of a (possibly compressed) text file, decoded leniently;
+    each at most :data:`HEAD_LINE_BYTES` (a longer one ends the lines read)."""
     src = ByteInput(path, member)
     try:
         out = []
         for _ in range(n):
-            raw = src.stream.readline()
+            raw = src.stream.readline(HEAD_LINE_BYTES)
             if not raw:
                 break
             text = raw.decode("utf-8", errors="replace")
             out.append(text.lstrip("\ufeff") if not out else text)
+            if len(raw) == HEAD_LINE_BYTES and not raw.endswith(b"\n"):
+                break  # cut short: the rest of the line is not read
         return [s.rstrip("\r\n") for s in out]
     finally:
         src.close()
@@ -638,14 +646,24 @@ def local_start_epoch(local: datetime, tz: Any, path: Path, line: int | None) ->
     )  # fmt: skip
 
 
-def utc_offset(text: str) -> timezone | None:
-    """A fixed zone from ``GMT +01:00``, ``UTC-05:30``, ``+0100``; ``None`` if not one."""
+#: the largest UTC offset of any zone (Kiribati, UTC+14:00), in hours
+MAX_OFFSET_HOURS = 14
+
+
+def utc_offset(text: str, path: Path | None = None) -> timezone | None:
+    """A fixed zone from ``GMT +01:00``, ``UTC-05:30``, ``+0100``; ``None`` if not one.
+
+    An offset no zone has (beyond ±14 hours, or 60 minutes or more) is an
+    :class:`InputError` naming ``path``: a corrupted header, not a zone to read by."""
     m = re.search(r"([+-])\s*(\d{1,2}):?(\d{2})?", text)
     if not m:
         return UTC if re.fullmatch(r"\s*(GMT|UTC)\s*", text) else None
     sign = 1 if m.group(1) == "+" else -1
-    minutes = int(m.group(2)) * 60 + int(m.group(3) or 0)
-    return timezone(sign * timedelta(minutes=minutes))
+    hours, minutes = int(m.group(2)), int(m.group(3) or 0)
+    if minutes >= 60 or hours * 60 + minutes > MAX_OFFSET_HOURS * 60:
+        raise InputError(path, f"time zone '{text.strip()}' is not a UTC offset "
+                         f"(at most ±{MAX_OFFSET_HOURS}:00): a corrupted header?")  # fmt: skip
+    return timezone(sign * timedelta(minutes=hours * 60 + minutes))
 
 
 def sniff_delimiter(line: str) -> str:

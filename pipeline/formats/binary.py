@@ -143,6 +143,7 @@ class BinarySource(RawSource):
         self.input = ByteInput(path, member)
         self.size = self.input.size
         self.skipped_blocks = 0
+        self.samples_read = 0  # samples of the good blocks yielded so far
         self.partial_block_dropped = False
         if self.input.compression:
             self.metadata["compression"] = self.input.compression
@@ -154,8 +155,14 @@ class BinarySource(RawSource):
         self.input.close()
 
     def _finish(self) -> None:
-        """At the end of the file: a repeated hour still open is an error; say what was
+        """At the end of the file: a repeated hour still open is an error, and so is a
+        file whose every block was corrupt (it has blocks, none readable); say what was
         skipped."""
+        if self.samples_read == 0 and self.skipped_blocks:
+            n = self.skipped_blocks
+            raise InputError(self.path, f"no readable {self.unit}: {'the' if n == 1 else 'all'} "
+                             f"{n} {self.unit}{'' if n == 1 else 's'} "
+                             f"{'is' if n == 1 else 'are'} corrupt ({self.corrupt})")  # fmt: skip
         with numbered(self.path, self.unit):
             self.dst.finish(self.path)
         if self.skipped_blocks:
@@ -172,3 +179,66 @@ def torn_row(line: int) -> tuple[np.ndarray, np.ndarray, int]:
     """A one-row block of missing values at sample ``line``: how a source says its file
     ends in the middle of a record (the reader drops and counts it as a torn last line)."""
     return np.full(1, np.nan), np.full((1, 3), np.nan), line
+
+
+#: a block's timestamp off what its neighbours' say by more than this (s) is a corrupt
+#: one, when the neighbours agree with each other within :data:`LONE_AGREE`
+LONE_JUMP = 60.0
+#: the same for the first or last block of the file, which has a neighbour on one side
+#: only (s): a logger may pause before its last block, never for a day
+LONE_END_JUMP = 86_400.0
+#: how closely the two neighbours of a lone timestamp agree with each other (s)
+LONE_AGREE = 10.0
+
+
+def lone_times(time: np.ndarray, seq: np.ndarray, period: float, has_before: bool,
+               has_after: bool) -> np.ndarray:  # fmt: skip
+    """Which of consecutive blocks' timestamps (n,) are corrupt: off what their
+    neighbours say, while the neighbours agree with each other (a logger that paused
+    moves the blocks after it too, so it is never one of them).
+
+    ``time`` (n,) the blocks' (naive) timestamps in s, in file order; ``seq`` (n,) their
+    sequence numbers; ``period`` the nominal s from one block to the next. The first
+    element is context only when ``has_before`` (a block before the ones judged), the
+    last when ``has_after``; otherwise they are the file's own ends, judged by their
+    one side against :data:`LONE_END_JUMP`. Returns a bool mask (n,)."""
+    t = np.asarray(time, np.float64)
+    q = np.asarray(seq, np.float64)
+    n = t.size
+    out = np.zeros(n, bool)
+    if n < 3:
+        return out
+
+    def off(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        return np.abs(t[j] - t[i] - (q[j] - q[i]) * period)
+
+    k = np.arange(1, n - 1)
+    out[k] = (off(k - 1, k) > LONE_JUMP) & (off(k, k + 1) > LONE_JUMP)
+    out[k] &= off(k - 1, k + 1) <= LONE_AGREE
+    if not has_before:  # the file's first block
+        out[0] = off(np.array([0]), np.array([1]))[0] > LONE_END_JUMP
+        out[0] &= off(np.array([1]), np.array([2]))[0] <= LONE_AGREE
+    if not has_after:  # the file's last block
+        out[-1] = off(np.array([n - 2]), np.array([n - 1]))[0] > LONE_END_JUMP
+        out[-1] &= off(np.array([n - 3]), np.array([n - 2]))[0] <= LONE_AGREE
+    return out
+
+
+def repeats(
+    rows: np.ndarray, good: np.ndarray, last: bytes | None
+) -> tuple[np.ndarray, bytes | None]:
+    """Which ``good`` rows (n,) of ``rows`` ((n, k) uint8: a block's bytes, or a page's
+    time and samples) repeat the good row before them byte for byte (a block or page
+    written twice: its sequence id or time repeats too, so no device writes it so);
+    ``last`` is the last good row before them. Returns the mask and the new ``last``."""
+    out = np.zeros(good.size, bool)
+    own = np.flatnonzero(good)
+    if own.size == 0:
+        return out, last
+    prev = rows[own[:-1]]
+    same = np.zeros(own.size, bool)
+    same[1:] = (rows[own[1:]] == prev).all(axis=1)
+    if last is not None:
+        same[0] = rows[own[0]].tobytes() == last
+    out[own[same]] = True
+    return out, rows[own[-1]].tobytes()

@@ -39,11 +39,13 @@ or the spacing is off the configured rate by more than :data:`RUN_SLACK` (the lo
 paused): the reader sees a gap there.
 
 A block with a wrong header or packet length, a bad checksum, an invalid timestamp,
-or another format (rate code, axes, packing) than the file's first good block is
-skipped and counted (``skipped_blocks``); blocks that hold no data (unwritten flash
-``ff ff``, "UB" and "SI" blocks) are skipped without counting them as corrupt; a file
-that ends inside a block drops that partial block (the reader counts it as a torn last
-line).
+or another format (rate code, axes, packing) than most of the file's first 64 good
+blocks (of equally many, the first one's), a timestamp off both its neighbours while
+they agree (:func:`~pipeline.formats.binary.lone_times`), or the bytes of the block
+before it again (written twice) is skipped and counted (``skipped_blocks``);
+blocks that hold no data (unwritten flash ``ff ff``, "UB" and "SI" blocks) are skipped
+without counting them as corrupt; a file that ends inside a block drops that partial
+block (the reader counts it as a torn last line).
 """
 
 from __future__ import annotations
@@ -64,7 +66,9 @@ from pipeline.formats.binary import (
     BinarySource,
     civil_seconds,
     local_to_epoch,
+    lone_times,
     read_full,
+    repeats,
     torn_row,
 )
 
@@ -86,6 +90,8 @@ CONTEXT = 4
 #: the "UB" (usage), "SI" (session info) and "MD" blocks some files hold (cwa-convert
 #: skips them too)
 NOT_DATA = (0xFFFF, 0x4255, 0x4953, 0x444D)
+#: blocks read past a chunk to tell whether its last block's timestamp is a lone one
+PEEK = 2
 #: hardware types of the header (cwa.h)
 AX6_TYPE = 0x64
 #: the short names of OMGUI's annotation fields (openmovement's cwa_load.py)
@@ -301,10 +307,16 @@ def intact(blocks: np.ndarray, raw: np.ndarray) -> np.ndarray:
     return good & checksums_ok(raw)
 
 
-def first_format(blocks: np.ndarray, good: np.ndarray) -> BlockFormat | None:
-    """The format of the first of ``blocks`` that is ``good`` and of a known format."""
-    for k in np.flatnonzero(good):
-        fmt = BlockFormat.of(int(blocks["rate"][k]), int(blocks["axes_bps"][k]))
+def common_format(blocks: np.ndarray, good: np.ndarray) -> BlockFormat | None:
+    """The known format most of the ``good`` ones of ``blocks`` have (of equally many,
+    the first block's): one corrupt block whose checksum still holds does not set the
+    format the file is read in. ``None`` when no good block has a known format."""
+    codes = blocks["rate"][good].astype(np.int64) << 8 | blocks["axes_bps"][good]
+    if codes.size == 0:
+        return None
+    values, first, counts = np.unique(codes, return_index=True, return_counts=True)
+    for k in np.lexsort((first, -counts)):  # most blocks first, then the earliest
+        fmt = BlockFormat.of(int(values[k]) >> 8, int(values[k]) & 0xFF)
         if fmt is not None:
             return fmt
     return None
@@ -327,7 +339,9 @@ def decode_samples(raw: np.ndarray, count: np.ndarray, light: np.ndarray,
     else:
         v = data.view("<i2")[:, : fmt.capacity * fmt.axes].reshape(-1, fmt.capacity, fmt.axes)
         vals = v[:, :, fmt.accel : fmt.accel + 3][keep].astype(np.float64)
-    scale = np.ldexp(1.0, -(8 + ((light.astype(np.int64) >> 13) & 7)))  # (n,) g per count
+    # (n,) g per count: the light word's scale bits are the unpacked values' only
+    bits = 0 if fmt.packed else (light.astype(np.int64) >> 13) & 7
+    scale = np.broadcast_to(np.ldexp(1.0, -(8 + bits)), count.shape)
     return vals * np.repeat(scale, count)[:, None]
 
 
@@ -406,6 +420,10 @@ class CwaSource(BinarySource):
     name = "cwa"
     unit = "data block"
     corrupt = "bad checksum, header, timestamp or format"
+    #: (naive time s, sequence id) of the last readable blocks before the next chunk
+    _lone_context: tuple[tuple[float, int], ...] = ()
+    #: the bytes of the last readable block before the next chunk (a repeat is skipped)
+    _last_block: bytes | None = None
 
     def __init__(self, path: Path, options: InputOptions, member: str | None = None) -> None:
         super().__init__(path, options, member)
@@ -429,8 +447,8 @@ class CwaSource(BinarySource):
             raise
 
     def _first_format(self) -> None:
-        """Peek at the first data blocks for the file's block format (the first good
-        block's), kept for the chunks."""
+        """Peek at the first 64 data blocks for the file's block format (the one most good
+        blocks have: :func:`common_format`), kept for the chunks."""
         more = read_full(self.input.stream, 64 * SECTOR - len(self._pending))
         self._pending += more
         n = len(self._pending) // SECTOR
@@ -438,7 +456,7 @@ class CwaSource(BinarySource):
             return
         blocks = np.frombuffer(self._pending, BLOCK_DTYPE, count=n)
         raw = np.frombuffer(self._pending, np.uint8, count=n * SECTOR).reshape(n, SECTOR)
-        self._format = first_format(blocks, intact(blocks, raw))
+        self._format = common_format(blocks, intact(blocks, raw))
         if self._format is not None:
             f = self._format
             self.metadata["axes"] = str(f.axes)
@@ -447,35 +465,81 @@ class CwaSource(BinarySource):
                 self.metadata["sample_rate_hz"] = f"{f.rate_hz:g}"
 
     # ----------------------------------------------------------------- reading
-    def _raw_chunks(self, rows: int) -> Iterator[tuple[int, bytes]]:
-        """``(first block number, bytes)`` of whole blocks, about ``rows`` samples a chunk;
-        a partial block at the end of the file is noted and dropped."""
+    def _raw_chunks(self, rows: int) -> Iterator[tuple[int, bytes, bytes]]:
+        """``(first block number, bytes, peek)`` of whole blocks, about ``rows`` samples a
+        chunk, and the (up to :data:`PEEK`) whole blocks after them (read again in the
+        next chunk); a partial block at the end of the file is noted and dropped."""
         cap = self._format.capacity if self._format is not None else 120
         block_no = 1
         data = self._pending
         self._pending = b""
         for size in ramp_rows(rows):
             want = max(1, math.ceil(size / cap)) * SECTOR
-            if len(data) < want:
-                data += read_full(self.input.stream, want - len(data))
+            if len(data) < want + PEEK * SECTOR:
+                data += read_full(self.input.stream, want + PEEK * SECTOR - len(data))
             take = min(len(data), want) // SECTOR * SECTOR
             if take:
-                yield block_no, data[:take]
+                peek = data[take : take + PEEK * SECTOR]
+                yield block_no, data[:take], peek[: len(peek) // SECTOR * SECTOR]
                 block_no += take // SECTOR
             if len(data) < want:  # the end of the file
                 self.partial_block_dropped = len(data) > take
                 return
             data = data[take:]
 
-    def _decode(self, block_no: int, buf: bytes, start: int) -> Chunk | None:
+    def _readable(self, buf: bytes, fmt: BlockFormat) -> tuple[np.ndarray, np.ndarray]:
+        """Which blocks of ``buf`` (whole blocks) are intact, in format ``fmt``, with a
+        sample count it allows and a valid timestamp, and the naive time (s) of their
+        first sample that their timestamp, fraction and timestampOffset say at the
+        nominal rate: ``(good, time)``, both (n,)."""
+        n = len(buf) // SECTOR
+        blocks = np.frombuffer(buf, BLOCK_DTYPE, count=n)
+        good = intact(blocks, np.frombuffer(buf, np.uint8).reshape(n, SECTOR))
+        good &= (blocks["rate"] == fmt.code) & (blocks["axes_bps"] == fmt.axes_bps)
+        count = blocks["count"].astype(np.int64)
+        good &= (count >= 1) & (count <= fmt.capacity)
+        local_s, ok = unpack_times(blocks["timestamp"])
+        frac = blocks["fractional"].astype(np.int64)
+        has_frac = (frac & 0x8000) != 0
+        frac16 = (frac & 0x7FFF) << 1
+        offset = blocks["offset"].astype(np.int64)
+        offset = offset + np.where(has_frac, (frac16 * int(fmt.rate_hz)) >> 16, 0)
+        time = local_s + np.where(has_frac, frac16 / 65536.0, 0.0) - offset / fmt.rate_hz
+        return good & ok, time
+
+    def _lone(self, buf: bytes, peek: bytes, fmt: BlockFormat) -> np.ndarray:
+        """Which blocks (n,) of ``buf`` have a lone timestamp (:func:`lone_times`: off
+        what the readable blocks around them say, in this chunk, the last ones before it
+        and the ``peek`` blocks after it); the last readable ones are kept for the next."""
+        good, time = self._readable(buf + peek, fmt)
+        seq = np.frombuffer(buf + peek, BLOCK_DTYPE)["sequence"].astype(np.int64)
+        n = len(buf) // SECTOR
+        own = np.flatnonzero(good[:n])
+        after = np.flatnonzero(good[n:]) + n
+        ctx_t = [c[0] for c in self._lone_context]
+        ctx_q = [c[1] for c in self._lone_context]
+        t = np.concatenate((ctx_t, time[own], time[after[:2]]))
+        q = np.concatenate((ctx_q, seq[own], seq[after[:2]]))
+        lone = lone_times(t, q, fmt.capacity / fmt.rate_hz, bool(ctx_t), after.size > 0)
+        mine = lone[len(ctx_t) : len(ctx_t) + own.size]
+        out = np.zeros(n, bool)
+        out[own[mine]] = True
+        kept = [(float(a), int(b)) for a, b in zip(t, q, strict=True)]
+        kept = [c for c, bad in zip(kept[: len(ctx_t) + own.size], lone, strict=False)
+                if not bad]  # fmt: skip
+        self._lone_context = tuple(kept[-2:])
+        return out
+
+    def _decode(self, block_no: int, buf: bytes, start: int, peek: bytes = b"") -> Chunk | None:
         """The good blocks of ``buf`` (whole blocks, the first numbered ``block_no``) whose
-        first sample has global index ``start``; ``None`` when none is good."""
+        first sample has global index ``start``; ``None`` when none is good. ``peek``: the
+        blocks after ``buf``, only to tell a lone timestamp (:meth:`_lone`)."""
         n = len(buf) // SECTOR
         blocks = np.frombuffer(buf, BLOCK_DTYPE, count=n)
         raw = np.frombuffer(buf, np.uint8).reshape(n, SECTOR)
         good = intact(blocks, raw)
         if self._format is None:  # no good block among the first: the first good one here
-            self._format = first_format(blocks, good)
+            self._format = common_format(blocks, good)
         fmt = self._format
         if fmt is None:
             empty = int(np.isin(blocks["magic"], NOT_DATA).sum())
@@ -487,6 +551,8 @@ class CwaSource(BinarySource):
         good &= (count >= 1) & (count <= fmt.capacity)
         local_s, ok = unpack_times(blocks["timestamp"])
         good &= ok
+        twice, self._last_block = repeats(raw, good, self._last_block)
+        good &= ~twice & ~self._lone(buf, peek, fmt)
         epoch = local_to_epoch(local_s, good, self._tz, self.path, block_no, self.dst, self.unit)
         good &= np.isfinite(epoch)
         empty = np.isin(blocks["magic"], NOT_DATA)
@@ -512,8 +578,8 @@ class CwaSource(BinarySource):
 
     def _chunks(self, rows: int) -> Iterator[Chunk]:
         start = 0
-        for block_no, buf in self._raw_chunks(rows):
-            chunk = self._decode(block_no, buf, start)
+        for block_no, buf, peek in self._raw_chunks(rows):
+            chunk = self._decode(block_no, buf, start, peek)
             if chunk is not None:
                 start = int(chunk.start[-1] + chunk.count[-1])
                 yield chunk
@@ -537,6 +603,7 @@ class CwaSource(BinarySource):
             t = sample_times(current, before, after, 1.0 / self._format.rate_hz)
             yield RawBlock(t, current.acc, line)
             line += t.size
+            self.samples_read += t.size
             before = (before + current.anchors(slice(-CONTEXT, None)))[-CONTEXT:]
             current = ahead.popleft() if ahead else None
         if self.empty_blocks:

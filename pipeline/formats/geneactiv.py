@@ -103,7 +103,7 @@ class GeneActivSource(TableSource):
         self.columns = [Column(names[i], "num" if 0 < i < 4 else "skip") for i in range(n)]
         self.columns[0] = Column("time", "text", self._check_time)
         # the file's own offset beats --tz (which also names the outputs' zone)
-        self._tz = utc_offset(zone_text) or get_tz(self.options.tz, self.path)
+        self._tz = utc_offset(zone_text, self.path) or get_tz(self.options.tz, self.path)
         self.metadata["format"] = "geneactiv"
         self.metadata["device_time_zone"] = str(self._tz)
 

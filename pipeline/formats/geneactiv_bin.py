@@ -26,7 +26,10 @@ header is read up to the first ``Recorded Data`` line (not a fixed count of line
 Times: the Page Time is the time of the page's first sample, the device's local time;
 read at the header's ``Time Zone`` offset like the CSV export (else ``--tz``, else
 UTC); the samples of a page follow at the page's measurement frequency. A page that
-is not 10 lines, or whose hex line or page time does not read, is skipped and counted
+is not 10 lines, whose hex line or page time does not read, whose frequency is not
+:data:`PAGE_RATES` (1 to 10 000 Hz), whose time is off both its neighbours while they
+agree (:func:`~pipeline.formats.binary.lone_times`), or that repeats the page before it
+(its time and hex line), is skipped and counted
 (``skipped_blocks``); a file that ends inside a page drops that page (the reader
 counts it as a torn last line).
 """
@@ -43,7 +46,14 @@ import numpy as np
 
 from pipeline.errors import InputError
 from pipeline.formats.base import InputOptions, RawBlock, get_tz, ramp_rows, utc_offset
-from pipeline.formats.binary import BinarySource, civil_seconds, local_to_epoch, torn_row
+from pipeline.formats.binary import (
+    BinarySource,
+    civil_seconds,
+    local_to_epoch,
+    lone_times,
+    repeats,
+    torn_row,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +68,16 @@ FREQ_PREFIX = b"Measurement Frequency:"
 MAX_HEADER_LINES = 400
 #: bytes of a page besides its hex line (about), for sizing the reads
 PAGE_BYTES = HEX_LINE + 300
+#: pages read past a chunk to tell whether its last pages' times are lone ones
+PEEK = 2
+#: the longest header line read (bytes): a longer one is not a GENEActiv header
+MAX_HEADER_LINE = 4096
+#: bytes read at most without finding the next page's ``Recorded Data`` line (a page is
+#: about 3.9 kB): beyond them the file holds no pages, and is not kept in memory
+MAX_PAGE_SPAN = 1 << 20
+#: the page frequencies read (Hz; the reader's MIN_FS, MAX_FS): a page outside them is
+#: corrupt (1e-9 Hz would spread its 300 samples over 9500 years)
+PAGE_RATES = (1.0, 10_000.0)
 CALIBRATION = ("x gain", "x offset", "y gain", "y offset", "z gain", "z offset")
 KEEP = {
     "device unique serial code": "device_id",
@@ -226,6 +246,10 @@ class GeneActivBinSource(BinarySource):
     name = "geneactiv-bin"
     unit = "page"
     corrupt = "not 10 lines, or an unreadable page time, frequency or hex line"
+    #: (naive page time s, page number) of the last good pages before the next chunk
+    _lone_context: tuple[tuple[float, int], ...] = ()
+    #: page time and hex line of the last good page before the next chunk
+    _last_page: bytes | None = None
 
     def __init__(self, path: Path, options: InputOptions, member: str | None = None) -> None:
         super().__init__(path, options, member)
@@ -234,9 +258,13 @@ class GeneActivBinSource(BinarySource):
             self._pending = b""
             stream = self.input.stream
             while True:
-                raw = stream.readline()
+                raw = stream.readline(MAX_HEADER_LINE + 1)
                 if not raw:
                     break
+                if len(raw) > MAX_HEADER_LINE:
+                    raise InputError(path, f"header line longer than {MAX_HEADER_LINE} bytes: "
+                                     "not a GENEActiv .bin header (a corrupt file?)",
+                                     len(lines) + 1)  # fmt: skip
                 if raw.rstrip(b"\r\n") == PAGE_START:
                     self._pending = raw  # the first page's first line
                     break
@@ -254,7 +282,7 @@ class GeneActivBinSource(BinarySource):
             self.data_line = len(lines) + 1
             zone = self.header.fields.get("time zone", "")
             # the file's own offset beats --tz, as for the CSV export
-            self._tz = utc_offset(zone) or get_tz(options.tz, path)
+            self._tz = utc_offset(zone, path) or get_tz(options.tz, path)
             self.metadata.update(self.header.metadata())
             self.metadata["device_time_zone"] = str(self._tz)
         except BaseException:
@@ -262,9 +290,10 @@ class GeneActivBinSource(BinarySource):
             raise
         self._page_no = 1  # number of the next page (1-based)
 
-    def _raw_chunks(self, rows: int) -> Iterator[tuple[bytes, bool]]:
-        """``(bytes, at_eof)`` of whole pages, about ``rows`` samples a chunk: each ends
-        before a ``Recorded Data`` line (the last: at the end of the file)."""
+    def _raw_chunks(self, rows: int) -> Iterator[tuple[bytes, bool, bytes]]:
+        """``(bytes, at_eof, peek)`` of whole pages, about ``rows`` samples a chunk: each
+        ends before a ``Recorded Data`` line (the last: at the end of the file); ``peek``
+        is the whole page after it (read again in the next chunk; empty at the end)."""
         data = self._pending
         self._pending = b""
         for size in ramp_rows(rows):
@@ -273,17 +302,86 @@ class GeneActivBinSource(BinarySource):
             data += more
             if not more:
                 if data:
-                    yield data, True
+                    yield data, True, b""
                 return
             cut = data.rfind(b"\n" + PAGE_START)
-            if cut <= 0:
-                continue  # not a whole page yet
-            yield data[: cut + 1], False
-            data = data[cut + 1 :]
+            before = cut
+            for _ in range(PEEK):  # the start of the pages to peek at
+                before = data.rfind(b"\n" + PAGE_START, 0, max(before, 0))
+            if before <= 0:
+                self._check_span(len(data))
+                continue  # not PEEK + 1 whole pages yet
+            yield data[: before + 1], False, data[before + 1 : cut + 1]
+            data = data[before + 1 :]
 
-    def _decode(self, data: bytes, at_eof: bool) -> Pages | None:
+    def _check_span(self, size: int) -> None:
+        """An :class:`InputError` when ``size`` bytes (more than :data:`MAX_PAGE_SPAN`)
+        from page ``self._page_no`` on hold no next page: they are no pages, and reading
+        on would hold the rest of the file in memory."""
+        if size > MAX_PAGE_SPAN:
+            raise InputError(self.path, f"page {self._page_no}: no next 'Recorded Data' line "
+                             f"in {size} bytes: not GENEActiv pages (a corrupt "
+                             "file?)")  # fmt: skip
+
+    def _peek_times(self, pages: bytes) -> list[float]:
+        """The naive page times (s) of whole pages' bytes, up to the first that does not
+        read (:meth:`_peek_time`)."""
+        out = []
+        for k, page in enumerate(pages.split(b"\n" + PAGE_START)):
+            time = self._peek_time(page + b"\n" if k == 0 else PAGE_START + page + b"\n")
+            if time is None:
+                break
+            out.append(time)
+        return out
+
+    def _peek_time(self, page: bytes) -> float | None:
+        """The naive page time (s) of one whole page's bytes, ``None`` when it does not
+        read (not 10 lines, no page time, a frequency not in :data:`PAGE_RATES`)."""
+        lines = page.split(b"\n")
+        if len(lines) != PAGE_LINES + 1:
+            return None
+        tline, fline = lines[3].rstrip(b"\r"), lines[8].rstrip(b"\r")
+        if len(tline) != len(TIME_PREFIX) + 23 or not tline.startswith(TIME_PREFIX):
+            return None
+        if not fline.startswith(FREQ_PREFIX):
+            return None
+        rate = _number(fline[len(FREQ_PREFIX) :].decode("ascii", "replace"))
+        if not PAGE_RATES[0] <= rate <= PAGE_RATES[1]:
+            return None
+        text = np.frombuffer(tline[len(TIME_PREFIX) :], np.uint8).reshape(1, 23)
+        local_s, ms, ok = page_times(text)
+        return float(local_s[0] + ms[0] / 1000.0) if ok[0] else None
+
+    def _lone(self, time: np.ndarray, rate: np.ndarray, good: np.ndarray, page_no: int,
+              peek: bytes) -> np.ndarray:  # fmt: skip
+        """Which pages (n,) of a chunk have a lone page time (:func:`lone_times`: off what
+        the good pages around them say, in this chunk, the last ones before it and the
+        ``peek`` page after it); ``time`` (n,) naive s, ``rate`` (n,) Hz, ``good`` (n,)
+        the pages that read, the first numbered ``page_no``. The last good ones are
+        kept for the next chunk."""
+        own = np.flatnonzero(good)
+        out = np.zeros(good.size, bool)
+        if own.size == 0:
+            return out
+        after = self._peek_times(peek[:-1]) if peek else []  # without its last "\n"
+        ctx_t = [c[0] for c in self._lone_context]
+        ctx_q = [c[1] for c in self._lone_context]
+        t = np.concatenate((ctx_t, time[own], after))
+        q = np.concatenate((ctx_q, page_no + own, page_no + good.size + np.arange(len(after))))
+        period = SAMPLES_PER_PAGE / float(np.median(rate[own]))
+        lone = lone_times(t, q, period, bool(ctx_t), bool(after))
+        mine = lone[len(ctx_t) : len(ctx_t) + own.size]
+        out[own[mine]] = True
+        judged = len(ctx_t) + own.size  # the context and this chunk's pages, not the peek
+        kept = [(float(a), int(b)) for a, b, bad in zip(t[:judged], q[:judged], lone[:judged],
+                                                          strict=True) if not bad]  # fmt: skip
+        self._lone_context = tuple(kept[-2:])
+        return out
+
+    def _decode(self, data: bytes, at_eof: bool, peek: bytes = b"") -> Pages | None:
         """The good pages of ``data`` (whole pages; ``at_eof``: the file's last bytes, whose
-        last page may be cut short); counts the bad ones. ``None`` when none is good."""
+        last page may be cut short); counts the bad ones. ``None`` when none is good.
+        ``peek``: the page after ``data``, only to tell a lone page time (:meth:`_lone`)."""
         buf = np.frombuffer(data, np.uint8)
         starts, ends = _line_bounds(buf, at_eof)
         length = ends - starts
@@ -321,12 +419,17 @@ class GeneActivBinSource(BinarySource):
         local_s, ms, ok = page_times(_gather(buf, tline + len(TIME_PREFIX), 23))
         good &= ok
         rate = self._rates(buf, fline, flen)
-        good &= np.isfinite(rate) & (rate > 0)
+        good &= (rate >= PAGE_RATES[0]) & (rate <= PAGE_RATES[1])  # NaN is neither
         acc, hex_ok = decode_hex(hexes, self.header)
         good &= hex_ok
+        page = np.concatenate((_gather(buf, tline, len(TIME_PREFIX) + 23), hexes), axis=1)
+        twice, self._last_page = repeats(page, good, self._last_page)
+        good &= ~twice
+        lone = self._lone(local_s + ms / 1000.0, rate, good, page_no, peek)
+        good &= ~lone
         epoch = local_to_epoch(local_s, good, self._tz, self.path, page_no, self.dst, self.unit)
         good &= np.isfinite(epoch)
-        if at_eof and whole[-1] and not good[-1] and not data.endswith(b"\n"):
+        if at_eof and whole[-1] and not (good | lone)[-1] and not data.endswith(b"\n"):
             self.partial_block_dropped = True  # its last line cut short: truncated
             n -= 1
         self.skipped_blocks += n - int(good.sum())
@@ -356,13 +459,14 @@ class GeneActivBinSource(BinarySource):
         at its measurement frequency."""
         line = 1
         step = np.arange(SAMPLES_PER_PAGE, dtype=np.float64)
-        for data, at_eof in self._raw_chunks(rows):
-            pages = self._decode(data, at_eof)
+        for data, at_eof, peek in self._raw_chunks(rows):
+            pages = self._decode(data, at_eof, peek)
             if pages is None:
                 continue
             t = (pages.time[:, None] + step[None, :] / pages.rate[:, None]).reshape(-1)
             yield RawBlock(t, pages.acc, line)
             line += t.size
+            self.samples_read += t.size
         self._finish()
         if self.partial_block_dropped:
             yield RawBlock(*torn_row(line))

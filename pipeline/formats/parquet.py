@@ -21,6 +21,7 @@ import os
 from collections.abc import Iterator, Mapping
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -112,6 +113,25 @@ class ParquetSource(RawSource):
         self._rows_done = 0
         self._tz = get_tz(options.tz, path)
 
+    def _batches(self, size: int) -> Iterator[Any]:
+        """The file's record batches of ``size`` rows (of the columns read); a page that
+        does not decode (corrupt compressed data, a bad page header) is an
+        :class:`InputError` naming the rows read before it."""
+        import pyarrow as pa
+
+        batches = self._file.iter_batches(batch_size=size, columns=self._cols)
+        done = 0
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                return
+            except (OSError, pa.ArrowException) as err:
+                raise InputError(self.path, f"corrupt Parquet data after row {done} "
+                                 f"({err})") from None  # fmt: skip
+            done += batch.num_rows
+            yield batch
+
     def blocks(self, rows: int) -> Iterator[RawBlock]:
         """Blocks of exactly the sizes of :func:`~pipeline.formats.base.ramp_rows` (up to
         ``rows``; the last may be shorter), joined from record batches (one copy)."""
@@ -121,7 +141,7 @@ class ParquetSource(RawSource):
         pending: list[Columns] = []
         have = 0
         row = 1  # 1-based row of the next batch's first
-        for batch in self._file.iter_batches(batch_size=size, columns=self._cols):
+        for batch in self._batches(size):
             pending.append(self._columns(batch, row))
             have += batch.num_rows
             row += batch.num_rows
