@@ -42,6 +42,18 @@ def read_all(path: Path, rows: int = 1000) -> tuple[np.ndarray, np.ndarray, obje
     return t, a, src
 
 
+def assert_one_page_skipped(path: Path, real: Path, page: int, rows: int = 1000) -> None:
+    """``path`` reads as the real ``.bin`` file ``real`` without its page ``page`` (300
+    samples a page), that page counted as skipped."""
+    t, a, src = read_all(path, rows)
+    t_real, a_real, _ = read_all(real)
+    keep = np.ones(t_real.size, bool)
+    keep[300 * page : 300 * (page + 1)] = False
+    assert src.skipped_blocks == 1
+    np.testing.assert_array_equal(t, t_real[keep])
+    np.testing.assert_array_equal(a, a_real[keep])
+
+
 def detect(tmp_path: Path, data: bytes, suffix: str) -> tuple[int, str]:
     """Exit status and output of ``jerkcount detect`` on a file holding ``data``."""
     path = tmp_path / f"f{suffix}"
@@ -220,13 +232,7 @@ def test_bin_page_frequency_beyond_the_rates_read_is_a_corrupt_page(tmp_path, ra
     # file 'sample rate 4.1943e+06 Hz is outside 1-10000 Hz'
     path = tmp_path / "f.bin"
     path.write_bytes(with_page_line(b"Measurement Frequency:", rate + b" Hz", page))
-    t, a, src = read_all(path)
-    t_real, a_real, _ = read_all(BIN)
-    keep = np.ones(t_real.size, bool)
-    keep[300 * page : 300 * (page + 1)] = False
-    assert src.skipped_blocks == 1
-    np.testing.assert_array_equal(t, t_real[keep])
-    np.testing.assert_array_equal(a, a_real[keep])
+    assert_one_page_skipped(path, BIN, page)
 
 
 def shift_year(block: bytearray, years: int) -> bytearray:
@@ -390,13 +396,7 @@ def test_bin_one_page_time_off_is_a_corrupt_page(tmp_path, when, page, rows):
     # or, last in the file, made a years-long gap
     path = tmp_path / "f.bin"
     path.write_bytes(with_page_line(b"Page Time:", when, page))
-    t, a, src = read_all(path, rows)
-    t_real, a_real, _ = read_all(BIN)
-    keep = np.ones(t_real.size, bool)
-    keep[300 * page : 300 * (page + 1)] = False
-    assert src.skipped_blocks == 1
-    np.testing.assert_array_equal(t, t_real[keep])
-    np.testing.assert_array_equal(a, a_real[keep])
+    assert_one_page_skipped(path, BIN, page, rows)
 
 
 def test_bin_page_times_shifted_from_one_page_on_are_kept(tmp_path):
@@ -433,13 +433,7 @@ def test_bin_lone_page_time_in_a_three_page_file(tmp_path, page):
     small = REAL / "skdh_gnactv_sample.bin"
     path = tmp_path / "f.bin"
     path.write_bytes(with_page_line(b"Page Time:", b"2060-01-01 00:00:00:000", page, small))
-    t, a, src = read_all(path)
-    t_real, a_real, _ = read_all(small)
-    keep = np.ones(t_real.size, bool)
-    keep[300 * page : 300 * (page + 1)] = False
-    assert src.skipped_blocks == 1
-    np.testing.assert_array_equal(t, t_real[keep])
-    np.testing.assert_array_equal(a, a_real[keep])
+    assert_one_page_skipped(path, small, page)
 
 
 @pytest.mark.parametrize(("block", "offset"), [(1, -32768), (15, 32767), (28, -32768)])
