@@ -170,43 +170,17 @@ def _parse_input_start(ctx: click.Context, param: click.Parameter, value: str | 
 
 
 def _input_start_seconds(value: str | None, tz: str | None) -> float | None:
-    """Epoch seconds of a recording's ``--start``: a time without UTC offset is local in
-    ``tz`` (as the file's own naive times are; UTC without ``--tz``). A local time that
-    a daylight-saving change skips or repeats there, one outside the years 1 to 9999 in
-    UTC, or one past the year 5000 (which no reader takes) is a usage error."""
+    """Epoch seconds of a recording's ``--start`` (:func:`pipeline.localtime.start_epoch`:
+    without UTC offset, local in ``--tz``); a time it cannot place is a usage error."""
+    from pipeline.localtime import start_epoch
     from pipeline.outputs import get_zone
-    from pipeline.timescale import MAX_EPOCH_S
 
     if value is None:
         return None
-    hint = "'--start'"
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None and tz is not None:
-        zone = get_zone(tz)
-        first, second = moment.replace(tzinfo=zone, fold=0), moment.replace(tzinfo=zone, fold=1)
-        try:
-            if first.utcoffset() != second.utcoffset():
-                back = datetime.fromtimestamp(first.timestamp(), zone).replace(tzinfo=None)
-                what = "repeated" if back == moment else "skipped"
-                raise click.BadParameter(
-                    f"{value!r} is {what} in {tz} (daylight-saving change): give it with a "
-                    "UTC offset", param_hint=hint,
-                )  # fmt: skip
-            moment = first
-        except (OverflowError, ValueError):
-            raise click.BadParameter(f"{value!r} lies outside the years 1 to 9999 in UTC",
-                                     param_hint=hint) from None  # fmt: skip
-    elif moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
     try:
-        seconds = moment.astimezone(UTC).timestamp()
-    except (OverflowError, ValueError):  # 0001-01-01T00:00+14:00 is before the year 1 in UTC
-        raise click.BadParameter(f"{value!r} lies outside the years 1 to 9999 in UTC",
-                                 param_hint=hint) from None  # fmt: skip
-    if seconds > MAX_EPOCH_S:
-        raise click.BadParameter(f"{value!r} is past the year 5000, which no reader takes",
-                                 param_hint=hint)  # fmt: skip
-    return seconds
+        return start_epoch(value, None if tz is None else get_zone(tz))
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="'--start'") from None
 
 
 _INPUT_KEYS = (

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from pipeline.errors import InputError
+from pipeline.localtime import dst_problem
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -633,12 +634,9 @@ def local_start_epoch(local: datetime, tz: Any, path: Path, line: int | None) ->
     A start time skipped by a daylight-saving change, or in the repeated hour (no later
     time in the file shows which pass it is), is an :class:`InputError` naming ``line``.
     """
-    first = local.replace(tzinfo=tz, fold=0)
-    second = local.replace(tzinfo=tz, fold=1)
-    if first.utcoffset() == second.utcoffset():
-        return first.timestamp()
-    back = datetime.fromtimestamp(first.timestamp(), tz).replace(tzinfo=None)
-    what = "repeated" if back == local else "skipped"
+    what = dst_problem(local, tz)
+    if what is None:
+        return local.replace(tzinfo=tz, fold=0).timestamp()
     raise InputError(
         path, f"start time '{local:%Y-%m-%d %H:%M:%S}' is {what} in {tz} (daylight-saving "
         "change), and the file has no later times to place it by: give --start with a UTC "
