@@ -763,6 +763,11 @@ def batch(
     changed are skipped (--force redoes them). A bad file is reported on stderr and
     in errors.csv and the batch goes on.
 
+    With --scheduler every worker must see the inputs and OUT at the same paths and run
+    the same jerkcount (checked before the first task); a night whose workers keep
+    dying is a failed row; a lost scheduler ends the batch (exit 1) with the finished
+    recordings complete.
+
     Exit status: 0 all recordings ok or skipped, 1 some failed, 2 bad usage, 130
     interrupted (Ctrl-C or SIGTERM: the workers stop at once, the finished recordings'
     folders stay, the same command does the rest).
@@ -806,6 +811,13 @@ def batch(
         f"{plan.total} recording(s): {result.count('ok')} ok, {result.count('skipped')} "
         f"skipped (up to date), {result.count('failed')} failed -> {out_dir}/ ({names})"
     )
+    if result.lost:
+        click.echo(
+            f"jerkcount: error: --scheduler: lost the connection to the scheduler at "
+            f"{scheduler} with {result.lost} recording(s) not done (failed rows in "
+            f"recordings.csv); the finished ones are complete, the same command does the rest",
+            err=True,
+        )
     if result.failed:
         ctx.exit(1)
 

@@ -92,8 +92,6 @@ STAGING = ".jerkcount-partial"
 FAULT_ENV = "JERKCOUNT_BATCH_FAULT"
 FAULT_EXIT = 86
 HOLD_ENV = "JERKCOUNT_BATCH_HOLD"
-#: How long ``--scheduler`` waits for the scheduler to answer.
-CONNECT_TIMEOUT = "20s"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_NAME = 120
 
@@ -636,34 +634,25 @@ def _run_pool(tasks: Sequence[Task], jobs: int, on_done: OnOutcome) -> None:
         _run_isolated(sorted(retry, key=lambda t: t.recording), on_done)
 
 
-def connect(address: str) -> Any:
-    """A ``distributed.Client`` of the scheduler at ``address`` (within
-    :data:`CONNECT_TIMEOUT`); :class:`InputError` naming ``--scheduler`` when it
-    cannot be reached."""
-    from distributed import Client
+def _run_dask(tasks: Sequence[Task], client: Any, on_done: OnOutcome) -> list[Task]:
+    """Tasks on the Dask distributed cluster of ``client`` (shared file system needed;
+    see :mod:`pipeline.dask_engine`): each recording's warnings are logged here as it
+    finishes, then its outcome. Returns the tasks left undone by a lost scheduler."""
+    from pipeline.dask_engine import describe_failure, run_tasks
 
-    try:
-        return Client(address, timeout=CONNECT_TIMEOUT)
-    except (OSError, TimeoutError, ValueError) as err:
-        raise InputError("--scheduler", f"cannot connect to {address}: {err}") from None
+    def on_result(task: Task, result: tuple[Outcome, list[LogLine]] | None,
+                  err: BaseException | None) -> None:  # fmt: skip
+        if result is None:
+            outcome, lines = _died(task, describe_failure(err or RuntimeError())), []
+        else:
+            outcome, lines = result
+        replay(lines)
+        if outcome.status == "ok" and not (task.final / FILE_NAMES["json"]).is_file():
+            outcome = _died(task, "its worker wrote the outputs where this machine does not "
+                                  f"see them (no {task.final}/)")  # fmt: skip
+        on_done(task, outcome)
 
-
-def _run_dask(tasks: Sequence[Task], client: Any, on_done: OnOutcome) -> None:
-    """Tasks on the Dask distributed cluster of ``client`` (shared file system needed);
-    each recording's warnings are logged here as it finishes, then its outcome."""
-    from distributed import as_completed
-
-    with client:  # the default client while open: as_completed needs one
-        futures = client.map(run_reporting, list(tasks), pure=False)
-        by_key = {f.key: t for f, t in zip(futures, tasks, strict=True)}
-        for future in as_completed(futures):
-            task = by_key[future.key]
-            try:
-                outcome, lines = future.result()
-            except Exception as err:  # noqa: BLE001 - KilledWorker and the like
-                outcome, lines = _died(task, f"on the cluster: {type(err).__name__}: {err}"), []
-            replay(lines)
-            on_done(task, outcome)
+    return run_tasks(client, tasks, run_reporting, on_result)
 
 
 # --------------------------------------------------------------------------- results
@@ -673,6 +662,9 @@ class BatchResult:
 
     outcomes: list[Outcome]
     paths: dict[str, Path]
+    #: recordings not processed because the Dask scheduler was lost (failed rows whose
+    #: errors were not reported one by one)
+    lost: int = 0
 
     def count(self, status: str) -> int:
         """Recordings with ``status``."""
@@ -749,6 +741,25 @@ class BatchInterrupted(KeyboardInterrupt):
         self.total = total
 
 
+def _cluster(scheduler: str, plan: BatchPlan) -> Any:
+    """A client of the scheduler whose workers :func:`~pipeline.dask_engine.check_workers`
+    found able to do ``plan``; ``--out`` is made only for the check and, when it fails,
+    removed again if it was not there before."""
+    from pipeline.dask_engine import check_workers, connect
+
+    client = connect(scheduler)
+    made = [d for d in (plan.out_dir, plan.out_dir / STAGING) if not d.exists()]
+    try:
+        check_workers(client, plan.todo[0].recording, plan.out_dir, plan.out_dir / STAGING)
+    except BaseException:
+        client.close()
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    return client
+
+
 def execute(
     plan: BatchPlan,
     jobs: int | None = None,
@@ -761,18 +772,15 @@ def execute(
         one thread each, or, with one recording to do (or ``jobs`` 1), this process,
         with helper threads only when ``jobs`` allows more than one core.
     scheduler : address of a Dask distributed scheduler; runs there instead (it is
-        reached before ``--out`` is made: a scheduler that does not answer leaves
-        nothing behind).
+        reached and its workers checked before ``--out`` is made: a scheduler that
+        does not answer, or workers that cannot do the batch, leave nothing behind).
+        The tasks left undone by a lost scheduler are failed rows, counted in
+        :attr:`BatchResult.lost` and not passed to ``on_outcome``.
     on_outcome : called in this process as each recording finishes, with its outcome
         and its input bytes (for progress and error lines).
     """
-    client = connect(scheduler) if scheduler and plan.todo else None
-    try:
-        plan.out_dir.mkdir(parents=True, exist_ok=True)
-    except BaseException:
-        if client is not None:
-            client.close()
-        raise
+    client = _cluster(scheduler, plan) if scheduler and plan.todo else None
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
     outcomes = [*plan.unlisted, *plan.skipped]
     for o in outcomes:
         if o.status == "failed":
@@ -787,6 +795,7 @@ def execute(
         if on_outcome is not None:
             on_outcome(outcome, task.size_bytes)
 
+    lost = 0
     todo = sorted(plan.todo, key=lambda t: -t.size_bytes)  # longest first: less idle time
     cores = max(1, jobs or os.cpu_count() or 1)
     workers = max(1, min(cores, len(todo)))
@@ -794,7 +803,10 @@ def execute(
         if not todo:
             pass
         elif client is not None:
-            _run_dask(todo, client, done)
+            for task in _run_dask(todo, client, done):
+                outcomes.append(_died(task, f"not processed: lost the connection to the "
+                                            f"Dask scheduler at {scheduler}"))  # fmt: skip
+                lost += 1
         elif workers == 1:
             _run_serial(todo, done, threads=cores > 1)
         else:
@@ -807,7 +819,7 @@ def execute(
     with contextlib.suppress(OSError):
         (plan.out_dir / STAGING).rmdir()  # only when empty
     outcomes.sort(key=lambda o: o.recording)
-    return BatchResult(outcomes, write_cohort_tables(plan.out_dir, outcomes))
+    return BatchResult(outcomes, write_cohort_tables(plan.out_dir, outcomes), lost)
 
 
 def run_batch(

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from cli import main
 from pipeline import batch as batch_mod
+from pipeline import dask_engine
 from pipeline.errors import InputError
 from pipeline.inputs import (
     OUTPUT_EVENTS,
@@ -255,7 +256,7 @@ def test_an_unreachable_scheduler_leaves_no_out_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("distributed")
-    monkeypatch.setattr(batch_mod, "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(dask_engine, "CONNECT_TIMEOUT", "1s")
     _night(tmp_path / "in" / "n.csv", 1)
     out = tmp_path / "out"
     res = _run("batch", tmp_path / "in", "--out", out, "--scheduler", "tcp://127.0.0.1:8798")
