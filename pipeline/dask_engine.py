@@ -67,8 +67,13 @@ def connect(address: str) -> Any:
 
     try:
         return Client(address, timeout=CONNECT_TIMEOUT)
-    except (OSError, TimeoutError, ValueError) as err:
-        raise InputError("--scheduler", f"cannot connect to {address}: {err}") from None
+    except Exception as err:  # noqa: BLE001 - a bad address, no answer, no TLS settings
+        why = " ".join(str(err).split()) or type(err).__name__
+        if address.startswith("tls://") and "ssl_context" in why:
+            why = ("TLS needs the cluster's certificates in Dask's configuration "
+                   "(distributed.comm.tls.ca-file, distributed.comm.tls.client.cert and "
+                   "distributed.comm.tls.client.key)")  # fmt: skip
+        raise InputError("--scheduler", f"cannot connect to {address}: {why}") from None
 
 
 def worker_view(paths: Sequence[str]) -> dict[str, Any]:

@@ -285,3 +285,21 @@ def test_a_scheduler_without_workers_is_one_line_not_a_wait_for_ever(
         f"jerkcount: error: --scheduler: the scheduler at {address} has no workers (waited 1 s)\n"
     )
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [
+        ("127.0.0.1", "missing port number in address '127.0.0.1'"),
+        ("tls://127.0.0.1:8799", "TLS needs the cluster's certificates in Dask's "
+         "configuration (distributed.comm.tls.ca-file, distributed.comm.tls.client.cert and "
+         "distributed.comm.tls.client.key)"),
+    ],
+)  # fmt: skip
+def test_an_address_that_cannot_be_used_is_one_line(tmp_path: Path, address: str, why: str) -> None:
+    inputs = _cohort(tmp_path)
+    out = tmp_path / "out"
+    result = _batch(inputs, "--out", out, "--scheduler", address)
+    assert result.exit_code == 2
+    assert result.stderr == f"jerkcount: error: --scheduler: cannot connect to {address}: {why}\n"
+    assert not out.exists()
