@@ -8,10 +8,13 @@ What a cluster adds to the ways a batch can fail, and what this module makes of 
   which worker took a night): :func:`check_workers` asks every worker before the first
   task is sent, and the batch stops with one line naming the worker and what it lacks.
 - *A worker dies while processing a night* (killed, out of memory): Dask runs the
-  task again on another worker, up to the scheduler's ``allowed-failures``; when all
-  those died too the night is a failed row (:func:`describe_failure`) and the rest go on.
-  A finished night's result is released as soon as it is taken, so a worker that dies
-  later does not make the cluster process it again.
+  task again on another worker, up to the scheduler's ``allowed-failures``. A night
+  whose workers all died may only have been queued beside the culprit, so each such
+  night is run again at the end alone on the cluster; one that kills its workers alone
+  is a failed row (:func:`describe_failure`), and the rest go on. A finished night's
+  result is released as soon as it is taken, so a worker that dies later does not make
+  the cluster process it again (before, the scheduler logged finished nights as lost
+  and to be recomputed when a worker died).
 - *The scheduler is lost* (it stopped, or the network to it went): every task not yet
   finished is cancelled by the client. :func:`run_tasks` returns those tasks, so the
   caller can say at once how many were not done (the finished ones are complete; the

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -39,12 +40,14 @@ BIN = Path(sys.executable).parent
 NIGHTS = ("n1", "n2", "n3", "n4")
 
 
-def _cohort(root: Path) -> Path:
-    """Four 6-minute 50 Hz nights ``root/in/n1.csv`` ... ``n4.csv``."""
+def _cohort(root: Path, short: str = "") -> Path:
+    """Four 6-minute 50 Hz nights ``root/in/n1.csv`` ... ``n4.csv``; the night named
+    ``short`` lasts 3 minutes (the batch sends the longest first, so it goes last)."""
     folder = root / "in"
     folder.mkdir(parents=True)
     for i, name in enumerate(NIGHTS):
-        night = simulate_night(NightConfig(hours=0.1, fs=50.0, seed=i + 1, rate_per_hour=150))
+        hours = 0.05 if name == short else 0.1
+        night = simulate_night(NightConfig(hours=hours, fs=50.0, seed=i + 1, rate_per_hour=150))
         write_samples_csv(folder / f"{name}.csv", night.time, night.acc, night.metadata())
     return folder
 
@@ -117,13 +120,27 @@ def _worker(address: str, *, env: dict[str, str] | None = None, prefix: tuple[st
         proc.wait()
 
 
+class _Lines(logging.Handler):
+    """Keeps the messages of the logger it is added to."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
 def test_a_night_that_kills_its_workers_is_a_failed_row_and_the_rest_are_done(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    inputs = _cohort(tmp_path)
+    inputs = _cohort(tmp_path, short="n2")  # the others finish before n2 kills a worker
     out = tmp_path / "out"
     monkeypatch.setenv(FAULT_ENV, "n2")  # the worker processing n2 exits at once
+    scheduler_log = _Lines()
+    logging.getLogger("distributed.scheduler").addHandler(scheduler_log)
     with (
+        contextlib.ExitStack() as stack,
         dask.config.set({"distributed.scheduler.allowed-failures": 1}),
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
@@ -133,8 +150,11 @@ def test_a_night_that_kills_its_workers_is_a_failed_row_and_the_rest_are_done(
             [BIN / "jerkcount", "batch", inputs, "--out", out, "--tz", "UTC", "--scheduler",
              cluster.scheduler_address], capture_output=True, text=True, timeout=300,
         )  # fmt: skip
+        stack.callback(logging.getLogger("distributed.scheduler").removeHandler, scheduler_log)
     assert result.returncode == 1, result.stderr
     assert result.stdout.startswith("4 recording(s): 3 ok, 0 skipped (up to date), 1 failed")
+    # the scheduler saw n2's two workers die (a real death, not an error raised)
+    assert any("marked as failed because 2 workers died" in m for m in scheduler_log.lines)
     warning, *error = result.stderr.splitlines()
     # n2, and any night queued on a worker it killed: each run again alone
     assert re.fullmatch(r"jerkcount: WARNING: workers died on the cluster; running [1-4] "
