@@ -138,7 +138,10 @@ def test_a_night_that_kills_its_workers_is_a_failed_row_and_the_rest_are_done(
     out = tmp_path / "out"
     monkeypatch.setenv(FAULT_ENV, "n2")  # the worker processing n2 exits at once
     scheduler_log = _Lines()
-    logging.getLogger("distributed.scheduler").addHandler(scheduler_log)
+    scheduler_logger = logging.getLogger("distributed.scheduler")
+    scheduler_logger.addHandler(scheduler_log)
+    # an earlier CLI run in this process quieted Dask's loggers (quiet_dask_logging)
+    monkeypatch.setattr(scheduler_logger, "level", logging.INFO)
     with (
         contextlib.ExitStack() as stack,
         dask.config.set({"distributed.scheduler.allowed-failures": 1}),
@@ -150,7 +153,7 @@ def test_a_night_that_kills_its_workers_is_a_failed_row_and_the_rest_are_done(
             [BIN / "jerkcount", "batch", inputs, "--out", out, "--tz", "UTC", "--scheduler",
              cluster.scheduler_address], capture_output=True, text=True, timeout=300,
         )  # fmt: skip
-        stack.callback(logging.getLogger("distributed.scheduler").removeHandler, scheduler_log)
+        stack.callback(scheduler_logger.removeHandler, scheduler_log)
     assert result.returncode == 1, result.stderr
     assert result.stdout.startswith("4 recording(s): 3 ok, 0 skipped (up to date), 1 failed")
     # the scheduler saw n2's two workers die (a real death, not an error raised)
