@@ -783,6 +783,10 @@ def batch(
     if scheduler and jobs is not None:
         raise click.UsageError("--jobs is for a local run; the cluster's workers set the pace "
                                "with --scheduler")  # fmt: skip
+    if scheduler:
+        from pipeline.dask_engine import quiet_dask_logging
+
+        quiet_dask_logging()
     start = resolve_day_start(day_start, calendar_days)
     settings = ProcessParams(tz=_zone(tz), day_start=start, detector=params)
     plan = plan_batch(inputs, out_dir, settings, force=force)

@@ -20,8 +20,8 @@ What a cluster adds to the ways a batch can fail, and what this module makes of 
   caller can say at once how many were not done (the finished ones are complete; the
   same command does the rest).
 
-Dask's own log lines (reconnection attempts, their tracebacks) are kept off the
-terminal unless the ``jerkcount`` command runs with ``-vv``.
+:func:`quiet_dask_logging` keeps Dask's own log lines (reconnection attempts, their
+tracebacks) off the terminal of the ``jerkcount`` command unless it runs with ``-vv``.
 """
 
 from __future__ import annotations
@@ -52,7 +52,10 @@ R = TypeVar("R")
 
 def quiet_dask_logging() -> None:
     """Dask's client logs reconnection attempts and tracebacks at WARNING and ERROR:
-    keep them off the terminal unless the command logs at DEBUG (``-vv``)."""
+    keep them off the terminal unless the command logs at DEBUG (``-vv``). For the
+    command line (it changes the levels of Dask's loggers in this process)."""
+    import distributed  # noqa: F401 - its import sets the levels of its loggers
+
     if logging.getLogger().getEffectiveLevel() <= logging.DEBUG:
         return
     names = [n for n in logging.Logger.manager.loggerDict if n.split(".")[0] == "distributed"]
@@ -65,8 +68,6 @@ def connect(address: str) -> Any:
     :data:`CONNECT_TIMEOUT`); :class:`InputError` naming ``--scheduler`` when it
     cannot be reached."""
     from distributed import Client
-
-    quiet_dask_logging()  # after the import, which sets the levels of Dask's loggers
 
     try:
         return Client(address, timeout=CONNECT_TIMEOUT)
