@@ -326,3 +326,42 @@ def test_an_address_that_cannot_be_used_is_one_line(tmp_path: Path, address: str
     assert result.exit_code == 2
     assert result.stderr == f"jerkcount: error: --scheduler: cannot connect to {address}: {why}\n"
     assert not out.exists()
+
+
+def test_an_interrupted_cluster_batch_says_what_is_done_and_the_same_command_resumes(
+    tmp_path: Path,
+) -> None:
+    """SIGTERM (a job scheduler's time limit) while the cluster holds one night: status
+    130 at once, the finished nights' folders complete, no cohort tables, no folder for
+    the night that was running; the same command does only that one."""
+    inputs = _cohort(tmp_path)
+    out = tmp_path / "out"
+    command = [BIN / "jerkcount", "batch", inputs, "--out", out, "--tz", "UTC"]
+    with _scheduler(tmp_path) as (address, _):
+        with _worker(address, env={HOLD_ENV: "n2"}, threads=2):
+            run = subprocess.Popen([*command, "--scheduler", address], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)  # fmt: skip
+            deadline = time.monotonic() + 120
+            while not all((out / n / FILE_NAMES["json"]).exists() for n in ("n1", "n3", "n4")):
+                assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+                time.sleep(0.1)
+            time.sleep(0.5)  # the client has taken the three results
+            began = time.monotonic()
+            run.terminate()
+            stdout, stderr = run.communicate(timeout=60)
+            took = time.monotonic() - began
+        assert run.returncode == 130
+        assert took < 20, took  # not after the held night
+        assert stdout == ""
+        assert stderr == (
+            f"jerkcount: interrupted: 3 of 4 recording(s) done or up to date in {out}/; the "
+            "same command does the rest\n"
+        )
+        assert sorted(p.name for p in out.iterdir()) == [STAGING, "n1", "n3", "n4"]
+        with _worker(address):  # the held worker is gone; a new one does the rest
+            again = subprocess.run([*command, "--scheduler", address], capture_output=True,
+                                   text=True, timeout=300)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("4 recording(s): 1 ok, 3 skipped (up to date), 0 failed")
+    assert (out / "n2" / FILE_NAMES["json"]).is_file()
+    assert not (out / STAGING).exists()
