@@ -175,6 +175,18 @@ def test_a_night_that_kills_its_workers_is_a_failed_row_and_the_rest_are_done(
     assert not (out / "n2").exists()
 
 
+def _run_until_n2_is_left(command: list, address: str, out: Path) -> subprocess.Popen:
+    """Start the batch ``command`` on the scheduler at ``address`` (whose worker holds n2)
+    and return it, running, once n1, n3 and n4 are complete in ``out``."""
+    run = subprocess.Popen([*command, "--scheduler", address], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not all((out / n / FILE_NAMES["json"]).exists() for n in ("n1", "n3", "n4")):
+        assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+        time.sleep(0.1)
+    return run
+
+
 def test_a_lost_scheduler_ends_the_batch_in_one_line_and_the_same_command_resumes(
     tmp_path: Path,
 ) -> None:
@@ -184,12 +196,7 @@ def test_a_lost_scheduler_ends_the_batch_in_one_line_and_the_same_command_resume
     with _scheduler(tmp_path) as (address, scheduler):
         # n2 waits in one thread, staged, until killed; the other thread does the rest
         with _worker(address, env={HOLD_ENV: "n2"}, threads=2):
-            run = subprocess.Popen([*command, "--scheduler", address], stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)  # fmt: skip
-            deadline = time.monotonic() + 120
-            while not all((out / n / FILE_NAMES["json"]).exists() for n in ("n1", "n3", "n4")):
-                assert run.poll() is None and time.monotonic() < deadline, run.communicate()
-                time.sleep(0.1)
+            run = _run_until_n2_is_left(command, address, out)
             assert (out / STAGING / "n2").is_dir()
             scheduler.kill()
             stdout, stderr = run.communicate(timeout=120)
@@ -339,12 +346,7 @@ def test_an_interrupted_cluster_batch_says_what_is_done_and_the_same_command_res
     command = [BIN / "jerkcount", "batch", inputs, "--out", out, "--tz", "UTC"]
     with _scheduler(tmp_path) as (address, _):
         with _worker(address, env={HOLD_ENV: "n2"}, threads=2):
-            run = subprocess.Popen([*command, "--scheduler", address], stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)  # fmt: skip
-            deadline = time.monotonic() + 120
-            while not all((out / n / FILE_NAMES["json"]).exists() for n in ("n1", "n3", "n4")):
-                assert run.poll() is None and time.monotonic() < deadline, run.communicate()
-                time.sleep(0.1)
+            run = _run_until_n2_is_left(command, address, out)
             time.sleep(0.5)  # the client has taken the three results
             began = time.monotonic()
             run.terminate()
