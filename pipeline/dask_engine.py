@@ -109,10 +109,11 @@ def check_workers(client: Any, recording: str, out_dir: Path, probe_dir: Path) -
     probe.write_bytes(b"")
     try:
         views = client.run(worker_view, [recording, str(probe)])
-    except Exception as err:  # noqa: BLE001 - a worker's import error arrives as itself
-        raise InputError("--scheduler", f"a worker cannot run jerkcount's tasks "
-                         f"({type(err).__name__}: {err}); install jerkcount {__version__} "
-                         "on every worker") from None  # fmt: skip
+    except Exception as err:  # noqa: BLE001 - a worker's import error, as Dask passes it
+        # a task that cannot be unpickled there arrives as Exception("ImportError('...')")
+        why = str(err) if type(err) is Exception else f"{type(err).__name__}: {err}"
+        raise InputError("--scheduler", f"a worker cannot run jerkcount's tasks ({why}); "
+                         f"install jerkcount {__version__} on every worker") from None  # fmt: skip
     finally:
         with contextlib.suppress(OSError):
             probe.unlink()

@@ -367,3 +367,24 @@ def test_an_interrupted_cluster_batch_says_what_is_done_and_the_same_command_res
     assert again.stdout.startswith("4 recording(s): 1 ok, 3 skipped (up to date), 0 failed")
     assert (out / "n2" / FILE_NAMES["json"]).is_file()
     assert not (out / STAGING).exists()
+
+
+def test_a_worker_that_cannot_import_jerkcount_stops_the_batch(tmp_path: Path) -> None:
+    """A worker whose Python finds no working jerkcount (here a ``pipeline`` package on
+    its PYTHONPATH that fails to import, as a broken or missing install does)."""
+    broken = tmp_path / "broken-install" / "pipeline"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text('raise ImportError("no jerkcount in this environment")\n')
+    inputs = _cohort(tmp_path)
+    out = tmp_path / "out"
+    with (
+        _scheduler(tmp_path) as (address, _),
+        _worker(address, env={"PYTHONPATH": str(broken.parent)}),
+    ):
+        result = _batch(inputs, "--out", out, "--scheduler", address)
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        "jerkcount: error: --scheduler: a worker cannot run jerkcount's tasks (ImportError('no "
+        f"jerkcount in this environment')); install jerkcount {__version__} on every worker\n"
+    )
+    assert not out.exists()
