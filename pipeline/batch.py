@@ -642,8 +642,9 @@ def _run_dask(tasks: Sequence[Task], client: Any, on_done: OnOutcome) -> list[Ta
 
     def on_result(task: Task, result: tuple[Outcome, list[LogLine]] | None,
                   err: BaseException | None) -> None:  # fmt: skip
-        if result is None:
-            outcome, lines = _died(task, describe_failure(err or RuntimeError())), []
+        if result is None:  # it raised on the cluster
+            assert err is not None
+            outcome, lines = _died(task, describe_failure(err)), []
         else:
             outcome, lines = result
         replay(lines)

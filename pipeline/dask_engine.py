@@ -48,6 +48,9 @@ LOST_REASON = "scheduler-connection-lost"
 
 T = TypeVar("T")
 R = TypeVar("R")
+#: Called as each task ends: the task, its result (``None`` when it raised) and the
+#: exception raised on the cluster (``None`` when it returned).
+OnResult = Callable[[T, R | None, BaseException | None], None]
 
 
 def quiet_dask_logging() -> None:
@@ -153,13 +156,11 @@ def run_tasks(
     client: Any,
     tasks: Sequence[T],
     work: Callable[[T], R],
-    on_result: Callable[[T, R | None, BaseException | None], None],
+    on_result: OnResult[T, R],
 ) -> list[T]:
     """``work`` of every task on the cluster of ``client``, in any order.
 
-    on_result : called in this process as each task ends, with its result (``None``
-        when it raised) and the exception raised on the cluster (``None`` when it
-        returned).
+    on_result : called in this process as each task ends (:data:`OnResult`).
     Returns the tasks that got no result because the connection to the scheduler was
     lost (empty when every task ended); ``on_result`` is not called for those.
 
@@ -180,22 +181,22 @@ def run_tasks(
                 on_result(task, result, err)
 
         lost = _run_all(client, tasks, work, first)
-        if killed and not lost:
+        if lost:
+            return [*lost, *killed]
+        if killed:
             log.warning("workers died on the cluster; running %d recording(s) again one at a "
                         "time", len(killed))  # fmt: skip
         for i, task in enumerate(killed):
-            if lost:
-                lost.extend(killed[i:])
-                break
-            lost = _run_all(client, [task], work, on_result)
-    return lost
+            if _run_all(client, [task], work, on_result):
+                return killed[i:]
+    return []
 
 
 def _run_all(
     client: Any,
     tasks: Sequence[T],
     work: Callable[[T], R],
-    on_result: Callable[[T, R | None, BaseException | None], None],
+    on_result: OnResult[T, R],
 ) -> list[T]:
     """One pass of :func:`run_tasks` (all of ``tasks`` submitted at once); returns the
     tasks left without a result by a lost scheduler."""
